@@ -1,0 +1,47 @@
+# warden: one virtual environment for development, tox for the test matrix.
+# Targets: setup, test, lint, type, proto, run, rootfs, bench (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := warden-protocol warden-client twisted-warden-client warden-server
+# Command -> Debian package, installed only when the command is missing.
+SYSTEM_TOOLS := iptables:iptables debootstrap:debootstrap catatonit:catatonit \
+	tini:tini mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs ip:iproute2 tc:iproute2 \
+	nsenter:util-linux setpriv:util-linux tar:tar logger:bsdutils
+DEV_TOOLS := pytest hypothesis mypy ruff tox types-PyYAML types-protobuf grpcio-tools==1.85.1
+
+.PHONY: setup system-packages venv test lint type proto
+
+setup: system-packages venv
+
+system-packages:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || [ -x /sbin/$$cmd ] || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(DEV_TOOLS) $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e ./$(p)[test]))
+	touch $@
+
+test: setup
+	$(VENV)/bin/tox run
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+type: venv
+	$(VENV)/bin/mypy $(wildcard */src)
+
+proto: venv
+	$(PY) warden-protocol/scripts/generate.py

@@ -1,0 +1,260 @@
+# -*- test-case-name: tests.test_envelope -*-
+"""The ``Message`` envelope: wrap a request or response, unwrap it by type.
+
+Encoding and decoding both enforce the contract the original enforced:
+required fields must be set. Decoding also checks that text fields hold valid
+UTF-8 (fields that carry job output are declared ``bytes`` and hold anything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import DecodeError, EncodeError
+from google.protobuf.message import Message as _PbMessage
+
+from ._errors import ProtocolError
+from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
+from ._types import (
+    filtered_fields,
+    is_request,
+    is_response,
+    request_class,
+    response_class,
+    type_number,
+)
+
+__all__ = [
+    "MessageDecoder",
+    "decode_message",
+    "encode_message",
+    "request_to_wire",
+    "response_to_wire",
+    "to_dict",
+    "filtered_dict",
+    "unwrap",
+    "unwrap_request",
+    "unwrap_response",
+    "wrap",
+]
+
+_TAG_TYPE = 0x08  # field 1, varint
+_TAG_PAYLOAD = 0x12  # field 2, length-delimited
+
+
+def encode_message(message: _PbMessage) -> bytes:
+    """Serialise one message; ProtocolError names unset required fields."""
+    try:
+        return message.SerializeToString()
+    except EncodeError as error:
+        raise ProtocolError(str(error)) from error
+
+
+def decode_message(cls: type[_PbMessage], data: bytes) -> _PbMessage:
+    """Parse ``data`` as ``cls`` and check required fields and text fields."""
+    message = cls()
+    try:
+        message.ParseFromString(data)
+    except DecodeError as error:
+        raise ProtocolError(f"cannot decode {cls.__name__}: {error}") from error
+    if not message.IsInitialized():
+        missing = ", ".join(message.FindInitializationErrors())  # type: ignore[attr-defined]
+        raise ProtocolError(f"{cls.__name__} is missing required fields: {missing}")
+    _check_text(message, cls.__name__)
+    return message
+
+
+@cache
+def _text_fields(descriptor: Descriptor) -> tuple[tuple[str, bool], ...]:
+    """(name, repeated) of the string fields of a message type."""
+    return tuple(
+        (f.name, f.is_repeated)
+        for f in descriptor.fields
+        if f.type == FieldDescriptor.TYPE_STRING
+    )
+
+
+def _check_text(message: _PbMessage, where: str) -> None:
+    # upb hands back raw bytes for a string field that is not valid UTF-8.
+    for name, repeated in _text_fields(message.DESCRIPTOR):
+        values = getattr(message, name) if repeated else (getattr(message, name),)
+        for value in values:
+            if isinstance(value, bytes):
+                raise ProtocolError(f"{where}.{name} is not valid UTF-8: {value[:32]!r}")
+    for field, value in message.ListFields():
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            nested = value if field.is_repeated else (value,)
+            for item in nested:
+                _check_text(item, f"{where}.{field.name}")
+
+
+def wrap(message: _PbMessage) -> bytes:
+    """Encode a request or response inside its ``Message`` envelope."""
+    payload = encode_message(message)
+    number = type_number(message)
+    return b"%c%s%c%s%s" % (
+        _TAG_TYPE,
+        _varint(number),
+        _TAG_PAYLOAD,
+        _varint(len(payload)),
+        payload,
+    )
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        bits = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(bits | 0x80)
+        else:
+            out.append(bits)
+            return bytes(out)
+
+
+def unwrap(envelope: bytes) -> tuple[int, bytes]:
+    """Split envelope bytes into (type number, payload).
+
+    Parsed by hand so that an unknown type number can be named (a closed proto2
+    enum would silently drop it) and because it sits on every request's path.
+    """
+    number: int | None = None
+    payload: bytes | None = None
+    pos, end = 0, len(envelope)
+    try:
+        while pos < end:
+            key, pos = _read_varint(envelope, pos)
+            field, wire = key >> 3, key & 7
+            if wire == 0:
+                value, pos = _read_varint(envelope, pos)
+                if field == 1:
+                    number = value
+            elif wire == 2:
+                size, pos = _read_varint(envelope, pos)
+                if pos + size > end:
+                    raise ProtocolError("envelope payload is truncated")
+                if field == 2:
+                    payload = envelope[pos : pos + size]
+                pos += size
+            elif wire == 1:
+                pos += 8
+            elif wire == 5:
+                pos += 4
+            else:
+                raise ProtocolError(f"envelope has an unsupported wire type {wire}")
+            if field in (1, 2) and (wire, field) not in ((0, 1), (2, 2)):
+                raise ProtocolError(f"envelope field {field} has the wrong wire type")
+    except IndexError:
+        raise ProtocolError("envelope is truncated") from None
+    if pos != end:
+        raise ProtocolError("envelope is truncated")
+    if number is None:
+        raise ProtocolError("envelope is missing required fields: type")
+    if payload is None:
+        raise ProtocolError("envelope is missing required fields: payload")
+    return number, payload
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ProtocolError("envelope varint is too long")
+
+
+def unwrap_request(envelope: bytes) -> _PbMessage:
+    """Decode envelope bytes into the request they carry."""
+    number, payload = unwrap(envelope)
+    return decode_message(request_class(number), payload)
+
+
+def unwrap_response(envelope: bytes) -> _PbMessage:
+    """Decode envelope bytes into the response they carry."""
+    number, payload = unwrap(envelope)
+    return decode_message(response_class(number), payload)
+
+
+def request_to_wire(request: _PbMessage) -> bytes:
+    """A whole frame for a request."""
+    if not is_request(request):
+        raise ProtocolError(f"expected a request, got {type(request).__name__}")
+    return encode_frame(wrap(request))
+
+
+def response_to_wire(response: _PbMessage) -> bytes:
+    """A whole frame for a response."""
+    if not is_response(response):
+        raise ProtocolError(f"expected a response, got {type(response).__name__}")
+    return encode_frame(wrap(response))
+
+
+class MessageDecoder:
+    """Frames in, requests or responses out.
+
+    ``MessageDecoder("request")`` is the server side, ``"response"`` the client
+    side. Feed bytes, then iterate; a malformed frame or message raises
+    ProtocolError and the decoder stays broken.
+    """
+
+    def __init__(self, kind: str, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
+        if kind not in ("request", "response"):
+            raise ValueError("kind must be 'request' or 'response'")
+        self._frames = FrameDecoder(max_frame_size)
+        self._unwrap = unwrap_request if kind == "request" else unwrap_response
+        self._error: ProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet decoded."""
+        return self._frames.buffered
+
+    def feed(self, data: bytes) -> None:
+        """Append received bytes."""
+        self._frames.feed(data)
+
+    def __iter__(self) -> Iterator[_PbMessage]:
+        return self
+
+    def __next__(self) -> _PbMessage:
+        if self._error is not None:
+            raise self._error
+        payload = next(self._frames)
+        try:
+            return self._unwrap(payload)
+        except ProtocolError as error:
+            self._error = error
+            raise
+
+
+def to_dict(message: _PbMessage) -> dict[str, Any]:
+    """The set fields of a message, nested messages as dicts, enums by number."""
+    out: dict[str, Any] = {}
+    for field, value in message.ListFields():
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            if field.is_repeated:
+                out[field.name] = [to_dict(item) for item in value]
+            else:
+                out[field.name] = to_dict(value)
+        elif field.is_repeated:
+            out[field.name] = list(value)
+        else:
+            out[field.name] = value
+    return out
+
+
+def filtered_dict(message: _PbMessage) -> dict[str, Any]:
+    """``to_dict`` without the fields kept out of logs."""
+    out = to_dict(message)
+    for name in filtered_fields(message):
+        out.pop(name, None)
+    return out

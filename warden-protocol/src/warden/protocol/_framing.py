@@ -1,0 +1,125 @@
+# -*- test-case-name: tests.test_framing -*-
+"""Length framing: ``<decimal length>\\r\\n<payload>\\r\\n``.
+
+The decoder is a pure parser, separate from any I/O: feed it bytes in any
+chunking and iterate over the complete payloads. It never yields a partial or
+wrong payload; once it has met malformed input it stays broken, because the
+byte stream can no longer be trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ._errors import ProtocolError
+
+__all__ = ["DEFAULT_MAX_FRAME_SIZE", "FrameDecoder", "encode_frame"]
+
+#: Large enough for a LinkResponse carrying the default 10 MiB job output limit
+#: of stdout and stderr plus its info.
+DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024
+
+_CRLF = b"\r\n"
+# Longest length line we wait for before calling the input garbage.
+_MAX_LENGTH_DIGITS = 20
+
+
+def encode_frame(payload: bytes) -> bytes:
+    """Frame one payload (an encoded envelope) for the wire."""
+    return b"%d\r\n%s\r\n" % (len(payload), payload)
+
+
+class FrameDecoder:
+    """Incremental frame decoder.
+
+    >>> d = FrameDecoder()
+    >>> d.feed(b"3\\r\\nabc\\r\\n3\\r")
+    >>> list(d)
+    [b'abc']
+    """
+
+    def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
+        self.max_frame_size = max_frame_size
+        self._buffer = bytearray()
+        # Start of unconsumed data in _buffer; compacted lazily so that a large
+        # frame arriving in many chunks costs linear time, not quadratic.
+        self._start = 0
+        # Length of the frame whose header has been parsed, with header size.
+        self._pending: tuple[int, int] | None = None
+        self._error: ProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet returned as a payload."""
+        return len(self._buffer) - self._start
+
+    def feed(self, data: bytes) -> None:
+        """Append received bytes; iterate the decoder to take out payloads."""
+        self._buffer += data
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        payload = self._next_payload()
+        if payload is None:
+            raise StopIteration
+        return payload
+
+    def _next_payload(self) -> bytes | None:
+        if self._error is not None:
+            raise self._error
+        try:
+            if self._pending is None:
+                self._pending = self._consume_length()
+                if self._pending is None:
+                    return None
+            return self._consume_payload(*self._pending)
+        except ProtocolError as error:
+            self._error = error
+            raise
+
+    def _consume_length(self) -> tuple[int, int] | None:
+        """Parse the decimal length line; None until it is complete."""
+        buf, start = self._buffer, self._start
+        end = buf.find(_CRLF, start, start + _MAX_LENGTH_DIGITS + 2)
+        if end < 0:
+            if len(buf) - start > _MAX_LENGTH_DIGITS + 1:
+                raise ProtocolError(
+                    "frame length line is not a decimal number followed by CRLF: "
+                    f"{bytes(buf[start:start + 24])!r}"
+                )
+            return None
+        line = bytes(buf[start:end])
+        if not line or not line.isdigit() or not line.isascii():
+            raise ProtocolError(
+                f"frame length must be a non-negative decimal number, got {line!r}"
+            )
+        length = int(line)
+        if length > self.max_frame_size:
+            raise ProtocolError(
+                f"frame length {length} exceeds the maximum of {self.max_frame_size} bytes"
+            )
+        return length, end + 2 - start
+
+    def _consume_payload(self, length: int, header: int) -> bytes | None:
+        """Take the payload and its trailing CRLF; None until all arrived."""
+        buf, start = self._buffer, self._start
+        body = start + header
+        if len(buf) < body + length + 2:
+            return None
+        if buf[body + length : body + length + 2] != _CRLF:
+            raise ProtocolError(
+                f"frame of {length} bytes is not followed by CRLF "
+                f"(found {bytes(buf[body + length : body + length + 2])!r})"
+            )
+        payload = bytes(buf[body : body + length])
+        self._pending = None
+        self._start = body + length + 2
+        if self._start == len(buf):
+            buf.clear()
+            self._start = 0
+        elif self._start > 65536 and self._start * 2 > len(buf):
+            del buf[: self._start]
+            self._start = 0
+        return payload

@@ -1,0 +1,113 @@
+"""Envelope, type maps and message validation."""
+
+from __future__ import annotations
+
+import pytest
+
+import warden.protocol as wp
+
+ALL_BYTES = bytes(range(256))
+INVALID_UTF8 = b"\xff\xfe\xc3\x28 ok"
+
+
+@pytest.mark.parametrize("cls", sorted(wp.REQUEST_TYPES.values(), key=lambda c: c.__name__))
+def test_every_request_class_round_trips(cls: type) -> None:
+    message = cls()
+    for field in message.DESCRIPTOR.fields:
+        if field.is_required:
+            setattr(message, field.name, 7 if field.type != field.TYPE_STRING else "h")
+    assert wp.unwrap_request(wp.wrap(message)) == message
+
+
+@pytest.mark.parametrize("cls", [wp.LinkResponse, wp.RunResponse])
+def test_binary_job_output_round_trips(cls: type) -> None:
+    message = cls(exit_status=0, stdout=ALL_BYTES, stderr=INVALID_UTF8)
+    decoded = wp.unwrap_response(wp.wrap(message))
+    assert decoded.stdout == ALL_BYTES
+    assert decoded.stderr == INVALID_UTF8
+
+
+def test_binary_stream_data_round_trips() -> None:
+    decoded = wp.unwrap_response(wp.wrap(wp.StreamResponse(name="stdout", data=INVALID_UTF8)))
+    assert decoded.data == INVALID_UTF8
+
+
+def test_unknown_type_number_is_named() -> None:
+    with pytest.raises(wp.ProtocolError, match="Unknown request type: 77"):
+        wp.unwrap_request(b"\x08\x4d\x12\x00")
+    with pytest.raises(wp.ProtocolError, match="Unknown response type: 77"):
+        wp.unwrap_response(b"\x08\x4d\x12\x00")
+    with pytest.raises(wp.ProtocolError, match="Unknown request type: 1"):
+        wp.unwrap_request(wp.wrap(wp.ErrorResponse(message="x")))
+
+
+@pytest.mark.parametrize(
+    ("envelope", "words"),
+    [
+        (b"", "missing required fields: type"),
+        (b"\x08\x5b", "missing required fields: payload"),
+        (b"\x08", "truncated"),
+        (b"\x08\x5b\x12\x05ab", "truncated"),
+        (b"\x0a\x00\x12\x00", "wrong wire type"),
+    ],
+)
+def test_malformed_envelope(envelope: bytes, words: str) -> None:
+    with pytest.raises(wp.ProtocolError, match=words):
+        wp.unwrap_request(envelope)
+
+
+def test_missing_required_field_on_decode_and_encode() -> None:
+    with pytest.raises(wp.ProtocolError, match="missing required fields: message"):
+        wp.unwrap_request(b"\x08\x5d\x12\x00")
+    with pytest.raises(wp.ProtocolError, match="missing required fields: message"):
+        wp.wrap(wp.EchoRequest())
+
+
+def test_invalid_utf8_in_a_text_field_is_refused() -> None:
+    payload = b"\x0a\x02\xff\xfe"
+    with pytest.raises(wp.ProtocolError, match=r"EchoRequest.message is not valid UTF-8"):
+        wp.decode_message(wp.EchoRequest, payload)
+    nested = wp.encode_message(wp.LinkResponse(info=wp.InfoResponse(state="x")))
+    nested = nested.replace(b"\x52\x01x", b"\x52\x01\xff")
+    with pytest.raises(wp.ProtocolError, match=r"LinkResponse.info.state"):
+        wp.decode_message(wp.LinkResponse, nested)
+
+
+def test_non_ascii_handles_round_trip() -> None:
+    message = wp.InfoRequest(handle="héllo-✓")
+    assert wp.unwrap_request(wp.wrap(message)).handle == "héllo-✓"
+
+
+def test_names() -> None:
+    assert wp.type_name(wp.CopyInRequest) == "CopyIn"
+    assert wp.type_underscored(wp.LimitBandwidthResponse()) == "limit_bandwidth"
+    assert wp.type_underscored(wp.NetInRequest) == "net_in"
+    assert wp.type_number(wp.ErrorResponse) == 1
+    assert wp.response_class_for(wp.RunRequest()) is wp.RunResponse
+    assert wp.is_error(wp.ErrorResponse()) and not wp.is_error(wp.PingResponse())
+    assert wp.is_request(wp.PingRequest()) and not wp.is_request(wp.PingResponse())
+    with pytest.raises(wp.ProtocolError, match="neither a request nor a response"):
+        wp.type_number(wp.ResourceLimits)
+
+
+def test_scripts_are_filtered_from_logs() -> None:
+    for cls in (wp.SpawnRequest, wp.RunRequest):
+        assert wp.filtered_fields(cls) == ("script",)
+        assert wp.filtered_dict(cls(handle="h", script="secret")) == {"handle": "h"}
+    assert wp.filtered_fields(wp.CopyInRequest) == ()
+
+
+def test_to_wire_refuses_the_wrong_side() -> None:
+    with pytest.raises(wp.ProtocolError, match="expected a request"):
+        wp.request_to_wire(wp.PingResponse())
+    with pytest.raises(wp.ProtocolError, match="expected a response"):
+        wp.response_to_wire(wp.PingRequest())
+
+
+def test_a_decoder_stays_broken_after_a_bad_message() -> None:
+    decoder = wp.MessageDecoder("request")
+    decoder.feed(wp.encode_frame(b"\x08\x4d\x12\x00") + wp.request_to_wire(wp.PingRequest()))
+    with pytest.raises(wp.ProtocolError, match="77"):
+        next(decoder)
+    with pytest.raises(wp.ProtocolError):
+        next(decoder)
