@@ -45,3 +45,4 @@ type: venv
 
 proto: venv
 	$(PY) warden-protocol/scripts/generate.py
+	$(PY) -m warden.client._codegen
