@@ -162,16 +162,17 @@ class Client(RequestMethods):
         """Stream a job's output: each StreamResponse, the last one carrying ``exit_status``.
 
         Takes a StreamRequest, a handle and a job id, or the v1 command
-        ``["stream", handle, job_id]`` (which switches to v1 mode, and then each
-        frame is yielded as ``[name, data, exit_status]``). The request is sent
-        when iteration begins. Leaving the loop before the end disconnects the
-        client, since the rest of the stream would be taken for later answers.
+        ``["stream", handle, job_id]``. In v1 mode (see ``call``) a request or a
+        v1 command yields each frame as ``[name, data, exit_status]``; the
+        ``stream(handle, job_id)`` form always yields responses. The request is
+        sent when iteration begins. Leaving the loop before the end disconnects
+        the client, since the rest of the stream would be taken for later answers.
         """
         if isinstance(request, str):
             if job_id is None:
                 raise TypeError("stream(handle, job_id) needs a job_id")
-            request = StreamRequest(handle=request, job_id=job_id)
-        elif is_v1_command(request):
+            return self._stream(StreamRequest(handle=request, job_id=job_id), v1=False)
+        if is_v1_command(request):
             self._v1_mode = True
             request = request_from_v1(request)
         if not isinstance(request, StreamRequest):
@@ -179,9 +180,9 @@ class Client(RequestMethods):
                 "Expected argument to be of type:'StreamRequest', "
                 f"but received: '{type(request).__name__}'."
             )
-        return self._stream(request)
+        return self._stream(request, v1=self._v1_mode)
 
-    def _stream(self, request: StreamRequest) -> Iterator[Any]:
+    def _stream(self, request: StreamRequest, v1: bool) -> Iterator[Any]:
         self._write(request, None)
         self._streaming = True
         finished = False
@@ -190,7 +191,7 @@ class Client(RequestMethods):
                 response = self._read(None)
                 assert isinstance(response, StreamResponse)
                 finished = response.HasField("exit_status")
-                yield response_to_v1(response) if self._v1_mode else response
+                yield response_to_v1(response) if v1 else response
                 if finished:
                     return
         except ServerError:
