@@ -15,10 +15,13 @@ a canned response and has scripted misbehaviours (see its docstring).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any, cast
 
+from twisted.internet.defer import CancelledError, Deferred, gatherResults, succeed
 from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 
 from warden.protocol import (
@@ -68,7 +71,7 @@ from warden.protocol import (
     response_to_wire,
 )
 
-from ._types import Clock, DelayedCall, ListeningPort, Transport, UnixReactor
+from ._types import Clock, ListeningPort, Transport, UnixReactor
 
 __all__ = [
     "Handler",
@@ -78,18 +81,27 @@ __all__ = [
     "scripted_warden",
 ]
 
-#: Called with the connection and each request it receives.
-Handler = Callable[["ServerConnection", Request], None]
+#: Called with the connection and each request it receives; a Deferred it
+#: returns holds back the connection's next request until it fires.
+Handler = Callable[["ServerConnection", Request], "Deferred[Any] | None"]
 
 
 class ServerConnection(Protocol):
-    """The server side of one client connection."""
+    """The server side of one client connection.
+
+    Like the warden server, it handles one request at a time, in order: a
+    handler that returns a Deferred holds back the next request until it fires.
+    """
 
     def __init__(self, server: ScriptedServer) -> None:
         self.server = server
         self.decoder = MessageDecoder("request")
         self.received: list[Request] = []
-        self._delayed: list[DelayedCall] = []
+        self._queue: deque[Request] = deque()
+        self._busy = False
+        self._delayed: list[Deferred[Any]] = []
+        self._when_lost: list[Deferred[None]] = []
+        self.closing = False
         self.lost = False
 
     @property
@@ -110,26 +122,52 @@ class ServerConnection(Protocol):
             for request in self.decoder:
                 self.received.append(request)
                 self.server.received.append(request)
-                self.server.handler(self, request)
+                self._queue.append(request)
         except ProtocolError as error:
             self.respond(ErrorResponse(message=str(error)))
             self.close()
+            return
+        self._process()
+
+    def _process(self) -> None:
+        while self._queue and not self._busy and not self.closing:
+            request = self._queue.popleft()
+            result = self.server.handler(self, request)
+            if result is not None:
+                self._busy = True
+                result.addBoth(self._handled)
+                return
+
+    def _handled(self, result: object) -> None:
+        self._busy = False
+        if isinstance(result, Failure) and not result.check(CancelledError):  # type: ignore[no-untyped-call]
+            self.error(f"scripted server: handler failed: {result.getErrorMessage()}")
+        self._process()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.lost = True
-        for call in self._delayed:
-            if call.active():
-                call.cancel()
-        self._delayed.clear()
+        self.lost = self.closing = True
+        delayed, self._delayed = self._delayed, []
+        for deferred in delayed:
+            deferred.cancel()
         if self in self.server.connections:
             self.server.connections.remove(self)
+        waiting, self._when_lost = self._when_lost, []
+        for deferred in waiting:
+            deferred.callback(None)
+
+    def when_lost(self) -> Deferred[None]:
+        """Fires once the connection is closed."""
+        if self.lost:
+            return succeed(None)
+        deferred: Deferred[None] = Deferred()
+        self._when_lost.append(deferred)
+        return deferred
 
     # -- what handlers do ---------------------------------------------------
 
     def respond(self, response: Response) -> None:
         """Send one response frame."""
-        if not self.lost:
-            self.write(response_to_wire(response))
+        self.write(response_to_wire(response))
 
     def error(
         self, message: str, data: str | None = None, backtrace: list[str] | None = None
@@ -138,27 +176,39 @@ class ServerConnection(Protocol):
         self.respond(ErrorResponse(message=message, data=data, backtrace=backtrace or []))
 
     def write(self, data: bytes) -> None:
-        """Send raw bytes (a frame, part of one, or garbage)."""
+        """Send raw bytes (a frame, part of one, or garbage); nothing once closing."""
         transport = self._transport()
-        if not self.lost and transport is not None:
+        if not self.closing and transport is not None:
             transport.write(data)
 
-    def later(self, seconds: float, action: Callable[..., Any], *args: Any) -> None:
-        """Run ``action(*args)`` after a delay unless the connection is gone by then."""
-        if not self.lost:
-            self._delayed.append(self.clock.callLater(seconds, action, *args))
+    def later(self, seconds: float, action: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        """Run ``action(*args)`` after a delay, unless the connection is gone by then.
 
-    def write_bytewise(self, data: bytes, interval: float = 0.001) -> None:
+        Return the result's Deferred, for a handler to return.
+        """
+        if self.closing:
+            return succeed(None)
+        deferred: Deferred[Any] = deferLater(cast(Any, self.clock), seconds, action, *args)
+        self._delayed.append(deferred)
+        return deferred.addErrback(_ignore_cancel)
+
+    def write_bytewise(self, data: bytes, interval: float = 0.001) -> Deferred[Any]:
         """Send ``data`` one byte per write, ``interval`` seconds apart."""
-        if data:
-            self.write(data[:1])
-            self.later(interval, self.write_bytewise, data[1:], interval)
+        if not data:
+            return succeed(None)
+        self.write(data[:1])
+        return self.later(interval, self.write_bytewise, data[1:], interval)
 
     def close(self) -> None:
-        """Close after what was written has been sent."""
+        """Close after what was written has been sent; later requests get no answer."""
         transport = self._transport()
-        if transport is not None:
+        if transport is not None and not self.closing:
+            self.closing = True
             transport.loseConnection()
+
+
+def _ignore_cancel(failure: Failure) -> None:
+    failure.trap(CancelledError)  # type: ignore[no-untyped-call]
 
 
 class _ConnectionFactory(Factory):
@@ -196,11 +246,15 @@ class ScriptedServer:
             if transport is not None:
                 transport.abortConnection()
 
-    def stop(self) -> Any:
-        """Stop listening and abort the connections; a Deferred of the port closing."""
+    def stop(self) -> Deferred[None]:
+        """Stop listening and abort the connections; fires when all are closed."""
+        waiting = [connection.when_lost() for connection in self.connections]
         self.drop_connections()
         port, self.port = self.port, None
-        return port.stopListening() if port is not None else None
+        stopped = port.stopListening() if port is not None else None
+        if stopped is not None:
+            waiting.append(stopped)
+        return gatherResults(waiting).addCallback(lambda _: None)
 
 
 def output_pattern(size: int) -> bytes:
@@ -209,7 +263,7 @@ def output_pattern(size: int) -> bytes:
     return (block * (size // 256 + 1))[:size]
 
 
-def _echo(conn: ServerConnection, request: EchoRequest) -> None:
+def _echo(conn: ServerConnection, request: EchoRequest) -> Deferred[Any] | None:
     """Echo, unless the message names a misbehaviour."""
     command, _, rest = request.message.partition(" ")
     frame = response_to_wire(EchoResponse(message=rest or request.message))
@@ -222,18 +276,19 @@ def _echo(conn: ServerConnection, request: EchoRequest) -> None:
         conn.close()
     elif command == "slow":
         seconds, _, message = rest.partition(" ")
-        conn.later(float(seconds), conn.respond, EchoResponse(message=message))
+        return conn.later(float(seconds), conn.respond, EchoResponse(message=message))
     elif command == "bytewise":
-        conn.write_bytewise(frame)
+        return conn.write_bytewise(frame)
     elif command == "garbage":
         conn.write(b"not a length\r\n")
     elif command == "wrong-type":
         conn.respond(PingResponse())
     else:
         conn.respond(EchoResponse(message=request.message))
+    return None
 
 
-def _stream(conn: ServerConnection, request: StreamRequest) -> None:
+def _stream(conn: ServerConnection, request: StreamRequest) -> Deferred[Any] | None:
     """``job_id`` chunks, then the exit status ``job_id % 256``.
 
     Handles: ``cut`` closes after the chunks without the last frame, ``cut-mid-frame``
@@ -258,19 +313,18 @@ def _stream(conn: ServerConnection, request: StreamRequest) -> None:
         final = StreamResponse(exit_status=request.job_id % 256, info=InfoResponse(state="active"))
         last = response_to_wire(final)
 
-    def send(index: int) -> None:
+    def send(index: int) -> Deferred[Any] | None:
         if index < len(frames):
             conn.write(frames[index])
             if interval:
-                conn.later(interval, send, index + 1)
-            else:
-                send(index + 1)
-            return
+                return conn.later(interval, send, index + 1)
+            return send(index + 1)
         conn.write(last)
         if request.handle.startswith("cut"):
             conn.close()
+        return None
 
-    send(0)
+    return send(0)
 
 
 def _canned(request: Request) -> Response:
@@ -319,7 +373,7 @@ def _canned(request: Request) -> Response:
     return ErrorResponse(message=f"scripted server: no answer for {type(request).__name__}")
 
 
-def scripted_warden(conn: ServerConnection, request: Request) -> None:
+def scripted_warden(conn: ServerConnection, request: Request) -> Deferred[Any] | None:
     """Answer like a warden server, with misbehaviours on demand.
 
     Echo messages: ``error X`` (ErrorResponse with data and backtrace), ``close``
@@ -330,10 +384,11 @@ def scripted_warden(conn: ServerConnection, request: Request) -> None:
     A handle ``missing`` gets the ErrorResponse ``unknown handle``.
     """
     if isinstance(request, EchoRequest):
-        _echo(conn, request)
-    elif getattr(request, "handle", None) == "missing":
+        return _echo(conn, request)
+    if getattr(request, "handle", None) == "missing":
         conn.error("unknown handle")
     elif isinstance(request, StreamRequest):
-        _stream(conn, request)
+        return _stream(conn, request)
     else:
         conn.respond(_canned(request))
+    return None
