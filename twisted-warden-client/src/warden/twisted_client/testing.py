@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_testing -*-
+# -*- test-case-name: tests.test_connection -*-
 """A scripted warden server for testing clients and agents over a real unix socket.
 
 ``ScriptedServer`` is a real Twisted server speaking warden frames. Each
@@ -381,11 +381,12 @@ def scripted_warden(conn: ServerConnection, request: Request) -> Deferred[Any] |
     ``bytewise MESSAGE`` (the answer one byte per write), ``garbage`` (a bad
     length line), ``wrong-type`` (a PingResponse); anything else is echoed.
     Stream: see ``_stream``. Link answers ``job_id`` bytes of ``output_pattern``.
-    A handle ``missing`` gets the ErrorResponse ``unknown handle``.
+    A handle starting with ``missing`` or ``no-such`` gets the ErrorResponse
+    ``unknown handle``.
     """
     if isinstance(request, EchoRequest):
         return _echo(conn, request)
-    if getattr(request, "handle", None) == "missing":
+    if str(getattr(request, "handle", "")).startswith(("missing", "no-such")):
         conn.error("unknown handle")
     elif isinstance(request, StreamRequest):
         return _stream(conn, request)
