@@ -183,6 +183,7 @@ ERRORS: list[tuple[list[Any], str]] = [
     (["create", {"grace_time": None}], "create: grace_time: can't convert nil into Integer"),
     (["create", {"grace_time": 2**32}], "create: grace_time: 4294967296 is out of range"),
     (["create", "config"], "create: the config must be a mapping, got str"),
+    (["create", {"bind_mounts": "/src"}], "create: bind_mounts must be a list, got str"),
     (["link", "h1"], "link: job_id: can't convert nil into Integer"),
     (["link", "h1", "one"], 'link: job_id: invalid value for Integer\\(\\): "one"'),
     (["stream", "h1", True], "stream: job_id: can't convert true into Integer"),

@@ -171,6 +171,8 @@ def _create(args: _Args) -> Request:
     for key, value in config.items():
         # Other keys are ignored, as the original did.
         if key == "bind_mounts":
+            if value is not None and not isinstance(value, list | tuple):
+                raise V1Error(f"create: bind_mounts must be a list, got {type(value).__name__}")
             request.bind_mounts.extend(_bind_mount(entry) for entry in value or ())
         elif key == "grace_time":
             request.grace_time = _ruby_integer(value, "create: grace_time", _UINT32_MAX)
