@@ -45,3 +45,7 @@ type: venv
 
 proto: venv
 	$(PY) warden-protocol/scripts/generate.py
+
+.PHONY: bench
+bench: setup
+	$(PY) bench/run.py
