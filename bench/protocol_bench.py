@@ -92,7 +92,10 @@ def main() -> None:
         rows.append({"figure": f"{mib} MiB frame in 64 KiB chunks", "unit": "ms", **stats})
     print_table("warden-protocol", rows, ["figure", "unit", "min", "median", "p95", "n"])
     ratio = rows[-1]["min"] / rows[-2]["min"]
-    print(f"10 MiB / 1 MiB decode time: {ratio:.1f}x (linear is about 10x; quadratic copying would be about 100x)")
+    print(
+        f"10 MiB / 1 MiB decode time: {ratio:.1f}x "
+        "(linear is about 10x; quadratic copying would be about 100x)"
+    )
     write_json("protocol", rows)
 
 
