@@ -73,7 +73,7 @@ def _libraries(binary: str) -> list[str]:
 def make_template(root: Path, probe: Path) -> None:
     """A tiny root: bash and tar with their libraries, the probe, users, /proc."""
     for directory in ("usr/bin", "usr/lib", "usr/lib64", "etc", "home/vcap", "root", "tmp",
-                      "proc", "dev"):
+                      "proc", "dev", ".oldroot"):
         (root / directory).mkdir(parents=True, exist_ok=True)
     for link in ("bin", "sbin"):
         (root / link).symlink_to("usr/bin")
@@ -140,19 +140,35 @@ class Target:
     netns: str
 
 
+# A target's user namespace (when it has one) maps its ids 0..65535 here.
+USERNS_BASE = 100000
+
+
 @contextlib.contextmanager
-def running_target(root: Path) -> Iterator[Target]:
-    """Start a target in `root`; kill it (and its PID namespace) after."""
+def running_target(root: Path, user_ns: bool = False) -> Iterator[Target]:
+    """Start a target in `root` (in a user namespace of its own, made by
+    the probe, when `user_ns`); kill it (and its PID namespace) after.
+    Every directory above a user namespace's root must be searchable by
+    others: the host's root is not root in there."""
     with private_netns() as netns:
         unshare = subprocess.Popen(
-            ["nsenter", f"--net=/run/netns/{netns}", "unshare", "--mount", "--uts", "--ipc",
-             "--net", "--pid", "--fork", "--propagation", "private",
-             "sh", "-c", _INIT_SCRIPT, "init", str(root), HOSTNAME],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            ["nsenter", f"--net=/run/netns/{netns}",
+             *([str(root / "usr/bin/probe"), "userns"] if user_ns else []),
+             "unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork",
+             "--propagation", "private", "sh", "-c", _INIT_SCRIPT, "init", str(root), HOSTNAME],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         pid = 0
         try:
-            assert unshare.stdout is not None
+            assert unshare.stdin is not None and unshare.stdout is not None
+            if user_ns:
+                # nsenter execs the probe, which unshares in its own process.
+                if unshare.stdout.readline() != "unshared\n":
+                    raise RuntimeError("the target's user namespace did not appear")
+                for kind in ("uid", "gid"):
+                    Path(f"/proc/{unshare.pid}/{kind}_map").write_text(f"0 {USERNS_BASE} 65536")
+                unshare.stdin.write("mapped\n")
+                unshare.stdin.flush()
             ready = unshare.stdout.readline().split()
             if len(ready) != 2 or ready[0] != "ready":
                 unshare.kill()

@@ -2,8 +2,12 @@
  * container root (no libraries needed) as the target's init and as the
  * program warden-exec starts, and reports what it sees:
  *
- *   probe init ROOT       be the target's PID 1: pivot_root into ROOT, mount
- *                         /proc, print "ready HOSTPID", then reap forever
+ *   probe init ROOT       be the target's PID 1: pivot_root into ROOT (onto
+ *                         ROOT/.oldroot), mount /proc, print "ready HOSTPID",
+ *                         then reap forever
+ *   probe userns CMD...   unshare a user namespace, print "unshared", wait for
+ *                         a line on stdin (the caller writes the id maps),
+ *                         become the namespace's root and exec CMD
  *   probe cat FILE...     print files (e.g. /proc/self/status)
  *   probe fds             the open fds, space-separated
  *   probe env             the environment, one per line
@@ -55,10 +59,11 @@ static int init(const char *root)
     if (n < 0)
         return perror("readlink /proc/self"), 1;
     self[n] = '\0';
-    if (chdir(root) || (mkdir(".oldroot", 0700) && errno != EEXIST) ||
-        syscall(SYS_pivot_root, ".", ".oldroot") || chdir("/") ||
-        umount2("/.oldroot", MNT_DETACH) || rmdir("/.oldroot") ||
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+    /* /proc is mounted before the old root goes: in a user namespace the
+     * kernel mounts a new proc only where a full one is already visible. */
+    if (chdir(root) || syscall(SYS_pivot_root, ".", ".oldroot") || chdir("/") ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) ||
+        umount2("/.oldroot", MNT_DETACH))
         return perror("init"), 1;
     printf("ready %s\n", self);
     fflush(stdout);
@@ -71,6 +76,21 @@ static int init(const char *root)
         if (wait(NULL) < 0 && errno == ECHILD)
             pause();
     }
+}
+
+static int userns(char **argv)
+{
+    char line[64];
+    if (unshare(CLONE_NEWUSER))
+        return perror("unshare(CLONE_NEWUSER)"), 1;
+    printf("unshared\n");
+    fflush(stdout);
+    if (fgets(line, sizeof line, stdin) == NULL)
+        return fprintf(stderr, "probe userns: no go-ahead\n"), 1;
+    if (setresgid(0, 0, 0) || setresuid(0, 0, 0))
+        return perror("probe userns: become root"), 1;
+    execvp(argv[0], argv);
+    return perror(argv[0]), 1;
 }
 
 static int cat(const char *path)
@@ -314,6 +334,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "init") && argc == 3)
         return init(argv[2]);
+    if (!strcmp(cmd, "userns") && argc > 2)
+        return userns(argv + 2);
     if (!strcmp(cmd, "cat")) {
         int rc = 0;
         for (int i = 2; i < argc; i++)

@@ -4,13 +4,26 @@ comes back out (exit status, signals)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from harness import HOSTNAME, Target, children_of, wait_gone
+from harness import (
+    HOSTNAME,
+    USERNS_BASE,
+    VCAP_UID,
+    Target,
+    call,
+    children_of,
+    copy_root,
+    running_target,
+    status_fields,
+    unique_name,
+    wait_gone,
+)
 
 
 def test_every_namespace_is_the_targets(run: Callable[..., subprocess.CompletedProcess[str]],
@@ -23,6 +36,36 @@ def test_every_namespace_is_the_targets(run: Callable[..., subprocess.CompletedP
         assert link == os.readlink(f"/proc/{target.pid}/ns/{name}"), name
     for name in ("ipc", "mnt", "net", "pid", "uts"):
         assert seen[name] != os.readlink(f"/proc/self/ns/{name}"), f"{name} is the host's"
+
+
+@pytest.fixture
+def open_root(template: Path) -> Iterator[Path]:
+    """A container root that others may reach (not under pytest's 0700 tmp)."""
+    parent = Path("/tmp") / unique_name()
+    parent.mkdir(mode=0o755)
+    try:
+        yield copy_root(template, parent / "root")
+    finally:
+        shutil.rmtree(parent)
+
+
+def test_a_targets_user_namespace_is_entered_last(helper: Path, open_root: Path) -> None:
+    with running_target(open_root, user_ns=True) as target:
+        def job(user: str, *argv: str) -> str:
+            result = call([str(helper), "--target", str(target.pid), "--user", user, "--", *argv])
+            assert result.returncode == 0, result.stderr
+            return str(result.stdout)
+
+        seen = dict(line.split() for line in job("vcap", "probe", "ns").splitlines())
+        assert seen["user"] == os.readlink(f"/proc/{target.pid}/ns/user")
+        assert seen["user"] != os.readlink("/proc/self/ns/user")
+        assert job("vcap", "probe", "cat", "/proc/self/uid_map").split() == [
+            "0", str(USERNS_BASE), "65536"]
+        fields = status_fields(job("vcap", "probe", "cat", "/proc/self/status"))
+        assert fields["Uid"] == " ".join([str(VCAP_UID)] * 4)  # as the namespace sees it
+        assert (fields["CapBnd"], fields["NoNewPrivs"], fields["Seccomp"]) == ("0" * 16, "1", "2")
+        assert status_fields(job("root", "probe", "cat", "/proc/self/status"))["CapEff"] == (
+            "00000000800405fb")  # the default set, within the namespace
 
 
 def test_pid_1_is_the_targets_init_and_the_helper_is_invisible(
