@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -164,11 +165,13 @@ static void fds_sanitize(void)
         fail("close_range(3, ...)");
 }
 
-/* The program starts with default signal dispositions and nothing blocked,
- * whatever the host-side caller ignored or blocked (and whatever the
- * parent blocked before the fork). */
-static void signals_reset(void)
+/* The program starts with default signal dispositions, nothing blocked and
+ * the plain Linux personality (address space randomisation on), whatever
+ * the host-side caller had (and whatever we blocked before the fork). */
+static void inherited_state_reset(void)
 {
+    if (personality(PER_LINUX) < 0)
+        fail("personality(PER_LINUX)");
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -212,7 +215,7 @@ int main(int argc, char **argv)
     home_enter(&user);
     if (config.pdeathsig != 0)
         pdeathsig_set(config.pdeathsig);
-    signals_reset();
+    inherited_state_reset();
     if (close_range(3, ~0U, 0) != 0)
         fail("close_range(3, ...)");
     if ((user.uid != 0 || !config.new_privs) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)

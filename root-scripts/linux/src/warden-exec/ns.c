@@ -210,6 +210,7 @@ void fork_into_pid_ns(bool keep_parent_fd)
     if (child == 0)
         return;
 
+    close_range(3, ~0U, 0); /* the container's root fd, the pidfd: not needed here */
     int status;
     while (waitpid(child, &status, 0) < 0) {
         if (errno != EINTR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,22 @@ def test_missing_standard_fds_are_opened_on_dev_null(helper: Path, target: Targe
     script = f'exec 0<&- 2>&-; exec "{helper}" --target {target.pid} --user vcap -- probe fds'
     result = call(["bash", "-c", script])
     assert result.stdout == "0 1 2\n"
+
+
+def test_signal_state_and_personality_are_not_inherited(helper: Path, target: Target) -> None:
+    def odd_caller_state() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
+
+    # setarch -R: no address space randomisation, which children inherit.
+    argv = ["setarch", os.uname().machine, "-R", str(helper), "--target", str(target.pid),
+            "--user", "vcap", "--", "probe", "cat", "/proc/self/status", "/proc/self/personality"]
+    result = call(argv, env={"PATH": os.defpath}, preexec_fn=odd_caller_state)
+    assert result.returncode == 0, result.stderr
+    fields = status_fields(result.stdout)
+    assert (fields["SigBlk"], fields["SigIgn"]) == ("0" * 16, "0" * 16)
+    assert result.stdout.splitlines()[-1] == "00000000"
 
 
 def environment(run: Run, *options: str, env: dict[str, str] | None = None) -> dict[str, str]:
