@@ -52,12 +52,13 @@ static struct target the_target;
 static int parent_pidfd = -1;
 
 /* Is the process behind `proc` in cgroup PATH of CONTROLLER, as its
- * /proc/PID/cgroup says ("ID:CONTROLLERS:PATH" lines)? */
+ * /proc/PID/cgroup says ("ID:CONTROLLERS:PATH" lines)? An empty CONTROLLER
+ * means cgroup v2's line ("0::PATH"). */
 static void check_cgroup(int proc, pid_t pid, const char *expect)
 {
     const char *colon = strchr(expect, ':');
-    if (colon == NULL || colon == expect)
-        failx("target-cgroup(%s): expected CONTROLLER:PATH", expect);
+    if (colon == NULL || colon[1] != '/')
+        failx("target-cgroup(%s): expected CONTROLLER:/PATH", expect);
     size_t controller_len = (size_t)(colon - expect);
     const char *path = colon + 1;
 

@@ -131,18 +131,25 @@ def test_job_counts_against_its_cgroups_pids_limit(
 
 def test_target_cgroup_is_checked(run: Callable[..., subprocess.CompletedProcess[str]],
                                   target: Target, make_cgroup: Callable[[str], Path]) -> None:
-    home = make_cgroup("pids")
+    home, v2_home = make_cgroup("pids"), make_cgroup("unified")
     (home / "cgroup.procs").write_text(str(target.pid))
+    (v2_home / "cgroup.procs").write_text(str(target.pid))
     try:
-        ok = run("probe", "true", options=["--target-cgroup", f"pids:/{home.name}"])
-        assert ok.returncode == 0, ok.stderr
-        for wrong in (f"pids:/{home.name}-other", f"memory:/{home.name}", "pids:/"):
+        for right in (f"pids:/{home.name}", f":/{v2_home.name}"):
+            ok = run("probe", "true", options=["--target-cgroup", right])
+            assert ok.returncode == 0, ok.stderr
+        for wrong in (f"pids:/{home.name}-other", f"memory:/{home.name}", "pids:/",
+                      f":/{home.name}"):
             refused = run("probe", "true", options=["--target-cgroup", wrong])
             assert refused.returncode == 255
             assert refused.stderr == (f"warden-exec: target-cgroup({wrong}): process "
                                       f"{target.pid} is not in it (is the container gone?)\n")
+        malformed = run("probe", "true", options=["--target-cgroup", "pids"])
+        assert malformed.stderr == ("warden-exec: target-cgroup(pids): expected "
+                                    "CONTROLLER:/PATH\n")
     finally:
         Path("/sys/fs/cgroup/pids/cgroup.procs").write_text(str(target.pid))
+        Path("/sys/fs/cgroup/unified/cgroup.procs").write_text(str(target.pid))
 
 
 @pytest.mark.parametrize(("argv", "status"), [
