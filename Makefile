@@ -45,6 +45,7 @@ type: venv
 
 proto: venv
 	$(PY) warden-protocol/scripts/generate.py
+	$(PY) -m warden.client._codegen
 
 # The server on its default configuration (Linux backend). Until the Linux
 # backend exists, the insecure configuration is used instead (and said so).
