@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import AnyClient, WardenServer, wait_for
+
 from warden.client import ServerError
 from warden.protocol import (
     CopyInRequest,
@@ -30,8 +32,6 @@ from warden.protocol import (
     StopRequest,
     StreamRequest,
 )
-
-from conftest import AnyClient, WardenServer, wait_for
 
 
 def error_of(call: object, *args: object, **kwargs: object) -> str:
@@ -156,11 +156,11 @@ def test_lifecycle_and_state_errors(client: AnyClient) -> None:
     ],
     ids=lambda r: type(r).__name__,
 )
-def test_unknown_handle(client: AnyClient, request_: object) -> None:
+def test_unknown_handle(shared_client: AnyClient, request_: object) -> None:
     if isinstance(request_, StreamRequest):
-        assert error_of(client.stream_all, "nope", 1) == "unknown handle"
+        assert error_of(shared_client.stream_all, "nope", 1) == "unknown handle"
     else:
-        assert error_of(client.call, request_) == "unknown handle"
+        assert error_of(shared_client.call, request_) == "unknown handle"
 
 
 def test_unknown_job(client: AnyClient) -> None:
@@ -271,7 +271,8 @@ def test_rlimits_from_config_and_request(make_server: object, connect_client: ob
     client = connect_client(server)  # type: ignore[operator]
     handle = client.create().handle
     assert client.run(handle, "ulimit -n").stdout == b"200\n"
-    limited = client.run(handle, "ulimit -n; ulimit -s", rlimits=ResourceLimits(nofile=123, stack=8 << 20))
+    limits = ResourceLimits(nofile=123, stack=8 << 20)
+    limited = client.run(handle, "ulimit -n; ulimit -s", rlimits=limits)
     assert limited.stdout == b"123\n8192\n"
     # The request's limits were for that request only.
     assert client.run(handle, "ulimit -n").stdout == b"200\n"
