@@ -57,3 +57,7 @@ run: setup
 	  echo "make run: no Linux backend yet, starting the insecure backend ($$cfg)"; \
 	fi; \
 	exec $(VENV)/bin/warden-server --config $$cfg
+
+.PHONY: bench
+bench: setup
+	$(PY) bench/run.py
