@@ -40,11 +40,7 @@ class Step:
 
 
 def execute_line(executor: Executor, line: str) -> Step:
-    """Run one typed line, reporting any error on stderr.
-
-    Ctrl-C while the command runs abandons it; the connection, which may still
-    carry the rest of its answer, is dropped and reopened by the next command.
-    """
+    """Run one line of input, reporting any error on stderr."""
     line = line.strip()
     if not line:
         return Step()
@@ -52,10 +48,21 @@ def execute_line(executor: Executor, line: str) -> Step:
         return Step(status=executor.execute(split_line(line)))
     except (CommandError, ClientError, ProtocolError) as error:
         executor.output.error(f"{error}\n")
+    return Step(failed=True)
+
+
+def _execute_interruptible(executor: Executor, line: str) -> Step:
+    """``execute_line``; Ctrl-C while the command runs abandons only that command.
+
+    The connection, which may still carry the rest of the answer, is dropped;
+    the next command opens a new one.
+    """
+    try:
+        return execute_line(executor, line)
     except KeyboardInterrupt:
         executor.drop_connection()
         executor.output.error("\nInterrupted.\n")
-    return Step(failed=True)
+        return Step(failed=True)
 
 
 def _stop_status(step: Step, exit_on_error: bool) -> int | None:
@@ -89,7 +96,7 @@ def run_interactive(
     """The ``warden>`` prompt, until Ctrl-D (or a failure with ``exit_on_error``).
 
     Tab completes command names and flags; lines are kept in ``history_path``;
-    Ctrl-C abandons the line being typed.
+    Ctrl-C abandons the line being typed, or the command running.
     """
     history = JsonHistory(history_path, warn=lambda text: executor.output.error(text + "\n"))
     session: PromptSession[str] = PromptSession(
@@ -107,6 +114,6 @@ def run_interactive(
             continue
         except EOFError:
             return 0
-        status = _stop_status(execute_line(executor, line), exit_on_error)
+        status = _stop_status(_execute_interruptible(executor, line), exit_on_error)
         if status is not None:
             return status

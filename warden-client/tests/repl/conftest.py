@@ -1,0 +1,111 @@
+"""Fixtures: a real server on a real unix socket, and the ``warden`` tool as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+_READY_WAIT = 60.0  # seconds a server may take to listen before the test fails
+
+
+class Server:
+    """A warden server in a subprocess, listening on ``socket_path``."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.socket_path = os.path.join(directory, "warden.sock")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self.process is None
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "stand_in_server.py"), self.socket_path],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + _READY_WAIT
+        while not self._answers():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with status {self.process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not listen in time")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(self.socket_path)
+            except OSError:
+                return False
+            return True
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if os.path.exists(self.socket_path):
+            os.unlink(self.socket_path)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    """A fresh server per test (unix socket paths must stay short, so not tmp_path)."""
+    directory = tempfile.mkdtemp(prefix="warden-repl-")
+    running = Server(directory)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A HOME of the test's own, so that no history reaches the real one."""
+    path = tmp_path / "home"
+    path.mkdir()
+    monkeypatch.setenv("HOME", str(path))
+    return path
+
+
+def warden_command() -> list[str]:
+    """How to start the ``warden`` tool."""
+    return [sys.executable, "-m", "warden.client._repl"]
+
+
+def run_warden(
+    *arguments: str, input: str | bytes | None = None, home: Path
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the tool to the end; its output as bytes."""
+    data = input.encode() if isinstance(input, str) else input
+    return subprocess.run(
+        [*warden_command(), *arguments],
+        input=b"" if data is None else data,
+        capture_output=True,
+        env={**os.environ, "HOME": str(home)},
+        timeout=120,
+        check=False,
+    )
