@@ -45,3 +45,8 @@ type: venv
 
 proto: venv
 	$(PY) warden-protocol/scripts/generate.py
+	$(PY) -m warden.client._codegen
+
+.PHONY: bench
+bench: setup
+	$(PY) bench/run.py
