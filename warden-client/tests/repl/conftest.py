@@ -15,22 +15,53 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
+from warden.client import Client
+
+#: The repository's scripts (an installed warden-server cannot find them by itself).
+ROOT_SCRIPTS = str(Path(__file__).resolve().parents[3] / "root-scripts")
 _READY_WAIT = 60.0  # seconds a server may take to listen before the test fails
 
 
+_CONFIG = """\
+server:
+  container_klass: insecure
+  unix_domain_path: {socket}
+  container_depot_path: {depot}
+  container_grace_time: 300
+  root_scripts_path: {scripts}
+health_check_server:
+  port: 0
+logging:
+  level: info
+  file: {log}
+"""
+
+
 class Server:
-    """A warden server in a subprocess, listening on ``socket_path``."""
+    """A real warden server (insecure backend) in a subprocess, on ``socket_path``."""
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self.socket_path = os.path.join(directory, "warden.sock")
+        self.config = os.path.join(directory, "warden.yml")
+        depot = os.path.join(directory, "depot")
+        os.mkdir(depot)
+        with open(self.config, "w") as file:
+            file.write(
+                _CONFIG.format(
+                    socket=self.socket_path,
+                    depot=depot,
+                    log=os.path.join(directory, "warden.log"),
+                    scripts=ROOT_SCRIPTS,
+                )
+            )
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         assert self.process is None
+        server = os.path.join(os.path.dirname(sys.executable), "warden-server")
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "stand_in_server.py"), self.socket_path],
+            [server, "--config", self.config],
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -50,16 +81,22 @@ class Server:
                 return False
             return True
 
+    def destroy_containers(self) -> None:
+        """Destroy every container (and so its jobs, which outlive the server)."""
+        with Client(self.socket_path) as client:
+            for handle in client.list().handles:
+                client.destroy(handle)
+
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is None:
             return
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.kill(process.pid, signal.SIGTERM)
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                os.kill(process.pid, signal.SIGKILL)
                 process.wait()
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)
@@ -78,6 +115,8 @@ def server() -> Iterator[Server]:
     try:
         yield running
     finally:
+        if running.process is not None:
+            running.destroy_containers()
         running.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -92,8 +131,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def warden_command() -> list[str]:
-    """How to start the ``warden`` tool."""
-    return [sys.executable, "-m", "warden.client._repl"]
+    """The ``warden`` console script of this environment."""
+    return [os.path.join(os.path.dirname(sys.executable), "warden")]
 
 
 def run_warden(

@@ -109,9 +109,58 @@ def test_every_command_once(server: Server, home: Path, tmp_path: Path) -> None:
     out, _ = warden("net_in", "--handle", "repl-one")
     assert out.startswith("host_port : ")
     assert "container_port : " in out
-    warden("stop", "--handle", "repl-one")
+
+    source = tmp_path / "in.txt"
+    source.write_text("copied\n")
+    warden("copy_in", "--handle", "repl-one", "--src_path", str(source), "--dst_path", "/in.txt")
+    assert warden("run", "--handle", "repl-one", "--script", "cat in.txt") == ("copied\n", "")
+    warden("run", "--handle", "repl-one", "--script", "echo back > out.txt")
+    target = tmp_path / "out.txt"
+    warden("copy_out", "--handle", "repl-one", "--src_path", "/out.txt", "--dst_path", str(target))
+    assert target.read_text() == "back\n"
+
+    # The insecure backend has no networking or limits; the requests get there all the same.
+    for command in (
+        ["net_out", "--handle", "repl-one", "--network", "10.0.0.0/8", "--protocol", "udp"],
+        ["limit_memory", "--handle", "repl-one", "--limit_in_bytes", "1048576"],
+        ["limit_disk", "--handle", "repl-one", "--byte_limit", "1048576"],
+        ["limit_bandwidth", "--handle", "repl-one", "--rate", "1000", "--burst", "100"],
+        ["limit_cpu", "--handle", "repl-one", "--limit_in_shares", "10"],
+    ):
+        assert warden(*command, expect=1) == ("", "not implemented\n"), command
+
+    assert warden("stop", "--handle", "repl-one", "--kill") == ("", "")
+    out, _ = warden("info", "--handle", "repl-one")
+    assert out.startswith("state : stopped\n")
     assert warden("destroy", "--handle", "repl-one") == ("", "")
     assert warden("info", "--handle", "repl-one", expect=1) == ("", "unknown handle\n")
+
+
+def test_nested_and_repeated_flags_reach_the_server(server: Server, home: Path) -> None:
+    warden = Tool(server, home)
+    out, _ = warden(
+        "create",
+        "--handle", "repl-flags",
+        "--bind_mounts[0].src_path", "/tmp",
+        "--bind_mounts[0].dst_path", "/mnt/a",
+        "--bind_mounts[0].mode", "ro",
+        "--bind_mounts[1].src_path", "/var",
+        "--bind_mounts[1].dst_path", "/mnt/b",
+        "--bind_mounts[1].mode", "RW",
+    )  # fmt: skip
+    assert out == "handle : repl-flags\n"
+    assert warden(
+        "run",
+        "--handle", "repl-flags",
+        "--script", "ulimit -n; ulimit -c",
+        "--rlimits.nofile", "64",
+        "--rlimits.core", "0",
+    ) == ("64\n0\n", "")  # fmt: skip
+    assert warden(
+        "run", "--handle", "repl-flags", "--script", "echo gone; exit 5", "--discard_output",
+        expect=5,
+    ) == ("", "")  # fmt: skip
+    warden("destroy", "--handle", "repl-flags")
 
 
 def test_command_errors_exit_1(server: Server, home: Path) -> None:
