@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
-from .conftest import Server, run_warden
+from .conftest import Server, run_warden, warden_command
 from .test_commands import ALL_COMMANDS
 
 
@@ -206,3 +208,33 @@ def test_job_output_bytes_are_passed_through(server: Server, home: Path) -> None
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, b"\xff\x00\xc3\xa9", b"\xfe")
     warden("destroy", "--handle", "repl-bytes")
+
+
+def test_a_closed_output_ends_the_tool_quietly(server: Server, home: Path) -> None:
+    warden = Tool(server, home)
+    warden("create", "--handle", "repl-pipe")
+    tool = subprocess.Popen(
+        [*warden_command(), "--socket", server.socket_path, "--", "run", "--handle",
+         "repl-pipe", "--script", "for i in $(seq 200); do seq 1000; done"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "HOME": str(home)},
+    )  # fmt: skip
+    assert tool.stdout is not None and tool.stderr is not None
+    assert tool.stdout.read(2) == b"1\n"
+    tool.stdout.close()  # as `warden ... | head -1` does
+    assert tool.wait(timeout=60) == 141
+    assert tool.stderr.read() == b""
+    tool.stderr.close()
+    warden("destroy", "--handle", "repl-pipe")
+
+
+def test_an_argument_that_is_not_utf8(server: Server, home: Path) -> None:
+    done = subprocess.run(
+        [*warden_command(), "--socket", server.socket_path, "--", "echo", "--message", b"\xff"],
+        capture_output=True,
+        env={**os.environ, "HOME": str(home)},
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (1, b"")
+    assert done.stderr == b"In flag: '--message', the value is not valid UTF-8: b'\\xff'\n"

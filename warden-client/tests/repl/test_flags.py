@@ -226,3 +226,11 @@ def test_missing_required_flags_are_listed_as_flags() -> None:
         "--bind_mounts[0].mode",
     ]
     assert missing_required_flags(EchoRequest(message="")) == []
+
+
+def test_values_that_are_not_utf8_are_refused() -> None:
+    # Command-line bytes that are not UTF-8 reach Python as surrogates.
+    value = b"caf\xe9".decode("utf-8", errors="surrogateescape")
+    with pytest.raises(FlagError) as caught:
+        populate(EchoRequest(), ["--message", value])
+    assert str(caught.value) == "In flag: '--message', the value is not valid UTF-8: b'caf\\xe9'"

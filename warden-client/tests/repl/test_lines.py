@@ -42,6 +42,14 @@ def test_commands_run_in_order_and_errors_do_not_stop(server: Server, home: Path
     assert not (home / ".warden-history").exists()  # only the interactive shell keeps history
 
 
+def test_a_line_that_is_not_utf8_is_refused_and_the_next_runs(server: Server, home: Path) -> None:
+    done = run_warden(
+        "--socket", server.socket_path, input=b"echo --message \xff\necho --message ok\n", home=home
+    )
+    assert (done.returncode, done.stdout) == (0, b"message : ok\n")
+    assert done.stderr == b"In flag: '--message', the value is not valid UTF-8: b'\\xff'\n"
+
+
 def test_trace_echoes_each_command(server: Server, home: Path) -> None:
     done = run_warden(
         "--socket", server.socket_path, "--trace", input="ping\necho  --message   x\n", home=home

@@ -125,7 +125,13 @@ def _resolve(request: Message, text: str) -> _Target:
 
 def _convert(text: str, target: _Target, value: str) -> object:
     try:
-        return convert_text(target.field, value)
+        converted = convert_text(target.field, value)
+        if isinstance(converted, str):
+            converted.encode("utf-8")  # bytes that were not UTF-8 come as surrogates
+        return converted
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", errors="surrogateescape")
+        raise FlagError(f"In flag: '{text}', the value is not valid UTF-8: {shown!r}") from None
     except ConversionError as error:
         message = str(error)
         if error.expected not in message:

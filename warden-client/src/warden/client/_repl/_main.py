@@ -10,8 +10,9 @@ Three modes:
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -27,9 +28,10 @@ from ._output import Output
 
 __all__ = ["Options", "main", "parse_arguments", "usage"]
 
-#: Exit status for bad options, and after Ctrl-C.
+#: Exit statuses for bad options, after Ctrl-C, and when standard output is closed.
 USAGE_STATUS: Final = 2
 INTERRUPTED_STATUS: Final = 130
+BROKEN_PIPE_STATUS: Final = 141
 
 _OPTIONS: Final[tuple[tuple[str, str, str], ...]] = (
     # (name, argument, description)
@@ -115,6 +117,12 @@ def parse_arguments(arguments: Sequence[str]) -> Options:
     return options
 
 
+def _input_lines() -> Iterator[str]:
+    """Standard input's lines; bytes that are not UTF-8 survive as surrogates."""
+    for line in sys.stdin.buffer:
+        yield line.decode("utf-8", errors="surrogateescape")
+
+
 def _run_once(executor: Executor, words: list[str]) -> int:
     try:
         status = executor.execute(words)
@@ -144,10 +152,16 @@ def main(arguments: Sequence[str] | None = None) -> int:
             return run_interactive(
                 executor, history_path=default_history_path(), exit_on_error=options.exit_on_error
             )
-        return run_lines(executor, sys.stdin, exit_on_error=options.exit_on_error)
+        return run_lines(executor, _input_lines(), exit_on_error=options.exit_on_error)
     except KeyboardInterrupt:
         output.error("\nExiting...\n")
         return INTERRUPTED_STATUS
+    except BrokenPipeError:
+        # The reader of our output went away (``warden ... | head -1``): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE_STATUS
     finally:
         if client.connected:
             client.disconnect()
