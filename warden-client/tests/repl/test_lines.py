@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -152,3 +153,14 @@ def test_a_server_that_stays_away_is_reported(server: Server, home: Path) -> Non
     assert piped.err == (
         f"cannot connect to {server.socket_path}: No such file or directory\n".encode()
     )
+
+
+def test_ctrl_c_outside_the_prompt_ends_the_tool(server: Server, home: Path) -> None:
+    piped = Piped(server, home)
+    piped.send("create --handle repl-sigint")
+    piped.send("run --handle repl-sigint --script 'printf \"up%s\\n\" -now; sleep 600'")
+    piped.wait_for(b"up-now\n")
+    piped.process.send_signal(signal.SIGINT)
+    assert piped.finish() == 130
+    assert piped.out == b"handle : repl-sigint\nup-now\n"
+    assert piped.err == b"\nExiting...\n"
