@@ -35,6 +35,7 @@ def test_bad_options_exit_2(home: Path) -> None:
     cases = {
         ("--socket",): "warden: missing argument: --socket\n",
         ("--blah",): "warden: invalid option: --blah\n",
+        ("-h",): "warden: invalid option: -h\n",
         ("--", "ping", "--"): "warden: Delimiter: '--' specified multiple times.\n",
         ("ping",): "warden: unexpected argument: 'ping' (put the command after '--')\n",
         ("--trace=yes",): "warden: needless argument: --trace=yes\n",

@@ -88,3 +88,9 @@ def test_values_of_enum_flags_and_none_for_other_values() -> None:
 
 def test_a_bool_flag_takes_no_value() -> None:
     assert "spawn --privileged --script" in complete("spawn --privileged ")
+
+
+def test_quoted_values_count_as_one_word() -> None:
+    line = "run --script 'echo a b' "
+    assert line + "--handle" in complete(line)
+    assert complete("run --script 'echo a") == []  # inside the quote

@@ -9,6 +9,7 @@ used on the line (to fill more of that element) and at the next one.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Iterator, Sequence
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -75,7 +76,10 @@ class WardenCompleter(Completer):
     ) -> Iterable[Completion]:
         """Candidates for the word before the cursor."""
         before = document.text_before_cursor
-        words = before.split()
+        try:
+            words = shlex.split(before)
+        except ValueError:
+            return  # inside an open quote: a value is being typed
         current = "" if not words or before[-1:].isspace() else words.pop()
         if not words:
             yield from self._names(current, with_help=True)

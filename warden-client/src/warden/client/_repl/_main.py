@@ -99,8 +99,10 @@ def parse_arguments(arguments: Sequence[str]) -> Options:
     while position < len(own):
         word = own[position]
         position += 1
-        if not word.startswith("--"):
+        if not word.startswith("-"):
             raise UsageError(f"unexpected argument: '{word}' (put the command after '--')")
+        if not word.startswith("--"):
+            raise UsageError(f"invalid option: {word}")
         name = _option_name(word)
         value = word.split("=", 1)[1] if "=" in word else None
         if name == "socket":
