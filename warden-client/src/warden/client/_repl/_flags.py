@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -42,6 +42,8 @@ __all__ = [
 _FLAG: Final = re.compile(r"--(\S.*)", re.DOTALL)
 _ELEMENT: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
 DELIMITER: Final = "."
+
+_M = TypeVar("_M", bound=Message)
 
 
 def descriptor_of(message: Message | type[Message]) -> Descriptor:
@@ -152,7 +154,7 @@ def _assign(target: _Target, value: object) -> None:
         values[-1] = value
 
 
-def populate(request: Message, arguments: Sequence[str]) -> Message:
+def populate(request: _M, arguments: Sequence[str]) -> _M:
     """Set the fields of ``request`` from ``arguments`` and return it.
 
     A bool flag takes no value; every other flag takes the next argument,
