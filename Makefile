@@ -47,10 +47,6 @@ proto: venv
 	$(PY) warden-protocol/scripts/generate.py
 	$(PY) -m warden.client._codegen
 
-.PHONY: bench
-bench: setup
-	$(PY) bench/run.py
-
 # The server on its default configuration (Linux backend). Until the Linux
 # backend exists, the insecure configuration is used instead (and said so).
 SERVER_CONFIG := warden-server/config/warden.yml
@@ -61,3 +57,7 @@ run: setup
 	  echo "make run: no Linux backend yet, starting the insecure backend ($$cfg)"; \
 	fi; \
 	exec $(VENV)/bin/warden-server --config $$cfg
+
+.PHONY: bench
+bench: setup
+	$(PY) bench/run.py

@@ -32,6 +32,7 @@ import yaml
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 from twisted.internet.threads import blockingCallFromThread
+
 from warden.client import Client, ClientConnectionError
 from warden.protocol import PingRequest, StreamRequest
 from warden.twisted_client import connect
@@ -179,6 +180,23 @@ def make_server() -> Iterator[Callable[..., WardenServer]]:
     yield make
     for server in made:
         server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[WardenServer]:
+    """One started server for a whole module (tests that leave no state behind)."""
+    base = Path(tempfile.mkdtemp(prefix="wsrv-", dir="/tmp"))
+    server = WardenServer(base).start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def shared_client(
+    shared_server: WardenServer, connect_client: Callable[[WardenServer], AnyClient]
+) -> AnyClient:
+    """A client of each kind to the module's shared server."""
+    return connect_client(shared_server)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import AnyClient, WardenServer, wait_for
+
 from warden.client import ServerError
 from warden.protocol import (
     CopyInRequest,
@@ -30,8 +32,6 @@ from warden.protocol import (
     StopRequest,
     StreamRequest,
 )
-
-from conftest import AnyClient, WardenServer, wait_for
 
 
 def error_of(call: object, *args: object, **kwargs: object) -> str:
@@ -156,11 +156,11 @@ def test_lifecycle_and_state_errors(client: AnyClient) -> None:
     ],
     ids=lambda r: type(r).__name__,
 )
-def test_unknown_handle(client: AnyClient, request_: object) -> None:
+def test_unknown_handle(shared_client: AnyClient, request_: object) -> None:
     if isinstance(request_, StreamRequest):
-        assert error_of(client.stream_all, "nope", 1) == "unknown handle"
+        assert error_of(shared_client.stream_all, "nope", 1) == "unknown handle"
     else:
-        assert error_of(client.call, request_) == "unknown handle"
+        assert error_of(shared_client.call, request_) == "unknown handle"
 
 
 def test_unknown_job(client: AnyClient) -> None:
@@ -271,7 +271,8 @@ def test_rlimits_from_config_and_request(make_server: object, connect_client: ob
     client = connect_client(server)  # type: ignore[operator]
     handle = client.create().handle
     assert client.run(handle, "ulimit -n").stdout == b"200\n"
-    limited = client.run(handle, "ulimit -n; ulimit -s", rlimits=ResourceLimits(nofile=123, stack=8 << 20))
+    limits = ResourceLimits(nofile=123, stack=8 << 20)
+    limited = client.run(handle, "ulimit -n; ulimit -s", rlimits=limits)
     assert limited.stdout == b"123\n8192\n"
     # The request's limits were for that request only.
     assert client.run(handle, "ulimit -n").stdout == b"200\n"
@@ -286,6 +287,14 @@ def test_job_environment_is_empty_but_lang(make_server: object, connect_client: 
     names = client.run(handle, "env").stdout.decode().split()
     assert "LANG=C.UTF-8" in names
     assert not [n for n in names if n.startswith(("SECRET", "HOME=", "RLIMIT_", "JOB_DIR"))]
+    # No standard signal ignored or blocked (Python ignores SIGPIPE; jobs must
+    # not inherit that). glibc's posix_spawn leaves its own internal signals
+    # 32 and 33 ignored, which every glibc program resets at start.
+    status = client.run(handle, "grep -E '^Sig(Ign|Blk)' /proc/self/status").stdout.split()
+    assert status[0::2] == [b"SigBlk:", b"SigIgn:"]
+    blocked, ignored = (int(mask, 16) for mask in status[1::2])
+    assert (blocked, ignored & 0x7FFFFFFF) == (0, 0)
+    assert client.run(handle, "yes | head -c 3").stdout == b"y\ny"
 
 
 def test_concurrent_links_all_get_the_result(
