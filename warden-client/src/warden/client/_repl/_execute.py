@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.repl.test_shell -*-
+# -*- test-case-name: tests.repl.test_cli,tests.repl.test_lines -*-
 """Run one parsed command against the server and print what it returns.
 
 Most commands print their response as ``field : value`` lines. Three print a

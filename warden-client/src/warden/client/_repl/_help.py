@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.repl.test_help -*-
+# -*- test-case-name: tests.repl.test_commands -*-
 """Help texts: the command list and one command's flags, laid out as the original.
 
 ``COMMAND --help``::

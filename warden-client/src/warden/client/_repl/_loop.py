@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.repl.test_shell -*-
+# -*- test-case-name: tests.repl.test_lines,tests.repl.test_interactive -*-
 """The read-execute loops: the interactive prompt, and lines read from a pipe.
 
 Both report a failed command on stderr and go on with the next one, unless

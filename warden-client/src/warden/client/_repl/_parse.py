@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.repl.test_parse -*-
+# -*- test-case-name: tests.repl.test_commands -*-
 """A command's words into what to do: show help, or send a request."""
 
 from __future__ import annotations
