@@ -1,0 +1,123 @@
+# -*- test-case-name: tests.repl.test_cli,tests.repl.test_lines -*-
+"""Run one parsed command against the server and print what it returns.
+
+Most commands print their response as ``field : value`` lines. Three print a
+job's output instead, stdout to stdout and stderr to stderr:
+
+- ``run``: a Spawn with the same fields, then a Stream of the new job; the
+  job's exit status becomes the command's.
+- ``stream``: the job's output as it arrives.
+- ``link``: the job's whole output once it ended; its exit status becomes the
+  command's.
+
+A connection that was open before the command and turns out broken is
+reopened once and the command sent again, after ``Reconnecting...``, unless
+part of the command already took effect (``run`` whose job started).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from warden.client import Client, ClientConnectionError, ClientTimeoutError
+from warden.protocol import (
+    LinkRequest,
+    RunRequest,
+    SpawnRequest,
+    StreamRequest,
+    StreamResponse,
+)
+
+from ._format import format_response
+from ._help import command_help, global_help
+from ._output import Output
+from ._parse import CommandHelp, GlobalHelp, Invocation, parse_command
+
+__all__ = ["Executor"]
+
+
+class Executor:
+    """Parses command words, sends the request, prints the outcome.
+
+    ``execute`` returns the command's exit status when it has one (``run``,
+    ``link``), else None. It raises CommandError for bad input, and lets the
+    client's errors (ServerError, ClientConnectionError) and ProtocolError
+    through for the caller to report.
+    """
+
+    def __init__(self, client: Client, output: Output, *, trace: bool = False) -> None:
+        self.client = client
+        self.output = output
+        self.trace = trace
+        self._started = False  # part of the current command took effect
+
+    def execute(self, words: Sequence[str]) -> int | None:
+        """Run one command given as words (``["echo", "--message", "hi"]``)."""
+        if self.trace:
+            self.output.write("+ " + " ".join(words) + "\n")
+        parsed = parse_command(words)
+        if isinstance(parsed, GlobalHelp):
+            self.output.write(global_help())
+            return None
+        if isinstance(parsed, CommandHelp):
+            self.output.write(command_help(parsed.command))
+            return None
+        return self._send(parsed)
+
+    def drop_connection(self) -> None:
+        """Forget the connection (after an interrupted command left it mid-answer)."""
+        if self.client.connected:
+            self.client.disconnect()
+
+    def _send(self, invocation: Invocation) -> int | None:
+        was_open = self.client.connected
+        if not was_open:
+            self.client.connect()
+        try:
+            return self._perform(invocation)
+        except ClientTimeoutError:
+            raise
+        except ClientConnectionError:
+            if not was_open or self._started:
+                raise
+        self.output.write("Reconnecting...")
+        try:
+            self.client.reconnect()
+        finally:
+            self.output.write("\n")
+        return self._perform(invocation)
+
+    def _perform(self, invocation: Invocation) -> int | None:
+        self._started = False
+        request = invocation.request
+        if isinstance(request, RunRequest):
+            return self._run(request)
+        if isinstance(request, StreamRequest):
+            self._stream(request)
+            return None
+        if isinstance(request, LinkRequest):
+            linked = self.client.call(request)
+            self.output.write(linked.stdout)
+            self.output.error(linked.stderr)
+            return linked.exit_status if linked.HasField("exit_status") else None
+        self.output.write(format_response(self.client.call(request)))
+        return None
+
+    def _run(self, request: RunRequest) -> int | None:
+        # Run and Spawn share their field numbers: the bytes of one are the other.
+        spawn = SpawnRequest.FromString(request.SerializeToString())
+        job_id = self.client.call(spawn).job_id
+        self._started = True
+        final = self._stream(StreamRequest(handle=request.handle, job_id=job_id))
+        return final.exit_status if final is not None and final.HasField("exit_status") else None
+
+    def _stream(self, request: StreamRequest) -> StreamResponse | None:
+        final = None
+        for chunk in self.client.stream(request):
+            self._started = True
+            if chunk.name == "stdout":
+                self.output.write(chunk.data)
+            elif chunk.name == "stderr":
+                self.output.error(chunk.data)
+            final = chunk
+        return final

@@ -1,0 +1,96 @@
+"""Tab completion of command names, flags and enum values."""
+
+from __future__ import annotations
+
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+
+from warden.client._repl._completion import WardenCompleter
+
+from .test_commands import ALL_COMMANDS
+
+
+def complete(text: str) -> list[str]:
+    """What Tab offers with the cursor at the end of ``text``, as the line would read."""
+    completions = WardenCompleter().get_completions(
+        Document(text), CompleteEvent(completion_requested=True)
+    )
+    out = []
+    for completion in completions:
+        assert completion.start_position <= 0
+        out.append(text[: len(text) + completion.start_position] + completion.text)
+    return out
+
+
+def test_all_command_names_and_help() -> None:
+    assert complete("") == [*ALL_COMMANDS, "help"]
+    assert complete("  ") == ["  " + name for name in [*ALL_COMMANDS, "help"]]
+
+
+def test_command_name_prefixes_in_any_case() -> None:
+    assert complete("li") == [
+        "limit_bandwidth", "limit_cpu", "limit_disk", "limit_memory", "link", "list",
+    ]  # fmt: skip
+    assert complete("LIMIT_B") == ["limit_bandwidth"]
+    assert complete("he") == ["help"]
+    assert complete("zz") == []
+
+
+def test_help_completes_command_names() -> None:
+    assert complete("help net") == ["help net_in", "help net_out"]
+    assert complete("help net_in ") == []
+
+
+def test_flags_of_a_command() -> None:
+    assert complete("echo ") == ["echo --message", "echo --help"]
+    assert complete("echo --m") == ["echo --message"]
+    assert complete("ECHO --m") == ["ECHO --message"]
+    assert complete("stop --handle h ") == [
+        "stop --handle h --handle",
+        "stop --handle h --background",
+        "stop --handle h --kill",
+        "stop --handle h --help",
+    ]
+    assert complete("frobnicate --") == []
+
+
+def test_nested_flags_are_whole_paths() -> None:
+    assert "run --rlimits.nofile" in complete("run --rl")
+    assert complete("run --rlimits.nof") == ["run --rlimits.nofile"]
+
+
+def test_repeated_flags_offer_the_last_and_the_next_index() -> None:
+    assert complete("create --bind") == [
+        "create --bind_mounts[0].src_path",
+        "create --bind_mounts[0].dst_path",
+        "create --bind_mounts[0].mode",
+    ]
+    line = "create --bind_mounts[0].src_path /a "
+    assert complete(line + "--bind") == [
+        line + "--bind_mounts[0].src_path",
+        line + "--bind_mounts[0].dst_path",
+        line + "--bind_mounts[0].mode",
+        line + "--bind_mounts[1].src_path",
+        line + "--bind_mounts[1].dst_path",
+        line + "--bind_mounts[1].mode",
+    ]
+
+
+def test_values_of_enum_flags_and_none_for_other_values() -> None:
+    assert complete("create --bind_mounts[0].mode ") == [
+        "create --bind_mounts[0].mode RO",
+        "create --bind_mounts[0].mode RW",
+    ]
+    assert complete("net_out --handle h --protocol i") == ["net_out --handle h --protocol ICMP"]
+    assert complete("echo --message ") == []
+    assert complete("echo --message hel") == []
+
+
+def test_a_bool_flag_takes_no_value() -> None:
+    assert "spawn --privileged --script" in complete("spawn --privileged ")
+
+
+def test_quoted_values_count_as_one_word() -> None:
+    line = "run --script 'echo a b' "
+    assert line + "--handle" in complete(line)
+    assert complete("run --script 'echo a") == []  # inside the quote
