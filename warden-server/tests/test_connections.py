@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -208,9 +209,10 @@ def test_server_default_grace_time(make_server: Callable[..., WardenServer]) -> 
         handle = owner.create().handle
         path = owner.info(handle).container_path
         owner.spawn(handle, "sleep 1000")
-    wait_for(lambda: not __import__("os").path.exists(path), what="the grace timer")
     with Client(server.socket_path) as client:
-        assert list(client.list().handles) == []
+        # The files go before the handle is unregistered: wait for both.
+        wait_for(lambda: not client.list().handles, what="the grace timer")
+        assert not os.path.exists(path)
 
 
 def test_reconnecting_cancels_the_grace_timer(make_server: Callable[..., WardenServer]) -> None:

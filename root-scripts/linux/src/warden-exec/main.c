@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -173,11 +174,17 @@ static void inherited_state_reset(void)
 {
     if (personality(PER_LINUX) < 0)
         fail("personality(PER_LINUX)");
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
+    /* The raw system call: glibc's sigaction() refuses its own real-time
+     * signals (32 and 33), and an ignored disposition for them survives
+     * execve just like any other, e.g. from a caller that used posix_spawn. */
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        unsigned long mask;
+    } dfl = { SIG_DFL, 0, NULL, 0 };
     for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &dfl, NULL); /* fails harmlessly for KILL, STOP and libc's own */
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask); /* KILL, STOP fail harmlessly */
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
