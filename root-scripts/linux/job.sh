@@ -9,8 +9,9 @@
 # JOB_DIR/stdout and JOB_DIR/stderr (or /dev/null when DISCARD_OUTPUT is
 # true), as vcap or root, with HOME, USER, PATH and LANG only, cwd the
 # user's home, the rlimits RLIMIT_<NAME> (bytes, seconds or counts as
-# setrlimit takes them, or "unlimited"; unset ones get the original's
-# defaults) and in the container's cgroups.
+# setrlimit takes them, or "unlimited"; unset ones get the original's wsh
+# defaults; one that cannot be set is reported on the job's stderr) and in
+# the container's cgroups.
 #
 # JOB_DIR/pid gets the pid of the job's process group (what the server
 # signals); JOB_DIR/exit_status gets its exit status (128+N when a signal
@@ -20,6 +21,7 @@ set -o nounset -o errexit -o pipefail
 root_scripts=${BASH_SOURCE[0]%/*}
 source "$root_scripts/lib/common.sh"
 source "$root_scripts/lib/enter.sh"
+source "$root_scripts/../common/rlimits.sh"
 
 (( $# == 2 )) || fail job "usage: $0 CONTAINER_PATH vcap|root"
 container=$1
@@ -30,29 +32,14 @@ container_user "$2"
 check_init
 enter_argv
 
-# name:ulimit-flag:unit:default (the original's wsh defaults)
-readonly RLIMITS=(
-  as:v:1024:unlimited core:c:1024:0 cpu:t:1:unlimited data:d:1024:unlimited
-  fsize:f:1024:unlimited locks:x:1:unlimited memlock:l:1024:65536
-  msgqueue:q:1:819200 nice:e:1:0 nofile:n:1:1024 nproc:u:1:1024
-  rss:m:1024:unlimited rtprio:r:1:0 sigpending:i:1:1024 stack:s:1024:8388608
-)
-
-# ulimit counts some limits in KiB where setrlimit counts bytes.
-apply_rlimits() {
-  local entry name flag unit default var value
-  for entry in "${RLIMITS[@]}"; do
-    name=${entry%%:*} entry=${entry#*:}
-    flag=${entry%%:*} entry=${entry#*:}
-    unit=${entry%%:*} default=${entry#*:}
-    var="RLIMIT_${name^^}"
-    value=${!var:-$default}
-    if [[ $value != unlimited ]]; then
-      [[ $value =~ ^[0-9]+$ ]] || fail "job: rlimits" "$var must be a number or unlimited: $value"
-      value=$(( value / unit ))
-    fi
-    ulimit "-$flag" "$value" || fail "job: rlimits" "cannot set $var to ${!var:-$default}"
-  done
+# The limits the original's wsh gave a job for whatever neither the request
+# nor the configuration sets (bytes, seconds, counts).
+default_rlimits() {
+  : "${RLIMIT_AS:=unlimited}" "${RLIMIT_CORE:=0}" "${RLIMIT_CPU:=unlimited}"
+  : "${RLIMIT_DATA:=unlimited}" "${RLIMIT_FSIZE:=unlimited}" "${RLIMIT_LOCKS:=unlimited}"
+  : "${RLIMIT_MEMLOCK:=65536}" "${RLIMIT_MSGQUEUE:=819200}" "${RLIMIT_NICE:=0}"
+  : "${RLIMIT_NOFILE:=1024}" "${RLIMIT_NPROC:=1024}" "${RLIMIT_RSS:=unlimited}"
+  : "${RLIMIT_RTPRIO:=0}" "${RLIMIT_SIGPENDING:=1024}" "${RLIMIT_STACK:=8388608}"
 }
 
 # Job control gives the job a process group of its own (its pid), which
@@ -66,6 +53,7 @@ set -m
     exec >> "$JOB_DIR/stdout" 2>> "$JOB_DIR/stderr"
   fi
   join_cgroups
+  default_rlimits
   apply_rlimits
   exec "${ENTER_ARGV[@]}" /bin/bash
 ) &

@@ -63,7 +63,12 @@ rm -rf "$work"/var/cache/apt/archives/*.deb "$work"/var/lib/apt/lists/* "$work"/
 : > "$work/etc/hostname"
 touch "$work/$MARKER"
 chmod 0755 "$work"
+# Another build may have finished first (two test runs at once): keep its.
+if [[ -f "$target/$MARKER" ]]; then
+  echo "rootfs: $target was built meanwhile; discarding this build"
+  exit 0
+fi
 if [[ -d "$target" ]]; then rmdir "$target"; fi
-mv "$work" "$target"
+mv -T "$work" "$target"
 trap - EXIT
 echo "rootfs: done: $target"

@@ -52,7 +52,9 @@ coproc CHILD {
   exec setsid unshare --mount --uts --ipc --net --pid --fork --propagation private \
     -- /bin/bash lib/container-init.sh 2>> run/start.log
 }
+# Copies: bash unsets CHILD and CHILD_PID as soon as it reaps the coproc.
 exec {from_child}<&"${CHILD[0]}" {to_child}>&"${CHILD[1]}"
+coproc_pid=$CHILD_PID
 
 read -r -t "$WAIT_SECONDS" -u "$from_child" init_pid \
   || fail start "the container's first process did not start"
@@ -70,8 +72,8 @@ PID=$init_pid ./lib/hook-child-after-pivot.sh
 echo "$init_pid" > run/init.pid.tmp
 mv run/init.pid.tmp run/init.pid
 # Nothing waits for the init any more: the host's init inherits it.
-kill -KILL "$unshare_pid"
-wait "$CHILD_PID" 2>/dev/null || true
+# (bash reports the KILL of the coproc on stderr while it reaps it: muted.)
+{ kill -KILL "$unshare_pid"; wait "$coproc_pid" || true; } 2> /dev/null
 exec {from_child}<&- {to_child}>&-
 
 # Firewall and traffic shaping belong to the networking part (net.sh).
