@@ -22,6 +22,8 @@ def test_own_processes_and_hostname(server: LinuxServer, client: Client, contain
     assert names == sorted(["catatonit", "bash", "ps"])
     assert output(client, container, "echo $$").strip() != "1"
     assert output(client, container, "cat /proc/1/cmdline | tr '\\0' ' '") == "catatonit -P "
+    # Nothing of the server's environment reaches the container.
+    assert output(client, container, "wc -c < /proc/1/environ", privileged=True) == "0\n"
     assert output(client, container, "hostname") == f"{container_id(client, container)}\n"
     pid = init_pid(server, client, container)
     assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
