@@ -28,6 +28,7 @@ container=$1
 require_vars job JOB_DIR
 [[ -f $container/etc/config ]] || fail job "no container at $container"
 source "$container/etc/config"
+require_vars job id user_uid cgroup_parent
 container_user "$2"
 check_init
 enter_argv
