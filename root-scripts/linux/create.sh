@@ -11,7 +11,7 @@
 # Nothing is mounted and nothing runs yet: PATH/start.sh does that.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")"
+[[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
 
 (( $# == 1 )) || fail create "usage: $0 PATH"

@@ -8,7 +8,7 @@
 # is already gone. A depot entry named tmp is not a container: left alone.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")"
+[[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
 
 (( $# == 1 )) || fail destroy "usage: $0 PATH"

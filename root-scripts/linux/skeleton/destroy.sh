@@ -9,7 +9,7 @@
 # failed part way, and can be run again after a failure.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")"
+[[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
 source etc/config
 require_vars destroy network_host_iface cgroup_freezer

@@ -22,7 +22,7 @@
 #   bind_mount_<i>_src, bind_mount_<i>_dst, bind_mount_<i>_mode (ro|rw)
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")"
+[[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
 
 require_vars setup id network_host_ip network_container_ip user_uid rootfs_path cgroup_parent
@@ -109,14 +109,18 @@ layer_dir() {
   fi
 }
 
-# A copy of a regular file of the lower layer (symlinks are not followed:
-# they would point into the host), or an empty file.
+# A copy of a regular file of the lower layer without its vcap line, owner
+# and mode kept (symlinks are not followed: they would point into the host),
+# or an empty file.
 layer_copy() {
-  local lower="$rootfs_path/$1"
+  local lower="$rootfs_path/$1" line
+  local -a lines=()
   if [[ -f $lower && ! -L $lower ]]; then
-    grep -v "^vcap:" "$lower" > "$LAYER/$1" || true
-    chmod --reference="$lower" "$LAYER/$1"
-    chown --reference="$lower" "$LAYER/$1"
+    cp -p "$lower" "$LAYER/$1"
+    mapfile -t lines < "$lower"
+    for line in "${lines[@]}"; do
+      [[ $line == vcap:* ]] || printf '%s\n' "$line"
+    done > "$LAYER/$1"
   else
     : > "$LAYER/$1"
   fi
@@ -149,13 +153,16 @@ write_vcap() {
   local lower_passwd="$rootfs_path/etc/passwd" file
   old_uid="" old_gid=""
   if [[ -f $lower_passwd && ! -L $lower_passwd ]]; then
-    IFS=: read -r _ _ old_uid old_gid _ < <(grep "^vcap:" "$lower_passwd") || true
+    local line
+    while IFS= read -r line; do
+      if [[ $line == vcap:* ]]; then IFS=: read -r _ _ old_uid old_gid _ <<< "$line"; fi
+    done < "$lower_passwd"
   fi
   for file in etc/passwd etc/group etc/shadow; do layer_copy "$file"; done
   echo "vcap:x:$user_uid:$user_uid::/home/vcap:/bin/bash" >> "$LAYER/etc/passwd"
   echo "vcap:x:$user_uid:" >> "$LAYER/etc/group"
   if [[ -s $LAYER/etc/shadow ]]; then
-    echo "vcap:*:$(( $(date +%s) / 86400 )):0:99999:7:::" >> "$LAYER/etc/shadow"
+    echo "vcap:*:$(( EPOCHSECONDS / 86400 )):0:99999:7:::" >> "$LAYER/etc/shadow"
   fi
   layer_dir home
   mkdir -p "$LAYER/home/vcap"

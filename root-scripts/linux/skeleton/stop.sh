@@ -12,7 +12,7 @@
 # stopped container; destroy.sh ends it.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")"
+[[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
 source etc/config
 require_vars stop cgroup_freezer

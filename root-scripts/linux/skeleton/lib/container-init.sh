@@ -14,7 +14,7 @@
 #      process its name; hook-child-after-pivot.sh removes the link.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")/.."
+if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
 source lib/common.sh
 source etc/config
 require_vars container-init container_init

@@ -12,7 +12,7 @@
 #   PID=1234 lib/hook-child-after-pivot.sh
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")/.."
+if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
 source lib/common.sh
 source etc/config
 require_vars child-after-pivot PID container_init

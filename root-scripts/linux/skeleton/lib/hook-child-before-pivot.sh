@@ -5,7 +5,7 @@
 # Run by container-init.sh; by hand only inside such namespaces.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")/.."
+if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
 source lib/common.sh
 source etc/config
 require_vars child-before-pivot id rootfs_path network_container_iface network_container_ip network_host_ip network_netmask container_iface_mtu

@@ -5,7 +5,7 @@
 #   PID=1234 lib/hook-parent-after-clone.sh
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")/.."
+if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
 source lib/common.sh
 source etc/config
 require_vars parent-after-clone PID cgroup_devices allow_nested_warden network_host_iface network_container_iface network_host_ip network_netmask container_iface_mtu

@@ -3,7 +3,7 @@
 # needs and clear what a failed earlier start may have left.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-cd "$(dirname "$0")/.."
+if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
 source lib/common.sh
 source etc/config
 require_vars parent-before-clone rootfs_path container_init network_host_iface
