@@ -57,7 +57,8 @@ def test_drain_keeps_jobs_and_their_output(started: WardenServer) -> None:
 
     thread = threading.Thread(target=link)
     thread.start()
-    wait_for(lambda: b"before" in (job_dir(path, running) / "stdout").read_bytes(), what="output")
+    stdout = job_dir(path, running) / "stdout"
+    wait_for(lambda: stdout.exists() and b"before" in stdout.read_bytes(), what="output")
     assert server.drain() == 0
     thread.join(30)
     assert len(caught) == 1 and isinstance(caught[0], ClientConnectionError)
@@ -94,7 +95,8 @@ def test_sigkill_in_the_middle_of_a_job(started: WardenServer) -> None:
         job_id = client.spawn(handle, WAIT_FOR_GO.format(name="go") + " 2>/dev/null").job_id
         script = "echo one; echo two >&2; " + WAIT_FOR_GO.format(name="go")
         streamed = client.spawn(handle, script).job_id
-        wait_for(lambda: (job_dir(path, streamed) / "stdout").stat().st_size >= 11, what="output")
+        stdout = job_dir(path, streamed) / "stdout"
+        wait_for(lambda: stdout.exists() and stdout.stat().st_size >= 11, what="output")
     server.kill()
     (Path(path) / "root" / "go").touch()
     wait_for((job_dir(path, job_id) / "exit_status").exists, what="the job to end")

@@ -190,6 +190,11 @@ class DetachedProcess(protocol.ProcessProtocol):
         self.stderr = b""
         self.ended: defer.Deferred[int] = defer.Deferred()
 
+    def connectionMade(self) -> None:
+        # Known here even if the wrapper has already ended: Twisted reaps a
+        # child that ended at once while registering it, and forgets its pid.
+        self.pid = self.transport.pid or 0  # type: ignore[union-attr]
+
     def outReceived(self, data: bytes) -> None:
         self.stderr = (self.stderr + data)[-4096:]
 
@@ -229,5 +234,5 @@ def spawn_detached(
         )
     except OSError as problem:
         raise WardenError(f"cannot start job wrapper: {problem}") from problem
-    process.pid = transport.pid or 0
+    process.pid = process.pid or transport.pid or 0
     return process

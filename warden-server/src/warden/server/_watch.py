@@ -187,6 +187,8 @@ class ProcessExitWatcher:
         self._callback: Callable[[], None] | None = callback
         self._fd = -1
         try:
+            if pid <= 0:
+                raise ProcessLookupError(pid)
             self._fd = os.pidfd_open(pid)
         except ProcessLookupError:
             reactor.callLater(0, self._fire)
