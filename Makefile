@@ -6,19 +6,25 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := warden-protocol warden-client twisted-warden-client warden-server
-# Command -> Debian package, installed only when the command is missing.
+# Command (or absolute path of a file) -> Debian package, installed only when missing.
 SYSTEM_TOOLS := iptables:iptables debootstrap:debootstrap catatonit:catatonit \
 	tini:tini mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs ip:iproute2 tc:iproute2 \
-	nsenter:util-linux setpriv:util-linux tar:tar logger:bsdutils
+	nsenter:util-linux setpriv:util-linux tar:tar logger:bsdutils \
+	gcc:gcc /usr/include/stdlib.h:libc6-dev /usr/include/linux/seccomp.h:linux-libc-dev
 DEV_TOOLS := pytest hypothesis mypy ruff tox types-PyYAML types-protobuf grpcio-tools==1.85.1
 
-.PHONY: setup system-packages venv test lint type proto run rootfs
+.PHONY: setup system-packages venv helpers test lint type proto run rootfs
 
-setup: system-packages venv
+setup: system-packages venv helpers
+
+# The static C helpers in root-scripts (built into root-scripts/linux/bin/).
+helpers: system-packages
+	$(MAKE) -C root-scripts/linux/src/warden-exec
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  if [[ $$cmd == /* ]]; then [ -e $$cmd ] || missing="$$missing $$pkg"; continue; fi; \
 	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || [ -x /sbin/$$cmd ] || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \

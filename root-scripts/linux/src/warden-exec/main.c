@@ -1,0 +1,231 @@
+/* warden-exec: start one program inside a running warden container, as a
+ * job or a copy needs it: the container's namespaces, root and cgroups,
+ * rlimits, a clean environment, its user with no or bounded capabilities,
+ * no_new_privs, a seccomp filter, and nothing else inherited.
+ * main() is the table of contents; README.md explains each step. */
+#include "warden-exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "Usage: warden-exec --target PID (--user NAME | --uid UID [--gid GID]) [OPTION]...\n"
+    "                   [--] [PROGRAM [ARG]...]\n"
+    "Run PROGRAM (default /bin/bash) inside the container whose init is PID (a host\n"
+    "pid): its namespaces and root, as NAME from the container's /etc/passwd, with\n"
+    "only HOME, USER, PATH, LANG (when set here) and --env in the environment, only\n"
+    "fds 0, 1 and 2, rlimits, a capability set, no_new_privs and a seccomp filter.\n"
+    "Exits with PROGRAM's status (128+N when signal N ended it), or 255 when a step\n"
+    "fails (\"warden-exec: STEP(WHAT): REASON\" on stderr).\n"
+    "\n"
+    "  -t, --target PID          the container's init, as the host sees it\n"
+    "      --target-cgroup CONTROLLER:/PATH\n"
+    "                            refuse unless PID is in that cgroup, as a line of\n"
+    "                            /proc/PID/cgroup says (CONTROLLER empty: cgroup v2);\n"
+    "                            checked on what was opened, so a recycled PID fails\n"
+    "  -c, --cgroup DIR          join this cgroup directory first (repeatable)\n"
+    "  -u, --user NAME           the user, from the container's /etc/passwd\n"
+    "      --uid UID, --gid GID  numeric ids (they override those of --user)\n"
+    "  -e, --env NAME=VALUE      add to the environment (repeatable)\n"
+    "  -r, --rlimit NAME=SOFT[:HARD]\n"
+    "                            a resource limit (repeatable; NAME as in RLIMIT_NAME,\n"
+    "                            values in setrlimit's units or 'unlimited'). Also read\n"
+    "                            from RLIMIT_NAME=\"SOFT [HARD]\" in the environment;\n"
+    "                            unset ones get the original wsh's defaults\n"
+    "      --caps LIST           capabilities a uid 0 job keeps: default, all, none or\n"
+    "                            names (chown,net_admin,...), combinable:\n"
+    "                            default,net_admin (default: default). Other users\n"
+    "                            keep none\n"
+    "      --allow-new-privs     a uid 0 job without no_new_privs (others always have it)\n"
+    "      --no-seccomp          no seccomp filter\n"
+    "      --pdeathsig SIGNAL    signal number PROGRAM gets if warden-exec's waiting\n"
+    "                            parent dies\n"
+    "  -h, --help                this text\n";
+
+enum { OPT_TARGET_CGROUP = 256, OPT_UID, OPT_GID, OPT_CAPS, OPT_NEW_PRIVS, OPT_NO_SECCOMP,
+       OPT_PDEATHSIG };
+
+static const struct option options[] = {
+    {"target", required_argument, NULL, 't'},
+    {"target-cgroup", required_argument, NULL, OPT_TARGET_CGROUP},
+    {"cgroup", required_argument, NULL, 'c'},
+    {"user", required_argument, NULL, 'u'},
+    {"uid", required_argument, NULL, OPT_UID},
+    {"gid", required_argument, NULL, OPT_GID},
+    {"env", required_argument, NULL, 'e'},
+    {"rlimit", required_argument, NULL, 'r'},
+    {"caps", required_argument, NULL, OPT_CAPS},
+    {"allow-new-privs", no_argument, NULL, OPT_NEW_PRIVS},
+    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+    {"pdeathsig", required_argument, NULL, OPT_PDEATHSIG},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static char *default_argv[] = {"/bin/bash", NULL};
+
+static void parse_args(struct config *config, int argc, char **argv)
+{
+    const char *rlimit_args[MAX_RLIMIT_ARGS];
+    size_t n_rlimit_args = 0;
+
+    memset(config, 0, sizeof *config);
+    config->target = -1;
+    config->uid = config->gid = -1;
+    config->caps = CAPS_DEFAULT;
+    config->seccomp = true;
+
+    opterr = 0;
+    for (int opt; (opt = getopt_long(argc, argv, "+t:c:u:e:r:h", options, NULL)) != -1;) {
+        switch (opt) {
+        case 't':
+            config->target = (pid_t)parse_ulong("--target", optarg, 0x3fffffff);
+            break;
+        case OPT_TARGET_CGROUP:
+            config->target_cgroup = optarg;
+            break;
+        case 'c':
+            if (config->n_cgroups == MAX_CGROUPS)
+                failx("usage: more than %d --cgroup", MAX_CGROUPS);
+            config->cgroups[config->n_cgroups++] = optarg;
+            break;
+        case 'u':
+            config->user = optarg;
+            break;
+        case OPT_UID:
+            config->uid = (long)parse_ulong("--uid", optarg, 0xfffffffe);
+            break;
+        case OPT_GID:
+            config->gid = (long)parse_ulong("--gid", optarg, 0xfffffffe);
+            break;
+        case 'e':
+            if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+                failx("usage: --env takes NAME=VALUE, got '%s'", optarg);
+            if (config->n_env == MAX_ENV)
+                failx("usage: more than %d --env", MAX_ENV);
+            config->env[config->n_env++] = optarg;
+            break;
+        case 'r':
+            if (n_rlimit_args == MAX_RLIMIT_ARGS)
+                failx("usage: more than %d --rlimit", MAX_RLIMIT_ARGS);
+            rlimit_args[n_rlimit_args++] = optarg;
+            break;
+        case OPT_CAPS:
+            config->caps = caps_parse(optarg);
+            break;
+        case OPT_NEW_PRIVS:
+            config->new_privs = true;
+            break;
+        case OPT_NO_SECCOMP:
+            config->seccomp = false;
+            break;
+        case OPT_PDEATHSIG:
+            config->pdeathsig = (int)parse_ulong("--pdeathsig", optarg, 64);
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            failx("usage: unknown option or missing value: '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (config->target < 1)
+        failx("usage: --target PID is required (see --help)");
+    if (config->user == NULL && config->uid < 0)
+        failx("usage: --user NAME or --uid UID is required (see --help)");
+    config->argv = optind < argc ? argv + optind : default_argv;
+
+    /* Everything read from our own environment, before it is cleared. */
+    const char *lang = getenv("LANG");
+    config->lang = lang ? strdup(lang) : NULL;
+    rlimits_defaults(&config->rlimits);
+    rlimits_from_env(&config->rlimits);
+    for (size_t i = 0; i < n_rlimit_args; i++)
+        rlimits_from_arg(&config->rlimits, rlimit_args[i]);
+}
+
+/* 0, 1 and 2 are the job's (opened on /dev/null when missing, so that no
+ * file we open later takes their place); nothing else we inherited from
+ * the host may cross into the container. */
+static void fds_sanitize(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+            open("/dev/null", O_RDWR) != fd)
+            fail("open(/dev/null as fd %d)", fd);
+    }
+    if (close_range(3, ~0U, 0) != 0)
+        fail("close_range(3, ...)");
+}
+
+/* The program starts with default signal dispositions, nothing blocked and
+ * the plain Linux personality (address space randomisation on), whatever
+ * the host-side caller had (and whatever we blocked before the fork). */
+static void inherited_state_reset(void)
+{
+    if (personality(PER_LINUX) < 0)
+        fail("personality(PER_LINUX)");
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL); /* fails harmlessly for KILL, STOP and libc's own */
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+        fail("sigprocmask");
+}
+
+int main(int argc, char **argv)
+{
+    struct config config;
+    struct user user;
+
+    parse_args(&config, argc, argv);
+    fds_sanitize();
+    /* Non-dumpable until execve: a container process cannot open
+     * /proc/<us>/exe (this host binary) or ptrace us (CVE-2019-5736). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        fail("prctl(PR_SET_DUMPABLE)");
+
+    /* On the host. */
+    struct target *target = target_open(config.target, config.target_cgroup);
+    cgroups_join(config.cgroups, config.n_cgroups);
+    ns_enter(target);
+    fork_into_pid_ns(config.pdeathsig != 0);
+
+    /* In the container, still root with every capability. */
+    root_enter(target);
+    user_resolve(&user, &config);
+    uint64_t keep = user.uid == 0 ? config.caps & caps_supported() : 0;
+    rlimits_apply(&config.rlimits);
+    env_build(&user, &config);
+    caps_bound(keep);
+    caps_clear_ambient();
+
+    /* From here on, the job's user. */
+    user_switch(&user);
+    home_enter(&user);
+    if (config.pdeathsig != 0)
+        pdeathsig_set(config.pdeathsig);
+    inherited_state_reset();
+    if (close_range(3, ~0U, 0) != 0)
+        fail("close_range(3, ...)");
+    if ((user.uid != 0 || !config.new_privs) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        fail("prctl(PR_SET_NO_NEW_PRIVS)");
+    /* Before caps_set: without no_new_privs, installing a filter takes the
+     * CAP_SYS_ADMIN that a root job still holds here. */
+    if (config.seccomp)
+        seccomp_install(keep);
+    caps_set(keep);
+    execvp(config.argv[0], config.argv);
+    fail("execvp(%s)", config.argv[0]);
+}
