@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SUITES = ["protocol_bench.py", "floor_bench.py", "warden_exec_bench.py"]
+SUITES = ["protocol_bench.py", "floor_bench.py", "warden_exec_bench.py", "linux_bench.py"]
 
 
 def main() -> None:
