@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from helpers import CgroupSandbox
+from limits_support import CgroupSandbox
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from helpers import CGROUP_ROOT, CgroupSandbox, wait_until
+from limits_support import CGROUP_ROOT, CgroupSandbox, wait_until
 
 from warden.server._cgroups import UNLIMITED, CgroupV1, cgroup_version, container_cgroup
 

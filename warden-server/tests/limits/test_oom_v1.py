@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import pytest
-from helpers import CGROUP_ROOT, CgroupSandbox, wait_until
+from limits_support import CGROUP_ROOT, CgroupSandbox, wait_until
 
 from warden.server._cgroups import CgroupV1, OomWatch, container_cgroup
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from helpers import CGROUP_ROOT, CgroupSandbox
+from limits_support import CGROUP_ROOT, CgroupSandbox
 
 from warden.server._cgroups import container_cgroup
 

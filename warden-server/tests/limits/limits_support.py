@@ -124,3 +124,86 @@ class CgroupSandbox:
                     directory.rmdir()
             if parent.exists():
                 parent.rmdir()
+
+
+class LayerContainer:
+    """A stand-in for a Linux container's file system, as the linux backend makes it.
+
+    A process in a private mount namespace mounts the disk layer at
+    ``<container>/tmp/rootfs`` (``disk.sh mount``) and an overlay of a small
+    lower directory with ``tmp/rootfs/upper`` at ``<container>/mnt``, then
+    sleeps. Commands run in that namespace through ``nsenter``. Only the mount
+    namespace is private: nothing else about it is a container.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lower = path / "lower"
+        self.merged = path / "mnt"
+        self.process: subprocess.Popen[bytes] | None = None
+        (path / "tmp" / "rootfs" / "etc").mkdir(parents=True)
+        (path / "tmp" / "rootfs" / "etc" / "hostname").write_text("layer-test\n")
+        self.lower.mkdir()
+        (self.lower / "from-lower").write_text("lower\n")
+        self.merged.mkdir()
+
+    def start(self) -> None:
+        layer = self.path / "tmp" / "rootfs"
+        script = (
+            f"DISK_IMAGE={self.path}/tmp/disk.img DISK_MOUNT={layer} {DISK_SCRIPT} mount && "
+            f"mount -t overlay overlay -o lowerdir={self.lower},upperdir={layer}/upper,"
+            f"workdir={layer}/work {self.merged} && echo ready && exec sleep 3600"
+        )
+        self.process = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
+            stdout=subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline() == b"ready\n", "the layer did not mount"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def live_root(self) -> Path | None:
+        """The overlay as the server would reach it: through ``/proc/<pid>/root``."""
+        if not self.running:
+            return None
+        assert self.process is not None
+        return Path(f"/proc/{self.process.pid}/root{self.merged}")
+
+    def sh(self, command: str) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` in the container's mount namespace, in its root directory."""
+        assert self.process is not None
+        return subprocess.run(
+            ["nsenter", "-t", str(self.process.pid), "-m", "bash", "-c",
+             f"cd {self.merged} && {command}"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    def write(self, name: str, size: int) -> subprocess.CompletedProcess[str]:
+        """Write ``size`` bytes to ``name`` in the container."""
+        return self.sh(f"yes abcdefghijklmno | head -c {size} > {name}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.process is not None:
+            self.process.wait()
+
+
+def loop_devices_of(image: Path) -> list[str]:
+    """Loop devices backed by ``image`` (by backing path, so a removed image still shows)."""
+    devices = []
+    for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
+        name = backing.read_text().strip().removesuffix(" (deleted)")
+        if name == str(image):
+            devices.append(backing.parent.parent.name)
+    return devices
+
+
+def mounts_under(path: Path) -> list[str]:
+    """Mount points under ``path`` in this (the host's) mount namespace."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as file:
+        points = [line.split()[4] for line in file]
+    return [p for p in points if p == str(path) or p.startswith(f"{path}/")]
