@@ -337,8 +337,8 @@ class Container:
             kind=type_underscored(request),
             took=self.context.reactor.seconds() - started,
             handle=self.handle,
-            request=filtered_dict(request),
-            response=filtered_dict(response),
+            request=_loggable(filtered_dict(request)),
+            response=_loggable(filtered_dict(response)),
         )
         return response
 
@@ -737,6 +737,19 @@ class _SnapshotBracket:
         self.container._brackets -= 1
         if self.container.state is not State.DESTROYED:
             self.container.write_snapshot()
+
+
+def _loggable(fields: dict[str, Any]) -> dict[str, Any]:
+    """Job output (bytes, up to the output limit) is logged by its size only."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, bytes):
+            out[key] = f"<{len(value)} bytes>"
+        elif isinstance(value, dict):
+            out[key] = _loggable(value)
+        else:
+            out[key] = value
+    return out
 
 
 def _offset(network: str, n: int) -> str:
