@@ -28,7 +28,7 @@ from limits_support import CGROUP_ROOT, wait_until
 from warden.client import Client, ClientConnectionError, ServerError
 from warden.protocol import PingRequest, RunResponse
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 ROOT_SCRIPTS = REPO / "root-scripts"
 ROOTFS = Path(os.environ.get("WARDEN_TEST_ROOTFS", "/var/lib/warden/rootfs"))
 SERVER_BIN = Path(sys.executable).with_name("warden-server")

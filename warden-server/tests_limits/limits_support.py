@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
-DISK_SCRIPT = Path(__file__).resolve().parents[3] / "root-scripts" / "linux" / "disk.sh"
+DISK_SCRIPT = Path(__file__).resolve().parents[2] / "root-scripts" / "linux" / "disk.sh"
 
 T = TypeVar("T")
 
