@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from limits_support import wait_until
 
 from warden.server._cgroups import (
     UNLIMITED,
@@ -21,6 +23,7 @@ from warden.server._cgroups import (
     shares_to_weight,
     weight_to_shares,
 )
+from warden.server._watch import DirectoryWatcher
 
 MIB = 1024 * 1024
 
@@ -194,3 +197,21 @@ def test_oom_watch_ends_when_the_cgroup_goes(cgroup: CgroupV2) -> None:
     files.fire(0x8000)  # IN_IGNORED: the file (its cgroup) was removed
     assert not watch.active
     assert calls == []
+
+
+def test_oom_watch_through_the_servers_inotify(cgroup: CgroupV2, reactor: Any) -> None:
+    """The real inotify path: the server's DirectoryWatcher sees the (fake) file change."""
+    files = DirectoryWatcher(reactor)
+    calls: list[str] = []
+    watch = cgroup.watch_oom(reactor, files, lambda: calls.append("oom"))
+    events = cgroup.path / "memory.events"
+    events.write_text("high 1\nmax 1\noom 0\noom_kill 0\n")
+    events.write_text("high 1\nmax 2\noom 1\noom_kill 1\n")
+    wait_until(lambda: reactor.iterate(0.05) or bool(calls), "OOM callback")
+    assert calls == ["oom"]
+    watch.stop()
+    events.write_text("high 1\nmax 3\noom 2\noom_kill 2\n")
+    for _ in range(5):
+        reactor.iterate(0.02)
+    assert calls == ["oom"]
+    files.close()
