@@ -278,8 +278,8 @@ class Job:
         Raises WardenError when the wrapper ends without starting the job.
         """
         self._follow_files()
-        # Kept here: a job that starts at once fires and clears self._started
-        # before the await below.
+        # Kept here: a fast wrapper's pid may be seen (and _started fired and
+        # cleared) before the await below.
         started = self._started = defer.Deferred()
         process = spawn_detached(argv, env=env, reactor=self.services.reactor)
         self.wrapper_pid = process.pid
