@@ -7,9 +7,11 @@
 #   2. hook-child-before-pivot.sh builds the root at mnt/;
 #   3. pivot_root into it, report "pivoted" (start.sh then detaches the old
 #      root from the host side);
-#   4. exec the host's static init (opened before the pivot: after it only
-#      the container's files are reachable) as PID 1, `-P`: reap orphans,
-#      run nothing, live until killed.
+#   4. exec the host's static init as PID 1, `-P`: reap orphans, run
+#      nothing, live until killed. After the pivot only the container's files
+#      are reachable, so the init is opened before it (fd 9) and executed
+#      through /dev/<init name>, a symlink to /proc/self/fd/9 that gives the
+#      process its name; hook-child-after-pivot.sh removes the link.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 cd "$(dirname "$0")/.."
@@ -25,8 +27,10 @@ read -r -t 30 go || go=""
 ./lib/hook-child-before-pivot.sh
 
 exec 9< "$container_init"
+init_name=${container_init##*/}
+ln -s /proc/self/fd/9 "mnt/dev/$init_name"
 cd mnt
 pivot_root . . || fail "container-init: pivot_root" "cannot pivot into the container's root"
 cd /
 echo pivoted
-exec -a "${container_init##*/}" /proc/self/fd/9 -P < /dev/null > /dev/null 2>&1
+exec -a "$init_name" "/dev/$init_name" -P < /dev/null > /dev/null 2>&1

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Start, from the host, once the container's first process has pivoted into
 # its root (PID, host pid): detach the old root from the container's mount
-# namespace.
+# namespace, and remove the link the init was executed through.
 #
 # After `pivot_root . .` the old root is stacked on top of the new one; a
 # process entering the mount namespace lands on the top of that stack, so
@@ -22,4 +22,20 @@ detach_old_root() {
     || fail "child-after-pivot: old root" "cannot detach the old root"
 }
 
+# container-init.sh execs the init through /dev/<init name> right after it
+# reported the pivot; once the process carries that name, the link has
+# served.
+remove_init_link() {
+  local name=${container_init##*/} comm="" tries
+  name=${name:0:15}  # what the kernel keeps of a process name
+  for (( tries = 0; tries < 1000; tries++ )); do
+    read -r comm < "/proc/$PID/comm" || fail "child-after-pivot: init" "the init died"
+    [[ $comm != "$name" ]] || break
+    sleep 0.005
+  done
+  [[ $comm == "$name" ]] || fail "child-after-pivot: init" "the init did not start"
+  rm -f "/proc/$PID/root/dev/${container_init##*/}"
+}
+
 detach_old_root
+remove_init_link
