@@ -96,6 +96,7 @@ measure() {
   fi
   if [[ -d $fs/$BALLAST_INODES ]]; then
     blocks=$(stat -c %b "$fs/$BALLAST_INODES")
+    # shellcheck disable=SC2012  # numbered names only; ls -f does not sort
     count=$(ls -f "$fs/$BALLAST_INODES" | wc -l)
     ballast_files=$(( count - 2 ))
     ballast_bytes=$(( ballast_bytes + blocks * 512 ))

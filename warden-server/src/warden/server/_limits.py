@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twisted.internet import defer
 from twisted.logger import Logger
 
 from warden.protocol import (
@@ -186,6 +187,8 @@ class ContainerLimits:
         self._files = files
         self._on_oom = on_oom
         self._oom_watch: OomWatch | None = None
+        # One disk change at a time: two would both size the same ballast.
+        self._disk_lock = defer.DeferredLock()
 
     def _disk_backend(self, uid: int, run: RunCommand, quota: Quotactl | None) -> DiskBackend:
         settings = self.settings
@@ -296,14 +299,15 @@ class ContainerLimits:
         response = LimitDiskResponse()
         if not self.disk.enabled:
             return response
-        try:
-            current = await self.disk.limits()
-            await self.disk.apply(requested_limits(current, request))
-            fill_response(await self.disk.limits(), response)
-        except (DiskLimitError, OSError) as problem:
-            raise WardenError(f"Failed setting disk limit: {_reason(problem)}") from problem
-        finally:
-            self._resources["disk"] = self.disk.snapshot()
+        async with self._disk_lock:
+            try:
+                current = await self.disk.limits()
+                await self.disk.apply(requested_limits(current, request))
+                fill_response(await self.disk.limits(), response)
+            except (DiskLimitError, OSError) as problem:
+                raise WardenError(f"Failed setting disk limit: {_reason(problem)}") from problem
+            finally:
+                self._resources["disk"] = self.disk.snapshot()
         return response
 
     async def add_info(self, response: InfoResponse) -> None:
