@@ -46,6 +46,7 @@ default_rlimits() {
 # the server can signal without hitting this wrapper.
 set -m
 (
+  set +o xtrace  # DEBUG traces would land in the job's own stderr
   exec < "$JOB_DIR/script"
   if [[ ${DISCARD_OUTPUT:-false} == true ]]; then
     exec > /dev/null 2>&1

@@ -287,6 +287,14 @@ def test_job_environment_is_empty_but_lang(make_server: object, connect_client: 
     names = client.run(handle, "env").stdout.decode().split()
     assert "LANG=C.UTF-8" in names
     assert not [n for n in names if n.startswith(("SECRET", "HOME=", "RLIMIT_", "JOB_DIR"))]
+    # No standard signal ignored or blocked (Python ignores SIGPIPE; jobs must
+    # not inherit that). glibc's posix_spawn leaves its own internal signals
+    # 32 and 33 ignored, which every glibc program resets at start.
+    status = client.run(handle, "grep -E '^Sig(Ign|Blk)' /proc/self/status").stdout.split()
+    assert status[0::2] == [b"SigBlk:", b"SigIgn:"]
+    blocked, ignored = (int(mask, 16) for mask in status[1::2])
+    assert (blocked, ignored & 0x7FFFFFFF) == (0, 0)
+    assert client.run(handle, "yes | head -c 3").stdout == b"y\ny"
 
 
 def test_concurrent_links_all_get_the_result(

@@ -33,4 +33,5 @@ cd mnt
 pivot_root . . || fail "container-init: pivot_root" "cannot pivot into the container's root"
 cd /
 echo pivoted
-exec -a "$init_name" "/dev/$init_name" -P < /dev/null > /dev/null 2>&1
+# -c: an empty environment (nothing of the server's reaches the container).
+exec -c -a "$init_name" "/dev/$init_name" -P < /dev/null > /dev/null 2>&1

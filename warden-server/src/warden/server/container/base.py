@@ -724,7 +724,12 @@ class Container:
 
 
 class _SnapshotBracket:
-    """Delete the snapshot on entry; write it on exit, even after an error."""
+    """Delete the snapshot on entry; write it on exit, even after an error.
+
+    When requests overlap (two spawns from two clients), the snapshot is
+    written when the last of them ends, so that a crash in the middle of any
+    of them leaves no snapshot.
+    """
 
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -735,7 +740,7 @@ class _SnapshotBracket:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.container._brackets -= 1
-        if self.container.state is not State.DESTROYED:
+        if self.container._brackets == 0 and self.container.state is not State.DESTROYED:
             self.container.write_snapshot()
 
 
