@@ -12,9 +12,17 @@ require_vars child-before-pivot id rootfs_path network_container_iface network_c
 
 readonly ROOT=mnt
 
-# The read-only rootfs under this container's writable layer.
+# The read-only rootfs under this container's writable layer. With disk
+# limits on a loop image (root-scripts/linux/disk.sh), the layer is that
+# image, which hook-parent-after-clone.sh mounted on tmp/rootfs in this
+# mount namespace; it holds the overlay's upper and work directories.
 mount_root() {
-  mount -t overlay overlay -o lowerdir=tmp/lower,upperdir=tmp/rootfs,workdir=tmp/work "$ROOT" \
+  local upper=tmp/rootfs work=tmp/work
+  if [[ -f tmp/disk.img ]]; then
+    mountpoint -q tmp/rootfs || fail "child-before-pivot: root" "the disk layer is not mounted"
+    upper=tmp/rootfs/upper work=tmp/rootfs/work
+  fi
+  mount -t overlay overlay -o "lowerdir=tmp/lower,upperdir=$upper,workdir=$work" "$ROOT" \
     || fail "child-before-pivot: root" "cannot mount the overlay of $rootfs_path"
 }
 

@@ -46,5 +46,16 @@ link set dev $network_host_iface up
 EOT
 }
 
+# The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in
+# the container's mount namespace only. Mounted from here because the
+# container's own processes are already in its devices cgroup, which keeps
+# them away from loop devices.
+mount_disk_layer() {
+  [[ -f tmp/disk.img ]] || return 0
+  nsenter --target "$PID" --mount -- mount -n -o loop "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
+    || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
+}
+
 setup_cgroups
+mount_disk_layer
 setup_veth

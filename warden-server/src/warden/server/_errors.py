@@ -29,8 +29,7 @@ class StateError(WardenError):
 
     def __init__(self, allowed: tuple[str, ...], current: str) -> None:
         super().__init__(
-            f"Container state must be one of '{', '.join(allowed)}', "
-            f"current state is '{current}'"
+            f"Container state must be one of '{', '.join(allowed)}', current state is '{current}'"
         )
 
 

@@ -69,8 +69,10 @@ def _text_observer(stream: IO[str]) -> Callable[[dict[str, Any]], None]:
         if failure is not None:
             text = f"{text}\n{failure.getTraceback()}"
         extra = _extra(event)
-        stream.write(f"{stamp} [{event.get('log_namespace', '-')}] {level}: {text}"
-                     f"{' ' + extra if extra else ''}\n")
+        stream.write(
+            f"{stamp} [{event.get('log_namespace', '-')}] {level}: {text}"
+            f"{' ' + extra if extra else ''}\n"
+        )
         stream.flush()
 
     return observe

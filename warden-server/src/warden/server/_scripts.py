@@ -229,9 +229,7 @@ def spawn_detached(
     process = DetachedProcess(args)
     full = ("setsid", *args)
     try:
-        transport = _reactor(reactor).spawnProcess(
-            process, "setsid", full, env=_environment(env)
-        )
+        transport = _reactor(reactor).spawnProcess(process, "setsid", full, env=_environment(env))
     except OSError as problem:
         raise WardenError(f"cannot start job wrapper: {problem}") from problem
     process.pid = process.pid or transport.pid or 0

@@ -167,8 +167,9 @@ class Server:
             try:
                 container = self.container_class.from_snapshot(context, path, snapshot)
             except (WardenError, LookupError, TypeError, ValueError) as error:
-                self.log.error("Destroying unrecoverable container at {path}: {e!r}",
-                               path=path, e=error)
+                self.log.error(
+                    "Destroying unrecoverable container at {path}: {e!r}", path=path, e=error
+                )
                 await self._destroy_found(self.container_class.leftover(context, path))
                 continue
             if not container.is_alive():
@@ -178,15 +179,17 @@ class Server:
             try:
                 await container.restore()
             except WardenError as error:
-                self.log.error("Destroying unrecoverable container at {path}: {e}",
-                               path=path, e=error.message)
+                self.log.error(
+                    "Destroying unrecoverable container at {path}: {e}", path=path, e=error.message
+                )
                 await self._destroy_found(container)
                 continue
             highest_job = max([highest_job, *container.jobs])
             self.registry.register(container)
             container.arm_grace_timer()
-            self.log.info("Recovered container at: {path}", path=path,
-                          resources=container.resources)
+            self.log.info(
+                "Recovered container at: {path}", path=path, resources=container.resources
+            )
         context.job_ids.ensure_above(highest_job)
 
     async def _destroy_found(self, container: Container) -> None:
@@ -259,8 +262,11 @@ class Server:
     def _stop_in_background(self, container: Container, request: StopRequest) -> None:
         d = defer.ensureDeferred(container.dispatch(request))
         d.addErrback(
-            lambda f: self.log.warn("background stop of {handle} failed: {e}",
-                                    handle=container.handle, e=f.getErrorMessage())
+            lambda f: self.log.warn(
+                "background stop of {handle} failed: {e}",
+                handle=container.handle,
+                e=f.getErrorMessage(),
+            )
         )
 
     # -- drain (C6) --
@@ -294,4 +300,3 @@ class Server:
                 job.close()
         self.log.info("Drain complete")
         self.drained.callback(None)
-

@@ -51,8 +51,11 @@ class SyslogSender:
     def _warn(self, problem: OSError) -> None:
         if not self._warned:
             self._warned = True
-            _log.warn("cannot send job output to syslog at {path}: {problem}",
-                      path=self.path, problem=problem)
+            _log.warn(
+                "cannot send job output to syslog at {path}: {problem}",
+                path=self.path,
+                problem=problem,
+            )
 
     def send(self, tag: str, priority: int, line: bytes) -> None:
         """Send one line as one record, tagged ``warden.<tag>``."""

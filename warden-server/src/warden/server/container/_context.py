@@ -58,9 +58,7 @@ class ContainerIds:
     def next(self) -> str:
         """The next id."""
         self._counter += 1
-        return "".join(
-            self._DIGITS[(self._counter >> (55 - (i + 1) * 5)) & 31] for i in range(11)
-        )
+        return "".join(self._DIGITS[(self._counter >> (55 - (i + 1) * 5)) & 31] for i in range(11))
 
 
 class Registry:

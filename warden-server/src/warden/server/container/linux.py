@@ -17,9 +17,12 @@ A container lives on without the server: its init is a child of the host's
 init. At start the server recovers it when ``run/init.pid`` names a live
 process in the container's freezer cgroup.
 
-Networking (firewall, net_in, net_out, bandwidth) and limits (memory, disk,
-cpu, pids, stats) are later parts of this backend; until then they answer
-``not implemented``.
+Limits and statistics (memory and OOM, cpu, disk, pids) are delegated to a
+``ContainerLimits`` (``_limits.py``); its disk layer is made between
+``create.sh`` and ``start.sh``, and mounted by the child hook.
+
+Networking (firewall, net_in, net_out, bandwidth) is a later part of this
+backend; until then it answers ``not implemented``.
 """
 
 from __future__ import annotations
@@ -27,15 +30,28 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from warden.protocol import CopyInRequest, CopyOutRequest, CreateRequest
+from google.protobuf.message import Message
+from twisted.internet import defer
+
+from warden.protocol import (
+    CopyInRequest,
+    CopyOutRequest,
+    CreateRequest,
+    InfoResponse,
+    LimitCpuRequest,
+    LimitDiskRequest,
+    LimitMemoryRequest,
+    StopRequest,
+)
 
 from .._config import Config
 from .._errors import WardenError
 from .._jobs import Job
+from .._limits import ContainerLimits, LimitsSettings
 from .._scripts import run_script
 from ._cgroups import ContainerCgroups, cgroup_mounts, init_in_cgroup
 from ._linux_create import create_environment, find_init
-from .base import Container
+from .base import Container, State
 
 __all__ = ["LinuxContainer"]
 
@@ -44,6 +60,8 @@ class LinuxContainer(Container):
     """A Linux container; see the module docstring."""
 
     backend_name = "linux"
+
+    _limits: ContainerLimits | None = None
 
     def _script(self, name: str) -> str:
         return os.path.join(self.root_scripts, name)
@@ -58,6 +76,34 @@ class LinuxContainer(Container):
         return ContainerCgroups(
             self.config.server.cgroup_parent, self.container_id, cgroup_mounts()
         )
+
+    @property
+    def limits(self) -> ContainerLimits:
+        """The container's limits and statistics (made on first use)."""
+        if self._limits is None:
+            self._limits = ContainerLimits(
+                LimitsSettings.from_config(self.config),
+                container_id=self.container_id,
+                container_path=self.container_path,
+                uid=int(self.resources.get("uid", 0)),
+                resources=self.resources,
+                reactor=self.context.reactor,
+                files=self.context.jobs.watcher,
+                run=self.run_script,
+                on_oom=self._out_of_memory,
+            )
+        return self._limits
+
+    def _out_of_memory(self) -> None:
+        """The OOM killer acted in the container: as the original, note it and stop (F17)."""
+        self.add_event("out of memory")
+        if self.state is State.ACTIVE:
+            stopping = defer.ensureDeferred(self.dispatch(StopRequest(handle=self.handle)))
+            stopping.addErrback(
+                lambda f: self.log.warn(
+                    "stop after OOM failed: {e}", e=f.getErrorMessage(), handle=self.handle
+                )
+            )
 
     # -- host --
 
@@ -74,6 +120,7 @@ class LinuxContainer(Container):
             raise WardenError(
                 f"container_depot_path does not exist {server.container_depot_path}"
             )
+        LimitsSettings.from_config(config)  # a bad limits setting stops the start here
         network = config.network
         await run_script(
             [os.path.join(server.root_scripts_path, cls.backend_name, "setup.sh")],
@@ -100,14 +147,34 @@ class LinuxContainer(Container):
             init=find_init(),
         )
         await self.run_script([self._script("create.sh"), self.container_path], env=env)
+        await self.limits.create()  # the disk layer, before anything mounts it
         await self.run_script([self._own_script("start.sh")])
+        self.limits.started()
 
     async def do_stop(self, kill: bool) -> None:
         wait = ["-w", "0"] if kill else []
-        await self.run_script([self._own_script("stop.sh"), *wait])
+        try:
+            await self.run_script([self._own_script("stop.sh"), *wait])
+        finally:
+            self.limits.stopped()
 
     async def do_destroy(self) -> None:
+        await self.limits.destroy()
         await self.run_script([self._script("destroy.sh"), self.container_path])
+
+    # -- limits and statistics --
+
+    async def do_limit_memory(self, request: LimitMemoryRequest) -> Message:
+        return await self.limits.limit_memory(request)
+
+    async def do_limit_cpu(self, request: LimitCpuRequest) -> Message:
+        return await self.limits.limit_cpu(request)
+
+    async def do_limit_disk(self, request: LimitDiskRequest) -> Message:
+        return await self.limits.limit_disk(request)
+
+    async def add_info(self, response: InfoResponse) -> None:
+        await self.limits.add_info(response)
 
     # -- jobs and files --
 
@@ -140,3 +207,6 @@ class LinuxContainer(Container):
     def is_alive(self) -> bool:
         pid = self.init_pid()
         return pid is not None and init_in_cgroup(pid, self.cgroups)
+
+    async def restore(self) -> None:
+        await self.limits.restore()

@@ -1,0 +1,315 @@
+#!/bin/bash
+# A container's size-limited writable layer, for hosts without disk quotas:
+# a sparse ext4 image on a loop device that holds the overlay's upper and
+# work directories.
+#
+#   disk.sh create    make the image; its upper/ starts with DISK_SEED's files
+#   disk.sh mount     mount it at DISK_MOUNT, in the caller's mount namespace
+#                     (the container's): upper/ and work/ are the overlay's
+#   disk.sh limit     enforce DISK_BYTES and DISK_INODES (0: no limit)
+#   disk.sh destroy   detach its loop devices and remove the image
+#
+# Limits are exact and can move both ways on a live container because they
+# are not the image's size: the image is made large (sparse, so it costs
+# nothing until written) and a "ballast" takes up the space and the inodes the
+# container may not use. The ballast lives beside upper/ at the top of the
+# image, where the container cannot see it: a preallocated file (bytes) and a
+# directory of empty files (inodes). Raising a limit shrinks the ballast;
+# lowering it grows the ballast, which fails if the container already uses
+# more. Only a limit beyond the image grows the image (online resize, which
+# needs CAP_SYS_RESOURCE).
+#
+# The image is only ever mounted in private mount namespaces: the
+# container's, and the one this script makes for its own work (gone when it
+# exits). Mounting an image that is already on a loop device reuses that
+# device, so both see one file system. Loop devices are set up with autoclear:
+# the kernel frees one when its last mount goes.
+#
+# Environment:
+#   DISK_IMAGE        the image file (required)
+#   DISK_ADMIN        an empty directory for this script's own mount (create, limit)
+#   DISK_SIZE         create: image size in bytes
+#   DISK_INODES       create: inode count; limit: inode limit (0: none)
+#   DISK_SEED         create: optional directory whose files move into upper/
+#   DISK_MOUNT        mount: where to mount; destroy: unmounted if mounted
+#   DISK_BYTES        limit: byte limit (0: none)
+#   DISK_BASE_BYTES, DISK_BASE_INODES
+#                     limit: what the empty layout uses (create prints them)
+#
+# create and limit print "key=value" lines: base_bytes, base_inodes (create);
+# used_bytes, used_inodes, ballast_bytes, ballast_inodes, overhead_blocks,
+# image_bytes (both). A limit below the container's use exits 3, a failed
+# growth 4; other failures exit 1. Errors go to stderr prefixed "disk:".
+set -o nounset -o errexit -o pipefail
+[[ -n "${DEBUG:-}" ]] && set -o xtrace
+
+readonly BALLAST=ballast
+readonly BALLAST_INODES=ballast.inodes
+readonly BLOCK_SIZE=4096
+
+fail() {
+  local status=$1
+  shift
+  echo "disk: $*" >&2
+  exit "$status"
+}
+
+require_vars() {
+  local name
+  local -a missing=()
+  for name in "$@"; do
+    [[ -n "${!name:-}" ]] || missing+=("$name")
+  done
+  (( ${#missing[@]} == 0 )) || fail 1 "required variable(s) not set: ${missing[*]}"
+}
+
+require_number() {
+  local name
+  for name in "$@"; do
+    [[ ${!name} =~ ^[0-9]+$ ]] || fail 1 "$name must be a non-negative integer: ${!name}"
+  done
+}
+
+# Run "disk.sh STEP" again in a new private mount namespace: what it mounts
+# there disappears when it exits, even if it is killed.
+in_private_namespace() {
+  if [[ -z "${DISK_IN_NAMESPACE:-}" ]]; then
+    DISK_IN_NAMESPACE=1 exec unshare --mount --propagation private -- "$0" "$@"
+  fi
+}
+
+mount_admin() {
+  mkdir -p "$DISK_ADMIN"
+  mount -n -o loop "$DISK_IMAGE" "$DISK_ADMIN" || fail 1 "cannot mount $DISK_IMAGE"
+}
+
+# measure: read the file system (mounted at $DISK_ADMIN) into globals.
+measure() {
+  local fs=$DISK_ADMIN count blocks
+  read -r fs_block_size total_blocks free_blocks avail_blocks total_inodes free_inodes \
+    < <(stat -f -c '%S %b %f %a %c %d' "$fs")
+  ballast_bytes=0 ballast_inodes=0 ballast_files=0
+  if [[ -e $fs/$BALLAST ]]; then
+    blocks=$(stat -c %b "$fs/$BALLAST")
+    ballast_bytes=$(( blocks * 512 ))
+    ballast_inodes=1
+  fi
+  if [[ -d $fs/$BALLAST_INODES ]]; then
+    blocks=$(stat -c %b "$fs/$BALLAST_INODES")
+    # shellcheck disable=SC2012  # numbered names only; ls -f does not sort
+    count=$(ls -f "$fs/$BALLAST_INODES" | wc -l)
+    ballast_files=$(( count - 2 ))
+    ballast_bytes=$(( ballast_bytes + blocks * 512 ))
+    ballast_inodes=$(( ballast_inodes + 1 + ballast_files ))
+  fi
+  used_bytes=$(( (total_blocks - free_blocks) * fs_block_size - ballast_bytes - ${DISK_BASE_BYTES:-0} ))
+  used_inodes=$(( total_inodes - free_inodes - ballast_inodes - ${DISK_BASE_INODES:-0} ))
+}
+
+# The file system's own blocks (superblock count minus what statfs shows):
+# kept by the server to read use from the superblock of an unmounted image.
+overhead_blocks() {
+  local count
+  count=$(dumpe2fs -h "$1" 2>/dev/null | awk -F: '$1 == "Block count" { gsub(/ /, "", $2); print $2 }')
+  [[ -n $count ]] || fail 1 "cannot read the superblock of $1"
+  echo $(( count - total_blocks ))
+}
+
+report() {
+  local device=$1
+  measure
+  echo "used_bytes=$used_bytes"
+  echo "used_inodes=$used_inodes"
+  echo "ballast_bytes=$ballast_bytes"
+  echo "ballast_inodes=$ballast_inodes"
+  echo "overhead_blocks=$(overhead_blocks "$device")"
+  echo "image_bytes=$(stat -c %s "$DISK_IMAGE")"
+}
+
+admin_device() {
+  findmnt -n -o SOURCE --mountpoint "$DISK_ADMIN"
+}
+
+do_create() {
+  require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
+  require_number DISK_SIZE DISK_INODES
+  in_private_namespace create
+  TEMPLATE=$(mktemp -d)
+  trap 'rm -rf "$TEMPLATE"' EXIT
+  # work/work is what overlayfs makes in its work directory at each mount;
+  # made here, it belongs to the layout's own use, not the container's.
+  mkdir -m 0755 "$TEMPLATE/upper" "$TEMPLATE/work"
+  mkdir -m 0000 "$TEMPLATE/work/work"
+  rm -f "$DISK_IMAGE"
+  truncate -s "$DISK_SIZE" "$DISK_IMAGE"
+  # No reserved blocks (limits are the ballast's job), a small journal (a
+  # large one would end up written to the host), tables initialised lazily.
+  mkfs.ext4 -q -F -b "$BLOCK_SIZE" -m 0 -N "$DISK_INODES" -J size=16 \
+    -E lazy_itable_init=1,lazy_journal_init=1 -d "$TEMPLATE" "$DISK_IMAGE" \
+    || fail 1 "mkfs.ext4 failed for $DISK_IMAGE"
+  mount_admin
+  DISK_BASE_BYTES=0 DISK_BASE_INODES=0
+  measure
+  DISK_BASE_BYTES=$used_bytes DISK_BASE_INODES=$used_inodes
+  if [[ -n "${DISK_SEED:-}" && -d $DISK_SEED ]]; then
+    cp -a "$DISK_SEED/." "$DISK_ADMIN/upper/" || fail 1 "cannot copy $DISK_SEED into the image"
+    find "$DISK_SEED" -mindepth 1 -delete
+  fi
+  echo "base_bytes=$DISK_BASE_BYTES"
+  echo "base_inodes=$DISK_BASE_INODES"
+  report "$DISK_IMAGE"
+}
+
+do_mount() {
+  require_vars DISK_IMAGE DISK_MOUNT
+  mkdir -p "$DISK_MOUNT"
+  mount -n -o loop "$DISK_IMAGE" "$DISK_MOUNT" || fail 1 "cannot mount $DISK_IMAGE at $DISK_MOUNT"
+}
+
+# grow_image DEVICE BYTES INODES: enlarge the image and its file system by
+# enough whole block groups for BYTES more bytes and INODES more inodes.
+grow_image() {
+  local device=$1 bytes=$2 inodes=$3 old_size new_size groups
+  local blocks_per_group inodes_per_group inode_size group_bytes usable
+  read -r blocks_per_group inodes_per_group inode_size < <(dumpe2fs -h "$device" 2>/dev/null | awk -F: '
+      $1 == "Blocks per group" { b = $2 } $1 == "Inodes per group" { i = $2 } $1 == "Inode size" { s = $2 }
+      END { print b + 0, i + 0, s + 0 }')
+  (( blocks_per_group > 0 && inodes_per_group > 0 )) || fail 1 "cannot read the geometry of $device"
+  group_bytes=$(( blocks_per_group * fs_block_size ))
+  # Each new group carries its inode table and bitmaps; count it as lost.
+  usable=$(( group_bytes - inodes_per_group * inode_size - 4 * fs_block_size ))
+  groups=$(( (bytes + usable - 1) / usable ))
+  (( inodes <= groups * inodes_per_group )) || groups=$(( (inodes + inodes_per_group - 1) / inodes_per_group ))
+  groups=$(( groups + 1 ))
+  old_size=$(stat -c %s "$DISK_IMAGE")
+  new_size=$(( old_size + groups * group_bytes ))
+  truncate -s "$new_size" "$DISK_IMAGE"
+  losetup -c "$device"
+  local output reason
+  if ! output=$(resize2fs "$device" 2>&1); then
+    truncate -s "$old_size" "$DISK_IMAGE"
+    losetup -c "$device" || true
+    reason=$(grep -m 1 '^resize2fs: ' <<< "$output" || tail -n 1 <<< "$output")
+    [[ $reason != *"Permission denied"* ]] || reason+=" (online resizing needs CAP_SYS_RESOURCE)"
+    fail 4 "cannot grow the disk image to $new_size bytes: $reason"
+  fi
+}
+
+# add_ballast_inodes N / remove_ballast_inodes N: files are numbered 1..count,
+# added and removed at the top so the numbering stays dense.
+add_ballast_inodes() {
+  local dir=$DISK_ADMIN/$BALLAST_INODES first=$(( ballast_files + 1 ))
+  if [[ ! -d $dir ]]; then
+    mkdir -m 0700 "$dir"
+    (( $1 > 1 )) || return 0
+    set -- $(( $1 - 1 ))
+  fi
+  (cd "$dir" && seq -f '%.0f' "$first" $(( first + $1 - 1 )) | xargs -r touch) \
+    || fail 3 "the container uses more inodes than the limit allows"
+}
+
+remove_ballast_inodes() {
+  local dir=$DISK_ADMIN/$BALLAST_INODES last=$ballast_files
+  (cd "$dir" && seq -f '%.0f' $(( last - $1 + 1 )) "$last" | xargs -r rm -f)
+}
+
+adjust_inode_ballast() {
+  local delta
+  measure
+  if (( DISK_INODES == 0 )); then
+    rm -rf "${DISK_ADMIN:?}/$BALLAST_INODES"
+    return
+  fi
+  # Positive: the container could create more inodes than allowed.
+  delta=$(( free_inodes - (DISK_INODES - used_inodes) ))
+  if (( delta > 0 )); then
+    add_ballast_inodes "$delta"
+  elif (( delta < 0 && ballast_files > 0 )); then
+    remove_ballast_inodes $(( -delta < ballast_files ? -delta : ballast_files ))
+  fi
+}
+
+adjust_byte_ballast() {
+  local delta size target pass
+  for pass in 1 2 3; do
+    measure
+    if (( DISK_BYTES == 0 )); then
+      rm -f "${DISK_ADMIN:?}/$BALLAST"
+      return
+    fi
+    # Positive: the container could write more than allowed.
+    delta=$(( avail_blocks * fs_block_size - (DISK_BYTES - used_bytes) ))
+    delta=$(( delta / fs_block_size * fs_block_size ))
+    (( delta != 0 )) || return 0
+    size=0
+    [[ ! -e $DISK_ADMIN/$BALLAST ]] || size=$(stat -c %s "$DISK_ADMIN/$BALLAST")
+    target=$(( size + delta ))
+    (( target >= 0 )) || target=0
+    if (( delta > 0 )); then
+      fallocate -o "$size" -l "$delta" "$DISK_ADMIN/$BALLAST" \
+        || fail 3 "the container uses more than $DISK_BYTES bytes"
+    else
+      truncate -s "$target" "$DISK_ADMIN/$BALLAST"
+    fi
+  done
+}
+
+do_limit() {
+  require_vars DISK_IMAGE DISK_ADMIN DISK_BYTES DISK_INODES DISK_BASE_BYTES DISK_BASE_INODES
+  require_number DISK_BYTES DISK_INODES DISK_BASE_BYTES DISK_BASE_INODES
+  in_private_namespace limit
+  local device short_bytes=0 short_inodes=0
+  mount_admin
+  device=$(admin_device)
+  # The device must still be this image's (not one freed and reused meanwhile).
+  [[ $(cat "/sys/block/${device#/dev/}/loop/backing_file") -ef $DISK_IMAGE ]] \
+    || fail 1 "$device is not backed by $DISK_IMAGE"
+  measure
+  if (( DISK_BYTES > 0 && used_bytes > DISK_BYTES )); then
+    fail 3 "the container uses $used_bytes bytes, more than the requested limit of $DISK_BYTES bytes"
+  fi
+  if (( DISK_INODES > 0 && used_inodes > DISK_INODES )); then
+    fail 3 "the container uses $used_inodes inodes, more than the requested limit of $DISK_INODES inodes"
+  fi
+  # What the limits need beyond what the image holds without any ballast.
+  (( DISK_BYTES == 0 )) \
+    || short_bytes=$(( DISK_BYTES - used_bytes - (avail_blocks * fs_block_size + ballast_bytes) ))
+  (( DISK_INODES == 0 )) \
+    || short_inodes=$(( DISK_INODES - used_inodes - (free_inodes + ballast_inodes) ))
+  if (( short_bytes > 0 || short_inodes > 0 )); then
+    grow_image "$device" $(( short_bytes > 0 ? short_bytes : 0 )) $(( short_inodes > 0 ? short_inodes : 0 ))
+  fi
+  # The byte ballast's own inode and the inode ballast's directory blocks
+  # count in the other limit: make the file first, fill it last.
+  if (( DISK_BYTES > 0 )); then
+    touch "$DISK_ADMIN/$BALLAST"
+  else
+    rm -f "$DISK_ADMIN/$BALLAST"
+  fi
+  adjust_inode_ballast
+  adjust_byte_ballast
+  report "$device"
+}
+
+do_destroy() {
+  require_vars DISK_IMAGE
+  local device
+  if [[ -n "${DISK_MOUNT:-}" ]] && mountpoint -q "$DISK_MOUNT"; then
+    umount -l "$DISK_MOUNT"
+  fi
+  if [[ -e $DISK_IMAGE ]]; then
+    # A device still mounted somewhere is only marked autoclear by -d.
+    for device in $(losetup -n -O NAME -j "$DISK_IMAGE"); do
+      losetup -d "$device" 2>/dev/null || true
+    done
+    rm -f "$DISK_IMAGE"
+  fi
+}
+
+case "${1:-}" in
+  create) do_create ;;
+  mount) do_mount ;;
+  limit) do_limit ;;
+  destroy) do_destroy ;;
+  *) fail 1 "usage: $0 create|mount|limit|destroy (see the comments at the top)" ;;
+esac

@@ -1,0 +1,202 @@
+"""Disk limits without kernel quotas: a size-limited writable layer per container.
+
+The container's writable layer (the overlay's upper and work directories) is
+an ext4 file system in a sparse image, ``<container>/tmp/disk.img``, mounted
+on a loop device inside the container's mount namespace at
+``<container>/tmp/rootfs`` (so ``tmp/rootfs/upper`` and ``tmp/rootfs/work``
+are the overlay's). ``root-scripts/linux/disk.sh`` does the work; see its
+header for how limits are enforced (a hidden ballast, the image grown only
+past its size).
+
+Usage is read without starting any process: ``statvfs`` of the container's
+root (an overlay reports its upper file system) while the container runs, the
+image's superblock when it is stopped (the kernel writes the counters back
+when the last mount goes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ._backend import DiskLimitError, DiskUsage, RunCommand
+from ._ext4 import read_ext4_counts
+from ._request import DiskLimits
+
+__all__ = ["LoopDisk", "LoopDiskPaths"]
+
+#: disk.sh's exit statuses for a limit below the current use and a failed growth.
+_EXIT_OVER_USE = 3
+_EXIT_GROWTH = 4
+
+
+@dataclass(frozen=True)
+class LoopDiskPaths:
+    """Where a container's image lives and is mounted (fixed by the container layout)."""
+
+    image: Path
+    mount: Path
+    admin: Path
+    seed: Path
+
+    @classmethod
+    def for_container(cls, container_path: Path) -> LoopDiskPaths:
+        """``<container>/tmp/disk.img``, mounted at ``<container>/tmp/rootfs``.
+
+        ``tmp/rootfs`` is also where the container's first files are written
+        before the image exists; they move into the image's ``upper/``.
+        """
+        tmp = container_path / "tmp"
+        return cls(
+            image=tmp / "disk.img",
+            mount=tmp / "rootfs",
+            admin=tmp / "disk-admin",
+            seed=tmp / "rootfs",
+        )
+
+
+@dataclass(frozen=True)
+class _State:
+    """What the server remembers about an image (and snapshots)."""
+
+    limits: DiskLimits = field(default_factory=DiskLimits)
+    base_bytes: int = 0
+    base_inodes: int = 0
+    ballast_bytes: int = 0
+    ballast_inodes: int = 0
+    overhead_blocks: int = 0
+    image_bytes: int = 0
+
+
+class LoopDisk:
+    """A container's disk limits as a loop-mounted image (see the module docstring)."""
+
+    enabled = True
+
+    def __init__(
+        self,
+        *,
+        paths: LoopDiskPaths,
+        script: Path,
+        run: RunCommand,
+        image_size: int,
+        image_inodes: int,
+        live_root: Callable[[], Path | None],
+    ) -> None:
+        """``live_root`` gives the running container's root (``/proc/<init>/root``) or None."""
+        self.paths = paths
+        self._script = script
+        self._run = run
+        self._image_size = image_size
+        self._image_inodes = image_inodes
+        self._live_root = live_root
+        self._state = _State()
+
+    # -- life cycle --
+
+    async def prepare(self) -> None:
+        values = await self._disk(
+            "create",
+            DISK_SIZE=self._image_size,
+            DISK_INODES=self._image_inodes,
+            DISK_SEED=self.paths.seed,
+        )
+        self._state = self._updated(
+            _State(base_bytes=values["base_bytes"], base_inodes=values["base_inodes"]), values
+        )
+
+    async def destroy(self) -> None:
+        await self._disk("destroy", DISK_MOUNT=self.paths.mount)
+
+    def snapshot(self) -> dict[str, Any]:
+        state = asdict(self._state)
+        state["limits"] = asdict(self._state.limits)
+        return state
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        values = dict(data)
+        limits = DiskLimits(**values.pop("limits", {}))
+        self._state = _State(limits=limits, **values)
+
+    # -- limits --
+
+    async def limits(self) -> DiskLimits:
+        return self._state.limits
+
+    async def apply(self, limits: DiskLimits) -> None:
+        byte_limit = limits.byte_hard
+        old = self._state.limits
+        if (limits.block_hard, limits.inode_hard) != (old.block_hard, old.inode_hard):
+            usage = await self.usage()
+            if 0 < byte_limit < usage.bytes_used:
+                raise DiskLimitError(
+                    f"the container uses {usage.bytes_used} bytes, "
+                    f"more than the requested limit of {byte_limit} bytes"
+                )
+            if 0 < limits.inode_hard < usage.inodes_used:
+                raise DiskLimitError(
+                    f"the container uses {usage.inodes_used} inodes, "
+                    f"more than the requested limit of {limits.inode_hard} inodes"
+                )
+            values = await self._disk(
+                "limit",
+                DISK_BYTES=byte_limit,
+                DISK_INODES=limits.inode_hard,
+                DISK_BASE_BYTES=self._state.base_bytes,
+                DISK_BASE_INODES=self._state.base_inodes,
+            )
+            self._state = self._updated(self._state, values)
+        # Soft limits have no kernel to warn at them: recorded and reported only.
+        self._state = replace(self._state, limits=limits)
+
+    # -- usage --
+
+    async def usage(self) -> DiskUsage:
+        state = self._state
+        root = self._live_root()
+        if root is not None:
+            stat = os.statvfs(root)
+            occupied = (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+            inodes = stat.f_files - stat.f_ffree
+        else:
+            counts = read_ext4_counts(self.paths.image)
+            occupied = (
+                counts.blocks - state.overhead_blocks - counts.free_blocks
+            ) * counts.block_size
+            inodes = counts.inodes - counts.free_inodes
+        return DiskUsage(
+            bytes_used=max(occupied - state.ballast_bytes - state.base_bytes, 0),
+            inodes_used=max(inodes - state.ballast_inodes - state.base_inodes, 0),
+        )
+
+    # -- the script --
+
+    @staticmethod
+    def _updated(state: _State, values: Mapping[str, int]) -> _State:
+        return replace(
+            state,
+            ballast_bytes=values["ballast_bytes"],
+            ballast_inodes=values["ballast_inodes"],
+            overhead_blocks=values["overhead_blocks"],
+            image_bytes=values["image_bytes"],
+        )
+
+    async def _disk(self, step: str, **env: object) -> dict[str, int]:
+        """Run ``disk.sh step``; its ``key=value`` output as integers."""
+        full_env = {"DISK_IMAGE": self.paths.image, "DISK_ADMIN": self.paths.admin, **env}
+        result = await self._run([str(self._script), step], env=full_env, check=False)
+        if result.exit_code != 0:
+            message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            reason = message[-1].removeprefix("disk: ") if message else f"exit {result.exit_code}"
+            if result.exit_code in (_EXIT_OVER_USE, _EXIT_GROWTH):
+                raise DiskLimitError(reason)
+            raise DiskLimitError(f"disk.sh {step} failed: {reason}")
+        values: dict[str, int] = {}
+        for line in result.stdout.decode("ascii", "replace").splitlines():
+            key, sep, value = line.partition("=")
+            if sep and value.strip().lstrip("-").isdigit():
+                values[key.strip()] = int(value)
+        return values

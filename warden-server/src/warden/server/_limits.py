@@ -1,0 +1,339 @@
+"""Resource limits and statistics of one Linux container: the collaborator ``linux.py`` calls.
+
+``LimitsSettings`` is read once from the configuration; ``ContainerLimits``
+serves one container: LimitMemory (and OOM notification), LimitCpu, LimitDisk,
+the pids limit, Info's memory, cpu and disk statistics, and recovery after a
+restart. It records what it applied in the container's ``resources`` (saved in
+the snapshot, as the original's ``limit_memory`` and ``limit_cpu``), so
+``restore`` can apply it again.
+
+The container calls, in its life: ``create`` (before it starts: the disk
+layer), ``started`` (its cgroups exist: the pids limit), the request methods,
+``stopped`` (after a stop: OOM watching ends, as the original killed its
+notifier), ``destroy`` (the disk layer goes), and after a server restart
+``restore``. Nothing here starts a Python interpreter; cgroup files are read
+and written in the server process, disk work runs ``disk.sh`` through the
+server's script funnel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from warden.protocol import (
+    InfoResponse,
+    LimitCpuRequest,
+    LimitCpuResponse,
+    LimitDiskRequest,
+    LimitDiskResponse,
+    LimitMemoryRequest,
+    LimitMemoryResponse,
+)
+
+from ._cgroups import DEFAULT_CGROUP_ROOT, ContainerCgroup, OomWatch, container_cgroup
+from ._config import Config
+from ._disk import (
+    DiskBackend,
+    DiskLimitError,
+    KernelQuota,
+    LoopDisk,
+    LoopDiskPaths,
+    NoDiskLimit,
+    Quotactl,
+    QuotaDisk,
+    RunCommand,
+    fill_response,
+    requested_limits,
+)
+from ._errors import ConfigError, WardenError
+from ._oom import FileWatcher
+
+__all__ = [
+    "DEFAULT_IMAGE_INODES",
+    "DEFAULT_PIDS_LIMIT",
+    "DISK_BACKENDS",
+    "ContainerLimits",
+    "LimitsSettings",
+]
+
+#: Tasks a container may have when ``server.container_pids_limit`` is not set
+#: (0 there means no limit). Enough for real work, few enough that a fork bomb
+#: stays a container's problem.
+DEFAULT_PIDS_LIMIT = 1024
+
+#: Inodes of a new disk image (``server.disk_image_inodes``); an inode limit
+#: below it costs one ballast file per inode of difference (see disk.sh).
+DEFAULT_IMAGE_INODES = 200_000
+
+DISK_BACKENDS = ("loop", "quota", "none")
+
+_MEMORY_STAT_FIELDS = frozenset(f.name for f in InfoResponse.MemoryStat.DESCRIPTOR.fields)
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """What the configuration says about limits (see ``from_config`` for the keys)."""
+
+    cgroup_parent: str = "warden"
+    cgroup_root: Path = DEFAULT_CGROUP_ROOT
+    cgroup_version: int | None = None
+    pids_limit: int | None = DEFAULT_PIDS_LIMIT
+    disk_backend: str = "loop"
+    disk_script: Path = field(default_factory=lambda: Path("root-scripts/linux/disk.sh"))
+    depot_path: Path = Path("/var/lib/warden/containers")
+    disk_image_size: int | None = None
+    disk_image_inodes: int = DEFAULT_IMAGE_INODES
+
+    @classmethod
+    def from_config(cls, config: Config) -> LimitsSettings:
+        """Read the settings; a bad value raises ``ConfigError`` naming the key.
+
+        - ``server.cgroup_parent``: the cgroup that holds ``instance-<id>``;
+        - ``server.container_pids_limit``: tasks per container (null: 1024, 0: none);
+        - ``server.disk_limit_backend``: ``loop`` (default), ``quota`` or ``none``;
+          ``server.quota.disk_quota_enabled: false`` turns disk limits off whatever it says;
+        - ``server.disk_image_size``: bytes of a new container's disk image
+          (default: the size of the depot's file system; sparse, so free until used);
+        - ``server.disk_image_inodes``: inodes of a new image (default 200000);
+        - ``server.cgroup_root``: where the cgroup hierarchies are (default /sys/fs/cgroup).
+        """
+        server = config.server
+        raw: Mapping[str, Any] = config.raw.get("server", {})
+        backend = server.disk_limit_backend or "loop"
+        if backend not in DISK_BACKENDS:
+            raise ConfigError(
+                f"server.disk_limit_backend: expected one of {', '.join(DISK_BACKENDS)}, "
+                f"got {backend!r}"
+            )
+        if not server.disk_quota_enabled:
+            backend = "none"
+        pids = server.container_pids_limit
+        return cls(
+            cgroup_parent=server.cgroup_parent,
+            cgroup_root=Path(_text(raw, "cgroup_root", str(DEFAULT_CGROUP_ROOT))),
+            pids_limit=DEFAULT_PIDS_LIMIT if pids is None else (pids or None),
+            disk_backend=backend,
+            disk_script=Path(server.root_scripts_path) / "linux" / "disk.sh",
+            depot_path=Path(server.container_depot_path),
+            disk_image_size=_size(raw, "disk_image_size", None),
+            disk_image_inodes=_size(raw, "disk_image_inodes", DEFAULT_IMAGE_INODES)
+            or DEFAULT_IMAGE_INODES,
+        )
+
+    def image_size(self) -> int:
+        """Bytes of a new disk image: as configured, else the depot file system's size."""
+        if self.disk_image_size:
+            return self.disk_image_size
+        stat = os.statvfs(self.depot_path)
+        return stat.f_blocks * stat.f_frsize
+
+
+def _text(raw: Mapping[str, Any], key: str, default: str) -> str:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"server.{key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _size(raw: Mapping[str, Any], key: str, default: int | None) -> int | None:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"server.{key}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+class ContainerLimits:
+    """One container's limits and statistics (see the module docstring)."""
+
+    log = Logger(namespace="warden.server.limits")
+
+    def __init__(
+        self,
+        settings: LimitsSettings,
+        *,
+        container_id: str,
+        container_path: str | Path,
+        uid: int,
+        resources: MutableMapping[str, Any],
+        reactor: Any,
+        files: FileWatcher,
+        run: RunCommand,
+        on_oom: Callable[[], None],
+        quota: Quotactl | None = None,
+    ) -> None:
+        """``resources`` is the container's snapshot dict; ``on_oom`` runs in the reactor."""
+        self.settings = settings
+        self.container_path = Path(container_path)
+        self.cgroup: ContainerCgroup = container_cgroup(
+            container_id,
+            settings.cgroup_parent,
+            root=settings.cgroup_root,
+            version=settings.cgroup_version,
+        )
+        self.disk = self._disk_backend(uid, run, quota)
+        self._resources = resources
+        self._reactor = reactor
+        self._files = files
+        self._on_oom = on_oom
+        self._oom_watch: OomWatch | None = None
+        # One disk change at a time: two would both size the same ballast.
+        self._disk_lock = defer.DeferredLock()
+
+    def _disk_backend(self, uid: int, run: RunCommand, quota: Quotactl | None) -> DiskBackend:
+        settings = self.settings
+        if settings.disk_backend == "loop":
+            return LoopDisk(
+                paths=LoopDiskPaths.for_container(self.container_path),
+                script=settings.disk_script,
+                run=run,
+                image_size=settings.image_size(),
+                image_inodes=settings.disk_image_inodes,
+                live_root=self._live_root,
+            )
+        if settings.disk_backend == "quota":
+            return QuotaDisk(uid=uid, depot_path=settings.depot_path, quota=quota or KernelQuota())
+        return NoDiskLimit()
+
+    def _live_root(self) -> Path | None:
+        """``/proc/<init>/root`` while the container's init runs (checked by cgroup, not pid)."""
+        try:
+            pid = int((self.container_path / "run" / "init.pid").read_text())
+        except (OSError, ValueError):
+            return None
+        return Path(f"/proc/{pid}/root") if self.cgroup.contains_process(pid) else None
+
+    # -- life cycle --
+
+    async def create(self) -> None:
+        """Before the container starts: its disk layer (the image its upper layer lives on)."""
+        try:
+            await self.disk.prepare()
+        except (DiskLimitError, OSError) as problem:
+            raise WardenError(f"Failed preparing the disk limit: {_reason(problem)}") from problem
+        self._resources["disk"] = self.disk.snapshot()
+
+    def started(self) -> None:
+        """The container's cgroups exist and nothing of the user's runs yet: the pids limit."""
+        try:
+            self.cgroup.set_pids_limit(self.settings.pids_limit)
+        except (OSError, ValueError) as problem:
+            raise WardenError(f"Failed setting pids limit: {problem}") from problem
+
+    def stopped(self) -> None:
+        """After a stop: no more OOM watching."""
+        watch, self._oom_watch = self._oom_watch, None
+        if watch is not None:
+            watch.stop()
+
+    async def destroy(self) -> None:
+        """Remove the disk layer (its loop device goes with the container's last mount)."""
+        self.stopped()
+        try:
+            await self.disk.destroy()
+        except (DiskLimitError, OSError) as problem:
+            raise WardenError(f"Failed removing the disk layer: {_reason(problem)}") from problem
+
+    async def restore(self) -> None:
+        """After a server restart: apply the recorded limits again, watch for OOM again."""
+        self.disk.restore(self._resources.get("disk") or {})
+        try:
+            self.cgroup.set_pids_limit(self.settings.pids_limit)
+            if "limit_memory" in self._resources:
+                self._apply_memory_limit(int(self._resources["limit_memory"]))
+            if "limit_cpu" in self._resources:
+                self.cgroup.set_cpu_shares(int(self._resources["limit_cpu"]))
+        except (OSError, ValueError) as problem:
+            raise WardenError(f"Failed restoring limits: {problem}") from problem
+
+    # -- requests --
+
+    async def limit_memory(self, request: LimitMemoryRequest) -> LimitMemoryResponse:
+        """LimitMemory (B13): set when given, answer the limit the kernel holds."""
+        if request.HasField("limit_in_bytes"):
+            try:
+                self._apply_memory_limit(request.limit_in_bytes)
+            except (OSError, ValueError) as problem:
+                raise WardenError(f"Failed setting memory limit: {problem}") from problem
+            self._resources["limit_memory"] = request.limit_in_bytes
+        try:
+            return LimitMemoryResponse(limit_in_bytes=self.cgroup.memory_limit())
+        except (OSError, ValueError) as problem:
+            raise WardenError(f"Failed getting memory limit: {problem}") from problem
+
+    def _apply_memory_limit(self, limit_in_bytes: int) -> None:
+        # Watch before limiting, so no OOM can come between the two (F17).
+        if self._oom_watch is None or not self._oom_watch.active:
+            self._oom_watch = self.cgroup.watch_oom(self._reactor, self._files, self._oomed)
+        self.cgroup.set_memory_limit(limit_in_bytes)
+
+    def _oomed(self) -> None:
+        self.log.warn("OOM happened in {path}", path=str(self.container_path))
+        self._on_oom()
+
+    async def limit_cpu(self, request: LimitCpuRequest) -> LimitCpuResponse:
+        """LimitCpu (B16): set cpu shares when given, answer the kernel's value."""
+        if request.HasField("limit_in_shares"):
+            try:
+                self.cgroup.set_cpu_shares(request.limit_in_shares)
+            except (OSError, ValueError) as problem:
+                raise WardenError(f"Failed setting cpu shares: {problem}") from problem
+            self._resources["limit_cpu"] = request.limit_in_shares
+        try:
+            return LimitCpuResponse(limit_in_shares=self.cgroup.cpu_shares())
+        except (OSError, ValueError) as problem:
+            raise WardenError(f"Failed getting cpu shares: {problem}") from problem
+
+    async def limit_disk(self, request: LimitDiskRequest) -> LimitDiskResponse:
+        """LimitDisk (B14): nothing when disk limits are off, else set and answer all 12 fields."""
+        response = LimitDiskResponse()
+        if not self.disk.enabled:
+            return response
+        async with self._disk_lock:
+            try:
+                current = await self.disk.limits()
+                await self.disk.apply(requested_limits(current, request))
+                fill_response(await self.disk.limits(), response)
+            except (DiskLimitError, OSError) as problem:
+                raise WardenError(f"Failed setting disk limit: {_reason(problem)}") from problem
+            finally:
+                self._resources["disk"] = self.disk.snapshot()
+        return response
+
+    async def add_info(self, response: InfoResponse) -> None:
+        """Info's memory_stat, cpu_stat and (when disk limits are on) disk_stat."""
+        try:
+            stat = self.cgroup.memory_stat()
+        except (OSError, ValueError) as problem:
+            raise WardenError(f"Failed getting memory usage: {problem}") from problem
+        known = {name: value for name, value in stat.items() if name in _MEMORY_STAT_FIELDS}
+        response.memory_stat.CopyFrom(InfoResponse.MemoryStat(**known))
+        try:
+            cpu = self.cgroup.cpu_usage()
+        except (OSError, ValueError) as problem:
+            raise WardenError(f"Failed getting cpu stats: {problem}") from problem
+        response.cpu_stat.CopyFrom(
+            InfoResponse.CpuStat(usage=cpu.usage, user=cpu.user, system=cpu.system)
+        )
+        if self.disk.enabled:
+            try:
+                usage = await self.disk.usage()
+            except (DiskLimitError, OSError, ValueError) as problem:
+                raise WardenError(f"Failed getting disk usage: {_reason(problem)}") from problem
+            response.disk_stat.CopyFrom(
+                InfoResponse.DiskStat(bytes_used=usage.bytes_used, inodes_used=usage.inodes_used)
+            )
+
+
+def _reason(problem: Exception) -> str:
+    return problem.message if isinstance(problem, DiskLimitError) else str(problem)

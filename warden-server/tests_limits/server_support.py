@@ -1,0 +1,206 @@
+"""A real warden-server with the Linux backend, for the limits' end-to-end tests.
+
+The server runs in a network namespace made for the session
+(``warden-limits-test-<hex>``), started with ``nsenter --net`` (``ip netns
+exec`` would hide the cgroup hierarchies); containers' veths live there. The
+depot, socket, configuration and log are under ``/tmp/warden-limits-<hex>/``;
+the cgroup parent is ``warden-limits-test-<hex>``. Everything is removed at the
+end of the session: containers (by the server, else by ``destroy.sh``), the
+server, the cgroup parents, the directory and the namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from limits_support import CGROUP_ROOT, wait_until
+
+from warden.client import Client, ClientConnectionError, ServerError
+from warden.protocol import PingRequest, RunResponse
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT_SCRIPTS = REPO / "root-scripts"
+ROOTFS = Path(os.environ.get("WARDEN_TEST_ROOTFS", "/var/lib/warden/rootfs"))
+SERVER_BIN = Path(sys.executable).with_name("warden-server")
+TIMEOUT = 120.0
+CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
+
+#: Small enough to keep the tests quick (a lower inode limit costs one ballast
+#: file per inode of difference), large enough for what they write.
+IMAGE_SIZE = 2 * 1024**3
+IMAGE_INODES = 20_000
+PIDS_LIMIT = 64
+
+
+def sh(*argv: str, check: bool = True) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+class LimitsServer:
+    """A warden-server process with the Linux backend, in the test namespace."""
+
+    def __init__(self, base: Path, netns: str, token: str) -> None:
+        self.base = base
+        self.netns = netns
+        self.socket_path = str(base / "warden.sock")
+        self.depot = base / "depot"
+        self.depot.mkdir()
+        self.log_path = base / "server.log"
+        self.config_path = base / "warden.yml"
+        self.cgroup_parent = f"warden-limits-test-{token}"
+        self.process: subprocess.Popen[bytes] | None = None
+        config: dict[str, Any] = {
+            "server": {
+                "container_klass": "linux",
+                "unix_domain_path": self.socket_path,
+                "container_depot_path": str(self.depot),
+                "container_rootfs_path": str(ROOTFS),
+                "root_scripts_path": str(ROOT_SCRIPTS),
+                "container_grace_time": None,
+                "cgroup_parent": self.cgroup_parent,
+                "container_pids_limit": PIDS_LIMIT,
+                "disk_limit_backend": "loop",
+                "disk_image_size": IMAGE_SIZE,
+                "disk_image_inodes": IMAGE_INODES,
+            },
+            "health_check_server": {"port": 0},
+            "logging": {"level": "debug"},
+            "network": {"pool_network": "10.254.0.0/24", "release_delay": 0},
+            "user": {"pool_start_uid": 32000, "pool_size": 32},
+        }
+        self.config_path.write_text(yaml.safe_dump(config))
+
+    def start(self) -> None:
+        """Start the server; return once it answers a Ping."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                ["nsenter", f"--net=/run/netns/{self.netns}", str(SERVER_BIN),
+                 "--config", str(self.config_path)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        process = self.process
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"warden-server exited {process.returncode}:\n{self.log()}")
+            try:
+                with Client(self.socket_path) as client:
+                    client.call(PingRequest(), timeout=10)
+            except (ClientConnectionError, FileNotFoundError):
+                return False
+            return True
+
+        wait_until(answers, "the server answers a Ping", limit=60)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; containers live on."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-20000:]
+        except OSError:
+            return ""
+
+    def client(self) -> Client:
+        client = Client(self.socket_path)
+        client.connect()
+        return client
+
+    def cgroup_dir(self, controller: str, container_id: str | None = None) -> Path:
+        base = CGROUP_ROOT / controller / self.cgroup_parent
+        return base / f"instance-{container_id}" if container_id else base
+
+    def remove_leftovers(self) -> None:
+        for entry in self.depot.iterdir():
+            if entry.is_dir():
+                sh("nsenter", f"--net=/run/netns/{self.netns}",
+                   str(ROOT_SCRIPTS / "linux" / "destroy.sh"), str(entry), check=False)  # fmt: skip
+        for controller in CONTROLLERS:
+            with contextlib.suppress(OSError):
+                self.cgroup_dir(controller).rmdir()
+
+
+@contextlib.contextmanager
+def limits_server() -> Iterator[LimitsServer]:
+    """The session's namespace, directory and server, all removed at the end."""
+    if not (ROOTFS / "bin" / "bash").exists():
+        subprocess.run(
+            [str(ROOT_SCRIPTS / "linux" / "rootfs" / "setup.sh"), str(ROOTFS)], check=True
+        )
+    token = secrets.token_hex(4)
+    netns = f"warden-limits-test-{token}"
+    base = Path(f"/tmp/warden-limits-{token}")
+    sh("ip", "netns", "add", netns)
+    try:
+        sh("ip", "-n", netns, "link", "set", "lo", "up")
+        base.mkdir()
+        server = LimitsServer(base, netns, token)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+            server.remove_leftovers()
+    finally:
+        if os.environ.get("WARDEN_TEST_KEEP_LOG"):  # debugging: keep the server's log
+            shutil.copy(base / "server.log", os.environ["WARDEN_TEST_KEEP_LOG"])
+        shutil.rmtree(base, ignore_errors=True)
+        sh("ip", "netns", "del", netns, check=False)
+
+
+def run(client: Client, handle: str, script: str, *, privileged: bool = False) -> RunResponse:
+    return client.run(handle, script, privileged=privileged, timeout=TIMEOUT)
+
+
+def output(client: Client, handle: str, script: str, *, privileged: bool = False) -> str:
+    response = run(client, handle, script, privileged=privileged)
+    assert response.exit_status == 0, (response.exit_status, response.stderr)
+    return response.stdout.decode()
+
+
+def container_id(client: Client, handle: str) -> str:
+    return os.path.basename(client.info(handle, timeout=TIMEOUT).container_path)
+
+
+def destroy_quietly(client: Client, handle: str) -> None:
+    with contextlib.suppress(ServerError):
+        client.destroy(handle, timeout=TIMEOUT)
+
+
+def wait_for_state(client: Client, handle: str, state: str) -> Any:
+    """Info once the container reached ``state`` (the server acts on its own, asynchronously)."""
+    seen: list[Any] = []
+
+    def reached() -> bool:
+        seen[:] = [client.info(handle, timeout=TIMEOUT)]
+        return bool(seen[0].state == state)
+
+    wait_until(reached, f"container {handle} {state}", limit=60)
+    return seen[0]
