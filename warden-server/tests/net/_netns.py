@@ -98,7 +98,12 @@ class Netns:
     ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, **env} if env is not None else None
         result = subprocess.run(
-            self.argv(*argv), env=full_env, capture_output=True, text=True, timeout=timeout
+            self.argv(*argv),
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -152,7 +157,8 @@ class Netns:
             "qdiscs": sorted(self.run("tc", "qdisc", "show").stdout.splitlines()),
             "filters": filters,
             **{
-                f"iptables {table}": self.run("iptables", "-w", "-t", table, "-S").stdout.splitlines()
+                f"iptables {table}": self.run("iptables", "-w", "-t", table, "-S")
+                .stdout.splitlines()
                 for table in ("filter", "nat", "mangle", "raw")
             },
         }

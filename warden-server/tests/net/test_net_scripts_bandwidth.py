@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _netns import FakeContainer, ProbeServer, World
 
 RATE = 1_000_000  # bytes per second
@@ -60,7 +59,8 @@ def test_info_commands_report_the_limits_and_a_new_limit_replaces_the_old(
     world.net(container, "setup")
     # Nothing set: no tbf, and no ifb yet.
     assert json.loads(world.net(container, "get_ingress_info").stdout) == []
-    assert all(q["kind"] != "tbf" for q in json.loads(world.net(container, "get_egress_info").stdout))
+    egress = json.loads(world.net(container, "get_egress_info").stdout)
+    assert all(qdisc["kind"] != "tbf" for qdisc in egress)
 
     world.net_rate(container, 100_000 * 8, 1000)
     world.net_rate(container, 200_000 * 8, 2000)

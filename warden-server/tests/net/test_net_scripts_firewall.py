@@ -5,8 +5,15 @@ real traffic between private namespaces."""
 from __future__ import annotations
 
 import pytest
-
-from _netns import HOST_NET_SH, HOST_OUTSIDE_IP, REMOTE_IPS, FakeContainer, Netns, ProbeServer, World
+from _netns import (
+    HOST_NET_SH,
+    HOST_OUTSIDE_IP,
+    REMOTE_IPS,
+    FakeContainer,
+    Netns,
+    ProbeServer,
+    World,
+)
 
 
 def tcp_ok(client: Netns, address: str, port: int) -> bool:
