@@ -38,69 +38,132 @@ fail() {
 }
 
 [ -n "${id:-}" ] || fail "Please specify id..."
+# The id names interfaces (w-<id>-0 must fit IFNAMSIZ) and chains.
+[[ "${id}" =~ ^[A-Za-z0-9]{1,11}$ ]] || fail "id must be 1 to 11 letters or digits: ${id}"
 network_host_iface=${network_host_iface:-w-${id}-0}
 network_ifb_iface=${network_ifb_iface:-w-${id}-2}
 instance_chain="${instance_chain_prefix}${id}"
 instance_log_chain="${instance_chain}-log"
 
-teardown_filter() {
-  delete_rules_matching filter "${filter_forward_chain}" " -g ${instance_chain}( |\$)"
-  # The instance chain may goto its log chain: empty it before deleting either.
-  if chain_exists filter "${instance_chain}"; then
-    ipt -F "${instance_chain}"
+# The container's rules change in one iptables-restore transaction per call,
+# planned from one iptables-save of each table: a handful of processes instead
+# of one iptables call per rule. Parsing uses bash builtins only.
+read_rules() {
+  filter_rules=$(iptables-save -t filter)
+  nat_rules=$(iptables-save -t nat)
+}
+
+# has_chain RULES CHAIN: whether an iptables-save dump declares CHAIN.
+has_chain() {
+  [[ $'\n'"$1" == *$'\n:'"$2 "* ]]
+}
+
+# rules_to_delete RULES CHAIN TARGET: the -D commands for CHAIN's rules that
+# jump or go to TARGET.
+rules_to_delete() {
+  local line pattern="^-A $2 (.* )?-[jg] $3( |\$)"
+  while IFS= read -r line; do
+    if [[ ${line} =~ ${pattern} ]]; then
+      echo "-D ${line#-A }"
+    fi
+  done <<<"$1"
+}
+
+check_host_chains() {
+  if ! has_chain "${filter_rules}" "${filter_forward_chain}" ||
+    ! has_chain "${filter_rules}" "${filter_default_chain}" ||
+    ! has_chain "${nat_rules}" "${nat_prerouting_chain}"; then
+    fail "the host chains (${filter_forward_chain}, ${filter_default_chain}," \
+      "${nat_prerouting_chain}) are missing; run the host net.sh setup first"
   fi
-  delete_chain filter "${instance_log_chain}"
-  delete_chain filter "${instance_chain}"
 }
 
-# Position right after the rule commented warden-instances: the head of
+# Sets position: right after the rule commented warden-instances. The head of
 # warden-forward before it only changes when the host chains are rebuilt.
-instances_position() {
-  local number
-  number=$(ipt -S "${filter_forward_chain}" | grep -n -- '--comment "\?warden-instances' |
-    cut -d: -f1) || fail "${filter_forward_chain} has no warden-instances rule"
-  # -S prints the -N line first, so line n is rule n-1; insert after it.
-  echo "${number}"
+find_instances_position() {
+  local line number=0
+  while IFS= read -r line; do
+    [[ ${line} == "-A ${filter_forward_chain} "* ]] || continue
+    number=$((number + 1))
+    if [[ ${line} =~ --comment\ \"?warden-instances ]]; then
+      position=$((number + 1))
+      return 0
+    fi
+  done <<<"${filter_rules}"
+  fail "${filter_forward_chain} has no warden-instances rule"
 }
 
-setup_filter() {
-  teardown_filter
-
-  ipt -N "${instance_log_chain}"
-  ipt -A "${instance_log_chain}" --protocol tcp -m conntrack --ctstate NEW,UNTRACKED,INVALID \
-    --jump LOG --log-prefix "${instance_chain} "
-  ipt -A "${instance_log_chain}" --jump ACCEPT
-
-  ipt -N "${instance_chain}"
-  ipt -A "${instance_chain}" --goto "${filter_default_chain}"
-
+setup_rules() {
+  read_rules
+  check_host_chains
   local position
-  position=$(instances_position)
-  ipt -I "${filter_forward_chain}" "${position}" \
-    --in-interface "${network_host_iface}" --goto "${instance_chain}"
+  find_instances_position
+  # With --noflush, declaring a chain creates it, or empties it when it exists.
+  iptables-restore -w --noflush <<EOF
+*filter
+$(rules_to_delete "${filter_rules}" "${filter_forward_chain}" "${instance_chain}")
+:${instance_chain} - [0:0]
+:${instance_log_chain} - [0:0]
+-A ${instance_log_chain} -p tcp -m conntrack --ctstate NEW,UNTRACKED,INVALID -j LOG --log-prefix "${instance_chain} "
+-A ${instance_log_chain} -j ACCEPT
+-A ${instance_chain} -g ${filter_default_chain}
+-I ${filter_forward_chain} ${position} -i ${network_host_iface} -g ${instance_chain}
+COMMIT
+*nat
+$(rules_to_delete "${nat_rules}" "${nat_prerouting_chain}" "${instance_chain}")
+:${instance_chain} - [0:0]
+-A ${nat_prerouting_chain} -j ${instance_chain}
+COMMIT
+EOF
 }
 
-teardown_nat() {
-  delete_rules_matching nat "${nat_prerouting_chain}" " -j ${instance_chain}( |\$)"
-  delete_chain nat "${instance_chain}"
+teardown_rules() {
+  read_rules
+  local chain filter_commands nat_commands
+  filter_commands=$(rules_to_delete "${filter_rules}" "${filter_forward_chain}" "${instance_chain}")
+  # The instance chain goes to its log chain: empty both before deleting either.
+  for chain in "${instance_chain}" "${instance_log_chain}"; do
+    if has_chain "${filter_rules}" "${chain}"; then filter_commands+=$'\n'"-F ${chain}"; fi
+  done
+  for chain in "${instance_chain}" "${instance_log_chain}"; do
+    if has_chain "${filter_rules}" "${chain}"; then filter_commands+=$'\n'"-X ${chain}"; fi
+  done
+  nat_commands=$(rules_to_delete "${nat_rules}" "${nat_prerouting_chain}" "${instance_chain}")
+  if has_chain "${nat_rules}" "${instance_chain}"; then
+    nat_commands+=$'\n'"-F ${instance_chain}"$'\n'"-X ${instance_chain}"
+  fi
+  if [[ -n ${filter_commands//$'\n'/}${nat_commands//$'\n'/} ]]; then
+    iptables-restore -w --noflush <<EOF
+*filter
+${filter_commands}
+COMMIT
+*nat
+${nat_commands}
+COMMIT
+EOF
+  fi
 }
 
-setup_nat() {
-  teardown_nat
-  ipt -t nat -N "${instance_chain}"
-  ipt -t nat -A "${nat_prerouting_chain}" --jump "${instance_chain}"
+# links: the names of this namespace's links, one per line.
+read_links() {
+  links=$'\n'$(ip -o link show | while IFS=': ' read -r _ name _; do echo "${name%@*}"; done)$'\n'
 }
 
-link_exists() {
-  ip link show dev "$1" >/dev/null 2>&1
+has_link() {
+  [[ ${links} == *$'\n'"$1"$'\n'* ]]
 }
 
 teardown_bandwidth() {
-  if link_exists "${network_host_iface}"; then
-    tc qdisc del dev "${network_host_iface}" root 2>/dev/null || true
-    tc qdisc del dev "${network_host_iface}" ingress 2>/dev/null || true
+  local links
+  read_links
+  if has_link "${network_host_iface}"; then
+    # -force: go on when there is no such qdisc.
+    tc -force -batch - 2>/dev/null <<EOF || true
+qdisc del dev ${network_host_iface} root
+qdisc del dev ${network_host_iface} ingress
+EOF
   fi
-  if link_exists "${network_ifb_iface}"; then
+  if has_link "${network_ifb_iface}"; then
     ip link del dev "${network_ifb_iface}"
   fi
 }
@@ -167,33 +230,18 @@ net_out() {
   ipt -I "${instance_chain}" 1 "${rule[@]}"
 }
 
+# Info asks for these often: a single tc each; a missing device (no ifb yet)
+# means no limit.
 qdisc_info() {
-  if link_exists "$1"; then
-    tc -j qdisc show dev "$1"
-  else
-    echo "[]"
-  fi
-}
-
-check_host_chains() {
-  local table_chain table chain
-  for table_chain in filter:${filter_forward_chain} filter:${filter_default_chain} \
-    nat:${nat_prerouting_chain}; do
-    table=${table_chain%%:*} chain=${table_chain#*:}
-    chain_exists "${table}" "${chain}" ||
-      fail "${table} chain ${chain} is missing; run the host net.sh setup first"
-  done
+  tc -j qdisc show dev "$1" 2>/dev/null || echo "[]"
 }
 
 case "${1:-}" in
   setup)
-    check_host_chains
-    setup_filter
-    setup_nat
+    setup_rules
     ;;
   teardown)
-    teardown_filter
-    teardown_nat
+    teardown_rules
     teardown_bandwidth
     ;;
   in)

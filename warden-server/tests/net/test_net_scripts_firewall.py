@@ -275,7 +275,7 @@ def test_per_container_setup_needs_the_host_chains(world: World) -> None:
     container = world.add_container()
     result = world.net(container, "setup", check=False)
     assert result.returncode == 1
-    assert "filter chain warden-forward is missing" in result.stderr
+    assert "net.sh setup: the host chains (warden-forward" in result.stderr
     assert world.host.run("iptables", "-w", "-S").stdout.count("warden") == 0
 
 
