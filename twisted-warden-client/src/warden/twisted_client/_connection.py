@@ -1,0 +1,273 @@
+# -*- test-case-name: tests.test_connection -*-
+"""One connection to a warden server: requests pipelined, responses matched in order.
+
+The server answers the requests of a connection one at a time and in order,
+with no correlation id (reference A6), so the connection keeps a FIFO of
+pending requests and gives each decoded response to the oldest one. A stream
+request stays at the head of the FIFO until its frame with ``exit_status``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from warden.client import (
+    ClientConnectionError,
+    ClientError,
+    is_v1_command,
+    request_from_v1,
+    response_to_v1,
+    server_error,
+)
+from warden.protocol import (
+    DEFAULT_MAX_FRAME_SIZE,
+    ErrorResponse,
+    MessageDecoder,
+    ProtocolError,
+    Response,
+    StreamRequest,
+    StreamResponse,
+    is_request,
+    request_to_wire,
+    response_class_for,
+)
+
+from ._methods import DeferredRequestMethods
+from ._types import Transport
+
+__all__ = ["ChunkCallback", "WardenConnection"]
+
+#: Receives each frame of a stream before the last (a v1 triple in v1 mode).
+ChunkCallback = Callable[[Any], object]
+
+
+@dataclass
+class _Pending:
+    """A request waiting for its answer."""
+
+    deferred: Deferred[Any]
+    expected: type[Response]
+    on_chunk: ChunkCallback | None = None  # set for a stream
+    v1: bool = False
+    chunk_error: Failure | None = field(default=None)
+
+
+class WardenConnection(Protocol, DeferredRequestMethods):
+    """A connection to a warden server; make one with ``connect()``.
+
+    ``connected`` is true from connectionMade until connectionLost.
+    ``call(request)`` returns a Deferred that fires with the response or fails
+    with ServerError (the connection stays usable) or ClientConnectionError
+    (the connection is gone). Any number of calls may be in flight; they are
+    answered in order. ``stream(request, on_chunk)`` delivers a job's output.
+    """
+
+    _log = Logger()
+
+    def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
+        self._decoder = MessageDecoder("response", max_frame_size)
+        self._pending: deque[_Pending] = deque()
+        self._v1_mode = False
+        self.connected = False  # BaseProtocol's flag, kept up to date by us
+        self._closed: list[Deferred[None]] = []
+        self._on_connected: list[Callable[[WardenConnection], object]] = []
+        self._on_disconnected: list[Callable[[Failure], object]] = []
+
+    # -- state and observers ------------------------------------------------
+
+    @property
+    def v1_mode(self) -> bool:
+        """True once a v1 command was sent: ``call`` then fires with v1 values."""
+        return self._v1_mode
+
+    @v1_mode.setter
+    def v1_mode(self, value: bool) -> None:
+        self._v1_mode = value
+
+    @property
+    def pending(self) -> int:
+        """Requests sent and not yet answered."""
+        return len(self._pending)
+
+    def on_connected(self, observer: Callable[[WardenConnection], object]) -> None:
+        """Call ``observer(connection)`` when connected (now, if already connected)."""
+        self._on_connected.append(observer)
+        if self.connected:
+            self._notify(observer, self)
+
+    def on_disconnected(self, observer: Callable[[Failure], object]) -> None:
+        """Call ``observer(reason)`` when the connection is lost."""
+        self._on_disconnected.append(observer)
+
+    def _notify(self, observer: Callable[[Any], object], argument: Any) -> None:
+        try:
+            observer(argument)
+        except Exception:
+            self._log.failure("connection observer {observer!r} failed", observer=observer)
+
+    def disconnect(self) -> Deferred[None]:
+        """Close the connection; the Deferred fires once it is closed.
+
+        Pending requests fail with ClientConnectionError.
+        """
+        if not self.connected:
+            return defer.succeed(None)
+        closed: Deferred[None] = Deferred()
+        self._closed.append(closed)
+        self._transport().loseConnection()
+        return closed
+
+    # -- Protocol -----------------------------------------------------------
+
+    def _transport(self) -> Transport:
+        return cast(Transport, self.transport)
+
+    def connectionMade(self) -> None:
+        self.connected = True
+        for observer in list(self._on_connected):
+            self._notify(observer, self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._decoder.feed(data)
+        try:
+            for response in self._decoder:
+                self._dispatch(response)
+                if not self.connected:
+                    return
+        except ProtocolError as error:
+            self._abort(f"bad response from the server: {error}")
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        # State first, then observers, then the pending requests: whoever
+        # sees a request fail already sees the connection as lost.
+        self.connected = False
+        for observer in list(self._on_disconnected):
+            self._notify(observer, reason)
+        partial = self._decoder.buffered
+        where = f" in the middle of a frame ({partial} bytes received)" if partial else ""
+        self._fail_pending(
+            ClientConnectionError(f"connection lost{where}: {reason.getErrorMessage()}")
+        )
+        closed, self._closed = self._closed, []
+        for deferred in closed:
+            deferred.callback(None)
+
+    def _abort(self, message: str) -> None:
+        """The byte stream can no longer be trusted: drop it and fail everything."""
+        self._log.error("{message}; dropping the connection", message=message)
+        self.connected = False
+        self._transport().abortConnection()
+        self._fail_pending(ClientConnectionError(message))
+
+    def _fail_pending(self, error: ClientError) -> None:
+        pending, self._pending = self._pending, deque()
+        for waiting in pending:
+            waiting.deferred.errback(error)
+
+    def _dispatch(self, response: Response) -> None:
+        if not self._pending:
+            self._abort(f"unexpected {type(response).__name__} with no request pending")
+            return
+        head = self._pending[0]
+        if isinstance(response, ErrorResponse):
+            self._pending.popleft()
+            head.deferred.errback(server_error(response))
+            return
+        if not isinstance(response, head.expected):
+            self._abort(
+                f"expected {head.expected.__name__} from the server, "
+                f"got {type(response).__name__}"
+            )
+            return
+        if head.on_chunk is not None and not cast(StreamResponse, response).HasField(
+            "exit_status"
+        ):
+            self._deliver_chunk(head, response)
+            return
+        self._pending.popleft()
+        if head.chunk_error is not None:
+            head.deferred.errback(head.chunk_error)
+            return
+        head.deferred.callback(response_to_v1(response) if head.v1 else response)
+
+    def _deliver_chunk(self, head: _Pending, response: Response) -> None:
+        if head.chunk_error is not None or head.on_chunk is None:
+            return
+        try:
+            head.on_chunk(response_to_v1(response) if head.v1 else response)
+        except Exception:
+            # Keep reading the stream so the connection stays in step; the
+            # stream's Deferred fails with this error at its end.
+            head.chunk_error = Failure()  # type: ignore[no-untyped-call]
+
+    # -- requests -----------------------------------------------------------
+
+    def _call(self, request: Any) -> Deferred[Any]:
+        try:
+            if is_v1_command(request):
+                self._v1_mode = True
+                request = request_from_v1(request)
+        except Exception:
+            return defer.fail()
+        deferred = self._send(request)
+        if self._v1_mode:
+            deferred.addCallback(response_to_v1)
+        return deferred
+
+    def _send(self, request: Any) -> Deferred[Any]:
+        if isinstance(request, StreamRequest):
+            return defer.fail(
+                TypeError("a StreamRequest is answered by many frames: use stream()")
+            )
+        return self._write(_Pending(Deferred(), StreamResponse), request)
+
+    def stream(self, request: Any, on_chunk: ChunkCallback) -> Deferred[Any]:
+        """Stream a job's output: ``on_chunk(frame)`` for each frame, then the last frame.
+
+        ``request`` is a StreamRequest or the v1 command ``["stream", handle,
+        job_id]``. The Deferred fires with the frame carrying ``exit_status``;
+        in v1 mode frames are ``[name, data, exit_status]`` triples. If
+        ``on_chunk`` raises, the rest of the stream is read and dropped and the
+        Deferred fails with that error.
+        """
+        try:
+            if is_v1_command(request):
+                self._v1_mode = True
+                request = request_from_v1(request)
+            if not isinstance(request, StreamRequest):
+                raise TypeError(
+                    "Expected argument to be of type:'StreamRequest', "
+                    f"but received: '{type(request).__name__}'."
+                )
+        except Exception:
+            return defer.fail()
+        return self._write(_Pending(Deferred(), StreamResponse, on_chunk, self._v1_mode), request)
+
+    def _write(self, pending: _Pending, request: Any) -> Deferred[Any]:
+        """Encode and send ``request``; its answer goes to ``pending``."""
+        if not is_request(request):
+            return defer.fail(
+                TypeError(
+                    "Expected a warden request (such as PingRequest) or a v1 command list, "
+                    f"but received: '{type(request).__name__}'."
+                )
+            )
+        if not self.connected:
+            return defer.fail(ClientConnectionError("not connected"))
+        try:
+            frame = request_to_wire(request)
+        except ProtocolError:
+            return defer.fail()
+        pending.expected = response_class_for(request)
+        self._pending.append(pending)
+        self._transport().write(frame)
+        return pending.deferred

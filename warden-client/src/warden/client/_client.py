@@ -1,0 +1,286 @@
+# -*- test-case-name: tests.test_client -*-
+"""The blocking client: one unix socket connection, one request at a time."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, Final, overload
+
+from warden.protocol import (
+    DEFAULT_MAX_FRAME_SIZE,
+    ErrorResponse,
+    MessageDecoder,
+    ProtocolError,
+    Request,
+    Response,
+    StreamRequest,
+    StreamResponse,
+    is_request,
+    request_to_wire,
+    response_class_for,
+)
+
+from ._errors import ClientConnectionError, ClientError, ClientTimeoutError, ServerError
+from ._methods import RequestMethods
+from ._v1 import is_v1_command, request_from_v1, response_to_v1
+
+__all__ = ["DEFAULT_SOCKET_PATH", "Client", "server_error"]
+
+#: Where the server listens unless configured otherwise.
+DEFAULT_SOCKET_PATH: Final = "/tmp/warden.sock"
+
+_RECV_SIZE: Final = 256 * 1024
+
+
+def server_error(response: ErrorResponse) -> ServerError:
+    """The ServerError for an ErrorResponse (shared with the Twisted client)."""
+    return ServerError(
+        response.message,
+        response.data if response.HasField("data") else None,
+        response.backtrace,
+    )
+
+
+class Client(RequestMethods):
+    """A blocking connection to a warden server on a unix socket.
+
+    >>> with Client("/tmp/warden.sock") as client:      # doctest: +SKIP
+    ...     handle = client.create(grace_time=30).handle
+    ...     client.run(handle, "echo hi").stdout
+    b'hi\\n'
+
+    Not thread-safe: use one client per thread. A ``ClientConnectionError``
+    (refused, closed, EOF, timeout, bad bytes from the server) leaves the client
+    disconnected; ``reconnect()`` starts afresh.
+    """
+
+    def __init__(
+        self,
+        socket_path: str = DEFAULT_SOCKET_PATH,
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    ) -> None:
+        self.socket_path = socket_path
+        self.max_frame_size = max_frame_size
+        self._sock: socket.socket | None = None
+        self._decoder = MessageDecoder("response", max_frame_size)
+        self._v1_mode = False
+        self._streaming = False
+        self._expected: type[Response] = ErrorResponse
+
+    # -- connection ---------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the client holds an open connection."""
+        return self._sock is not None
+
+    @property
+    def v1_mode(self) -> bool:
+        """True once a v1 command was sent: ``call`` then returns v1 values."""
+        return self._v1_mode
+
+    def connect(self) -> None:
+        """Open the connection; ClientError if already connected."""
+        if self._sock is not None:
+            raise ClientError("already connected")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self.socket_path)
+        except OSError as error:
+            sock.close()
+            raise ClientConnectionError(
+                f"cannot connect to {self.socket_path}: {error.strerror or error}"
+            ) from error
+        self._sock = sock
+        self._decoder = MessageDecoder("response", self.max_frame_size)
+        self._streaming = False
+
+    def disconnect(self) -> None:
+        """Close the connection; ClientError if not connected."""
+        if self._sock is None:
+            raise ClientError("not connected")
+        self._close()
+
+    def reconnect(self) -> None:
+        """Disconnect if connected, then connect."""
+        if self._sock is not None:
+            self._close()
+        self.connect()
+
+    def __enter__(self) -> Client:
+        if self._sock is None:
+            self.connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._sock is not None:
+            self._close()
+
+    def _close(self) -> None:
+        sock, self._sock = self._sock, None
+        self._streaming = False
+        if sock is not None:
+            sock.close()
+
+    # -- requests -----------------------------------------------------------
+
+    def _call(self, request: Any, timeout: float | None) -> Any:
+        if is_v1_command(request):
+            self._v1_mode = True
+            request = request_from_v1(request)
+        response = self._send(request, timeout)
+        return response_to_v1(response) if self._v1_mode else response
+
+    def _send(self, request: Any, timeout: float | None) -> Any:
+        if not is_request(request):
+            raise TypeError(
+                "Expected a warden request (such as PingRequest) or a v1 command list, "
+                f"but received: '{type(request).__name__}'."
+            )
+        if isinstance(request, StreamRequest):
+            raise TypeError("a StreamRequest is answered by many frames: use stream()")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._write(request, deadline)
+        return self._read(deadline)
+
+    @overload
+    def stream(self, request: StreamRequest, /) -> Iterator[StreamResponse]: ...
+    @overload
+    def stream(self, request: str, job_id: int) -> Iterator[StreamResponse]: ...
+    @overload
+    def stream(self, request: list[Any] | tuple[Any, ...], /) -> Iterator[list[Any]]: ...
+    def stream(self, request: Any, job_id: int | None = None) -> Iterator[Any]:
+        """Stream a job's output: each StreamResponse, the last one carrying ``exit_status``.
+
+        Takes a StreamRequest, a handle and a job id, or the v1 command
+        ``["stream", handle, job_id]``. In v1 mode (see ``call``) a request or a
+        v1 command yields each frame as ``[name, data, exit_status]``; the
+        ``stream(handle, job_id)`` form always yields responses. The request is
+        sent when iteration begins. Leaving the loop before the end disconnects
+        the client, since the rest of the stream would be taken for later answers.
+        """
+        if isinstance(request, str):
+            if job_id is None:
+                raise TypeError("stream(handle, job_id) needs a job_id")
+            return self._stream(StreamRequest(handle=request, job_id=job_id), v1=False)
+        if is_v1_command(request):
+            self._v1_mode = True
+            request = request_from_v1(request)
+        if not isinstance(request, StreamRequest):
+            raise TypeError(
+                "Expected argument to be of type:'StreamRequest', "
+                f"but received: '{type(request).__name__}'."
+            )
+        return self._stream(request, v1=self._v1_mode)
+
+    def _stream(self, request: StreamRequest, v1: bool) -> Iterator[Any]:
+        self._write(request, None)
+        self._streaming = True
+        finished = False
+        try:
+            while True:
+                response = self._read(None)
+                assert isinstance(response, StreamResponse)
+                finished = response.HasField("exit_status")
+                yield response_to_v1(response) if v1 else response
+                if finished:
+                    return
+        except ServerError:
+            finished = True  # an ErrorResponse ends the stream
+            raise
+        finally:
+            self._streaming = False
+            if not finished and self._sock is not None:
+                self._close()
+
+    # -- wire ---------------------------------------------------------------
+
+    def _connected_socket(self) -> socket.socket:
+        if self._sock is None:
+            raise ClientConnectionError(f"not connected to {self.socket_path}")
+        if self._streaming:
+            raise ClientError("a stream is being read on this connection: finish it first")
+        return self._sock
+
+    def _write(self, request: Request, deadline: float | None) -> None:
+        sock = self._connected_socket()
+        frame = request_to_wire(request)  # ProtocolError here: nothing was sent
+        try:
+            sock.settimeout(self._remaining(deadline))
+            sock.sendall(frame)
+        except TimeoutError as error:
+            self._close()
+            raise ClientTimeoutError("timed out sending the request; disconnected") from error
+        except OSError as error:
+            self._close()
+            raise ClientConnectionError(
+                f"connection to {self.socket_path} lost while sending: {error.strerror or error}"
+            ) from error
+        self._expected = response_class_for(request)
+
+    def _read(self, deadline: float | None) -> Response:
+        """The next response; ServerError for an ErrorResponse."""
+        response = self._next_response(deadline)
+        if isinstance(response, ErrorResponse):
+            raise server_error(response)
+        if not isinstance(response, self._expected):
+            self._close()
+            raise ClientConnectionError(
+                f"expected {self._expected.__name__} from the server, "
+                f"got {type(response).__name__}; disconnected"
+            )
+        return response
+
+    def _next_response(self, deadline: float | None) -> Response:
+        while True:
+            try:
+                for response in self._decoder:
+                    return response
+            except ProtocolError as error:
+                self._close()
+                raise ClientConnectionError(
+                    f"bad response from the server: {error}; disconnected"
+                ) from error
+            self._receive(deadline)
+
+    def _remaining(self, deadline: float | None) -> float | None:
+        """Seconds left before the deadline, for socket.settimeout."""
+        if deadline is None:
+            return None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            self._close()
+            raise ClientTimeoutError("no response within the timeout; disconnected")
+        return left
+
+    def _receive(self, deadline: float | None) -> None:
+        sock = self._sock
+        if sock is None:  # closed by a generator that was given up, for one
+            raise ClientConnectionError(f"not connected to {self.socket_path}")
+        try:
+            sock.settimeout(self._remaining(deadline))
+            data = sock.recv(_RECV_SIZE)
+        except TimeoutError as error:
+            self._close()
+            raise ClientTimeoutError("no response within the timeout; disconnected") from error
+        except OSError as error:
+            self._close()
+            raise ClientConnectionError(
+                f"connection to {self.socket_path} lost: {error.strerror or error}"
+            ) from error
+        if not data:
+            partial = self._decoder.buffered
+            self._close()
+            where = f" in the middle of a frame ({partial} bytes received)" if partial else ""
+            raise ClientConnectionError(f"connection closed by the server{where}")
+        self._decoder.feed(data)
+

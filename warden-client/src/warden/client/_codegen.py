@@ -1,0 +1,252 @@
+# -*- test-case-name: tests.test_codegen -*-
+"""Write the typed convenience methods of both clients from the protocol's type map.
+
+One method per request type, named ``type_underscored`` (``net_in`` for
+NetInRequest): the request's required fields are positional, in declaration
+order (so ``handle`` comes first), the optional ones keyword-only. The methods
+are generated rather than built at run time so that type checkers and editors
+see real signatures; tests fail when the committed files are stale.
+
+Run ``python -m warden.client._codegen`` (``make proto`` does) after changing
+a ``.proto`` file. It rewrites ``warden/client/_methods.py`` and, when the
+Twisted client is installed from a source tree, ``warden/twisted_client/_methods.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import keyword
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from warden.protocol import REQUEST_TYPES, StreamRequest, response_class_for, type_underscored
+
+__all__ = ["BLOCKING", "DEFERRED", "Flavour", "render"]
+
+_F = FieldDescriptor
+_SCALARS = {
+    _F.TYPE_BOOL: "bool",
+    _F.TYPE_STRING: "str",
+    _F.TYPE_BYTES: "bytes",
+    _F.TYPE_FLOAT: "float",
+    _F.TYPE_DOUBLE: "float",
+}
+
+# Names the generated methods use themselves.
+_RESERVED = ("self", "timeout", "request", "response")
+
+#: Requests answered by many frames; ``stream()`` serves them, not a call method.
+STREAMING: tuple[type[object], ...] = (StreamRequest,)
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """How one client spells its methods."""
+
+    module: str  # the module the output becomes, for its header
+    class_name: str
+    class_doc: str
+    returns: str  # format with {response}
+    extra_params: tuple[str, ...]  # after the fields, keyword-only
+    send_args: str  # what follows the request in the call to _send
+    imports: tuple[str, ...]
+    call_doc: tuple[str, ...]
+
+
+BLOCKING = Flavour(
+    module="warden.client._methods",
+    class_name="RequestMethods",
+    class_doc="One blocking method per request type; each returns the response.",
+    returns="{response}",
+    extra_params=("timeout: float | None = None",),
+    send_args="timeout",
+    imports=(),
+    call_doc=(
+        "Send any request and return its response (a v1 command list: its v1 value).",
+        "",
+        "An ErrorResponse raises ServerError. A list or tuple is a v1 command and",
+        "switches this client to v1 mode for good, as the original did: from then",
+        "on ``call`` returns v1 values for every request (the typed methods above",
+        "keep returning responses). ``timeout`` is in seconds; None waits forever.",
+    ),
+)
+
+DEFERRED = Flavour(
+    module="warden.twisted_client._methods",
+    class_name="DeferredRequestMethods",
+    class_doc="One method per request type; each returns a Deferred of the response.",
+    returns="Deferred[{response}]",
+    extra_params=(),
+    send_args="",
+    imports=("from twisted.internet.defer import Deferred",),
+    call_doc=(
+        "Send any request; the Deferred fires with its response (v1: its v1 value).",
+        "",
+        "An ErrorResponse fails the Deferred with ServerError; a lost connection",
+        "with ClientConnectionError. A list or tuple is a v1 command and switches",
+        "this connection to v1 mode for good, as the original did: from then on",
+        "``call`` fires with v1 values for every request (the typed methods above",
+        "keep firing with responses).",
+    ),
+)
+
+
+def _python_type(field: FieldDescriptor) -> str:
+    if field.message_type is not None:
+        name = field.message_type.full_name.removeprefix("warden.")
+        base = f"{name} | Mapping[str, Any]"
+    elif field.enum_type is not None:  # a value (NetOutRequest.UDP) or its name ("UDP")
+        base = field.enum_type.full_name.removeprefix("warden.") + " | str"
+    else:
+        base = _SCALARS.get(field.type, "int")
+    return f"Iterable[{base}]" if field.is_repeated else base
+
+
+def _top_level(descriptor: Descriptor) -> str:
+    return descriptor.full_name.removeprefix("warden.").split(".")[0]
+
+
+def _method(cls: type[object], flavour: Flavour, names: set[str]) -> list[str]:
+    descriptor: Descriptor = cls.DESCRIPTOR  # type: ignore[attr-defined]
+    response = response_class_for(cls).__name__  # type: ignore[arg-type]
+    names.update({cls.__name__, response})
+    required, optional = [], []
+    for field in descriptor.fields:
+        if keyword.iskeyword(field.name) or field.name in _RESERVED:
+            raise SystemExit(f"{cls.__name__}.{field.name} cannot be a parameter name")
+        if field.message_type is not None:
+            names.add(_top_level(field.message_type))
+        if field.is_required:
+            required.append(f"{field.name}: {_python_type(field)}")
+        else:
+            optional.append(f"{field.name}: {_python_type(field)} | None = None")
+    keyword_only = optional + list(flavour.extra_params)
+    params = ["self", *required, *(["*", *keyword_only] if keyword_only else [])]
+    arguments = [f"            {f.name}={f.name}," for f in descriptor.fields]
+    send = f"request{', ' + flavour.send_args if flavour.send_args else ''}"
+    name = type_underscored(cls)  # type: ignore[arg-type]
+    returns = flavour.returns.format(response=response)
+    lines = [f"    def {name}("]
+    lines += [f"        {p}," for p in params]
+    lines += [
+        f"    ) -> {returns}:",
+        f'        """Send ``{cls.__name__}``, return ``{response}``."""',
+        *(
+            [f"        request = {cls.__name__}(", *arguments, "        )"]
+            if arguments
+            else [f"        request = {cls.__name__}()"]
+        ),
+        f"        response: {returns} = self._send({send})",
+        "        return response",
+        "",
+    ]
+    return lines
+
+
+def _call_overloads(flavour: Flavour) -> list[str]:
+    timeout = ", timeout: float | None = None" if flavour.send_args else ""
+    lines = []
+    for number in sorted(REQUEST_TYPES):
+        cls = REQUEST_TYPES[number]
+        if cls in STREAMING:
+            continue
+        response = flavour.returns.format(response=response_class_for(cls).__name__)
+        lines += [
+            "    @overload",
+            "    def call(",
+            f"        self, request: {cls.__name__}{timeout}",
+            f"    ) -> {response}: ...",
+        ]
+    anything = flavour.returns.format(response="Any")
+    send = "request, timeout" if flavour.send_args else "request"
+    lines += [
+        "    @overload",
+        "    def call(",
+        f"        self, request: builtins.list[Any] | tuple[Any, ...]{timeout}",
+        f"    ) -> {anything}: ...",
+        "    @overload",
+        f"    def call(self, request: Request{timeout}) -> {anything}: ...",
+        f"    def call(self, request: Any{timeout}) -> {anything}:",
+        f'        """{flavour.call_doc[0]}',
+        *(f"        {line}".rstrip() for line in flavour.call_doc[1:]),
+        '        """',
+        f"        result: {anything} = self._call({send})",
+        "        return result",
+        "",
+    ]
+    return lines
+
+
+def render(flavour: Flavour) -> str:
+    """The source of one flavour's mixin module."""
+    names: set[str] = {"Request"}
+    body: list[str] = []
+    for number in sorted(REQUEST_TYPES):
+        cls = REQUEST_TYPES[number]
+        if cls in STREAMING:
+            continue
+        body += _method(cls, flavour, names)
+    body += _call_overloads(flavour)
+    send_params = "self, request: Any" + (", timeout: float | None" if flavour.send_args else "")
+    header = [
+        "# Generated by warden.client._codegen from warden.protocol's type map: do not edit.",
+        f'"""Typed convenience methods ({flavour.module}), one per request type."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import builtins",
+        "from collections.abc import Iterable, Mapping",
+        "from typing import Any, overload",
+        "",
+        *flavour.imports,
+        *([""] if flavour.imports else []),
+        "from warden.protocol import (",
+        *(f"    {name}," for name in sorted(names)),
+        ")",
+        "",
+        f'__all__ = ["{flavour.class_name}"]',
+        "",
+        "",
+        f"class {flavour.class_name}:",
+        f'    """{flavour.class_doc}',
+        "",
+        "    Required fields are positional, in declaration order; optional ones are",
+        "    keyword-only and left unset when None. StreamRequest has no method here:",
+        "    ``stream()`` serves it.",
+        '    """',
+        "",
+        f"    def _send({send_params}) -> Any:",
+        '        """Send one v2 request; its response, never a v1 value."""',
+        "        raise NotImplementedError",
+        "",
+        f"    def _call({send_params}) -> Any:",
+        '        """Send a request or a v1 command; the response or the v1 value."""',
+        "        raise NotImplementedError",
+        "",
+    ]
+    return "\n".join(header + body).rstrip("\n") + "\n"
+
+
+def _module_path(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module.rpartition(".")[0])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / (module.rpartition(".")[2] + ".py")
+
+
+def main() -> None:
+    """Rewrite the generated modules of the installed (editable) clients."""
+    for flavour in (BLOCKING, DEFERRED):
+        path = _module_path(flavour.module)
+        if path is None:
+            print(f"skipped {flavour.module}: not installed", file=sys.stderr)
+            continue
+        path.write_text(render(flavour))
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+# -*- test-case-name: tests.test_server -*-
+"""The server: composition root, request dispatch, drain and recovery.
+
+``Server`` builds the pools and the container context from the configuration,
+recovers containers from the depot (C8), listens on the unix socket, and turns
+each request into a response (C3): Ping, List and Echo here, Create to a new
+container, everything else to the container its handle names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from typing import Any
+
+from google.protobuf.message import Message
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from warden.protocol import (
+    CreateRequest,
+    EchoRequest,
+    EchoResponse,
+    ErrorResponse,
+    ListRequest,
+    ListResponse,
+    PingRequest,
+    PingResponse,
+    StopRequest,
+    StopResponse,
+    type_name,
+)
+
+from ._config import Config
+from ._errors import ConfigError, WardenError
+from ._health import HealthCheckFactory
+from ._jobs import JobIdCounter, JobServices
+from ._pools import NetworkPool, PortPool, UidPool
+from ._protocol import WardenConnection, WardenFactory
+from ._snapshot import SnapshotError, read_snapshot
+from ._syslog import SyslogSender
+from ._watch import DirectoryWatcher
+from .container import backend_class
+from .container._context import ContainerContext, ContainerIds, Registry
+from .container.base import ConnectionGoneError, Container
+
+__all__ = ["JOB_ID_FILE", "Server"]
+
+#: The job id counter, in the depot (skipped by recovery, as are all dot files).
+JOB_ID_FILE = ".job-id"
+
+
+class Server:
+    """The warden daemon, minus the process plumbing of ``_main``."""
+
+    log = Logger(namespace="warden.server")
+
+    def __init__(self, config: Config, reactor: Any) -> None:
+        self.config = config
+        self.reactor = reactor
+        try:
+            self.container_class = backend_class(config.backend)
+        except ImportError as error:
+            raise ConfigError(
+                f"server.container_klass: the {config.backend} backend is not available ({error})"
+            ) from error
+        depot = config.server.container_depot_path
+        self.context = ContainerContext(
+            reactor=reactor,
+            config=config,
+            network_pool=NetworkPool(
+                config.network.pool_network, release_delay=config.network.release_delay,
+                clock=reactor.seconds,
+            ),
+            port_pool=PortPool(config.port.pool_start_port, config.port.pool_size),
+            uid_pool=UidPool(config.user.pool_start_uid, config.user.pool_size),
+            registry=Registry(),
+            container_ids=ContainerIds(),
+            job_ids=JobIdCounter(os.path.join(depot, JOB_ID_FILE)),
+            jobs=JobServices(
+                reactor=reactor, watcher=DirectoryWatcher(reactor),
+                syslog=SyslogSender(config.server.syslog_socket),
+            ),
+        )  # fmt: skip
+        self.connections: set[WardenConnection] = set()
+        self.draining = False
+        self.drained: defer.Deferred[None] = defer.Deferred()
+        self.port: Any = None  # IListeningPort (typed Any: zope interfaces)
+        self.health_port: Any = None
+        self._pidfile: int | None = None
+
+    @property
+    def registry(self) -> Registry:
+        """Live containers by handle."""
+        return self.context.registry
+
+    # -- start (C9) --
+
+    async def start(self) -> None:
+        """Host setup, recovery, then listen; the pidfile is written last."""
+        server = self.config.server
+        os.makedirs(server.container_depot_path, exist_ok=True)
+        await self.container_class.setup_host(self.config)
+        await self.recover()
+        if os.path.exists(server.unix_domain_path):
+            os.unlink(server.unix_domain_path)
+        self.port = self.reactor.listenUNIX(
+            server.unix_domain_path, WardenFactory(self), mode=server.unix_domain_permissions
+        )
+        # Before the reactor serves anyone: the socket's mode is what the config says.
+        os.chmod(server.unix_domain_path, server.unix_domain_permissions)
+        self.health_port = self.reactor.listenTCP(
+            self.config.health_check_server.port, HealthCheckFactory(), interface="127.0.0.1"
+        )
+        self.log.info(
+            "Listening on {path} (health check on 127.0.0.1:{port})",
+            path=server.unix_domain_path,
+            port=self.health_port.getHost().port,
+        )
+        if server.pidfile:
+            self._write_pidfile(server.pidfile)
+
+    def _write_pidfile(self, path: str) -> None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise WardenError(f"pidfile {path} is locked by another process") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._pidfile = fd
+        self.log.info("Writing pid {pid} to {path}", pid=os.getpid(), path=path)
+
+    def remove_pidfile(self) -> None:
+        """Remove the pidfile written at start (at exit)."""
+        if self._pidfile is not None and self.config.server.pidfile:
+            with contextlib.suppress(OSError):
+                os.unlink(self.config.server.pidfile)
+            os.close(self._pidfile)
+            self._pidfile = None
+
+    # -- recovery (C8) --
+
+    async def recover(self) -> None:
+        """Rebuild containers from their snapshots; destroy what cannot be recovered."""
+        depot = self.config.server.container_depot_path
+        context = self.context
+        highest_job = 0
+        for name in sorted(os.listdir(depot)):
+            path = os.path.join(depot, name)
+            if name.startswith(".") or name == "tmp" or not os.path.isdir(path):
+                continue
+            try:
+                snapshot = read_snapshot(path)
+            except SnapshotError as error:
+                self.log.error("Destroying container with a bad snapshot: {e}", e=error)
+                snapshot = None
+            if snapshot is None:
+                self.log.info("Destroying container without snapshot at: {path}", path=path)
+                await self._destroy_found(self.container_class.leftover(context, path))
+                continue
+            try:
+                container = self.container_class.from_snapshot(context, path, snapshot)
+            except (WardenError, LookupError, TypeError, ValueError) as error:
+                self.log.error("Destroying unrecoverable container at {path}: {e!r}",
+                               path=path, e=error)
+                await self._destroy_found(self.container_class.leftover(context, path))
+                continue
+            if not container.is_alive():
+                self.log.info("Destroying dead container at: {path}", path=path)
+                await self._destroy_found(container)
+                continue
+            try:
+                await container.restore()
+            except WardenError as error:
+                self.log.error("Destroying unrecoverable container at {path}: {e}",
+                               path=path, e=error.message)
+                await self._destroy_found(container)
+                continue
+            highest_job = max([highest_job, *container.jobs])
+            self.registry.register(container)
+            container.arm_grace_timer()
+            self.log.info("Recovered container at: {path}", path=path,
+                          resources=container.resources)
+        context.job_ids.ensure_above(highest_job)
+
+    async def _destroy_found(self, container: Container) -> None:
+        for job in container.jobs.values():
+            job.close()
+        container._release()
+        try:
+            await container.do_destroy()
+        except Exception as error:
+            self.log.error("destroying {path} failed: {e}", path=container.container_path, e=error)
+
+    # -- connections and requests (C1 ... C4) --
+
+    def connection_made(self, connection: WardenConnection) -> None:
+        """A client connected."""
+        self.connections.add(connection)
+
+    def connection_lost(self, connection: WardenConnection) -> None:
+        """A client went away: the containers it referenced may start their grace timers."""
+        self.connections.discard(connection)
+        for container in connection.containers:
+            container.unreference(connection)
+        connection.containers.clear()
+        self._check_drained()
+
+    def _reference(self, connection: WardenConnection, container: Container) -> None:
+        if connection.lost:
+            container.arm_grace_timer()
+            return
+        connection.containers.add(container)
+        container.reference(connection)
+
+    async def handle(self, request: Message, connection: WardenConnection) -> None:
+        """Serve one request and send its response (none if the client left mid-wait)."""
+        try:
+            response = await self.process(request, connection)
+        except ConnectionGoneError:
+            return
+        except WardenError as error:
+            response = ErrorResponse(message=error.message)
+        except Exception as error:
+            self.log.failure("{kind} failed", kind=type_name(request))
+            response = ErrorResponse(message=str(error) or type(error).__name__)
+        connection.send(response)
+
+    async def process(self, request: Message, connection: WardenConnection) -> Message:
+        """The response to one request (raises WardenError for an error response)."""
+        if isinstance(request, PingRequest):
+            return PingResponse()
+        if isinstance(request, ListRequest):
+            return ListResponse(handles=self.registry.handles())
+        if isinstance(request, EchoRequest):
+            return EchoResponse(message=request.message)
+        if isinstance(request, CreateRequest):
+            container = self.container_class(self.context)
+            response = await container.dispatch(request, connection)
+            self._reference(connection, container)
+            return response
+        handle = getattr(request, "handle", None)
+        if handle is None:
+            raise WardenError(f"Unknown request: {type_name(request)}")
+        container = self.registry.get(handle)
+        self._reference(connection, container)
+        if isinstance(request, StopRequest) and request.background:
+            # Reply now; stop on the next turn, its errors only logged.
+            self.reactor.callLater(0, self._stop_in_background, container, request)
+            return StopResponse()
+        return await container.dispatch(request, connection)
+
+    def _stop_in_background(self, container: Container, request: StopRequest) -> None:
+        d = defer.ensureDeferred(container.dispatch(request))
+        d.addErrback(
+            lambda f: self.log.warn("background stop of {handle} failed: {e}",
+                                    handle=container.handle, e=f.getErrorMessage())
+        )
+
+    # -- drain (C6) --
+
+    def drain(self) -> None:
+        """Stop accepting, close connections as C6 says, snapshot everything, stop."""
+        if self.draining:
+            return
+        self.draining = True
+        self.log.info("Drain initiated")
+        stopped: defer.Deferred[Any] = (
+            defer.maybeDeferred(self.port.stopListening) if self.port else defer.succeed(None)
+        )
+
+        def close_connections(_: object) -> None:
+            for connection in list(self.connections):
+                connection.drain()
+            self._check_drained()
+
+        stopped.addBoth(close_connections)
+
+    def _check_drained(self) -> None:
+        if not self.draining or self.connections or self.drained.called:
+            return
+        for container in self.registry:
+            try:
+                container.write_snapshot()
+            except OSError as error:
+                self.log.error("snapshot of {handle} failed: {e}", handle=container.handle, e=error)
+            for job in container.jobs.values():
+                job.close()
+        self.log.info("Drain complete")
+        self.drained.callback(None)
+

@@ -1,0 +1,136 @@
+"""What a container works with: the server's collaborators, passed in, not global.
+
+``ContainerContext`` is built once by the server (the composition root) and
+handed to every container. ``Registry`` maps handles to live containers.
+``Peer`` is what a container knows of a client connection.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from google.protobuf.message import Message
+from twisted.internet import defer
+
+from .._config import Config
+from .._errors import WardenError
+from .._jobs import JobIdCounter, JobServices
+from .._pools import NetworkPool, PortPool, UidPool
+
+if TYPE_CHECKING:
+    from .base import Container
+
+__all__ = ["ContainerContext", "ContainerIds", "Peer", "Registry"]
+
+
+class Peer(Protocol):
+    """A client connection, as containers see it.
+
+    Containers keep the peers that referenced them (for the grace timer); a
+    Stream sends its chunks through ``send``; a Link, Stream or Run stops
+    waiting when ``when_lost`` fires (the job stays, to be linked again).
+    """
+
+    def send(self, message: Message) -> None:
+        """Write one response frame (ignored once the connection is gone)."""
+
+    def when_lost(self) -> defer.Deferred[None]:
+        """A Deferred that fires when the connection closes (cancel it to forget it)."""
+
+
+class ContainerIds:
+    """Container ids (F5): 11 characters, base-32 digits of a counter from the clock.
+
+    The counter starts at the current time in microseconds and is incremented
+    before each use. 11 characters fit the interface names ``w-<id>-0``
+    within IFNAMSIZ (15).
+    """
+
+    _DIGITS = "0123456789abcdefghijklmnopqrstuv"
+
+    def __init__(self, start: int | None = None) -> None:
+        self._counter = start if start is not None else time.time_ns() // 1000
+
+    def next(self) -> str:
+        """The next id."""
+        self._counter += 1
+        return "".join(
+            self._DIGITS[(self._counter >> (55 - (i + 1) * 5)) & 31] for i in range(11)
+        )
+
+
+class Registry:
+    """Handles of live containers; handles being created are reserved, not listed."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, Container] = {}
+        self._reserved: set[str] = set()
+
+    def reserve(self, handle: str) -> None:
+        """Claim a handle for a container being created."""
+        if handle in self._live or handle in self._reserved:
+            raise WardenError(f"container with handle: {handle} already exists.")
+        self._reserved.add(handle)
+
+    def release(self, handle: str) -> None:
+        """Give up a reservation (create failed)."""
+        self._reserved.discard(handle)
+
+    def register(self, container: Container) -> None:
+        """Make a container reachable by its handle."""
+        self._reserved.discard(container.handle)
+        self._live[container.handle] = container
+
+    def unregister(self, container: Container) -> None:
+        """Remove a container (destroyed)."""
+        if self._live.get(container.handle) is container:
+            del self._live[container.handle]
+        self._reserved.discard(container.handle)
+
+    def get(self, handle: str) -> Container:
+        """The container with this handle, or the original's ``unknown handle``."""
+        try:
+            return self._live[handle]
+        except KeyError:
+            raise WardenError("unknown handle") from None
+
+    def handles(self) -> list[str]:
+        """Handles of live containers."""
+        return list(self._live)
+
+    def __iter__(self) -> Iterator[Container]:
+        return iter(list(self._live.values()))
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+@dataclass
+class ContainerContext:
+    """The server's collaborators, shared by all containers."""
+
+    reactor: Any
+    config: Config
+    network_pool: NetworkPool
+    port_pool: PortPool
+    uid_pool: UidPool
+    registry: Registry
+    container_ids: ContainerIds
+    job_ids: JobIdCounter
+    jobs: JobServices
+
+    @property
+    def depot_path(self) -> str:
+        """``server.container_depot_path``."""
+        return self.config.server.container_depot_path
+
+    def new_container_id(self) -> str:
+        """An id not used by any directory in the depot."""
+        while True:
+            container_id = self.container_ids.next()
+            if not os.path.exists(os.path.join(self.depot_path, container_id)):
+                return container_id

@@ -1,0 +1,774 @@
+# -*- test-case-name: tests.test_lifecycle -*-
+"""The container base: state machine, request table, resources, jobs, snapshots.
+
+A request reaches a container through ``Container.dispatch``, which looks the
+request class up in ``REQUEST_TABLE`` (handler, allowed states, snapshot
+bracket), checks the state, and runs the handler inside the bracket. Handlers
+do the cross-cutting work (resources, jobs, events, grace timer) and call the
+backend's ``do_*`` methods for the part that touches the host.
+
+Backend surface
+===============
+
+A backend subclasses ``Container``, sets ``backend_name`` (its folder under
+``root-scripts/``) and implements only these; every ``do_*`` defaults to
+``WardenError("not implemented")``:
+
+``async do_create(request: CreateRequest) -> None``
+    Make the container at ``self.container_path``. On any error the base
+    dispatches Destroy, so ``do_destroy`` must cope with a half-made container.
+``async do_stop(kill: bool) -> None``
+    TERM every process of the container, KILL after a wait (at once when
+    ``kill``). The base then waits for every job to end.
+``async do_destroy() -> None``
+    Remove every process and file of the container. Must also work for a
+    container known only by ``container_id``/``container_path`` (a leftover
+    found at start without a snapshot).
+``job_command(job: Job) -> tuple[Sequence[str], Mapping[str, str]]`` (sync)
+    How to start the job wrapper: argv, and environment added to
+    ``job.env`` (which already holds ``JOB_DIR``, ``DISCARD_OUTPUT``, ``LANG``
+    and ``RLIMIT_<NAME>``; see ``_jobs.py`` for the wrapper's duties).
+    ``job.privileged`` says whether the script runs as root.
+``async do_copy_in(request) -> None``, ``async do_copy_out(request) -> None``
+``async do_net_in(request) -> NetInResponse``, ``async do_net_out(request) -> None``
+``async do_limit_memory|do_limit_disk|do_limit_bandwidth|do_limit_cpu(request) -> response``
+``async add_info(response: InfoResponse) -> None``
+    Add backend statistics to an Info response (base fields are set).
+``is_alive() -> bool`` (sync) and ``async restore() -> None``
+    Recovery at start: a container that is not alive is destroyed; ``restore``
+    re-applies what the snapshot's ``resources`` record (a WardenError
+    destroys the container).
+``classmethod async setup_host(config: Config) -> None``
+    Host setup once at server start (before recovery).
+
+Backends keep their own state in ``self.resources`` (a JSON-able dict saved
+in the snapshot) and may use: ``self.context`` (config, pools, reactor),
+``self.container_id``, ``self.handle``, ``self.container_path``,
+``self.root_scripts`` (their ``root-scripts/<backend_name>`` folder),
+``self.network``, ``self.host_ip``, ``self.container_ip``, ``self.uid``,
+``self.events`` (``add_event``), ``self.state``, ``self.run_script(...)``,
+``self.acquire_port()`` / ``self.release_port(port)`` and ``self.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from google.protobuf.message import Message
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from warden.protocol import (
+    CopyInRequest,
+    CopyInResponse,
+    CopyOutRequest,
+    CopyOutResponse,
+    CreateRequest,
+    CreateResponse,
+    DestroyRequest,
+    DestroyResponse,
+    InfoRequest,
+    InfoResponse,
+    LimitBandwidthRequest,
+    LimitCpuRequest,
+    LimitDiskRequest,
+    LimitMemoryRequest,
+    LinkRequest,
+    LinkResponse,
+    NetInRequest,
+    NetInResponse,
+    NetOutRequest,
+    NetOutResponse,
+    RunRequest,
+    RunResponse,
+    SpawnRequest,
+    SpawnResponse,
+    StopRequest,
+    StopResponse,
+    StreamRequest,
+    StreamResponse,
+    filtered_dict,
+    type_underscored,
+)
+
+from .._config import Config
+from .._errors import StateError, WardenError
+from .._jobs import Job, JobResult
+from .._pools import NetworkPool
+from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult, run_script
+from .._snapshot import delete_snapshot, write_snapshot
+from ._context import ContainerContext, Peer
+
+__all__ = [
+    "REQUEST_TABLE",
+    "Bracket",
+    "Container",
+    "ConnectionGoneError",
+    "State",
+    "Step",
+]
+
+T = TypeVar("T")
+
+
+class State(enum.Enum):
+    """Container states (B0); the value is the name in snapshots and Info."""
+
+    BORN = "born"
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    DESTROYED = "destroyed"
+
+
+class Bracket(enum.Enum):
+    """What happens to the snapshot around a request (C7)."""
+
+    #: Not touched.
+    NONE = "none"
+    #: Deleted before the handler, written after it even when it fails, so a
+    #: crash in the middle leaves no snapshot and recovery destroys the container.
+    AROUND = "around"
+    #: The handler brackets the part that changes state itself (Stop: a stop of
+    #: a stopped container is a no-op that leaves the snapshot alone).
+    HANDLER = "handler"
+
+
+Handler = Callable[["Container", Any, "Peer | None"], Awaitable[Message]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """How a container serves one request class."""
+
+    handler: Handler
+    #: States the request is allowed in, in the order the error message lists
+    #: them; None means no check (Link, Stream and Run check jobs instead).
+    states: tuple[State, ...] | None
+    bracket: Bracket
+
+
+class ConnectionGoneError(Exception):
+    """The client went away while its Link, Stream or Run waited; the job stays."""
+
+
+class Container:
+    """A container: see the module docstring for what a backend implements."""
+
+    #: Folder under ``root-scripts/`` and the short ``container_klass`` name.
+    backend_name: ClassVar[str] = "base"
+
+    def __init__(self, context: ContainerContext) -> None:
+        self.context = context
+        self.state = State.BORN
+        self.resources: dict[str, Any] = {}
+        self.events: dict[str, None] = {}  # an ordered set
+        self.grace_time: int | None = context.config.server.container_grace_time
+        self.jobs: dict[int, Job] = {}
+        self.obituary: InfoResponse | None = None
+        self.log = Logger(namespace=f"warden.server.container.{self.backend_name}")
+        self._acquired: dict[str, Any] = {}
+        self._container_path: str | None = None
+        self._peers: set[Peer] = set()
+        self._grace_timer: Any = None
+        self._brackets = 0
+        self._destroying = False
+
+    # -- identity and resources --
+
+    @property
+    def container_id(self) -> str:
+        """The 11-character id (F5); names the directory, cgroups, interfaces."""
+        return str(self.resources["container_id"])
+
+    @property
+    def handle(self) -> str:
+        """The client-visible handle (chosen at create, else the id)."""
+        return str(self.resources.get("handle", self.resources.get("container_id", "")))
+
+    @property
+    def container_path(self) -> str:
+        """``<depot>/<container_id>``, or where the container was found at start."""
+        if self._container_path is None:
+            return os.path.join(self.context.depot_path, self.container_id)
+        return self._container_path
+
+    @container_path.setter
+    def container_path(self, path: str) -> None:
+        self._container_path = path
+
+    @property
+    def jobs_path(self) -> str:
+        """Folder holding one folder per job."""
+        return os.path.join(self.container_path, "jobs")
+
+    @property
+    def root_scripts(self) -> str:
+        """This backend's folder of host scripts."""
+        return os.path.join(self.context.config.server.root_scripts_path, self.backend_name)
+
+    @property
+    def config(self) -> Config:
+        """The server configuration."""
+        return self.context.config
+
+    @property
+    def network(self) -> str:
+        """Dotted base address of the container's /30."""
+        return str(self.resources["network"])
+
+    @property
+    def host_ip(self) -> str:
+        """Host side of the container's /30 (base + 1)."""
+        return _offset(self.network, 1)
+
+    @property
+    def container_ip(self) -> str:
+        """Container side of the container's /30 (base + 2)."""
+        return _offset(self.network, 2)
+
+    @property
+    def uid(self) -> int:
+        """The container's uid from the uid pool."""
+        return int(self.resources["uid"])
+
+    def add_event(self, event: str) -> None:
+        """Record an event (Info lists each once, in order of first occurrence)."""
+        self.events[event] = None
+
+    def _acquire(self, handle: str | None, network: str | None) -> None:
+        """Take id, handle, network and uid (F6); kept ones come from a snapshot."""
+        context = self.context
+        if "container_id" not in self.resources:
+            self.resources["container_id"] = context.new_container_id()
+        if "handle" not in self.resources:
+            wanted = handle or self.container_id
+            context.registry.reserve(wanted)
+            self.resources["handle"] = wanted
+            self._acquired["handle"] = wanted
+        if "network" in self.resources:
+            self._acquired["network"] = NetworkPool.subnet_of(self.network)
+        elif network:
+            subnet = NetworkPool.subnet_of(network)
+            if not context.network_pool.fetch(subnet):
+                raise WardenError(f"Could not acquire network: {subnet}")
+            self._acquired["network"] = subnet
+            self.resources["network"] = str(subnet)
+        else:
+            subnet = context.network_pool.acquire()
+            self._acquired["network"] = subnet
+            self.resources["network"] = str(subnet)
+        if "uid" in self.resources:
+            self._acquired["uid"] = self.uid
+        else:
+            uid = context.uid_pool.acquire()
+            self._acquired["uid"] = uid
+            self.resources["uid"] = uid
+        self.resources.setdefault("ports", [])
+        self._acquired["ports"] = list(self.resources["ports"])
+
+    def _release(self) -> None:
+        """Give back what this object acquired (only that)."""
+        context = self.context
+        network = self._acquired.pop("network", None)
+        if network is not None:
+            context.network_pool.release(network)
+        uid = self._acquired.pop("uid", None)
+        if uid is not None:
+            context.uid_pool.release(uid)
+        for port in self._acquired.pop("ports", []):
+            context.port_pool.release(port)
+        handle = self._acquired.pop("handle", None)
+        if handle is not None:
+            context.registry.release(handle)
+
+    def acquire_port(self) -> int:
+        """A host port from the pool, owned by this container until destroy."""
+        port = self.context.port_pool.acquire()
+        self.resources.setdefault("ports", []).append(port)
+        self._acquired.setdefault("ports", []).append(port)
+        return port
+
+    def release_port(self, port: int) -> None:
+        """Return a pool port now (a failed net_in), exactly once."""
+        for owned in (self.resources.get("ports", []), self._acquired.get("ports", [])):
+            if port in owned:
+                owned.remove(port)
+        self.context.port_pool.release(port)
+
+    # -- scripts --
+
+    def run_script(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, object] | None = None,
+        stdin: bytes | None = None,
+        max_output: int = DEFAULT_MAX_OUTPUT,
+        check: bool = True,
+    ) -> defer.Deferred[ScriptResult]:
+        """Run a host command through the one funnel (``_scripts.run_script``)."""
+        return run_script(
+            argv, env=env, stdin=stdin, max_output=max_output, check=check,
+            reactor=self.context.reactor,
+        )  # fmt: skip
+
+    # -- dispatch --
+
+    async def dispatch(self, request: Message, peer: Peer | None = None) -> Message:
+        """Serve one request: state check, snapshot bracket, handler; log it."""
+        step = REQUEST_TABLE.get(type(request))
+        if step is None:
+            raise WardenError(f"Unknown request: {type(request).__name__}")
+        started = self.context.reactor.seconds()
+        if step.states is not None and self.state not in step.states:
+            raise StateError(tuple(s.value for s in step.states), self.state.value)
+        if step.bracket is Bracket.AROUND:
+            async with self._snapshot_bracket():
+                response = await step.handler(self, request, peer)
+        else:
+            response = await step.handler(self, request, peer)
+        self.log.debug(
+            "{kind} (took {took:.6f})",
+            kind=type_underscored(request),
+            took=self.context.reactor.seconds() - started,
+            handle=self.handle,
+            request=filtered_dict(request),
+            response=filtered_dict(response),
+        )
+        return response
+
+    def _snapshot_bracket(self) -> _SnapshotBracket:
+        return _SnapshotBracket(self)
+
+    def write_snapshot(self) -> None:
+        """Write ``snapshot.json`` now (atomically)."""
+        write_snapshot(self.container_path, self.to_snapshot())
+
+    def delete_snapshot(self) -> None:
+        """Remove ``snapshot.json``."""
+        delete_snapshot(self.container_path)
+
+    def to_snapshot(self) -> dict[str, Any]:
+        """The snapshot document (C7)."""
+        return {
+            "state": self.state.value,
+            "events": list(self.events),
+            "grace_time": self.grace_time,
+            "limits": {},
+            "jobs": {str(i): job.to_snapshot() for i, job in self.jobs.items()},
+            "resources": self.resources,
+        }
+
+    async def _container_info(self) -> InfoResponse:
+        if self.obituary is not None:
+            return self.obituary
+        info = await self.dispatch(InfoRequest(handle=self.handle))
+        assert isinstance(info, InfoResponse)
+        return info
+
+    # -- handlers (the request table below names them) --
+
+    async def _create(self, request: CreateRequest, peer: Peer | None) -> CreateResponse:
+        try:
+            self._acquire(
+                request.handle if request.HasField("handle") else None,
+                request.network if request.HasField("network") else None,
+            )
+            if request.HasField("grace_time"):
+                self.grace_time = request.grace_time
+        except BaseException:
+            self._release()
+            raise
+        try:
+            os.makedirs(self.context.depot_path, exist_ok=True)
+            await self.do_create(request)
+        except BaseException as error:
+            # Whatever failed, leave nothing behind, then report the original error.
+            self.log.warn("create failed, destroying: {error}", error=error, handle=self.handle)
+            try:
+                await self.dispatch(DestroyRequest(handle=self.handle))
+            except Exception as cleanup:
+                self.log.error("cleanup after failed create: {e}", e=cleanup, handle=self.handle)
+            self._release()
+            raise
+        self.state = State.ACTIVE
+        self.context.registry.register(self)
+        self.write_snapshot()
+        return CreateResponse(handle=self.handle)
+
+    async def _stop(self, request: StopRequest, peer: Peer | None) -> StopResponse:
+        if self.state is State.STOPPED:
+            return StopResponse()
+        self.state = State.STOPPED
+        async with self._snapshot_bracket():
+            await self.do_stop(request.kill)
+            # Postcondition of stop: every job has ended.
+            running = [job.finished() for job in self.jobs.values() if not job.terminated]
+            if running:
+                await defer.DeferredList(running)
+        return StopResponse()
+
+    async def _destroy(self, request: DestroyRequest, peer: Peer | None) -> DestroyResponse:
+        if self.state is not State.DESTROYED:
+            try:
+                obituary = await self.dispatch(InfoRequest(handle=self.handle))
+                assert isinstance(obituary, InfoResponse)
+                self.obituary = obituary
+            except WardenError:
+                pass  # best effort; a container that failed to create has none
+            if self.state is not State.STOPPED:
+                with contextlib.suppress(WardenError):  # best effort
+                    await self.dispatch(StopRequest(handle=self.handle))
+        self._destroying = True
+        try:
+            await self.do_destroy()
+        finally:
+            self._destroying = False
+        self.delete_snapshot()
+        self._release()
+        self.state = State.DESTROYED
+        self.context.registry.unregister(self)
+        self.cancel_grace_timer()
+        for job in list(self.jobs.values()):
+            job.abandon()
+        return DestroyResponse()
+
+    async def _info(self, request: InfoRequest, peer: Peer | None) -> InfoResponse:
+        response = InfoResponse(
+            state=self.state.value,
+            events=list(self.events),
+            host_ip=self.host_ip,
+            container_ip=self.container_ip,
+            container_path=self.container_path,
+            job_ids=[i for i, job in self.jobs.items() if not job.terminated],
+        )
+        await self.add_info(response)
+        return response
+
+    def _rlimits(self, request: SpawnRequest) -> dict[str, int]:
+        """Configured rlimits overlaid with the request's, for this request only."""
+        limits = dict(self.context.config.server.container_rlimits)
+        if request.HasField("rlimits"):
+            for field, value in request.rlimits.ListFields():
+                limits[field.name] = value
+        return limits
+
+    async def _spawn(self, request: SpawnRequest, peer: Peer | None) -> SpawnResponse:
+        os.makedirs(self.jobs_path, exist_ok=True)
+        job = Job.create(
+            self.context.jobs,
+            job_id=self.context.job_ids.next(),
+            jobs_path=self.jobs_path,
+            script=request.script,
+            discard_output=request.discard_output,
+            log_tag=request.log_tag if request.HasField("log_tag") else None,
+            output_limit=self.context.config.server.job_output_limit,
+        )
+        job.privileged = request.privileged
+        job.env = job.wrapper_env(self._rlimits(request), os.environ.get("LANG", "en_US.UTF-8"))
+        try:
+            argv, env = self.job_command(job)
+            await job.start(tuple(argv), {**job.env, **env})
+        except BaseException:
+            job.remove()
+            raise
+        job.on_finish = self._job_finished
+        self.jobs[job.job_id] = job
+        return SpawnResponse(job_id=job.job_id)
+
+    def _job_finished(self, job: Job) -> None:
+        # C7: the snapshot is rewritten whenever a job ends, unless a request
+        # holds it deleted (its bracket writes it at the end).
+        if (
+            self._brackets == 0
+            and not self._destroying
+            and self.state in (State.ACTIVE, State.STOPPED)
+        ):
+            self.write_snapshot()
+
+    def _job(self, job_id: int) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise WardenError("no such job")
+        return job
+
+    async def _until_lost(self, waiting: defer.Deferred[T], peer: Peer | None) -> T:
+        """Wait for ``waiting``, unless the client goes away first."""
+        if peer is None:
+            return await waiting
+        contenders: list[defer.Deferred[Any]] = [waiting, peer.when_lost()]
+        index, value = await defer.race(contenders)
+        if index == 1:
+            raise ConnectionGoneError()
+        return value  # type: ignore[no-any-return]
+
+    def _forget(self, job: Job, result: JobResult) -> None:
+        if result.error is not None:
+            self.add_event(result.error)
+        if self.jobs.get(job.job_id) is job:
+            del self.jobs[job.job_id]
+            job.remove()
+
+    async def _link(self, request: LinkRequest, peer: Peer | None) -> LinkResponse:
+        job = self._job(request.job_id)
+        result = await self._until_lost(job.finished(), peer)
+        self._forget(job, result)
+        return LinkResponse(
+            exit_status=result.exit_status,
+            stdout=result.stdout,
+            stderr=result.stderr,
+            info=await self._container_info(),
+        )
+
+    async def _stream(self, request: StreamRequest, peer: Peer | None) -> StreamResponse:
+        job = self._job(request.job_id)
+
+        def send(name: str, data: bytes) -> None:
+            if peer is not None:
+                peer.send(StreamResponse(name=name, data=data))
+
+        follower = job.add_follower(send)
+        try:
+            result = await self._until_lost(job.finished(), peer)
+        finally:
+            job.remove_follower(follower)
+        self._forget(job, result)
+        return StreamResponse(exit_status=result.exit_status, info=await self._container_info())
+
+    async def _run(self, request: RunRequest, peer: Peer | None) -> RunResponse:
+        spawn = SpawnRequest(
+            handle=request.handle,
+            script=request.script,
+            privileged=request.privileged,
+            discard_output=request.discard_output,
+        )
+        if request.HasField("rlimits"):
+            spawn.rlimits.CopyFrom(request.rlimits)
+        if request.HasField("log_tag"):
+            spawn.log_tag = request.log_tag
+        spawned = await self.dispatch(spawn)
+        assert isinstance(spawned, SpawnResponse)
+        linked = await self.dispatch(LinkRequest(handle=self.handle, job_id=spawned.job_id), peer)
+        assert isinstance(linked, LinkResponse)
+        return RunResponse(
+            exit_status=linked.exit_status,
+            stdout=linked.stdout,
+            stderr=linked.stderr,
+            info=await self._container_info(),
+        )
+
+    async def _net_in(self, request: NetInRequest, peer: Peer | None) -> NetInResponse:
+        return await self.do_net_in(request)
+
+    async def _net_out(self, request: NetOutRequest, peer: Peer | None) -> NetOutResponse:
+        await self.do_net_out(request)
+        return NetOutResponse()
+
+    async def _copy_in(self, request: CopyInRequest, peer: Peer | None) -> CopyInResponse:
+        await self.do_copy_in(request)
+        return CopyInResponse()
+
+    async def _copy_out(self, request: CopyOutRequest, peer: Peer | None) -> CopyOutResponse:
+        await self.do_copy_out(request)
+        return CopyOutResponse()
+
+    async def _limit_memory(self, request: LimitMemoryRequest, peer: Peer | None) -> Message:
+        return await self.do_limit_memory(request)
+
+    async def _limit_disk(self, request: LimitDiskRequest, peer: Peer | None) -> Message:
+        return await self.do_limit_disk(request)
+
+    async def _limit_bandwidth(self, request: LimitBandwidthRequest, peer: Peer | None) -> Message:
+        return await self.do_limit_bandwidth(request)
+
+    async def _limit_cpu(self, request: LimitCpuRequest, peer: Peer | None) -> Message:
+        return await self.do_limit_cpu(request)
+
+    # -- grace timer (C12, as decided: only connections that referenced us) --
+
+    def reference(self, peer: Peer) -> None:
+        """A connection created this container or named its handle."""
+        self.cancel_grace_timer()
+        self._peers.add(peer)
+
+    def unreference(self, peer: Peer) -> None:
+        """A referencing connection closed; arm the grace timer if none is left."""
+        self._peers.discard(peer)
+        if not self._peers:
+            self.arm_grace_timer()
+
+    def arm_grace_timer(self) -> None:
+        """Destroy after ``grace_time`` seconds without referencing connections."""
+        self.cancel_grace_timer()
+        if self.grace_time is None or self.state is State.DESTROYED or self._peers:
+            return
+        self.log.debug("grace timer: fires in {s}s", s=self.grace_time, handle=self.handle)
+        self._grace_timer = self.context.reactor.callLater(self.grace_time, self._grace_expired)
+
+    def cancel_grace_timer(self) -> None:
+        """Stop a pending grace timer."""
+        if self._grace_timer is not None and self._grace_timer.active():
+            self._grace_timer.cancel()
+        self._grace_timer = None
+
+    def _grace_expired(self) -> None:
+        self._grace_timer = None
+        self.log.info("grace timer fired, destroying container", handle=self.handle)
+        d = defer.ensureDeferred(self.dispatch(DestroyRequest(handle=self.handle)))
+        d.addErrback(
+            lambda f: self.log.warn(
+                "destroy after grace time failed: {e}", e=f.getErrorMessage(), handle=self.handle
+            )
+        )
+
+    # -- recovery --
+
+    @classmethod
+    def from_snapshot(
+        cls, context: ContainerContext, path: str, snapshot: Mapping[str, Any]
+    ) -> Container:
+        """Rebuild a container found at ``path`` (may differ from where it was made).
+
+        Takes its resources out of the pools and rebuilds its jobs; the caller
+        then checks ``is_alive`` and calls ``restore``.
+        """
+        container = cls(context)
+        container.container_path = path
+        container.resources = dict(snapshot.get("resources") or {})
+        container.resources.setdefault("container_id", os.path.basename(path))
+        container.state = State(snapshot.get("state", "active"))
+        container.events = dict.fromkeys(snapshot.get("events") or [])
+        container.grace_time = snapshot.get("grace_time", container.grace_time)
+        container._acquire(None, None)
+        pools = context
+        pools.port_pool.delete(*container.resources.get("ports", []))
+        pools.uid_pool.delete(container.uid)
+        pools.network_pool.delete(NetworkPool.subnet_of(container.network))
+        for key, entry in (snapshot.get("jobs") or {}).items():
+            job = Job.recover(
+                context.jobs,
+                job_id=int(key),
+                jobs_path=container.jobs_path,
+                entry=entry,
+                output_limit=context.config.server.job_output_limit,
+            )
+            if job is not None:
+                job.on_finish = container._job_finished
+                container.jobs[job.job_id] = job
+        return container
+
+    @classmethod
+    def leftover(cls, context: ContainerContext, path: str) -> Container:
+        """A container known only by its directory (no snapshot): to be destroyed."""
+        container = cls(context)
+        container.container_path = path
+        container.resources["container_id"] = os.path.basename(path)
+        return container
+
+    # -- the backend surface (see the module docstring) --
+
+    @classmethod
+    async def setup_host(cls, config: Config) -> None:
+        """Prepare the host once at server start."""
+
+    def is_alive(self) -> bool:
+        """Whether a container found at start still exists."""
+        return True
+
+    async def restore(self) -> None:
+        """Re-apply what ``resources`` records after a restart."""
+
+    async def do_create(self, request: CreateRequest) -> None:
+        raise WardenError("not implemented")
+
+    async def do_stop(self, kill: bool) -> None:
+        raise WardenError("not implemented")
+
+    async def do_destroy(self) -> None:
+        raise WardenError("not implemented")
+
+    def job_command(self, job: Job) -> tuple[Sequence[str], Mapping[str, str]]:
+        raise WardenError("not implemented")
+
+    async def do_copy_in(self, request: CopyInRequest) -> None:
+        raise WardenError("not implemented")
+
+    async def do_copy_out(self, request: CopyOutRequest) -> None:
+        raise WardenError("not implemented")
+
+    async def do_net_in(self, request: NetInRequest) -> NetInResponse:
+        raise WardenError("not implemented")
+
+    async def do_net_out(self, request: NetOutRequest) -> None:
+        raise WardenError("not implemented")
+
+    async def do_limit_memory(self, request: LimitMemoryRequest) -> Message:
+        raise WardenError("not implemented")
+
+    async def do_limit_disk(self, request: LimitDiskRequest) -> Message:
+        raise WardenError("not implemented")
+
+    async def do_limit_bandwidth(self, request: LimitBandwidthRequest) -> Message:
+        raise WardenError("not implemented")
+
+    async def do_limit_cpu(self, request: LimitCpuRequest) -> Message:
+        raise WardenError("not implemented")
+
+    async def add_info(self, response: InfoResponse) -> None:
+        """Add backend statistics to Info (nothing by default)."""
+
+
+class _SnapshotBracket:
+    """Delete the snapshot on entry; write it on exit, even after an error."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    async def __aenter__(self) -> None:
+        self.container._brackets += 1
+        self.container.delete_snapshot()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.container._brackets -= 1
+        if self.container.state is not State.DESTROYED:
+            self.container.write_snapshot()
+
+
+def _offset(network: str, n: int) -> str:
+    import ipaddress
+
+    return str(ipaddress.IPv4Address(network) + n)
+
+
+_ACTIVE = (State.ACTIVE,)
+_ACTIVE_STOPPED = (State.ACTIVE, State.STOPPED)
+
+#: Request class -> how a container serves it (B0.2, F3). Ping, List and Echo
+#: never reach a container; Create reaches a new one.
+REQUEST_TABLE: Mapping[type[Message], Step] = {
+    CreateRequest: Step(Container._create, (State.BORN,), Bracket.NONE),
+    StopRequest: Step(Container._stop, _ACTIVE_STOPPED, Bracket.HANDLER),
+    DestroyRequest: Step(
+        Container._destroy,
+        (State.BORN, State.ACTIVE, State.STOPPED, State.DESTROYED),
+        Bracket.NONE,
+    ),
+    InfoRequest: Step(Container._info, _ACTIVE_STOPPED, Bracket.NONE),
+    SpawnRequest: Step(Container._spawn, _ACTIVE, Bracket.AROUND),
+    LinkRequest: Step(Container._link, None, Bracket.NONE),
+    StreamRequest: Step(Container._stream, None, Bracket.NONE),
+    RunRequest: Step(Container._run, None, Bracket.NONE),
+    NetInRequest: Step(Container._net_in, _ACTIVE, Bracket.AROUND),
+    NetOutRequest: Step(Container._net_out, _ACTIVE, Bracket.AROUND),
+    CopyInRequest: Step(Container._copy_in, _ACTIVE, Bracket.NONE),
+    CopyOutRequest: Step(Container._copy_out, _ACTIVE_STOPPED, Bracket.NONE),
+    LimitMemoryRequest: Step(Container._limit_memory, _ACTIVE_STOPPED, Bracket.AROUND),
+    LimitDiskRequest: Step(Container._limit_disk, _ACTIVE_STOPPED, Bracket.AROUND),
+    LimitBandwidthRequest: Step(Container._limit_bandwidth, _ACTIVE_STOPPED, Bracket.AROUND),
+    LimitCpuRequest: Step(Container._limit_cpu, _ACTIVE_STOPPED, Bracket.AROUND),
+}
