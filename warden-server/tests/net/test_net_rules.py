@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from warden.protocol import NetOutRequest
-from warden.server._errors import WardenError
+from warden.server._config import parse_config
+from warden.server._errors import ConfigError, WardenError
 from warden.server.container._net_rules import (
     UNLIMITED,
     NetOutRule,
@@ -157,4 +158,20 @@ def test_host_firewall_env() -> None:
     }
     assert host_firewall_env("10.0.0.0/22", [], ["169.254.169.254"], True)["ALLOW_HOST_ACCESS"] == (
         "true"
+    )
+
+
+def test_deny_networks_in_the_configuration() -> None:
+    config = parse_config({"network": {"deny_networks": ["169.254.169.254", "10.0.0.0/8"]}})
+    assert config.network.deny_networks == ("169.254.169.254", "10.0.0.0/8")
+    assert parse_config({}).network.deny_networks == ()
+
+
+@pytest.mark.parametrize("key", ["allow_networks", "deny_networks"])
+def test_firewall_networks_must_be_addresses_or_networks(key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"network": {key: ["10.0.0.1", "example.com"]}})
+    assert str(caught.value) == (
+        f"network.{key}[1]: expected an IPv4 address or network such as 10.0.0.0/8, "
+        "got 'example.com'"
     )
