@@ -12,7 +12,7 @@ SYSTEM_TOOLS := iptables:iptables debootstrap:debootstrap catatonit:catatonit \
 	nsenter:util-linux setpriv:util-linux tar:tar logger:bsdutils
 DEV_TOOLS := pytest hypothesis mypy ruff tox types-PyYAML types-protobuf grpcio-tools==1.85.1
 
-.PHONY: setup system-packages venv test lint type proto run
+.PHONY: setup system-packages venv test lint type proto run rootfs
 
 setup: system-packages venv
 
@@ -47,13 +47,13 @@ proto: venv
 	$(PY) warden-protocol/scripts/generate.py
 	$(PY) -m warden.client._codegen
 
-# The server on its default configuration (Linux backend). Until the Linux
-# backend exists, the insecure configuration is used instead (and said so).
+# The containers' root filesystem (Debian bookworm minbase), built once; the
+# default configuration (warden-server/config/warden.yml) points at it.
+ROOTFS := /var/lib/warden/rootfs
+rootfs: system-packages
+	root-scripts/linux/rootfs/setup.sh $(ROOTFS)
+
+# The server on its default configuration (Linux backend, as root).
 SERVER_CONFIG := warden-server/config/warden.yml
-run: setup
-	@cfg=$(SERVER_CONFIG); \
-	if ! $(PY) -c 'import warden.server.container.linux' 2>/dev/null; then \
-	  cfg=warden-server/config/insecure.yml; \
-	  echo "make run: no Linux backend yet, starting the insecure backend ($$cfg)"; \
-	fi; \
-	exec $(VENV)/bin/warden-server --config $$cfg
+run: setup rootfs
+	exec $(VENV)/bin/warden-server --config $(SERVER_CONFIG)

@@ -278,7 +278,9 @@ class Job:
         Raises WardenError when the wrapper ends without starting the job.
         """
         self._follow_files()
-        self._started = defer.Deferred()
+        # Kept here: a fast wrapper's pid may be seen (and _started fired and
+        # cleared) before the await below.
+        started = self._started = defer.Deferred()
         process = spawn_detached(argv, env=env, reactor=self.services.reactor)
         self.wrapper_pid = process.pid
         self.wrapper_start = process_start_time(process.pid)
@@ -286,7 +288,7 @@ class Job:
             self.services.reactor, process.pid, self._on_wrapper_exit, self.wrapper_start
         )
         self._check_pid()
-        await self._started
+        await started
         if self.pid is None:
             detail = process.stderr.decode("utf-8", "replace").strip()
             _log.error("job {job_id} did not start: {detail}", job_id=self.job_id, detail=detail)

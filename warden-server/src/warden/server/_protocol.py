@@ -154,6 +154,8 @@ class WardenConnection(protocol.Protocol):
 class WardenFactory(protocol.Factory):
     """Makes a ``WardenConnection`` per accepted client."""
 
+    noisy = False
+
     def __init__(self, server: Server) -> None:
         self.server = server
 

@@ -105,10 +105,13 @@ class Server:
         await self.recover()
         if os.path.exists(server.unix_domain_path):
             os.unlink(server.unix_domain_path)
-        self.port = self.reactor.listenUNIX(
-            server.unix_domain_path, WardenFactory(self), mode=server.unix_domain_permissions
-        )
-        # Before the reactor serves anyone: the socket's mode is what the config says.
+        # The socket is made owner-only, then given its mode, all before the
+        # reactor serves anyone: nobody connects through a wider mode meanwhile.
+        umask = os.umask(0o077)
+        try:
+            self.port = self.reactor.listenUNIX(server.unix_domain_path, WardenFactory(self))
+        finally:
+            os.umask(umask)
         os.chmod(server.unix_domain_path, server.unix_domain_permissions)
         self.health_port = self.reactor.listenTCP(
             self.config.health_check_server.port, HealthCheckFactory(), interface="127.0.0.1"

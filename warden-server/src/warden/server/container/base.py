@@ -337,8 +337,8 @@ class Container:
             kind=type_underscored(request),
             took=self.context.reactor.seconds() - started,
             handle=self.handle,
-            request=filtered_dict(request),
-            response=filtered_dict(response),
+            request=_loggable(filtered_dict(request)),
+            response=_loggable(filtered_dict(response)),
         )
         return response
 
@@ -724,7 +724,12 @@ class Container:
 
 
 class _SnapshotBracket:
-    """Delete the snapshot on entry; write it on exit, even after an error."""
+    """Delete the snapshot on entry; write it on exit, even after an error.
+
+    When requests overlap (two spawns from two clients), the snapshot is
+    written when the last of them ends, so that a crash in the middle of any
+    of them leaves no snapshot.
+    """
 
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -735,8 +740,21 @@ class _SnapshotBracket:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.container._brackets -= 1
-        if self.container.state is not State.DESTROYED:
+        if self.container._brackets == 0 and self.container.state is not State.DESTROYED:
             self.container.write_snapshot()
+
+
+def _loggable(fields: dict[str, Any]) -> dict[str, Any]:
+    """Job output (bytes, up to the output limit) is logged by its size only."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, bytes):
+            out[key] = f"<{len(value)} bytes>"
+        elif isinstance(value, dict):
+            out[key] = _loggable(value)
+        else:
+            out[key] = value
+    return out
 
 
 def _offset(network: str, n: int) -> str:

@@ -1,0 +1,24 @@
+#!/bin/bash
+# Create a container directory from the skeleton (as root).
+#
+#   id=abc network_host_ip=10.254.0.1 network_container_ip=10.254.0.2 \
+#   user_uid=10000 rootfs_path=/var/lib/warden/rootfs cgroup_parent=warden \
+#   ./create.sh /var/lib/warden/containers/abc
+#
+# Copies skeleton/ (and lib/common.sh) to PATH, then runs PATH/setup.sh with
+# this environment, which writes PATH/etc/config and the container's
+# writable layer (see skeleton/setup.sh for every variable). Prints PATH.
+# Nothing is mounted and nothing runs yet: PATH/start.sh does that.
+set -o nounset -o errexit -o pipefail
+[[ -n "${DEBUG:-}" ]] && set -o xtrace
+cd "$(dirname "$0")"
+source lib/common.sh
+
+(( $# == 1 )) || fail create "usage: $0 PATH"
+target=$1
+[[ ! -e $target ]] || fail create "\"$target\" already exists, aborting..."
+
+cp -a skeleton "$target" || fail create "cannot copy the skeleton to $target"
+cp lib/common.sh "$target/lib/common.sh"
+"$target/setup.sh"
+echo "$target"

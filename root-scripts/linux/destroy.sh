@@ -1,0 +1,29 @@
+#!/bin/bash
+# Destroy a container directory (as root): run its own destroy.sh (network,
+# processes, cgroups), then remove the directory.
+#
+#   ./destroy.sh PATH
+#
+# Fine on a directory that a failed create left half made, and on one that
+# is already gone. A depot entry named tmp is not a container: left alone.
+set -o nounset -o errexit -o pipefail
+[[ -n "${DEBUG:-}" ]] && set -o xtrace
+cd "$(dirname "$0")"
+source lib/common.sh
+
+(( $# == 1 )) || fail destroy "usage: $0 PATH"
+target=$1
+[[ $(basename -- "$target") != tmp ]] || exit 0
+[[ -d $target ]] || exit 0
+
+if [[ -x $target/destroy.sh && -f $target/etc/config ]]; then
+  "$target/destroy.sh"
+fi
+
+# --one-file-system: should anything still be mounted below the directory,
+# it is an error, never something to delete through.
+for _ in 1 2 3 4 5; do
+  rm -rf --one-file-system -- "$target" 2>/dev/null && exit 0
+  sleep 0.3
+done
+rm -rf --one-file-system -- "$target" || fail destroy "cannot remove $target"

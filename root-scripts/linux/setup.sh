@@ -1,0 +1,92 @@
+#!/bin/bash
+# Host setup for the linux backend, run by the server at start (as root).
+#
+#   CGROUP_PARENT=warden CONTAINER_DEPOT_PATH=/var/lib/warden/containers \
+#   CONTAINER_ROOTFS_PATH=/var/lib/warden/rootfs ./setup.sh
+#
+# 1. checks that every tool the scripts use is installed (and names the
+#    Debian package of each missing one);
+# 2. finds the cgroup v1 hierarchies (mounting the missing ones under
+#    /sys/fs/cgroup when it is a tmpfs) and creates CGROUP_PARENT in each;
+# 3. checks overlayfs, the rootfs and the depot;
+# 4. installs the base firewall structure: net.sh setup, when the
+#    networking part (net.sh) is present.
+# It is idempotent: running it again changes nothing.
+set -o nounset -o errexit -o pipefail
+[[ -n "${DEBUG:-}" ]] && set -o xtrace
+cd "$(dirname "$0")"
+source lib/common.sh
+
+require_vars setup CGROUP_PARENT CONTAINER_DEPOT_PATH CONTAINER_ROOTFS_PATH
+[[ $(id -u) == 0 ]] || fail setup "linux containers require root privileges"
+[[ $CGROUP_PARENT =~ ^[A-Za-z0-9._-]+$ ]] || fail setup "CGROUP_PARENT must be a plain name: $CGROUP_PARENT"
+
+# command -> Debian package
+declare -A TOOLS=(
+  [unshare]=util-linux [nsenter]=util-linux [pivot_root]=util-linux
+  [setsid]=util-linux [mount]=mount [umount]=mount
+  [ip]=iproute2 [catatonit]=catatonit [tar]=tar [hostname]=hostname
+  [mknod]=coreutils [realpath]=coreutils [awk]=mawk
+)
+
+check_tools() {
+  local tool
+  local -a missing=()
+  for tool in "${!TOOLS[@]}"; do
+    command -v "$tool" >/dev/null || missing+=("$tool (Debian package: ${TOOLS[$tool]})")
+  done
+  if (( ${#missing[@]} > 0 )); then
+    local IFS=,
+    fail "setup: tools" "missing ${missing[*]}"
+  fi
+}
+
+# A controller that no hierarchy holds is mounted on its own, the layout
+# Debian uses for cgroup v1, when /sys/fs/cgroup is a tmpfs we may extend.
+mount_missing_controllers() {
+  local controller
+  local -A mounted=()
+  while read -r controller _; do mounted[$controller]=1; done < <(cgroup_mounts)
+  for controller in "${WARDEN_CONTROLLERS[@]}"; do
+    [[ -n "${mounted[$controller]:-}" ]] && continue
+    grep -qw "^$controller" /proc/cgroups \
+      || fail "setup: cgroups" "the kernel has no $controller controller"
+    [[ $(stat -f -c %T /sys/fs/cgroup) == tmpfs ]] \
+      || fail "setup: cgroups" "no cgroup v1 hierarchy holds $controller" \
+              "(this backend needs cgroup v1; /sys/fs/cgroup is not a tmpfs to mount it on)"
+    mkdir -p "/sys/fs/cgroup/$controller"
+    mount -t cgroup -o "$controller" cgroup "/sys/fs/cgroup/$controller" \
+      || fail "setup: cgroups" "cannot mount the $controller hierarchy"
+  done
+}
+
+create_cgroup_parents() {
+  local controller mountpoint
+  while read -r controller mountpoint; do
+    [[ " ${WARDEN_CONTROLLERS[*]} " == *" $controller "* ]] || continue
+    mkdir -p "$mountpoint/$CGROUP_PARENT" \
+      || fail "setup: cgroups" "cannot create $mountpoint/$CGROUP_PARENT"
+  done < <(cgroup_mounts)
+}
+
+check_filesystems() {
+  grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null \
+    || fail "setup: overlay" "the kernel has no overlay filesystem"
+  [[ -d $CONTAINER_ROOTFS_PATH ]] \
+    || fail "setup: rootfs" "container_rootfs_path does not exist $CONTAINER_ROOTFS_PATH"
+  [[ -d $CONTAINER_DEPOT_PATH ]] \
+    || fail "setup: depot" "container_depot_path does not exist $CONTAINER_DEPOT_PATH"
+}
+
+# The firewall belongs to the networking part of the backend (net.sh).
+setup_firewall() {
+  if [[ -x ./net.sh ]]; then
+    ./net.sh setup || fail "setup: firewall" "net.sh setup failed"
+  fi
+}
+
+check_tools
+mount_missing_controllers
+create_cgroup_parents
+check_filesystems
+setup_firewall

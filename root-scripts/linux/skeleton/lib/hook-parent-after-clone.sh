@@ -1,0 +1,50 @@
+#!/bin/bash
+# Start, on the host, once the container's first process exists (PID, host
+# pid) and waits: its cgroups, and the host side of its network.
+#
+#   PID=1234 lib/hook-parent-after-clone.sh
+set -o nounset -o errexit -o pipefail
+[[ -n "${DEBUG:-}" ]] && set -o xtrace
+cd "$(dirname "$0")/.."
+source lib/common.sh
+source etc/config
+require_vars parent-after-clone PID
+
+# Devices a container may use (besides nothing): null, zero, full, random,
+# urandom, tty, ptmx, its pseudo-terminals, fuse.
+readonly ALLOWED_DEVICES=(
+  "c 1:3 rwm" "c 1:5 rwm" "c 1:7 rwm" "c 1:8 rwm" "c 1:9 rwm"
+  "c 5:0 rwm" "c 5:2 rwm" "c 136:* rwm" "c 10:229 rwm"
+)
+
+# One directory per controller, configured before the process joins, so
+# that nothing in the container ever runs outside them.
+setup_cgroups() {
+  local dir device
+  for dir in "${cgroup_dirs[@]}"; do
+    mkdir -p "$dir" || fail "parent-after-clone: cgroups" "cannot create $dir"
+  done
+  if [[ $allow_nested_warden != true ]]; then
+    echo a > "$cgroup_devices/devices.deny"
+    for device in "${ALLOWED_DEVICES[@]}"; do
+      echo "$device" > "$cgroup_devices/devices.allow"
+    done
+  fi
+  for dir in "${cgroup_dirs[@]}"; do
+    echo "$PID" > "$dir/cgroup.procs" \
+      || fail "parent-after-clone: cgroups" "cannot move $PID into $dir"
+  done
+}
+
+# The veth pair: the container's end is created right in its network
+# namespace; this end gets the host address of the /30.
+setup_veth() {
+  ip -batch - <<EOT || fail "parent-after-clone: network" "cannot create $network_host_iface"
+link add name $network_host_iface mtu $container_iface_mtu type veth peer name $network_container_iface mtu $container_iface_mtu netns $PID
+address add $network_host_ip/$network_netmask broadcast + dev $network_host_iface
+link set dev $network_host_iface up
+EOT
+}
+
+setup_cgroups
+setup_veth

@@ -1,0 +1,29 @@
+#!/bin/bash
+# Start, on the host, before the namespaces exist: check what the start
+# needs and clear what a failed earlier start may have left.
+set -o nounset -o errexit -o pipefail
+[[ -n "${DEBUG:-}" ]] && set -o xtrace
+cd "$(dirname "$0")/.."
+source lib/common.sh
+source etc/config
+
+check_rootfs() {
+  [[ -d tmp/lower/ ]] || fail "parent-before-clone: rootfs" "rootfs $rootfs_path not found"
+  [[ -d tmp/rootfs && -d tmp/work && -d mnt ]] \
+    || fail "parent-before-clone: rootfs" "the writable layer is missing (run setup.sh)"
+}
+
+check_init() {
+  [[ -x $container_init ]] || fail "parent-before-clone: init" "$container_init not found"
+}
+
+# A veth left by an interrupted start would make the new one fail.
+remove_stale_veth() {
+  if ip link show dev "$network_host_iface" >/dev/null 2>&1; then
+    ip link delete dev "$network_host_iface"
+  fi
+}
+
+check_rootfs
+check_init
+remove_stale_veth

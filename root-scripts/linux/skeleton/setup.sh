@@ -1,0 +1,194 @@
+#!/bin/bash
+# Prepare this container directory; run once by create.sh (as root).
+#
+# Writes etc/config, which every later script sources, and the container's
+# writable layer tmp/rootfs (the overlay's upper directory): hostname, hosts,
+# resolv.conf, the vcap user and group, vcap's home. Nothing is mounted on
+# the host; start.sh mounts the overlay inside the container only.
+#
+# Environment (lower case, as the original's):
+#   id                    container id, at most 11 characters (interface names)
+#   network_host_ip       host side of the container's /30
+#   network_container_ip  container side of it
+#   network_netmask       default 255.255.255.252
+#   container_iface_mtu   default 1500
+#   user_uid              uid and gid of vcap
+#   rootfs_path           the read-only lower layer (any directory tree)
+#   cgroup_parent         cgroup directory that holds instance-<id>
+#   allow_nested_warden   true: the devices cgroup allows every device
+#   dns_servers           newline-separated; empty: derived from the host's
+#   container_init        static init run as PID 1 (default /usr/bin/catatonit)
+#   bind_mount_count      number of bind mounts, each given by
+#   bind_mount_<i>_src, bind_mount_<i>_dst, bind_mount_<i>_mode (ro|rw)
+set -o nounset -o errexit -o pipefail
+[[ -n "${DEBUG:-}" ]] && set -o xtrace
+cd "$(dirname "$0")"
+source lib/common.sh
+
+require_vars setup id network_host_ip network_container_ip user_uid rootfs_path cgroup_parent
+network_netmask=${network_netmask:-255.255.255.252}
+container_iface_mtu=${container_iface_mtu:-1500}
+allow_nested_warden=${allow_nested_warden:-false}
+dns_servers=${dns_servers:-}
+container_init=${container_init:-/usr/bin/catatonit}
+bind_mount_count=${bind_mount_count:-0}
+
+readonly LAYER=tmp/rootfs
+
+check_input() {
+  (( ${#id} <= 11 )) || fail setup "id $id is longer than 11 characters (w-<id>-0 must fit IFNAMSIZ)"
+  [[ $id =~ ^[A-Za-z0-9]+$ ]] || fail setup "id must be alphanumeric: $id"
+  [[ $user_uid =~ ^[0-9]+$ ]] || fail setup "user_uid must be a number: $user_uid"
+  [[ -d $rootfs_path ]] || fail setup "rootfs $rootfs_path not found"
+  rootfs_path=$(realpath -e -- "$rootfs_path")
+  [[ -x $container_init ]] || fail setup "container init $container_init not found"
+}
+
+# Bind mounts become three arrays in etc/config.
+collect_bind_mounts() {
+  local i src dst mode
+  bind_mount_src=() bind_mount_dst=() bind_mount_mode=()
+  for (( i = 0; i < bind_mount_count; i++ )); do
+    require_vars setup "bind_mount_${i}_src" "bind_mount_${i}_dst" "bind_mount_${i}_mode"
+    src="bind_mount_${i}_src" dst="bind_mount_${i}_dst" mode="bind_mount_${i}_mode"
+    [[ -e ${!src} ]] || fail setup "Source path for bind mount does not exist: ${!src}"
+    [[ ${!dst} == /* && /${!dst}/ != */../* ]] \
+      || fail setup "bind mount destination must be an absolute path without '..': ${!dst}"
+    [[ ${!mode} == ro || ${!mode} == rw ]] || fail setup "bind mount mode must be ro or rw: ${!mode}"
+    bind_mount_src+=("$(realpath -e -- "${!src}")")
+    bind_mount_dst+=("${!dst}")
+    bind_mount_mode+=("${!mode}")
+  done
+}
+
+# Where this container's cgroup directories are, one per controller.
+collect_cgroups() {
+  local controller mountpoint
+  local -A found=()
+  while read -r controller mountpoint; do found[$controller]=$mountpoint; done < <(cgroup_mounts)
+  cgroup_dirs=()
+  for controller in "${WARDEN_CONTROLLERS[@]}"; do
+    [[ -n "${found[$controller]:-}" ]] || fail setup "no cgroup hierarchy holds $controller (run setup.sh)"
+    printf -v "cgroup_$controller" '%s' "${found[$controller]}/$cgroup_parent/instance-$id"
+    local var="cgroup_$controller"
+    [[ " ${cgroup_dirs[*]} " == *" ${!var} "* ]] || cgroup_dirs+=("${!var}")
+  done
+}
+
+write_config() {
+  local name
+  {
+    echo "# Written by setup.sh; sourced by the container's scripts."
+    for name in id network_netmask network_host_ip network_container_ip container_iface_mtu \
+        user_uid rootfs_path cgroup_parent allow_nested_warden container_init \
+        "${WARDEN_CONTROLLERS[@]/#/cgroup_}"; do
+      printf '%s=%q\n' "$name" "${!name}"
+    done
+    printf 'network_host_iface=%q\n' "w-$id-0"
+    printf 'network_container_iface=%q\n' "w-$id-1"
+    printf 'network_ifb_iface=%q\n' "w-$id-2"
+    for name in cgroup_dirs bind_mount_src bind_mount_dst bind_mount_mode; do
+      local -n array=$name
+      printf '%s=(' "$name"
+      (( ${#array[@]} == 0 )) || printf ' %q' "${array[@]}"
+      printf ' )\n'
+      unset -n array
+    done
+  } > etc/config.tmp
+  mv etc/config.tmp etc/config
+}
+
+# A directory of the writable layer gets the owner and mode of the lower
+# layer's, because overlayfs shows the upper directory's attributes.
+layer_dir() {
+  local lower="$rootfs_path/$1"
+  mkdir -p "$LAYER/$1"
+  if [[ -d $lower && ! -L $lower ]]; then
+    chown --reference="$lower" "$LAYER/$1"
+    chmod --reference="$lower" "$LAYER/$1"
+  fi
+}
+
+# A copy of a regular file of the lower layer (symlinks are not followed:
+# they would point into the host), or an empty file.
+layer_copy() {
+  local lower="$rootfs_path/$1"
+  if [[ -f $lower && ! -L $lower ]]; then
+    grep -v "^vcap:" "$lower" > "$LAYER/$1" || true
+    chmod --reference="$lower" "$LAYER/$1"
+    chown --reference="$lower" "$LAYER/$1"
+  else
+    : > "$LAYER/$1"
+  fi
+}
+
+write_identity() {
+  echo "$id" > "$LAYER/etc/hostname"
+  printf '127.0.0.1 localhost\n%s %s\n' "$network_container_ip" "$id" > "$LAYER/etc/hosts"
+}
+
+# resolv.conf as the original writes it: the configured servers; else the
+# host side of the /30 when the host resolves through a local stub; else
+# the host's own file.
+write_resolv_conf() {
+  local server
+  if [[ -n $dns_servers ]]; then
+    while read -r server; do
+      [[ -n $server ]] && echo "nameserver $server"
+    done <<< "$dns_servers" > "$LAYER/etc/resolv.conf"
+  elif [[ "$(cat /etc/resolv.conf 2>/dev/null)" == "nameserver 127.0.0.1" ]]; then
+    echo "nameserver $network_host_ip" > "$LAYER/etc/resolv.conf"
+  else
+    cat /etc/resolv.conf > "$LAYER/etc/resolv.conf" 2>/dev/null || : > "$LAYER/etc/resolv.conf"
+  fi
+}
+
+# vcap's uid and gid are the pool uid. Written straight into the layer's
+# passwd, group and shadow (no useradd: the rootfs may not have one).
+write_vcap() {
+  local lower_passwd="$rootfs_path/etc/passwd" file
+  old_uid="" old_gid=""
+  if [[ -f $lower_passwd && ! -L $lower_passwd ]]; then
+    IFS=: read -r _ _ old_uid old_gid _ < <(grep "^vcap:" "$lower_passwd") || true
+  fi
+  for file in etc/passwd etc/group etc/shadow; do layer_copy "$file"; done
+  echo "vcap:x:$user_uid:$user_uid::/home/vcap:/bin/bash" >> "$LAYER/etc/passwd"
+  echo "vcap:x:$user_uid:" >> "$LAYER/etc/group"
+  if [[ -s $LAYER/etc/shadow ]]; then
+    echo "vcap:*:$(( $(date +%s) / 86400 )):0:99999:7:::" >> "$LAYER/etc/shadow"
+  fi
+  layer_dir home
+  mkdir -p "$LAYER/home/vcap"
+  if [[ -d $rootfs_path/etc/skel && ! -L $rootfs_path/etc/skel ]]; then
+    cp -a "$rootfs_path/etc/skel/." "$LAYER/home/vcap/"
+  fi
+  chown -R "$user_uid:$user_uid" "$LAYER/home/vcap"
+  chmod 0755 "$LAYER/home/vcap"
+}
+
+# A rootfs that already has a vcap user with other ids: its files are
+# re-owned to the pool uid, through the overlay (a private mount namespace,
+# so the host never sees the mount).
+reown_old_vcap_files() {
+  [[ -n $old_uid && ( $old_uid != "$user_uid" || $old_gid != "$user_uid" ) ]] || return 0
+  unshare --mount --propagation private -- /bin/bash -o errexit -o nounset -c '
+    mount -t overlay overlay -o lowerdir=tmp/lower,upperdir=tmp/rootfs,workdir=tmp/work mnt
+    find mnt -xdev -uid "$1" -exec chown -h "$3" {} +
+    find mnt -xdev -gid "$2" -exec chgrp -h "$3" {} +
+  ' reown "$old_uid" "$old_gid" "$user_uid" \
+    || fail setup "cannot re-own the rootfs's vcap files"
+}
+
+check_input
+collect_bind_mounts
+collect_cgroups
+mkdir -p etc run jobs tmp/rootfs tmp/work mnt
+# The overlay names its lower layer through this link: no path escaping in
+# mount options (a rootfs path may hold ',' or ':').
+ln -sfn "$rootfs_path" tmp/lower
+layer_dir etc
+write_identity
+write_resolv_conf
+write_vcap
+reown_old_vcap_files
+write_config

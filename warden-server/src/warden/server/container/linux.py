@@ -1,0 +1,142 @@
+# -*- test-case-name: tests_linux.test_lifecycle -*-
+"""The Linux backend: real containers (namespaces, cgroups, an overlay root).
+
+Everything that touches the host is a script in ``root-scripts/linux/``
+(its README describes each step); this class decides which script runs when,
+with what environment:
+
+- server start: ``setup.sh`` (tools, cgroup hierarchies, firewall base);
+- Create: ``create.sh <path>`` (a directory from the skeleton, its config and
+  writable layer), then ``<path>/start.sh`` (namespaces, mounts, cgroups,
+  veth, and a static init as PID 1: the only process an idle container has);
+- Stop: ``<path>/stop.sh [-w 0]``; Destroy: ``destroy.sh <path>``;
+- Spawn/Run: ``job.sh <path> vcap|root``, detached (see ``_jobs.py``);
+- CopyIn/CopyOut: ``copy.sh in|out ...``, tar inside the container as vcap.
+
+A container lives on without the server: its init is a child of the host's
+init. At start the server recovers it when ``run/init.pid`` names a live
+process in the container's freezer cgroup.
+
+Networking (firewall, net_in, net_out, bandwidth) and limits (memory, disk,
+cpu, pids, stats) are later parts of this backend; until then they answer
+``not implemented``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+from warden.protocol import CopyInRequest, CopyOutRequest, CreateRequest
+
+from .._config import Config
+from .._errors import WardenError
+from .._jobs import Job
+from .._scripts import run_script
+from ._cgroups import ContainerCgroups, cgroup_mounts, init_in_cgroup
+from ._linux_create import create_environment, find_init
+from .base import Container
+
+__all__ = ["LinuxContainer"]
+
+
+class LinuxContainer(Container):
+    """A Linux container; see the module docstring."""
+
+    backend_name = "linux"
+
+    def _script(self, name: str) -> str:
+        return os.path.join(self.root_scripts, name)
+
+    def _own_script(self, name: str) -> str:
+        """A script of the container's own directory (copied from the skeleton)."""
+        return os.path.join(self.container_path, name)
+
+    @property
+    def cgroups(self) -> ContainerCgroups:
+        """The container's cgroup directories."""
+        return ContainerCgroups(
+            self.config.server.cgroup_parent, self.container_id, cgroup_mounts()
+        )
+
+    # -- host --
+
+    @classmethod
+    async def setup_host(cls, config: Config) -> None:
+        server = config.server
+        if os.geteuid() != 0:
+            raise WardenError("linux containers require root privileges")
+        if not os.path.isdir(server.container_rootfs_path):
+            raise WardenError(
+                f"container_rootfs_path does not exist {server.container_rootfs_path}"
+            )
+        if not os.path.isdir(server.container_depot_path):
+            raise WardenError(
+                f"container_depot_path does not exist {server.container_depot_path}"
+            )
+        network = config.network
+        await run_script(
+            [os.path.join(server.root_scripts_path, cls.backend_name, "setup.sh")],
+            env={
+                "CGROUP_PARENT": server.cgroup_parent,
+                "CONTAINER_ROOTFS_PATH": server.container_rootfs_path,
+                "CONTAINER_DEPOT_PATH": server.container_depot_path,
+                "POOL_NETWORK": network.pool_network,
+                "ALLOW_NETWORKS": " ".join(network.allow_networks),
+                "ALLOW_HOST_ACCESS": "true" if network.allow_host_access else "false",
+            },
+        )
+
+    # -- lifecycle --
+
+    async def do_create(self, request: CreateRequest) -> None:
+        env = create_environment(
+            request,
+            self.config,
+            container_id=self.container_id,
+            host_ip=self.host_ip,
+            container_ip=self.container_ip,
+            uid=self.uid,
+            init=find_init(),
+        )
+        await self.run_script([self._script("create.sh"), self.container_path], env=env)
+        await self.run_script([self._own_script("start.sh")])
+
+    async def do_stop(self, kill: bool) -> None:
+        wait = ["-w", "0"] if kill else []
+        await self.run_script([self._own_script("stop.sh"), *wait])
+
+    async def do_destroy(self) -> None:
+        await self.run_script([self._script("destroy.sh"), self.container_path])
+
+    # -- jobs and files --
+
+    def job_command(self, job: Job) -> tuple[Sequence[str], Mapping[str, str]]:
+        user = "root" if job.privileged else "vcap"
+        return [self._script("job.sh"), self.container_path, user], {}
+
+    async def do_copy_in(self, request: CopyInRequest) -> None:
+        await self.run_script(
+            [self._script("copy.sh"), "in", self.container_path, request.src_path, request.dst_path]
+        )
+
+    async def do_copy_out(self, request: CopyOutRequest) -> None:
+        argv = [self._script("copy.sh"), "out", self.container_path]
+        argv += [request.src_path, request.dst_path]
+        if request.HasField("owner") and request.owner:
+            argv.append(request.owner)
+        await self.run_script(argv)
+
+    # -- recovery --
+
+    def init_pid(self) -> int | None:
+        """Host pid of the container's init, from ``run/init.pid`` (None if absent)."""
+        try:
+            with open(os.path.join(self.container_path, "run", "init.pid")) as handle:
+                return int(handle.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def is_alive(self) -> bool:
+        pid = self.init_pid()
+        return pid is not None and init_in_cgroup(pid, self.cgroups)

@@ -1,0 +1,339 @@
+"""Fixtures: a real warden-server process on a real unix socket, and both clients.
+
+Every server runs the insecure backend in a fresh temporary directory (short,
+under /tmp, because unix socket paths are limited to 108 bytes). At teardown
+the server is stopped, every container left in its depot is destroyed with
+the backend's own ``destroy.sh`` (which kills its processes) and the directory
+is removed.
+
+The Twisted client runs on a reactor in a background thread (a reactor cannot
+be restarted, so one serves the whole session); tests call it through
+``blockingCallFromThread``. Both clients are wrapped in the same small
+interface so that one test body drives either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from twisted.internet import defer
+from twisted.internet import reactor as _reactor
+from twisted.internet.threads import blockingCallFromThread
+
+from warden.client import Client, ClientConnectionError
+from warden.protocol import PingRequest, StreamRequest
+from warden.twisted_client import connect
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT_SCRIPTS = REPO / "root-scripts"
+SERVER_BIN = Path(sys.executable).with_name("warden-server")
+#: Seconds any single request may take in a test before we call it hung.
+REQUEST_TIMEOUT = 60.0
+
+reactor: Any = _reactor
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class WardenServer:
+    """A warden-server process with its own socket, depot and log."""
+
+    def __init__(self, base: Path, overrides: dict[str, Any] | None = None) -> None:
+        self.base = base
+        self.socket_path = str(base / "w.sock")
+        self.depot = base / "depot"
+        self.log_path = base / "server.log"
+        self.config_path = base / "warden.yml"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.env = dict(os.environ)
+        self.config: dict[str, Any] = deep_merge(
+            {
+                "server": {
+                    "container_klass": "insecure",
+                    "unix_domain_path": self.socket_path,
+                    "container_depot_path": str(self.depot),
+                    "root_scripts_path": str(ROOT_SCRIPTS),
+                    "container_grace_time": None,
+                    "job_output_limit": 1024 * 1024,
+                },
+                "health_check_server": {"port": 0},
+                "logging": {"level": "debug"},
+                "network": {"release_delay": 0},
+                "port": {"pool_start_port": 40000, "pool_size": 1000},
+                "user": {"pool_start_uid": 30000, "pool_size": 64},
+            },
+            overrides or {},
+        )
+        self.write_config()
+
+    def write_config(self) -> None:
+        self.config_path.write_text(yaml.safe_dump(self.config))
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, timeout: float = 30.0) -> WardenServer:
+        """Start and wait until it answers a Ping."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(SERVER_BIN), "--config", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=self.env,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"warden-server exited {self.process.returncode}:\n{self.log()}")
+            try:
+                with Client(self.socket_path) as client:
+                    client.call(PingRequest(), timeout=5)
+                return self
+            except (ClientConnectionError, FileNotFoundError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"warden-server did not come up:\n{self.log()}") from None
+                time.sleep(0.02)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        code = self.process.wait(timeout)
+        self.process = None
+        return code
+
+    def drain(self) -> int:
+        """SIGUSR2: drain and exit; returns the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGUSR2)
+        return self.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        assert self.process is not None
+        self.process.kill()
+        self.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.wait()
+        self.process = None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def containers(self) -> list[Path]:
+        """Container directories in the depot."""
+        if not self.depot.is_dir():
+            return []
+        return [p for p in self.depot.iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+    def cleanup(self) -> None:
+        self.stop()
+        destroy = ROOT_SCRIPTS / "insecure" / "destroy.sh"
+        for path in self.containers():
+            subprocess.run([str(destroy), str(path)], check=False, capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., WardenServer]]:
+    """Make (not start) servers; each is cleaned up after the test."""
+    made: list[WardenServer] = []
+
+    def make(**overrides: Any) -> WardenServer:
+        base = Path(tempfile.mkdtemp(prefix="wsrv-", dir="/tmp"))
+        server = WardenServer(base, overrides)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[WardenServer]:
+    """One started server for a whole module (tests that leave no state behind)."""
+    base = Path(tempfile.mkdtemp(prefix="wsrv-", dir="/tmp"))
+    server = WardenServer(base).start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def shared_client(
+    shared_server: WardenServer, connect_client: Callable[[WardenServer], AnyClient]
+) -> AnyClient:
+    """A client of each kind to the module's shared server."""
+    return connect_client(shared_server)
+
+
+@pytest.fixture
+def server(make_server: Callable[..., WardenServer]) -> WardenServer:
+    """A started server with the default test configuration."""
+    return make_server().start()
+
+
+# -- the Twisted reactor, in a thread for the whole session --
+
+
+@pytest.fixture(scope="session")
+def reactor_thread() -> Iterator[Any]:
+    thread = threading.Thread(
+        target=reactor.run, kwargs={"installSignalHandlers": False}, daemon=True
+    )
+    thread.start()
+    while not reactor.running:
+        time.sleep(0.01)
+    yield reactor
+    reactor.callFromThread(reactor.stop)
+    thread.join(10)
+
+
+def in_reactor(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``function`` in the reactor thread, wait for its (Deferred) result."""
+
+    def call() -> Any:
+        d = defer.maybeDeferred(function, *args, **kwargs)
+        return d.addTimeout(REQUEST_TIMEOUT, reactor)
+
+    return blockingCallFromThread(reactor, call)
+
+
+# -- one interface over both clients --
+
+
+class BlockingClient:
+    """``warden.client.Client`` with a timeout on every request."""
+
+    kind = "blocking"
+
+    def __init__(self, socket_path: str) -> None:
+        self.client = Client(socket_path)
+        self.client.connect()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("timeout", REQUEST_TIMEOUT)
+            return method(*args, **kwargs)
+
+        return call
+
+    def stream_all(self, handle: str, job_id: int) -> list[Any]:
+        """Every frame of a Stream, the final one (with exit_status) last."""
+        return list(self.client.stream(handle, job_id))
+
+    def close(self) -> None:
+        if self.client.connected:
+            self.client.disconnect()
+
+
+class TwistedClient:
+    """``warden.twisted_client`` driven from the test thread."""
+
+    kind = "twisted"
+
+    def __init__(self, socket_path: str) -> None:
+        self.connection = in_reactor(connect, reactor, socket_path)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.connection, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return in_reactor(method, *args, **kwargs)
+
+        return call
+
+    def stream_all(self, handle: str, job_id: int) -> list[Any]:
+        frames: list[Any] = []
+        final = in_reactor(
+            self.connection.stream, StreamRequest(handle=handle, job_id=job_id), frames.append
+        )
+        return [*frames, final]
+
+    def close(self) -> None:
+        if self.connection.connected:
+            in_reactor(self.connection.disconnect)
+
+
+AnyClient = BlockingClient | TwistedClient
+
+
+@pytest.fixture(params=["blocking", "twisted"])
+def client_kind(request: pytest.FixtureRequest, reactor_thread: Any) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def connect_client(client_kind: str) -> Iterator[Callable[[WardenServer], AnyClient]]:
+    """Connect clients of this test's kind; all are closed afterwards."""
+    opened: list[AnyClient] = []
+
+    def open_client(server: WardenServer) -> AnyClient:
+        cls = BlockingClient if client_kind == "blocking" else TwistedClient
+        made = cls(server.socket_path)
+        opened.append(made)
+        return made
+
+    yield open_client
+    for made in opened:
+        with contextlib.suppress(Exception):
+            made.close()
+
+
+@pytest.fixture
+def client(server: WardenServer, connect_client: Callable[[WardenServer], AnyClient]) -> AnyClient:
+    """A client of each kind (the test runs once per kind) to a started server."""
+    return connect_client(server)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    """Wait until ``predicate()`` holds (a bound on waiting, not a speed assertion)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+

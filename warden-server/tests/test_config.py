@@ -1,0 +1,155 @@
+"""The configuration: every key of the original with its default, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from warden.server import ConfigError, load_config, parse_config
+from warden.server._config import default_root_scripts_path
+
+
+def test_defaults_are_the_originals() -> None:
+    config = parse_config(None)
+    server = config.server
+    assert server.unix_domain_path == "/tmp/warden.sock"
+    assert server.unix_domain_permissions == 0o755
+    assert server.container_klass == "insecure"
+    assert server.container_grace_time == 300
+    assert server.job_output_limit == 10485760
+    assert server.disk_quota_enabled is True
+    assert server.allow_nested_warden is False
+    assert server.container_rlimits == {}
+    assert (server.pidfile, server.syslog_socket) == (None, None)
+    assert server.cgroup_parent == "warden"
+    assert config.health_check_server.port == 2345
+    assert config.logging.level == "debug2" and config.logging.json is False
+    assert config.network.pool_network == "10.254.0.0/24"
+    assert config.network.release_delay == 5.0
+    assert config.network.mtu == 1500
+    assert config.network.allow_networks == ()
+    assert config.user.pool_start_uid == 10000 and config.user.pool_size == 64
+    upper = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[1])
+    assert config.port.pool_start_port == upper + 1
+    assert config.port.pool_size == 65001 - (upper + 1)
+
+
+def test_root_scripts_default_to_the_repository() -> None:
+    assert Path(default_root_scripts_path(), "insecure", "job.sh").is_file()
+
+
+def test_the_shipped_configurations_load() -> None:
+    config_dir = Path(__file__).resolve().parents[1] / "config"
+    linux = load_config(config_dir / "warden.yml")
+    assert linux.backend == "linux"
+    assert linux.server.unix_domain_path == "/tmp/warden.sock"
+    assert linux.server.container_depot_path == "/var/lib/warden/containers"
+    assert linux.server.container_rootfs_path == "/var/lib/warden/rootfs"
+    assert load_config(config_dir / "insecure.yml").backend == "insecure"
+
+
+@pytest.mark.parametrize(
+    "klass, backend",
+    [
+        ("Warden::Container::Linux", "linux"),
+        ("Warden::Container::Insecure", "insecure"),
+        ("linux", "linux"),
+        ("insecure", "insecure"),
+    ],
+)
+def test_container_klass_spellings(klass: str, backend: str) -> None:
+    assert parse_config({"server": {"container_klass": klass}}).backend == backend
+
+
+def test_sections_merge_over_defaults_and_unknown_keys_pass() -> None:
+    config = parse_config(
+        {
+            "server": {"job_output_limit": 5, "something_new": True},
+            "network": {"pool_start_address": "10.0.0.0", "pool_size": 256},
+            "user": {"pool_size": 10},
+            "port": {"pool_start_port": 50000, "pool_size": 1000},
+        }
+    )
+    assert config.server.job_output_limit == 5
+    assert config.server.unix_domain_path == "/tmp/warden.sock"
+    assert config.raw["server"]["something_new"] is True
+    # The original's legacy pool form: 256 containers -> a /22.
+    assert config.network.pool_network == "10.0.0.0/22"
+    assert (config.user.pool_start_uid, config.user.pool_size) == (10000, 10)
+
+
+def test_yaml_octal_permissions_and_null_grace_time(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text("server:\n  unix_domain_permissions: 0777\n  container_grace_time: ~\n")
+    config = load_config(path)
+    assert config.server.unix_domain_permissions == 0o777
+    assert config.server.container_grace_time is None
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            {"server": {"container_grace_time": 1.5}},
+            "server.container_grace_time: expected an integer or null",
+        ),
+        (
+            {"server": {"container_grace_time": "soon"}},
+            "server.container_grace_time: expected an integer",
+        ),
+        ({"server": {"job_output_limit": True}}, "server.job_output_limit: expected an integer"),
+        (
+            {"server": {"unix_domain_path": 5}},
+            "server.unix_domain_path: expected a non-empty string",
+        ),
+        (
+            {"server": {"container_klass": "Warden::Container::Zone"}},
+            "server.container_klass: expected",
+        ),
+        (
+            {"server": {"container_rlimits": {"nofiles": 1}}},
+            "server.container_rlimits.nofiles: unknown",
+        ),
+        (
+            {"server": {"container_rlimits": {"nofile": "many"}}},
+            "server.container_rlimits.nofile: expected",
+        ),
+        (
+            {"server": {"allow_nested_warden": "yes"}},
+            "server.allow_nested_warden: expected true or false",
+        ),
+        ({"server": {"quota": {"disk_quota_enabled": 1}}}, "server.quota.disk_quota_enabled"),
+        ({"server": []}, "server: expected a mapping"),
+        ({"logging": {"level": "loud"}}, "logging.level: expected one of off, fatal"),
+        (
+            {"network": {"pool_network": "10.0.0.0"}},
+            "network.pool_network: expected an address/netmask",
+        ),
+        ({"network": {"allow_networks": "10.0.0.0/8"}}, "network.allow_networks: expected a list"),
+        ({"network": {"release_delay": -1}}, "network.release_delay: expected a non-negative"),
+        (
+            {"port": {"pool_start_port": 64000, "pool_size": 500}},
+            "Insufficient non-ephemeral ports",
+        ),
+        (
+            {"health_check_server": {"port": 70000}},
+            "health_check_server.port: expected a port number",
+        ),
+        ([1, 2], "configuration: expected a mapping of sections"),
+    ],
+)
+def test_invalid_values_name_the_key(data: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert message in str(caught.value)
+
+
+def test_unreadable_or_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read configuration"):
+        load_config(tmp_path / "missing.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("server: [unclosed\n")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        load_config(bad)

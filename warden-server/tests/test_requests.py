@@ -1,0 +1,441 @@
+"""The whole request set against a real server (insecure backend), through both clients.
+
+Each test runs twice: with the blocking ``warden.client.Client`` and with the
+Twisted client (``client`` fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from conftest import AnyClient, WardenServer, wait_for
+
+from warden.client import ServerError
+from warden.protocol import (
+    CopyInRequest,
+    CopyOutRequest,
+    DestroyRequest,
+    InfoRequest,
+    LimitBandwidthRequest,
+    LimitCpuRequest,
+    LimitDiskRequest,
+    LimitMemoryRequest,
+    LinkRequest,
+    NetInRequest,
+    NetOutRequest,
+    ResourceLimits,
+    RunRequest,
+    SpawnRequest,
+    StopRequest,
+    StreamRequest,
+)
+
+
+def error_of(call: object, *args: object, **kwargs: object) -> str:
+    """The message of the ServerError that ``call`` raises."""
+    with pytest.raises(ServerError) as caught:
+        call(*args, **kwargs)  # type: ignore[operator]
+    return str(caught.value.message)
+
+
+def state_error(allowed: str, current: str) -> str:
+    return f"Container state must be one of '{allowed}', current state is '{current}'"
+
+
+def processes_in(directory: str) -> list[int]:
+    """Pids whose working directory is ``directory`` (jobs run in <container>/root)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == directory:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+# -- server-answered requests --
+
+
+def test_ping_echo_list(client: AnyClient) -> None:
+    assert client.ping().ByteSize() == 0
+    assert client.echo("héllo, wörld").message == "héllo, wörld"
+    assert list(client.list().handles) == []
+    handle = client.create().handle
+    assert list(client.list().handles) == [handle]
+
+
+# -- create --
+
+
+def test_create_makes_an_active_container_with_a_generated_handle(
+    client: AnyClient, server: WardenServer
+) -> None:
+    handle = client.create().handle
+    assert re.fullmatch(r"[0-9a-v]{11}", handle)
+    info = client.info(handle)
+    assert info.state == "active"
+    assert info.container_path == str(server.depot / handle)
+    assert info.host_ip == "10.254.0.1"
+    assert info.container_ip == "10.254.0.2"
+    assert list(info.events) == []
+    assert (Path(info.container_path) / "snapshot.json").is_file()
+    second = client.info(client.create().handle)
+    assert second.host_ip == "10.254.0.5"  # the next /30 of the pool
+
+
+def test_create_with_a_handle_refuses_a_duplicate(client: AnyClient) -> None:
+    assert client.create(handle="mine").handle == "mine"
+    assert error_of(client.create, handle="mine") == "container with handle: mine already exists."
+    assert list(client.list().handles) == ["mine"]
+
+
+def test_create_with_a_network_takes_its_slash_30(client: AnyClient) -> None:
+    handle = client.create(network="10.254.0.9").handle
+    info = client.info(handle)
+    assert (info.host_ip, info.container_ip) == ("10.254.0.9", "10.254.0.10")
+    assert error_of(client.create, network="10.254.0.11") == "Could not acquire network: 10.254.0.8"
+    # The failed create left nothing behind: the handle is free, the pool intact.
+    assert len(client.list().handles) == 1
+
+
+def test_create_fails_cleanly_when_the_uid_pool_is_empty(
+    make_server: object, connect_client: object
+) -> None:
+    server = make_server(user={"pool_start_uid": 30000, "pool_size": 1}).start()  # type: ignore[operator]
+    client = connect_client(server)  # type: ignore[operator]
+    client.create(handle="first")
+    assert error_of(client.create, handle="second") == "no uid available"
+    client.destroy("first")
+    assert client.create(handle="second").handle == "second"
+
+
+# -- lifecycle and state errors --
+
+
+def test_lifecycle_and_state_errors(client: AnyClient) -> None:
+    handle = client.create().handle
+    client.stop(handle)
+    client.stop(handle)  # stopping a stopped container is a no-op
+    assert client.info(handle).state == "stopped"
+    stopped = state_error("active", "stopped")
+    assert error_of(client.spawn, handle, "true") == stopped
+    assert error_of(client.run, handle, "true") == stopped
+    assert error_of(client.net_in, handle) == stopped
+    assert error_of(client.copy_in, handle, "/etc/hostname", "/x") == stopped
+    # Limits are allowed when stopped; the insecure backend has none.
+    assert error_of(client.limit_memory, handle) == "not implemented"
+    client.destroy(handle)
+    assert error_of(client.destroy, handle) == "unknown handle"
+    assert error_of(client.info, handle) == "unknown handle"
+    assert list(client.list().handles) == []
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        StopRequest(handle="nope"),
+        DestroyRequest(handle="nope"),
+        InfoRequest(handle="nope"),
+        SpawnRequest(handle="nope", script="true"),
+        LinkRequest(handle="nope", job_id=1),
+        RunRequest(handle="nope", script="true"),
+        StreamRequest(handle="nope", job_id=1),
+        NetInRequest(handle="nope"),
+        NetOutRequest(handle="nope", port=80),
+        CopyInRequest(handle="nope", src_path="/a", dst_path="/b"),
+        CopyOutRequest(handle="nope", src_path="/a", dst_path="/b"),
+        LimitMemoryRequest(handle="nope"),
+        LimitDiskRequest(handle="nope"),
+        LimitBandwidthRequest(handle="nope", rate=1, burst=1),
+        LimitCpuRequest(handle="nope"),
+    ],
+    ids=lambda r: type(r).__name__,
+)
+def test_unknown_handle(shared_client: AnyClient, request_: object) -> None:
+    if isinstance(request_, StreamRequest):
+        assert error_of(shared_client.stream_all, "nope", 1) == "unknown handle"
+    else:
+        assert error_of(shared_client.call, request_) == "unknown handle"
+
+
+def test_unknown_job(client: AnyClient) -> None:
+    handle = client.create().handle
+    assert error_of(client.link, handle, 999999) == "no such job"
+    assert error_of(client.stream_all, handle, 999999) == "no such job"
+
+
+def test_backend_without_limits_or_net_out(client: AnyClient) -> None:
+    handle = client.create().handle
+    assert error_of(client.net_out, handle, port=80) == "not implemented"
+    assert error_of(client.limit_memory, handle, limit_in_bytes=1 << 30) == "not implemented"
+    assert error_of(client.limit_disk, handle) == "not implemented"
+    assert error_of(client.limit_bandwidth, handle, 1, 1) == "not implemented"
+    assert error_of(client.limit_cpu, handle) == "not implemented"
+    assert client.info(handle).state == "active"  # and the snapshot was written back
+    assert Path(client.info(handle).container_path, "snapshot.json").is_file()
+
+
+# -- jobs --
+
+
+def test_run_returns_status_output_and_info(client: AnyClient) -> None:
+    handle = client.create().handle
+    result = client.run(handle, "echo out; echo err >&2; pwd; exit 3")
+    root = Path(client.info(handle).container_path) / "root"
+    assert result.exit_status == 3
+    assert result.stdout == f"out\n{root}\n".encode()
+    assert result.stderr == b"err\n"
+    assert result.info.state == "active"
+
+
+def test_spawn_then_link_forgets_the_job(client: AnyClient) -> None:
+    handle = client.create().handle
+    root = Path(client.info(handle).container_path) / "root"
+    first = client.spawn(handle, "while [ ! -e go ]; do sleep 0.02; done; echo went").job_id
+    second = client.spawn(handle, "exit 0").job_id
+    assert second > first
+    assert first in client.info(handle).job_ids
+    (root / "go").touch()
+    result = client.link(handle, first)
+    assert (result.exit_status, result.stdout) == (0, b"went\n")
+    assert first not in client.info(handle).job_ids
+    assert error_of(client.link, handle, first) == "no such job"
+    assert client.link(handle, second).exit_status == 0
+
+
+def test_stream_sends_chunks_then_the_exit_status(client: AnyClient) -> None:
+    handle = client.create().handle
+    job_id = client.spawn(handle, "echo a; echo b >&2; sleep 0.1; echo c; exit 7").job_id
+    frames = client.stream_all(handle, job_id)
+    final = frames[-1]
+    assert final.exit_status == 7 and final.info.state == "active"
+    chunks = frames[:-1]
+    assert all(f.data and not f.HasField("exit_status") for f in chunks)
+    assert b"".join(f.data for f in chunks if f.name == "stdout") == b"a\nc\n"
+    assert b"".join(f.data for f in chunks if f.name == "stderr") == b"b\n"
+    assert error_of(client.stream_all, handle, job_id) == "no such job"
+
+
+def test_stream_of_a_finished_job_sends_its_stored_output(client: AnyClient) -> None:
+    handle = client.create().handle
+    job_id = client.spawn(handle, "echo out; echo err >&2").job_id
+    wait_for(lambda: job_id not in client.info(handle).job_ids, what="the job to end")
+    frames = client.stream_all(handle, job_id)
+    assert [(f.name, f.data) for f in frames[:-1]] == [("stdout", b"out\n"), ("stderr", b"err\n")]
+    assert frames[-1].exit_status == 0
+
+
+def test_binary_output_round_trips(client: AnyClient) -> None:
+    handle = client.create().handle
+    every_byte = "for i in $(seq 0 255); do printf \"\\\\$(printf %03o $i)\"; done"
+    assert client.run(handle, every_byte).stdout == bytes(range(256))
+    job_id = client.spawn(handle, every_byte + " >&2").job_id
+    frames = client.stream_all(handle, job_id)
+    assert b"".join(f.data for f in frames[:-1] if f.name == "stderr") == bytes(range(256))
+
+
+def test_output_limit_kills_the_job(make_server: object, connect_client: object) -> None:
+    server = make_server(server={"job_output_limit": 10000}).start()  # type: ignore[operator]
+    client = connect_client(server)  # type: ignore[operator]
+    handle = client.create().handle
+    result = client.run(handle, "echo begin; cat /dev/zero")
+    assert result.exit_status == 255
+    assert result.stdout.startswith(b"begin\n")
+    assert len(result.stdout) + len(result.stderr) == 10000
+    assert "command exceeded maximum output" in result.info.events
+    # Streaming sees the same bound.
+    job_id = client.spawn(handle, "yes; echo never").job_id
+    frames = client.stream_all(handle, job_id)
+    assert sum(len(f.data) for f in frames[:-1]) == 10000
+    assert frames[-1].exit_status == 255
+    # Within the limit, everything comes back.
+    assert client.run(handle, "head -c 9999 /dev/zero").stdout == bytes(9999)
+
+
+def test_discard_output(client: AnyClient) -> None:
+    handle = client.create().handle
+    result = client.run(handle, "echo hi; echo there >&2; exit 4", discard_output=True)
+    assert (result.exit_status, result.stdout, result.stderr) == (4, b"", b"")
+    job_id = client.spawn(handle, "head -c 5000000 /dev/zero", discard_output=True).job_id
+    frames = client.stream_all(handle, job_id)
+    assert len(frames) == 1 and frames[0].exit_status == 0  # no data, no limit
+
+
+def test_rlimits_from_config_and_request(make_server: object, connect_client: object) -> None:
+    server = make_server(server={"container_rlimits": {"nofile": 200}}).start()  # type: ignore[operator]
+    client = connect_client(server)  # type: ignore[operator]
+    handle = client.create().handle
+    assert client.run(handle, "ulimit -n").stdout == b"200\n"
+    limits = ResourceLimits(nofile=123, stack=8 << 20)
+    limited = client.run(handle, "ulimit -n; ulimit -s", rlimits=limits)
+    assert limited.stdout == b"123\n8192\n"
+    # The request's limits were for that request only.
+    assert client.run(handle, "ulimit -n").stdout == b"200\n"
+
+
+def test_job_environment_is_empty_but_lang(make_server: object, connect_client: object) -> None:
+    server = make_server()  # type: ignore[operator]
+    server.env["LANG"] = "C.UTF-8"
+    server.env["SECRET_OF_THE_SERVER"] = "x"
+    client = connect_client(server.start())  # type: ignore[operator]
+    handle = client.create().handle
+    names = client.run(handle, "env").stdout.decode().split()
+    assert "LANG=C.UTF-8" in names
+    assert not [n for n in names if n.startswith(("SECRET", "HOME=", "RLIMIT_", "JOB_DIR"))]
+    # No standard signal ignored or blocked (Python ignores SIGPIPE; jobs must
+    # not inherit that). glibc's posix_spawn leaves its own internal signals
+    # 32 and 33 ignored, which every glibc program resets at start.
+    status = client.run(handle, "grep -E '^Sig(Ign|Blk)' /proc/self/status").stdout.split()
+    assert status[0::2] == [b"SigBlk:", b"SigIgn:"]
+    blocked, ignored = (int(mask, 16) for mask in status[1::2])
+    assert (blocked, ignored & 0x7FFFFFFF) == (0, 0)
+    assert client.run(handle, "yes | head -c 3").stdout == b"y\ny"
+
+
+def test_concurrent_links_all_get_the_result(
+    server: WardenServer, connect_client: object
+) -> None:
+    first = connect_client(server)  # type: ignore[operator]
+    second = connect_client(server)  # type: ignore[operator]
+    handle = first.create().handle
+    root = Path(first.info(handle).container_path) / "root"
+    job_id = first.spawn(handle, "while [ ! -e go ]; do sleep 0.02; done; echo done").job_id
+    import threading
+
+    results: dict[str, object] = {}
+    threads = [
+        threading.Thread(target=lambda c=c, k=k: results.__setitem__(k, c.link(handle, job_id)))
+        for k, c in (("first", first), ("second", second))
+    ]
+    for thread in threads:
+        thread.start()
+    (root / "go").touch()
+    for thread in threads:
+        thread.join(60)
+    assert [r.stdout for r in results.values()] == [b"done\n", b"done\n"]  # type: ignore[attr-defined]
+    assert error_of(first.link, handle, job_id) == "no such job"
+
+
+# -- stop and destroy --
+
+
+def test_stop_terminates_every_process(client: AnyClient) -> None:
+    handle = client.create().handle
+    root = os.path.join(client.info(handle).container_path, "root")
+    first = client.spawn(handle, "sleep 1000").job_id
+    second = client.spawn(handle, "sleep 1000 & sleep 1000 & wait").job_id
+    wait_for(lambda: len(processes_in(root)) >= 5, what="the jobs to start")
+    client.stop(handle)
+    assert processes_in(root) == []
+    assert client.info(handle).job_ids == []
+    assert client.link(handle, first).exit_status == 128 + 15
+    assert client.link(handle, second).exit_status == 128 + 15
+
+
+def test_stop_with_kill_does_not_wait_for_term(client: AnyClient) -> None:
+    handle = client.create().handle
+    job_id = client.spawn(handle, "trap '' TERM; echo ready; sleep 1000").job_id
+    root = os.path.join(client.info(handle).container_path, "root")
+    wait_for(lambda: len(processes_in(root)) >= 2, what="the job to start")
+    client.stop(handle, kill=True)
+    assert client.link(handle, job_id).exit_status == 128 + 9
+    assert processes_in(root) == []
+
+
+def test_background_stop_replies_at_once(client: AnyClient) -> None:
+    handle = client.create().handle
+    job_id = client.spawn(handle, "sleep 1000").job_id
+    client.stop(handle, background=True)
+    assert client.link(handle, job_id).exit_status == 128 + 15
+    wait_for(lambda: client.info(handle).state == "stopped", what="the stop")
+
+
+def test_destroy_removes_processes_and_files(client: AnyClient) -> None:
+    handle = client.create().handle
+    path = client.info(handle).container_path
+    client.spawn(handle, "sleep 1000")
+    client.run(handle, "sleep 1000 > /dev/null 2>&1 &")  # outlives its job
+    root = os.path.join(path, "root")
+    wait_for(lambda: len(processes_in(root)) >= 2, what="the jobs to start")
+    client.destroy(handle)
+    assert processes_in(root) == []
+    assert not os.path.exists(path)
+
+
+def test_link_during_destroy_ends_with_the_obituary(
+    server: WardenServer, connect_client: object
+) -> None:
+    linker = connect_client(server)  # type: ignore[operator]
+    destroyer = connect_client(server)  # type: ignore[operator]
+    handle = linker.create().handle
+    job_id = linker.spawn(handle, "echo started; sleep 1000").job_id
+    import threading
+
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(linker.link(handle, job_id)))
+    thread.start()
+    destroyer.destroy(handle)
+    thread.join(60)
+    (linked,) = result
+    assert linked.exit_status != 0  # type: ignore[attr-defined]
+    assert linked.stdout == b"started\n"  # type: ignore[attr-defined]
+    assert linked.info.state == "active"  # type: ignore[attr-defined]  # taken before the stop
+
+
+# -- net_in and copies --
+
+
+def test_net_in_hands_out_pool_ports(client: AnyClient) -> None:
+    handle = client.create().handle
+    first = client.net_in(handle, host_port=1234, container_port=80)
+    assert first.host_port == first.container_port  # the insecure backend ignores both
+    assert 40000 <= first.host_port < 41000
+    second = client.net_in(handle)
+    assert second.host_port == first.host_port + 1
+
+
+def make_tree(base: Path) -> Path:
+    src = base / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "file").write_bytes(b"data")
+    (src / "file").chmod(0o750)
+    (src / "sub" / "deep").write_text("deep")
+    os.symlink("file", src / "link")
+    os.link(src / "file", src / "hard")
+    return src
+
+
+def test_copy_in_and_out(client: AnyClient, server: WardenServer) -> None:
+    handle = client.create().handle
+    root = Path(client.info(handle).container_path) / "root"
+    src = make_tree(server.base)
+    # A trailing slash copies the contents; without, the directory itself.
+    client.copy_in(handle, f"{src}/", "/contents")
+    client.copy_in(handle, str(src), "/itself")
+    client.copy_in(handle, str(src / "file"), "/single")
+    assert (root / "contents" / "sub" / "deep").read_text() == "deep"
+    assert (root / "itself" / "src" / "file").read_bytes() == b"data"
+    assert (root / "single").read_bytes() == b"data"
+    copied = root / "contents"
+    assert (copied / "file").stat().st_mode & 0o777 == 0o750
+    assert os.readlink(copied / "link") == "file"
+    assert (copied / "hard").stat().st_ino != (copied / "file").stat().st_ino
+    assert (copied / "file").stat().st_nlink == 1
+    assert client.run(handle, "cat contents/sub/deep").stdout == b"deep"
+
+    out = server.base / "out"
+    client.copy_out(handle, "/contents/", str(out), owner="nobody:nogroup")
+    assert (out / "sub" / "deep").read_text() == "deep"
+    assert os.readlink(out / "link") == "file"
+    assert {(p.lstat().st_uid, p.lstat().st_gid) for p in [out, *out.rglob("*")]} == {
+        (65534, 65534)
+    }
+    client.stop(handle)  # copy_out works on a stopped container
+    client.copy_out(handle, "/single", str(server.base / "single"))
+    assert (server.base / "single").read_bytes() == b"data"
+    assert error_of(client.copy_out, handle, "/missing", str(out)) == "command exited with failure"

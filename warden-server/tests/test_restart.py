@@ -1,0 +1,225 @@
+"""Restart survival: drain with SIGUSR2, crash with SIGKILL, recover at start (C6, C8)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import WardenServer, process_alive, wait_for
+
+from warden.client import Client, ClientConnectionError, ServerError
+
+WAIT_FOR_GO = "echo before; while [ ! -e {name} ]; do sleep 0.02; done; echo after; exit 5"
+
+
+def job_dir(container_path: str, job_id: int) -> Path:
+    return Path(container_path) / "jobs" / str(job_id)
+
+
+def wrapper_pid(container_path: str, job_id: int) -> int:
+    snapshot = json.loads((Path(container_path) / "snapshot.json").read_text())
+    return int(snapshot["jobs"][str(job_id)]["wrapper_pid"])
+
+
+@pytest.fixture
+def started(make_server: Callable[..., WardenServer]) -> WardenServer:
+    return make_server().start()
+
+
+def test_drain_keeps_jobs_and_their_output(started: WardenServer) -> None:
+    server = started
+    with Client(server.socket_path) as client:
+        handle = client.create(handle="survivor").handle
+        path = client.info(handle).container_path
+        root = Path(path) / "root"
+        running = client.spawn(handle, WAIT_FOR_GO.format(name="go1")).job_id
+        ended_before = client.spawn(handle, "echo finished early; exit 2").job_id
+        ends_while_down = client.spawn(handle, WAIT_FOR_GO.format(name="go2")).job_id
+        wait_for(lambda: ended_before not in client.info(handle).job_ids, what="a job to end")
+        net_port = client.net_in(handle).host_port
+        wrapper = wrapper_pid(path, running)
+
+    # A client waiting on a link is disconnected by the drain; the job stays.
+    linker = Client(server.socket_path)
+    linker.connect()
+    caught: list[BaseException] = []
+
+    def link() -> None:
+        try:
+            linker.link(handle, running, timeout=60)
+        except BaseException as error:
+            caught.append(error)
+
+    thread = threading.Thread(target=link)
+    thread.start()
+    wait_for(lambda: b"before" in (job_dir(path, running) / "stdout").read_bytes(), what="output")
+    assert server.drain() == 0
+    thread.join(30)
+    assert len(caught) == 1 and isinstance(caught[0], ClientConnectionError)
+    assert process_alive(wrapper), "the job must keep running while no server runs"
+
+    (root / "go2").touch()
+    wait_for((job_dir(path, ends_while_down) / "exit_status").exists, what="job end")
+
+    server.start()
+    with Client(server.socket_path) as client:
+        assert list(client.list().handles) == ["survivor"]
+        info = client.info(handle)
+        assert info.state == "active"
+        assert running in info.job_ids and ends_while_down not in info.job_ids
+        early = client.link(handle, ended_before)
+        assert (early.exit_status, early.stdout) == (2, b"finished early\n")
+        down = client.link(handle, ends_while_down)
+        assert (down.exit_status, down.stdout) == (5, b"before\nafter\n")
+        (root / "go1").touch()
+        result = client.link(handle, running)
+        assert (result.exit_status, result.stdout) == (5, b"before\nafter\n")
+        # Ids never go back, pools do not hand out what the container holds.
+        assert client.spawn(handle, "true").job_id > ends_while_down
+        assert client.net_in(handle).host_port == net_port + 1
+        other = client.info(client.create().handle)
+        assert other.host_ip != info.host_ip
+
+
+def test_sigkill_in_the_middle_of_a_job(started: WardenServer) -> None:
+    server = started
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = client.info(handle).container_path
+        job_id = client.spawn(handle, WAIT_FOR_GO.format(name="go") + " 2>/dev/null").job_id
+        script = "echo one; echo two >&2; " + WAIT_FOR_GO.format(name="go")
+        streamed = client.spawn(handle, script).job_id
+        wait_for(lambda: (job_dir(path, streamed) / "stdout").stat().st_size >= 11, what="output")
+    server.kill()
+    (Path(path) / "root" / "go").touch()
+    wait_for((job_dir(path, job_id) / "exit_status").exists, what="the job to end")
+    server.start()
+    with Client(server.socket_path) as client:
+        result = client.link(handle, job_id)
+        assert (result.exit_status, result.stdout) == (5, b"before\nafter\n")
+        frames = list(client.stream(handle, streamed))
+        assert b"".join(f.data for f in frames if f.name == "stdout") == b"one\nbefore\nafter\n"
+        assert b"".join(f.data for f in frames if f.name == "stderr") == b"two\n"
+        assert frames[-1].exit_status == 5
+        assert client.spawn(handle, "true").job_id > streamed
+
+
+def test_sigkill_during_a_running_job_then_link_waits(started: WardenServer) -> None:
+    server = started
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = client.info(handle).container_path
+        job_id = client.spawn(handle, WAIT_FOR_GO.format(name="go")).job_id
+    server.kill()
+    server.start()
+    with Client(server.socket_path) as client:
+        assert job_id in client.info(handle).job_ids
+        threading.Timer(0.2, (Path(path) / "root" / "go").touch).start()
+        result = client.link(handle, job_id, timeout=60)
+        assert (result.exit_status, result.stdout) == (5, b"before\nafter\n")
+
+
+def test_output_limit_holds_for_output_written_while_down(
+    make_server: Callable[..., WardenServer],
+) -> None:
+    server = make_server(server={"job_output_limit": 1000}).start()
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = client.info(handle).container_path
+        script = "while [ ! -e go ]; do sleep 0.02; done; head -c 5000 /dev/zero"
+        job_id = client.spawn(handle, script).job_id
+    server.drain()
+    (Path(path) / "root" / "go").touch()
+    wait_for((job_dir(path, job_id) / "exit_status").exists, what="the job to end")
+    server.start()
+    with Client(server.socket_path) as client:
+        result = client.link(handle, job_id)
+        assert (result.exit_status, len(result.stdout)) == (255, 1000)
+        assert "command exceeded maximum output" in result.info.events
+
+
+def test_recovery_destroys_what_cannot_be_recovered(started: WardenServer) -> None:
+    server = started
+    with Client(server.socket_path) as client:
+        kept = client.create(handle="kept").handle
+        lost = client.create(handle="lost").handle
+        lost_path = Path(client.info(lost).container_path)
+        client.spawn(lost, "sleep 1000")
+        wrapper = wrapper_pid(str(lost_path), 1)
+    server.kill()
+    # A crash in the middle of a change leaves no snapshot: such a container goes.
+    (lost_path / "snapshot.json").unlink()
+    stray = server.depot / "stray"
+    (stray / "root").mkdir(parents=True)
+    (server.depot / "garbage").mkdir()
+    (server.depot / "garbage" / "snapshot.json").write_text("{not json")
+    server.start()
+    with Client(server.socket_path) as client:
+        assert list(client.list().handles) == [kept]
+    assert not lost_path.exists() and not stray.exists()
+    assert not (server.depot / "garbage").exists()
+    wait_for(lambda: not process_alive(wrapper), what="the lost container's job to die")
+
+
+def test_recovered_containers_get_their_grace_timer(
+    make_server: Callable[..., WardenServer],
+) -> None:
+    server = make_server().start()
+    with Client(server.socket_path) as client:
+        short = client.create(grace_time=1).handle
+        forever = client.create().handle  # the test config's default: no grace time
+        server.drain()
+    server.start()
+    path = server.depot
+    wait_for(lambda: not (path / short).exists(), what="the grace timer")
+    with Client(server.socket_path) as client:
+        assert list(client.list().handles) == [forever]
+
+
+def test_job_ids_are_never_reused(started: WardenServer) -> None:
+    server = started
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        last = client.run(handle, "true")  # linked, so forgotten at once
+        job_id = client.spawn(handle, "true").job_id
+        client.link(handle, job_id)
+        client.destroy(handle)
+    server.drain()
+    server.start()
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        assert client.spawn(handle, "true").job_id > job_id
+        del last
+
+
+def test_a_drain_lets_other_requests_finish(started: WardenServer) -> None:
+    server = started
+    slow: dict[str, Any] = {}
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        client.spawn(handle, "trap 'sleep 0.5; exit 0' TERM; while :; do sleep 0.05; done")
+
+    def stop() -> None:
+        with Client(server.socket_path) as stopper:
+            try:
+                stopper.stop(handle, timeout=60)
+                slow["stopped"] = True
+            except (ServerError, ClientConnectionError) as error:
+                slow["error"] = error
+
+    thread = threading.Thread(target=stop)
+    thread.start()
+    # Stop deletes the snapshot when it begins (and writes it when it ends).
+    snapshot_file = server.depot / handle / "snapshot.json"
+    wait_for(lambda: not snapshot_file.exists(), what="the stop to begin")
+    assert server.drain() == 0
+    thread.join(30)
+    assert slow == {"stopped": True}
+    snapshot = json.loads(snapshot_file.read_text())
+    assert snapshot["state"] == "stopped"
+    assert os.path.isdir(server.depot / handle)

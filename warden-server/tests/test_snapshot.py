@@ -1,0 +1,81 @@
+"""Snapshots (C7): written atomically, at the original's moments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import WardenServer
+
+from warden.client import Client
+from warden.server._snapshot import SnapshotError, delete_snapshot, read_snapshot, write_snapshot
+
+
+def test_write_read_delete(tmp_path: Path) -> None:
+    assert read_snapshot(str(tmp_path)) is None
+    write_snapshot(str(tmp_path), {"state": "active", "jobs": {}})
+    assert read_snapshot(str(tmp_path)) == {"state": "active", "jobs": {}}
+    assert list((tmp_path / "tmp").iterdir()) == []  # the temporary file was renamed
+    delete_snapshot(str(tmp_path))
+    delete_snapshot(str(tmp_path))
+    assert read_snapshot(str(tmp_path)) is None
+
+
+def test_write_never_recreates_a_removed_container(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        write_snapshot(str(tmp_path / "gone"), {})
+    assert not (tmp_path / "gone").exists()
+
+
+def test_corrupt_snapshots_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "snapshot.json").write_text("[1, 2")
+    with pytest.raises(SnapshotError):
+        read_snapshot(str(tmp_path))
+    (tmp_path / "snapshot.json").write_text("[1, 2]")
+    with pytest.raises(SnapshotError, match="not a JSON object"):
+        read_snapshot(str(tmp_path))
+
+
+def test_snapshot_contents(server: WardenServer) -> None:
+    with Client(server.socket_path) as client:
+        handle = client.create(handle="snap", grace_time=77).handle
+        path = Path(client.info(handle).container_path)
+        port = client.net_in(handle).host_port
+        job_id = client.spawn(handle, "exit 3", log_tag="tag").job_id
+        client.run(handle, "true")
+        wait = client.info(handle)
+        del wait
+        snapshot = json.loads((path / "snapshot.json").read_text())
+        assert snapshot["state"] == "active"
+        assert snapshot["grace_time"] == 77
+        assert snapshot["events"] == [] and snapshot["limits"] == {}
+        resources = snapshot["resources"]
+        assert resources["handle"] == "snap"
+        assert resources["container_id"] == path.name
+        assert resources["network"] == "10.254.0.0"
+        assert resources["uid"] == 30000
+        assert resources["ports"] == [port]
+        entry = snapshot["jobs"][str(job_id)]
+        assert entry["log_tag"] == "tag" and entry["discard_output"] is False
+        client.link(handle, job_id)
+        client.stop(handle)
+        assert json.loads((path / "snapshot.json").read_text())["state"] == "stopped"
+        client.destroy(handle)
+        assert not path.exists()
+
+
+def test_a_finished_job_is_written_to_the_snapshot(server: WardenServer) -> None:
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = Path(client.info(handle).container_path)
+        job_id = client.spawn(handle, "exit 9").job_id
+
+        def status() -> object:
+            entry = json.loads((path / "snapshot.json").read_text())["jobs"][str(job_id)]
+            return entry.get("status")
+
+        from conftest import wait_for
+
+        wait_for(lambda: status() is not None, what="the snapshot of the ended job")
+        assert status() == [9, "", ""]

@@ -1,0 +1,107 @@
+"""What a job in a container can see and do: only its own container."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from warden.client import Client
+from warden.protocol import CreateRequest
+
+from .conftest import ContainerFactory, LinuxServer, container_id, init_pid, output, run
+
+BindMount = CreateRequest.BindMount
+
+
+def test_own_processes_and_hostname(server: LinuxServer, client: Client, container: str) -> None:
+    processes = output(client, container, "ps -e -o pid=,comm=").split("\n")
+    names = sorted(line.split()[1] for line in processes if line.strip())
+    # The init, the job's shell and ps itself; nothing of the host.
+    assert names == sorted(["catatonit", "bash", "ps"])
+    assert output(client, container, "echo $$").strip() != "1"
+    assert output(client, container, "cat /proc/1/cmdline | tr '\\0' ' '") == "catatonit -P "
+    assert output(client, container, "hostname") == f"{container_id(client, container)}\n"
+    pid = init_pid(server, client, container)
+    assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
+
+
+def test_mounts_are_the_containers_own(
+    tmp_path: Path, client: Client, make_container: ContainerFactory
+) -> None:
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "rw").mkdir()
+    (tmp_path / "rw").chmod(0o777)  # for vcap
+    handle = make_container(bind_mounts=[
+        BindMount(src_path=str(tmp_path / "ro"), dst_path="/mnt/ro", mode=BindMount.RO),
+        BindMount(src_path=str(tmp_path / "rw"), dst_path="/data/rw", mode=BindMount.RW),
+    ])  # fmt: skip
+    mounts = output(client, handle, "cat /proc/mounts")
+    points = [line.split()[1] for line in mounts.splitlines()]
+    assert points == ["/", "/dev", "/dev/pts", "/dev/shm", "/proc", "/mnt/ro", "/data/rw"]
+    # The host's mount table knows nothing of the container's.
+    host = Path("/proc/self/mountinfo").read_text()
+    assert str(tmp_path) not in host and "upperdir=tmp/rootfs" not in host
+
+    result = run(client, handle, "touch /mnt/ro/x", privileged=True)
+    assert result.exit_status != 0 and b"Read-only file system" in result.stderr
+    output(client, handle, "echo written > /data/rw/file")
+    assert (tmp_path / "rw" / "file").read_text() == "written\n"
+    assert not (tmp_path / "ro" / "x").exists()
+
+
+def test_devices(client: Client, container: str) -> None:
+    listing = output(client, container, "ls /dev | sort | tr '\\n' ' '")
+    expected = "fd full fuse null ptmx pts random shm stderr stdin stdout tty urandom zero"
+    assert listing.split() == expected.split()
+    assert output(client, container, "head -c 4 /dev/urandom | wc -c") == "4\n"
+    assert output(client, container, "echo x > /dev/null && echo ok") == "ok\n"
+    # The devices cgroup refuses anything else, even to root.
+    result = run(client, container, "mknod /tmp/disk b 254 0 && cat /tmp/disk", privileged=True)
+    assert result.exit_status != 0
+
+
+def test_rootfs_lower_layer_is_not_written(
+    rootfs: Path, client: Client, container: str
+) -> None:
+    result = run(client, container, "touch /etc/by-vcap")
+    assert result.exit_status != 0 and b"Permission denied" in result.stderr
+    output(client, container, "echo changed > /etc/motd; echo new > /new-file", privileged=True)
+    assert output(client, container, "cat /etc/motd /new-file") == "changed\nnew\n"
+    assert not (rootfs / "new-file").exists()
+    assert (rootfs / "etc" / "motd").read_text() != "changed\n"
+
+
+def test_two_containers_do_not_see_each_other(
+    client: Client, make_container: ContainerFactory
+) -> None:
+    first, second = make_container(), make_container()
+    job = client.spawn(first, "echo mine > /tmp/secret; exec sleep 1000").job_id
+    assert output(client, first, "sleep 0.1; cat /tmp/secret") == "mine\n"
+    assert run(client, second, "cat /tmp/secret").exit_status != 0
+    assert "sleep" not in output(client, second, "ps -e -o comm=")
+    assert "sleep" in output(client, first, "ps -e -o comm=")
+    first_ip = client.info(first).container_ip
+    assert first_ip not in output(client, second, "cat /proc/net/fib_trie")
+    client.stop(first, kill=True)
+    client.link(first, job)
+
+
+def test_users(server: LinuxServer, client: Client, container: str) -> None:
+    uid = output(client, container, "id -u").strip()
+    assert int(uid) >= server.config["user"]["pool_start_uid"]
+    assert output(client, container, "id -un; id -g; id -G") == f"vcap\n{uid}\n{uid}\n"
+    assert output(client, container, "echo $HOME; pwd; getent passwd vcap | cut -d: -f6,7") == (
+        "/home/vcap\n/home/vcap\n/home/vcap:/bin/bash\n"
+    )
+    assert output(client, container, "id -u; id -G; pwd", privileged=True) == "0\n0\n/root\n"
+
+
+@pytest.mark.parametrize("privileged", [False, True])
+def test_environment(client: Client, container: str, privileged: bool) -> None:
+    env = output(client, container, "env | sort", privileged=privileged)
+    names = sorted(line.split("=", 1)[0] for line in env.splitlines())
+    assert names == ["HOME", "LANG", "PATH", "PWD", "SHLVL", "USER", "_"]
+    path = "/sbin:/bin:/usr/sbin:/usr/bin" if privileged else "/bin:/usr/bin"
+    assert f"PATH={path}\n" in env

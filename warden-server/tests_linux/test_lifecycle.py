@@ -1,0 +1,186 @@
+"""Every lifecycle request on real containers, Create's options and its errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from warden.client import Client, ServerError
+from warden.protocol import CreateRequest
+
+from .conftest import (
+    TIMEOUT,
+    ContainerFactory,
+    LinuxServer,
+    container_id,
+    init_pid,
+    output,
+    run,
+)
+
+BindMount = CreateRequest.BindMount
+RO = BindMount.RO
+
+
+def test_create_info_destroy(server: LinuxServer, client: Client) -> None:
+    handle = client.create(timeout=TIMEOUT).handle
+    info = client.info(handle)
+    assert info.state == "active"
+    assert info.host_ip.startswith("10.254.0.")
+    assert int(info.container_ip.rsplit(".", 1)[1]) == int(info.host_ip.rsplit(".", 1)[1]) + 1
+    path = Path(info.container_path)
+    assert path.parent == server.depot
+    assert len(path.name) == 11 and handle == path.name
+    assert handle in client.list().handles
+    assert server.cgroup_dir("freezer", path.name).is_dir()
+
+    client.destroy(handle, timeout=TIMEOUT)
+    assert not path.exists()
+    assert not server.cgroup_dir("freezer", path.name).exists()
+    assert handle not in client.list().handles
+    with pytest.raises(ServerError, match="unknown handle"):
+        client.info(handle)
+
+
+def test_spawn_link_stream_run(client: Client, container: str) -> None:
+    job = client.spawn(container, "echo out; echo err >&2; exit 3").job_id
+    linked = client.link(container, job, timeout=TIMEOUT)
+    assert (linked.exit_status, linked.stdout, linked.stderr) == (3, b"out\n", b"err\n")
+    assert linked.info.state == "active"
+
+    job = client.spawn(container, "for i in 1 2 3; do echo $i; done").job_id
+    frames = list(client.stream(container, job))
+    assert b"".join(f.data for f in frames if f.name == "stdout") == b"1\n2\n3\n"
+    assert frames[-1].exit_status == 0
+
+    assert output(client, container, "echo hello") == "hello\n"
+
+
+def test_stop_terms_jobs_and_keeps_the_init(
+    server: LinuxServer, client: Client, container: str
+) -> None:
+    term = client.spawn(container, "trap 'echo bye; exit 7' TERM; sleep 1000 & wait").job_id
+    stubborn = client.spawn(container, "trap '' TERM; sleep 1000").job_id
+    plain = client.spawn(container, "sleep 1000").job_id
+    pid = init_pid(server, client, container)
+    client.stop(container, timeout=TIMEOUT)  # the stubborn job gets KILL after 10 s
+    assert client.info(container).state == "stopped"
+    term_result = client.link(container, term)
+    assert (term_result.exit_status, term_result.stdout) == (7, b"bye\n")
+    assert client.link(container, stubborn).exit_status == 128 + 9
+    assert client.link(container, plain).exit_status == 128 + 15
+    procs = server.cgroup_dir("freezer", container_id(client, container)) / "cgroup.procs"
+    assert procs.read_text().split() == [str(pid)]
+    # A stopped container still copies out (its init lives on).
+    assert client.info(container).state == "stopped"
+
+
+def test_stop_kill_and_states(server: LinuxServer, client: Client, container: str) -> None:
+    job = client.spawn(container, "trap '' TERM; sleep 1000").job_id
+    client.stop(container, kill=True, timeout=TIMEOUT)
+    assert client.link(container, job).exit_status == 128 + 9
+    client.stop(container, timeout=TIMEOUT)  # a stopped container: no-op
+    with pytest.raises(ServerError, match="Container state must be one of 'active', "
+                       "current state is 'stopped'"):  # fmt: skip
+        client.run(container, "true")
+    with pytest.raises(ServerError, match="current state is 'stopped'"):
+        client.copy_in(container, "/etc/hostname", "/tmp/x")
+
+
+def test_copy_out_after_stop(tmp_path: Path, client: Client, container: str) -> None:
+    output(client, container, "echo kept > ~/file")
+    client.stop(container, kill=True, timeout=TIMEOUT)
+    client.copy_out(container, "/home/vcap/file", str(tmp_path / "file"), timeout=TIMEOUT)
+    assert (tmp_path / "file").read_text() == "kept\n"
+
+
+def test_handle_and_network_options(client: Client, make_container: ContainerFactory) -> None:
+    handle = make_container(handle="my-handle", network="10.254.0.201")
+    info = client.info(handle)
+    assert (info.host_ip, info.container_ip) == ("10.254.0.201", "10.254.0.202")
+    assert output(client, handle, "cat /proc/net/fib_trie | grep -c 10.254.0.202") != "0\n"
+    with pytest.raises(ServerError, match=r"container with handle: my-handle already exists\."):
+        client.create(handle="my-handle")
+    with pytest.raises(ServerError, match=r"Could not acquire network: 10\.254\.0\.200"):
+        client.create(network="10.254.0.202")
+
+
+def test_grace_time_option(server: LinuxServer, make_container: ContainerFactory) -> None:
+    handle = make_container(grace_time=1)
+    # make_container's connection is closed: nothing references the container.
+    deadline = time.monotonic() + 60
+    while True:
+        with server.client() as client:
+            if handle not in client.list().handles:
+                break
+        assert time.monotonic() < deadline, "the grace timer did not destroy the container"
+        time.sleep(0.2)
+
+
+def test_rootfs_option(tmp_path: Path, rootfs: Path, client: Client,
+                       make_container: ContainerFactory) -> None:  # fmt: skip
+    with pytest.raises(ServerError, match=f"rootfs {tmp_path}/none not found"):
+        client.create(rootfs=f"{tmp_path}/none")
+    # Another rootfs: the default one's files (hard links, nothing copied), a
+    # marker, and a vcap user of its own whose files must follow the pool uid.
+    other = tmp_path / "rootfs"
+    subprocess.run(["cp", "-al", str(rootfs), str(other)], check=True)
+    (other / "marker").write_text("other rootfs\n")
+    passwd = (other / "etc" / "passwd").read_text()
+    (other / "etc" / "passwd").unlink()  # a hard link: never write through it
+    (other / "etc" / "passwd").write_text(passwd + "vcap:x:4242:4242::/home/vcap:/bin/sh\n")
+    (other / "opt" / "vcap-file").write_text("mine\n")
+    os.chown(other / "opt" / "vcap-file", 4242, 4242)
+    handle = make_container(rootfs=str(other))
+    assert output(client, handle, "cat /marker") == "other rootfs\n"
+    uid = output(client, handle, "id -u").strip()
+    assert output(client, handle, "stat -c %u:%g /opt/vcap-file") == f"{uid}:{uid}\n"
+    assert (other / "opt" / "vcap-file").stat().st_uid == 4242  # the lower layer is untouched
+
+
+def test_bind_mount_errors(tmp_path: Path, server: LinuxServer, client: Client) -> None:
+    before = sorted(os.listdir(server.depot))
+    missing = str(tmp_path / "missing")
+    with pytest.raises(ServerError, match=f"Source path for bind mount does not exist: {missing}"):
+        client.create(bind_mounts=[BindMount(src_path=missing, dst_path="/mnt/x", mode=RO)])
+    with pytest.raises(ServerError, match="Destination path for bind mount"):
+        client.create(bind_mounts=[BindMount(src_path=str(tmp_path), dst_path="/../etc", mode=RO)])
+    assert sorted(os.listdir(server.depot)) == before
+
+
+def test_create_failing_part_way_leaves_nothing(
+    tmp_path: Path, server: LinuxServer, client: Client
+) -> None:
+    before = sorted(os.listdir(server.depot))
+    cgroups_before = sorted(os.listdir(server.cgroup_dir("freezer")))
+    links_before = _links(server)
+    # The destination lies under a file of the rootfs: the bind mount fails
+    # inside the new namespaces, after cgroups and veth are made.
+    bad = BindMount(src_path=str(tmp_path), dst_path="/etc/hostname/sub", mode=BindMount.RW)
+    with pytest.raises(ServerError, match="command exited with failure"):
+        client.create(bind_mounts=[bad], timeout=TIMEOUT)
+    assert sorted(os.listdir(server.depot)) == before
+    assert sorted(os.listdir(server.cgroup_dir("freezer"))) == cgroups_before
+    assert _links(server) == links_before
+    assert "failed" in server.log() or "exited 1" in server.log()
+    # And the pools got their resources back: the next create works.
+    handle = client.create(timeout=TIMEOUT).handle
+    client.destroy(handle, timeout=TIMEOUT)
+
+
+def test_run_in_wrong_states_and_unknown_job(client: Client, container: str) -> None:
+    with pytest.raises(ServerError, match="no such job"):
+        client.link(container, 999999)
+    response = run(client, container, "exit 0")
+    assert response.exit_status == 0
+
+
+def _links(server: LinuxServer) -> list[str]:
+    out = subprocess.run(
+        ["ip", "-n", server.netns, "-o", "link", "show"], capture_output=True, text=True, check=True
+    ).stdout
+    return sorted(line.split(":")[1].strip() for line in out.splitlines())

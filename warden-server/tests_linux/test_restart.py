@@ -1,0 +1,59 @@
+"""Containers and their running jobs outlive the server."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from .conftest import TIMEOUT, LinuxServer, init_pid, output
+
+
+@pytest.mark.parametrize("how", ["drain", "kill"])
+def test_running_job_survives_a_restart(tmp_path: Path, server: LinuxServer, how: str) -> None:
+    with server.client() as client:
+        handle = client.create(timeout=TIMEOUT).handle
+        pid = init_pid(server, client, handle)
+        # The job waits until a file appears, which the test copies in after
+        # the restart.
+        job = client.spawn(
+            handle, "echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exit 9"
+        ).job_id
+        finished = client.spawn(handle, "echo done early").job_id
+        assert output(client, handle, "echo ready") == "ready\n"
+    if how == "drain":
+        assert server.drain() == 0
+    else:
+        server.kill()
+    server.start()
+    (tmp_path / "go").write_text("")
+    with server.client() as client:
+        assert handle in client.list().handles
+        assert init_pid(server, client, handle) == pid
+        assert client.info(handle).state == "active"
+        client.copy_in(handle, str(tmp_path / "go"), "/tmp/go", timeout=TIMEOUT)
+        result = client.link(handle, job, timeout=TIMEOUT)
+        assert (result.exit_status, result.stdout) == (9, b"before\nafter\n")
+        early = client.link(handle, finished, timeout=TIMEOUT)
+        assert (early.exit_status, early.stdout) == (0, b"done early\n")
+        # Still a working container, with job ids going on from before.
+        new_job = client.spawn(handle, "echo again").job_id
+        assert new_job > job
+        assert client.link(handle, new_job).stdout == b"again\n"
+        client.destroy(handle, timeout=TIMEOUT)
+
+
+def test_dead_container_is_destroyed_at_restart(server: LinuxServer) -> None:
+    with server.client() as client:
+        handle = client.create(timeout=TIMEOUT).handle
+        pid = init_pid(server, client, handle)
+        path = Path(client.info(handle).container_path)
+    assert server.drain() == 0
+    os.kill(pid, signal.SIGKILL)  # the container died while no server ran
+    server.start()
+    with server.client() as client:
+        assert handle not in client.list().handles
+    assert not path.exists()
+    assert not server.cgroup_dir("freezer", path.name).exists()
