@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.net.test_linux_net -*-
+# -*- test-case-name: tests_net.test_linux_net -*-
 """A Linux container's networking: NetIn, NetOut, LimitBandwidth, bandwidth
 stats, restore after a restart, and teardown at destroy.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.net.test_net_rules -*-
+# -*- test-case-name: tests_net.test_net_rules -*-
 """Pure parts of Linux networking: NetOut requests checked and turned into
 net.sh's environment, tc's bandwidth report read, host firewall settings.
 

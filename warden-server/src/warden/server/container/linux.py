@@ -17,17 +17,31 @@ A container lives on without the server: its init is a child of the host's
 init. At start the server recovers it when ``run/init.pid`` names a live
 process in the container's freezer cgroup.
 
-Networking (firewall, net_in, net_out, bandwidth) and limits (memory, disk,
-cpu, pids, stats) are later parts of this backend; until then they answer
-``not implemented``.
+Networking (NetIn, NetOut, LimitBandwidth, Info's bandwidth_stat, restore)
+is delegated to ``ContainerNetwork`` (``_linux_net.py``, docs/networking.md);
+the firewall base is part of host setup, the container's chains come with
+``start.sh`` and go with ``destroy.sh`` (both run its ``net.sh``).
+Limits (memory, disk, cpu, pids, stats) are a later part of this backend;
+until then they answer ``not implemented``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 
-from warden.protocol import CopyInRequest, CopyOutRequest, CreateRequest
+from warden.protocol import (
+    CopyInRequest,
+    CopyOutRequest,
+    CreateRequest,
+    InfoResponse,
+    LimitBandwidthRequest,
+    LimitBandwidthResponse,
+    NetInRequest,
+    NetInResponse,
+    NetOutRequest,
+)
 
 from .._config import Config
 from .._errors import WardenError
@@ -35,6 +49,8 @@ from .._jobs import Job
 from .._scripts import run_script
 from ._cgroups import ContainerCgroups, cgroup_mounts, init_in_cgroup
 from ._linux_create import create_environment, find_init
+from ._linux_net import ContainerNetwork
+from ._net_rules import host_firewall_env
 from .base import Container
 
 __all__ = ["LinuxContainer"]
@@ -51,6 +67,11 @@ class LinuxContainer(Container):
     def _own_script(self, name: str) -> str:
         """A script of the container's own directory (copied from the skeleton)."""
         return os.path.join(self.container_path, name)
+
+    @cached_property
+    def networking(self) -> ContainerNetwork:
+        """NetIn, NetOut, bandwidth: the container's ``net.sh`` and ``net_rate.sh``."""
+        return ContainerNetwork(self)
 
     @property
     def cgroups(self) -> ContainerCgroups:
@@ -81,9 +102,12 @@ class LinuxContainer(Container):
                 "CGROUP_PARENT": server.cgroup_parent,
                 "CONTAINER_ROOTFS_PATH": server.container_rootfs_path,
                 "CONTAINER_DEPOT_PATH": server.container_depot_path,
-                "POOL_NETWORK": network.pool_network,
-                "ALLOW_NETWORKS": " ".join(network.allow_networks),
-                "ALLOW_HOST_ACCESS": "true" if network.allow_host_access else "false",
+                **host_firewall_env(
+                    network.pool_network,
+                    network.allow_networks,
+                    network.deny_networks,
+                    network.allow_host_access,
+                ),
             },
         )
 
@@ -127,6 +151,20 @@ class LinuxContainer(Container):
             argv.append(request.owner)
         await self.run_script(argv)
 
+    # -- networking --
+
+    async def do_net_in(self, request: NetInRequest) -> NetInResponse:
+        return await self.networking.net_in(request)
+
+    async def do_net_out(self, request: NetOutRequest) -> None:
+        await self.networking.net_out(request)
+
+    async def do_limit_bandwidth(self, request: LimitBandwidthRequest) -> LimitBandwidthResponse:
+        return await self.networking.limit_bandwidth(request)
+
+    async def add_info(self, response: InfoResponse) -> None:
+        response.bandwidth_stat.CopyFrom(await self.networking.bandwidth_stat())
+
     # -- recovery --
 
     def init_pid(self) -> int | None:
@@ -140,3 +178,7 @@ class LinuxContainer(Container):
     def is_alive(self) -> bool:
         pid = self.init_pid()
         return pid is not None and init_in_cgroup(pid, self.cgroups)
+
+    async def restore(self) -> None:
+        # Host setup at this start dropped every container's chains.
+        await self.networking.restore()

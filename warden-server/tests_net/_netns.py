@@ -28,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROBE = HERE / "_probe.py"
-ROOT_SCRIPTS = HERE.parents[2] / "root-scripts" / "linux"
+ROOT_SCRIPTS = HERE.parents[1] / "root-scripts" / "linux"
 HOST_NET_SH = ROOT_SCRIPTS / "net.sh"
 SKELETON = ROOT_SCRIPTS / "skeleton"
 
