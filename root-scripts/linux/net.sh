@@ -147,6 +147,10 @@ setup_nat() {
 
 check_setup_environment() {
   step="net.sh setup"
+  local tool
+  for tool in iptables iptables-save iptables-restore ip tc xargs; do
+    command -v "${tool}" >/dev/null || fail "missing ${tool} (Debian packages: iptables, iproute2, findutils)"
+  done
   [ -n "${POOL_NETWORK:-}" ] || fail "Please specify POOL_NETWORK..."
   case "${ALLOW_HOST_ACCESS}" in
     true | false) ;;

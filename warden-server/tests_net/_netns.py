@@ -83,7 +83,8 @@ class Netns:
         # IPv4 only: IPv6 link-local addresses would change the state that the
         # cleanliness tests compare (duplicate address detection runs late).
         for scope in ("all", "default"):
-            self.run("sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.disable_ipv6=1")
+            path = f"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6"
+            self.run("bash", "-c", f"echo 1 > {path}")
         self.run("ip", "link", "set", "lo", "up")
 
     def argv(self, *argv: str) -> list[str]:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the host firewall script (../../net.sh) and the
 # per-container net.sh. Sourced, not executed.
 
