@@ -57,3 +57,7 @@ rootfs: system-packages
 SERVER_CONFIG := warden-server/config/warden.yml
 run: setup rootfs
 	exec $(VENV)/bin/warden-server --config $(SERVER_CONFIG)
+
+.PHONY: bench
+bench: setup
+	$(PY) bench/run.py

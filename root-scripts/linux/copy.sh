@@ -26,6 +26,7 @@ direction=$1 container=$2 src=$3 dst=$4 owner=${5:-}
 [[ -n $src && -n $dst ]] || fail copy "source and destination must not be empty"
 [[ -f $container/etc/config ]] || fail copy "no container at $container"
 source "$container/etc/config"
+require_vars copy id user_uid cgroup_parent
 container_user vcap
 check_init
 enter_argv

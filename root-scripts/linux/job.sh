@@ -28,6 +28,7 @@ container=$1
 require_vars job JOB_DIR
 [[ -f $container/etc/config ]] || fail job "no container at $container"
 source "$container/etc/config"
+require_vars job id user_uid cgroup_parent
 container_user "$2"
 check_init
 enter_argv
@@ -46,6 +47,7 @@ default_rlimits() {
 # the server can signal without hitting this wrapper.
 set -m
 (
+  set +o xtrace  # DEBUG traces would land in the job's own stderr
   exec < "$JOB_DIR/script"
   if [[ ${DISCARD_OUTPUT:-false} == true ]]; then
     exec > /dev/null 2>&1

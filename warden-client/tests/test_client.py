@@ -295,6 +295,16 @@ def test_no_other_request_while_a_stream_is_read(client: Client) -> None:
     assert client.ping() == PingResponse()
 
 
+def test_a_stream_does_not_read_from_a_new_connection(client: Client) -> None:
+    frames = client.stream("h1", 2)
+    next(frames)
+    client.reconnect()
+    with pytest.raises(ClientConnectionError, match="connection of this stream was closed"):
+        next(frames)
+    assert client.connected
+    assert client.ping() == PingResponse()
+
+
 def test_stream_refuses_other_requests(client: Client) -> None:
     with pytest.raises(TypeError, match="type:'StreamRequest', but received: 'LinkRequest'"):
         client.stream(LinkRequest(handle="h", job_id=1))  # type: ignore[call-overload]

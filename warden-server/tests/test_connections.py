@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from conftest import AnyClient, WardenServer, in_reactor, reactor, wait_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twisted.internet import defer
 
 from warden.client import Client, ServerError
@@ -232,3 +234,36 @@ def test_grace_time_zero_destroys_at_once_after_disconnect(
         handle = owner.create(grace_time=value).handle
     with Client(server.socket_path) as watcher:
         wait_for(lambda: handle not in watcher.list().handles, what="the grace timer")
+
+
+def test_requests_fed_one_byte_at_a_time(shared_server: WardenServer) -> None:
+    wire = b"".join(
+        request_to_wire(EchoRequest(message=text)) for text in ("one", "two", "three")
+    )
+    raw = RawConnection(shared_server.socket_path)
+    for index in range(len(wire)):
+        raw.send(wire[index : index + 1])
+    assert [raw.receive().message for _ in range(3)] == ["one", "two", "three"]
+    raw.close()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(garbage=st.binary(min_size=1, max_size=200), split=st.integers(min_value=0, max_value=200))
+def test_garbage_never_harms_the_server(
+    shared_server: WardenServer, garbage: bytes, split: int
+) -> None:
+    raw = RawConnection(shared_server.socket_path)
+    try:
+        raw.send(garbage[:split])
+        raw.send(garbage[split:])
+        raw.sock.shutdown(socket.SHUT_WR)
+        for response in raw.responses():
+            assert isinstance(response, ErrorResponse) or response.ByteSize() >= 0
+    except OSError:
+        pass  # the server may close first: that is fine
+    finally:
+        raw.close()
+    with Client(shared_server.socket_path) as client:
+        assert client.echo("alive", timeout=30).message == "alive"

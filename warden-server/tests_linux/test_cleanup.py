@@ -53,7 +53,7 @@ def _snapshot(server: LinuxServer) -> dict[str, Any]:
                             capture_output=True, text=True, check=True).stdout  # fmt: skip
     loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True, check=True).stdout
     return {
-        "mounts": [m for m in mountinfo if str(server.base) in m or "tmp/rootfs" in m],
+        "mounts": [m for m in mountinfo if str(server.base) in m or " - overlay " in m],
         "mount_count": len(mountinfo),
         "cgroups": sorted(cgroups),
         "links": sorted(line.split(":")[1].strip() for line in links.splitlines()),

@@ -10,7 +10,7 @@ import pytest
 from warden.client import Client
 from warden.protocol import CreateRequest
 
-from .conftest import ContainerFactory, LinuxServer, container_id, init_pid, output, run
+from .conftest import ContainerFactory, LinuxServer, container_id, init_pid, output, run, sh
 
 BindMount = CreateRequest.BindMount
 
@@ -22,6 +22,8 @@ def test_own_processes_and_hostname(server: LinuxServer, client: Client, contain
     assert names == sorted(["catatonit", "bash", "ps"])
     assert output(client, container, "echo $$").strip() != "1"
     assert output(client, container, "cat /proc/1/cmdline | tr '\\0' ' '") == "catatonit -P "
+    # Nothing of the server's environment reaches the container.
+    assert output(client, container, "wc -c < /proc/1/environ", privileged=True) == "0\n"
     assert output(client, container, "hostname") == f"{container_id(client, container)}\n"
     pid = init_pid(server, client, container)
     assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
@@ -78,10 +80,10 @@ def test_two_containers_do_not_see_each_other(
 ) -> None:
     first, second = make_container(), make_container()
     job = client.spawn(first, "echo mine > /tmp/secret; exec sleep 1000").job_id
-    assert output(client, first, "sleep 0.1; cat /tmp/secret") == "mine\n"
+    wait_for_sleep = "until pgrep -x sleep > /dev/null; do sleep 0.02; done"
+    assert output(client, first, f"{wait_for_sleep}; cat /tmp/secret") == "mine\n"
     assert run(client, second, "cat /tmp/secret").exit_status != 0
     assert "sleep" not in output(client, second, "ps -e -o comm=")
-    assert "sleep" in output(client, first, "ps -e -o comm=")
     first_ip = client.info(first).container_ip
     assert first_ip not in output(client, second, "cat /proc/net/fib_trie")
     client.stop(first, kill=True)
@@ -105,3 +107,20 @@ def test_environment(client: Client, container: str, privileged: bool) -> None:
     assert names == ["HOME", "LANG", "PATH", "PWD", "SHLVL", "USER", "_"]
     path = "/sbin:/bin:/usr/sbin:/usr/bin" if privileged else "/bin:/usr/bin"
     assert f"PATH={path}\n" in env
+
+
+def test_network_interfaces(server: LinuxServer, client: Client, container: str) -> None:
+    info = client.info(container)
+    cid = container_id(client, container)
+    mtu = server.config["network"]["mtu"]
+    host_side = sh("ip", "-n", server.netns, "-o", "addr", "show", "dev", f"w-{cid}-0")
+    assert f"inet {info.host_ip}/30" in host_side
+    assert f"mtu {mtu}" in sh("ip", "-n", server.netns, "-o", "link", "show", f"w-{cid}-0")
+    inside = ["nsenter", "-t", str(init_pid(server, client, container)), "-n", "ip", "-o"]
+    assert f"inet {info.container_ip}/30" in sh(*inside, "addr", "show", "dev", f"w-{cid}-1")
+    assert "inet 127.0.0.1/8" in sh(*inside, "addr", "show", "dev", "lo")
+    assert f"mtu {mtu}" in sh(*inside, "link", "show", f"w-{cid}-1")
+    assert sh(*inside, "route", "show", "default").startswith(f"default via {info.host_ip} ")
+    # Only those two interfaces in the container.
+    names = [line.split(":")[1].strip() for line in sh(*inside, "link").splitlines()]
+    assert sorted(name.split("@")[0] for name in names) == sorted(["lo", f"w-{cid}-1"])

@@ -12,6 +12,7 @@ set -o nounset -o errexit -o pipefail
 cd "$(dirname "$0")"
 source lib/common.sh
 source etc/config
+require_vars destroy network_host_iface cgroup_freezer
 
 readonly KILL_TIMEOUT_MS=10000
 

@@ -164,6 +164,8 @@ write_vcap() {
   fi
   chown -R "$user_uid:$user_uid" "$LAYER/home/vcap"
   chmod 0755 "$LAYER/home/vcap"
+  # root's home is where privileged jobs start.
+  [[ -d $rootfs_path/root ]] || mkdir -m 0700 "$LAYER/root"
 }
 
 # A rootfs that already has a vcap user with other ids: its files are

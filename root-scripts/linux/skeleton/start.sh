@@ -24,6 +24,7 @@ set -o nounset -o errexit -o pipefail
 cd "$(dirname "$0")"
 source lib/common.sh
 source etc/config
+require_vars start id container_init
 
 readonly WAIT_SECONDS=30
 init_pid="" unshare_pid=""

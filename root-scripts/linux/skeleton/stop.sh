@@ -15,6 +15,7 @@ set -o nounset -o errexit -o pipefail
 cd "$(dirname "$0")"
 source lib/common.sh
 source etc/config
+require_vars stop cgroup_freezer
 
 usage() { echo "usage: $0 [-w SECONDS]"; }
 wait_seconds=10

@@ -17,6 +17,7 @@ set -o nounset -o errexit -o pipefail
 cd "$(dirname "$0")/.."
 source lib/common.sh
 source etc/config
+require_vars container-init container_init
 
 # /proc is still the host's here, so /proc/self/stat gives the host pid.
 read -r host_pid _ < /proc/self/stat

@@ -15,7 +15,7 @@ set -o nounset -o errexit -o pipefail
 cd "$(dirname "$0")/.."
 source lib/common.sh
 source etc/config
-require_vars child-after-pivot PID
+require_vars child-after-pivot PID container_init
 
 detach_old_root() {
   nsenter --target "$PID" --mount -- umount --lazy / \

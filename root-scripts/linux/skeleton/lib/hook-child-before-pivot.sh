@@ -8,6 +8,7 @@ set -o nounset -o errexit -o pipefail
 cd "$(dirname "$0")/.."
 source lib/common.sh
 source etc/config
+require_vars child-before-pivot id rootfs_path network_container_iface network_container_ip network_host_ip network_netmask container_iface_mtu
 
 readonly ROOT=mnt
 

@@ -8,7 +8,7 @@ set -o nounset -o errexit -o pipefail
 cd "$(dirname "$0")/.."
 source lib/common.sh
 source etc/config
-require_vars parent-after-clone PID
+require_vars parent-after-clone PID cgroup_devices allow_nested_warden network_host_iface network_container_iface network_host_ip network_netmask container_iface_mtu
 
 # Devices a container may use (besides nothing): null, zero, full, random,
 # urandom, tty, ptmx, its pseudo-terminals, fuse.

@@ -6,6 +6,7 @@ set -o nounset -o errexit -o pipefail
 cd "$(dirname "$0")/.."
 source lib/common.sh
 source etc/config
+require_vars parent-before-clone rootfs_path container_init network_host_iface
 
 check_rootfs() {
   [[ -d tmp/lower/ ]] || fail "parent-before-clone: rootfs" "rootfs $rootfs_path not found"

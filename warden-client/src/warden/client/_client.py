@@ -70,6 +70,7 @@ class Client(RequestMethods):
         self._v1_mode = False
         self._streaming = False
         self._expected: type[Response] = ErrorResponse
+        self._generation = 0  # counts connections, so a stream notices a new one
 
     # -- connection ---------------------------------------------------------
 
@@ -96,6 +97,7 @@ class Client(RequestMethods):
                 f"cannot connect to {self.socket_path}: {error.strerror or error}"
             ) from error
         self._sock = sock
+        self._generation += 1
         self._decoder = MessageDecoder("response", self.max_frame_size)
         self._streaming = False
 
@@ -185,9 +187,12 @@ class Client(RequestMethods):
     def _stream(self, request: StreamRequest, v1: bool) -> Iterator[Any]:
         self._write(request, None)
         self._streaming = True
+        generation = self._generation
         finished = False
         try:
             while True:
+                if self._generation != generation or self._sock is None:
+                    raise ClientConnectionError("the connection of this stream was closed")
                 response = self._read(None)
                 assert isinstance(response, StreamResponse)
                 finished = response.HasField("exit_status")
@@ -198,9 +203,10 @@ class Client(RequestMethods):
             finished = True  # an ErrorResponse ends the stream
             raise
         finally:
-            self._streaming = False
-            if not finished and self._sock is not None:
-                self._close()
+            if self._generation == generation:
+                self._streaming = False
+                if not finished and self._sock is not None:
+                    self._close()
 
     # -- wire ---------------------------------------------------------------
 

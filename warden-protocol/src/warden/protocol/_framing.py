@@ -113,7 +113,8 @@ class FrameDecoder:
                 f"frame of {length} bytes is not followed by CRLF "
                 f"(found {bytes(buf[body + length : body + length + 2])!r})"
             )
-        payload = bytes(buf[body : body + length])
+        with memoryview(buf) as view:
+            payload = bytes(view[body : body + length])
         self._pending = None
         self._start = body + length + 2
         if self._start == len(buf):

@@ -192,7 +192,7 @@ class Server:
     async def _destroy_found(self, container: Container) -> None:
         for job in container.jobs.values():
             job.close()
-        container._release()
+        container.release_resources()
         try:
             await container.do_destroy()
         except Exception as error:

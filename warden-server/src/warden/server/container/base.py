@@ -271,8 +271,8 @@ class Container:
         self.resources.setdefault("ports", [])
         self._acquired["ports"] = list(self.resources["ports"])
 
-    def _release(self) -> None:
-        """Give back what this object acquired (only that)."""
+    def release_resources(self) -> None:
+        """Give back to the pools what this object acquired (only that)."""
         context = self.context
         network = self._acquired.pop("network", None)
         if network is not None:
@@ -382,11 +382,17 @@ class Container:
             if request.HasField("grace_time"):
                 self.grace_time = request.grace_time
         except BaseException:
-            self._release()
+            self.release_resources()
             raise
         try:
             os.makedirs(self.context.depot_path, exist_ok=True)
             await self.do_create(request)
+            self.state = State.ACTIVE
+            try:
+                self.write_snapshot()
+            except BaseException:
+                self.state = State.BORN
+                raise
         except BaseException as error:
             # Whatever failed, leave nothing behind, then report the original error.
             self.log.warn("create failed, destroying: {error}", error=error, handle=self.handle)
@@ -394,11 +400,9 @@ class Container:
                 await self.dispatch(DestroyRequest(handle=self.handle))
             except Exception as cleanup:
                 self.log.error("cleanup after failed create: {e}", e=cleanup, handle=self.handle)
-            self._release()
+            self.release_resources()
             raise
-        self.state = State.ACTIVE
         self.context.registry.register(self)
-        self.write_snapshot()
         return CreateResponse(handle=self.handle)
 
     async def _stop(self, request: StopRequest, peer: Peer | None) -> StopResponse:
@@ -430,7 +434,7 @@ class Container:
         finally:
             self._destroying = False
         self.delete_snapshot()
-        self._release()
+        self.release_resources()
         self.state = State.DESTROYED
         self.context.registry.unregister(self)
         self.cancel_grace_timer()
@@ -645,10 +649,9 @@ class Container:
         container.events = dict.fromkeys(snapshot.get("events") or [])
         container.grace_time = snapshot.get("grace_time", container.grace_time)
         container._acquire(None, None)
-        pools = context
-        pools.port_pool.delete(*container.resources.get("ports", []))
-        pools.uid_pool.delete(container.uid)
-        pools.network_pool.delete(NetworkPool.subnet_of(container.network))
+        context.port_pool.delete(*container.resources.get("ports", []))
+        context.uid_pool.delete(container.uid)
+        context.network_pool.delete(NetworkPool.subnet_of(container.network))
         for key, entry in (snapshot.get("jobs") or {}).items():
             job = Job.recover(
                 context.jobs,
