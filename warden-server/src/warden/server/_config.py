@@ -115,6 +115,8 @@ class NetworkConfig:
     release_delay: float = 5.0
     mtu: int = 1500
     allow_networks: tuple[str, ...] = ()
+    #: Ours: networks no container may reach, whatever allow_networks or NetOut say.
+    deny_networks: tuple[str, ...] = ()
     allow_host_access: bool = False
     dns_servers: tuple[str, ...] = ()
 
@@ -408,12 +410,27 @@ def _network(section: dict[str, Any]) -> NetworkConfig:
         if delay is None
         else float(_non_negative("network.release_delay", delay)),
         mtu=1500 if mtu is None else _integer("network.mtu", mtu),
-        allow_networks=_string_list("network.allow_networks", values.get("allow_networks", [])),
+        allow_networks=_network_list("network.allow_networks", values.get("allow_networks", [])),
+        deny_networks=_network_list("network.deny_networks", values.get("deny_networks", [])),
         allow_host_access=_boolean(
             "network.allow_host_access", values.get("allow_host_access") or False
         ),
         dns_servers=_string_list("network.dns_servers", values.get("dns_servers", [])),
     )
+
+
+def _network_list(key: str, value: Any) -> tuple[str, ...]:
+    """Addresses or CIDR networks, as the host firewall's iptables rules take them."""
+    networks = _string_list(key, value)
+    for index, network in enumerate(networks):
+        try:
+            ipaddress.IPv4Network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{key}[{index}]: expected an IPv4 address or network such as 10.0.0.0/8, "
+                f"got {network!r}"
+            ) from None
+    return networks
 
 
 def _ephemeral_upper() -> int:

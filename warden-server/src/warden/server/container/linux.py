@@ -21,14 +21,17 @@ Limits and statistics (memory and OOM, cpu, disk, pids) are delegated to a
 ``ContainerLimits`` (``_limits.py``); its disk layer is made between
 ``create.sh`` and ``start.sh``, and mounted by the child hook.
 
-Networking (firewall, net_in, net_out, bandwidth) is a later part of this
-backend; until then it answers ``not implemented``.
+Networking (NetIn, NetOut, LimitBandwidth, Info's bandwidth_stat, restore)
+is delegated to ``ContainerNetwork`` (``_linux_net.py``, docs/networking.md);
+the firewall base is part of host setup, the container's chains come with
+``start.sh`` and go with ``destroy.sh`` (both run its ``net.sh``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 
 from google.protobuf.message import Message
 from twisted.internet import defer
@@ -38,9 +41,14 @@ from warden.protocol import (
     CopyOutRequest,
     CreateRequest,
     InfoResponse,
+    LimitBandwidthRequest,
+    LimitBandwidthResponse,
     LimitCpuRequest,
     LimitDiskRequest,
     LimitMemoryRequest,
+    NetInRequest,
+    NetInResponse,
+    NetOutRequest,
     StopRequest,
 )
 
@@ -51,6 +59,8 @@ from .._limits import ContainerLimits, LimitsSettings
 from .._scripts import run_script
 from ._cgroups import ContainerCgroups, cgroup_mounts, init_in_cgroup
 from ._linux_create import create_environment, find_init
+from ._linux_net import ContainerNetwork
+from ._net_rules import host_firewall_env
 from .base import Container, State
 
 __all__ = ["LinuxContainer"]
@@ -69,6 +79,11 @@ class LinuxContainer(Container):
     def _own_script(self, name: str) -> str:
         """A script of the container's own directory (copied from the skeleton)."""
         return os.path.join(self.container_path, name)
+
+    @cached_property
+    def networking(self) -> ContainerNetwork:
+        """NetIn, NetOut, bandwidth: the container's ``net.sh`` and ``net_rate.sh``."""
+        return ContainerNetwork(self)
 
     @property
     def cgroups(self) -> ContainerCgroups:
@@ -128,9 +143,12 @@ class LinuxContainer(Container):
                 "CGROUP_PARENT": server.cgroup_parent,
                 "CONTAINER_ROOTFS_PATH": server.container_rootfs_path,
                 "CONTAINER_DEPOT_PATH": server.container_depot_path,
-                "POOL_NETWORK": network.pool_network,
-                "ALLOW_NETWORKS": " ".join(network.allow_networks),
-                "ALLOW_HOST_ACCESS": "true" if network.allow_host_access else "false",
+                **host_firewall_env(
+                    network.pool_network,
+                    network.allow_networks,
+                    network.deny_networks,
+                    network.allow_host_access,
+                ),
             },
         )
 
@@ -173,9 +191,6 @@ class LinuxContainer(Container):
     async def do_limit_disk(self, request: LimitDiskRequest) -> Message:
         return await self.limits.limit_disk(request)
 
-    async def add_info(self, response: InfoResponse) -> None:
-        await self.limits.add_info(response)
-
     # -- jobs and files --
 
     def job_command(self, job: Job) -> tuple[Sequence[str], Mapping[str, str]]:
@@ -194,6 +209,23 @@ class LinuxContainer(Container):
             argv.append(request.owner)
         await self.run_script(argv)
 
+    # -- networking --
+
+    async def do_net_in(self, request: NetInRequest) -> NetInResponse:
+        return await self.networking.net_in(request)
+
+    async def do_net_out(self, request: NetOutRequest) -> None:
+        await self.networking.net_out(request)
+
+    async def do_limit_bandwidth(self, request: LimitBandwidthRequest) -> LimitBandwidthResponse:
+        return await self.networking.limit_bandwidth(request)
+
+    # -- statistics --
+
+    async def add_info(self, response: InfoResponse) -> None:
+        await self.limits.add_info(response)
+        response.bandwidth_stat.CopyFrom(await self.networking.bandwidth_stat())
+
     # -- recovery --
 
     def init_pid(self) -> int | None:
@@ -210,3 +242,5 @@ class LinuxContainer(Container):
 
     async def restore(self) -> None:
         await self.limits.restore()
+        # Host setup at this start dropped every container's chains.
+        await self.networking.restore()

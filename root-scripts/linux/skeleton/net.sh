@@ -1,0 +1,262 @@
+#!/bin/bash
+# One container's firewall and NAT: net.sh setup|teardown|in|out|
+# get_egress_info|get_ingress_info. The host chains (../net.sh) must exist.
+#
+# Reads ./etc/config when the container has one; otherwise (or for anything it
+# leaves out) the environment, so that it also runs by hand:
+#   id                     container id (interfaces w-<id>-0/-2, chains warden-i-<id>)
+#   network_container_ip   the container's address (in: DNAT target)
+#   network_host_iface     default w-<id>-0; network_ifb_iface default w-<id>-2
+#
+#   setup      (re)create warden-i-<id> (+ -log) in filter and warden-i-<id> in
+#              nat, hooked for traffic from w-<id>-0; drops every NetIn/NetOut rule
+#   teardown   remove the chains, their hooks, the bandwidth qdiscs and the ifb
+#   in         HOST_PORT, CONTAINER_PORT: tcp to any non-loopback host address
+#              on HOST_PORT goes to the container's CONTAINER_PORT
+#   out        NETWORK (a.b.c.d, a.b.c.d/n or a.b.c.d-e.f.g.h), PORTS (n or a:b),
+#              PROTOCOL (tcp|udp|icmp|all, default tcp), ICMP_TYPE, ICMP_CODE,
+#              LOG (true: log new tcp connections with prefix "warden-i-<id> ")
+#   get_egress_info / get_ingress_info
+#              `tc -j qdisc show` of w-<id>-0 (towards the container) / of the
+#              ifb (from the container); [] when the device does not exist
+
+[ -n "${DEBUG:-}" ] && set -o xtrace
+set -o nounset -o errexit -o pipefail
+shopt -s nullglob
+
+cd "$(dirname "${0}")"
+source ./lib/iptables.sh
+if [ -f ./etc/config ]; then
+  source ./etc/config
+fi
+
+step="net.sh ${1:-}"
+
+fail() {
+  echo "${step}: $*" 1>&2
+  exit 1
+}
+
+[ -n "${id:-}" ] || fail "Please specify id..."
+# The id names interfaces (w-<id>-0 must fit IFNAMSIZ) and chains.
+[[ "${id}" =~ ^[A-Za-z0-9]{1,11}$ ]] || fail "id must be 1 to 11 letters or digits: ${id}"
+network_host_iface=${network_host_iface:-w-${id}-0}
+network_ifb_iface=${network_ifb_iface:-w-${id}-2}
+instance_chain="${instance_chain_prefix}${id}"
+instance_log_chain="${instance_chain}-log"
+
+# The container's rules change in one iptables-restore transaction per call,
+# planned from one iptables-save of each table: a handful of processes instead
+# of one iptables call per rule. Parsing uses bash builtins only.
+read_rules() {
+  filter_rules=$(iptables-save -t filter)
+  nat_rules=$(iptables-save -t nat)
+}
+
+# has_chain RULES CHAIN: whether an iptables-save dump declares CHAIN.
+has_chain() {
+  [[ $'\n'"$1" == *$'\n:'"$2 "* ]]
+}
+
+# rules_to_delete RULES CHAIN TARGET: the -D commands for CHAIN's rules that
+# jump or go to TARGET.
+rules_to_delete() {
+  local line pattern="^-A $2 (.* )?-[jg] $3( |\$)"
+  while IFS= read -r line; do
+    if [[ ${line} =~ ${pattern} ]]; then
+      echo "-D ${line#-A }"
+    fi
+  done <<<"$1"
+}
+
+check_host_chains() {
+  if ! has_chain "${filter_rules}" "${filter_forward_chain}" ||
+    ! has_chain "${filter_rules}" "${filter_default_chain}" ||
+    ! has_chain "${nat_rules}" "${nat_prerouting_chain}"; then
+    fail "the host chains (${filter_forward_chain}, ${filter_default_chain}," \
+      "${nat_prerouting_chain}) are missing; run the host net.sh setup first"
+  fi
+}
+
+# Sets position: right after the rule commented warden-instances. The head of
+# warden-forward before it only changes when the host chains are rebuilt.
+find_instances_position() {
+  local line number=0
+  while IFS= read -r line; do
+    [[ ${line} == "-A ${filter_forward_chain} "* ]] || continue
+    number=$((number + 1))
+    if [[ ${line} =~ --comment\ \"?warden-instances ]]; then
+      position=$((number + 1))
+      return 0
+    fi
+  done <<<"${filter_rules}"
+  fail "${filter_forward_chain} has no warden-instances rule"
+}
+
+setup_rules() {
+  read_rules
+  check_host_chains
+  local position
+  find_instances_position
+  # With --noflush, declaring a chain creates it, or empties it when it exists.
+  iptables-restore -w --noflush <<EOF
+*filter
+$(rules_to_delete "${filter_rules}" "${filter_forward_chain}" "${instance_chain}")
+:${instance_chain} - [0:0]
+:${instance_log_chain} - [0:0]
+-A ${instance_log_chain} -p tcp -m conntrack --ctstate NEW,UNTRACKED,INVALID -j LOG --log-prefix "${instance_chain} "
+-A ${instance_log_chain} -j ACCEPT
+-A ${instance_chain} -g ${filter_default_chain}
+-I ${filter_forward_chain} ${position} -i ${network_host_iface} -g ${instance_chain}
+COMMIT
+*nat
+$(rules_to_delete "${nat_rules}" "${nat_prerouting_chain}" "${instance_chain}")
+:${instance_chain} - [0:0]
+-A ${nat_prerouting_chain} -j ${instance_chain}
+COMMIT
+EOF
+}
+
+teardown_rules() {
+  read_rules
+  local chain filter_commands nat_commands
+  filter_commands=$(rules_to_delete "${filter_rules}" "${filter_forward_chain}" "${instance_chain}")
+  # The instance chain goes to its log chain: empty both before deleting either.
+  for chain in "${instance_chain}" "${instance_log_chain}"; do
+    if has_chain "${filter_rules}" "${chain}"; then filter_commands+=$'\n'"-F ${chain}"; fi
+  done
+  for chain in "${instance_chain}" "${instance_log_chain}"; do
+    if has_chain "${filter_rules}" "${chain}"; then filter_commands+=$'\n'"-X ${chain}"; fi
+  done
+  nat_commands=$(rules_to_delete "${nat_rules}" "${nat_prerouting_chain}" "${instance_chain}")
+  if has_chain "${nat_rules}" "${instance_chain}"; then
+    nat_commands+=$'\n'"-F ${instance_chain}"$'\n'"-X ${instance_chain}"
+  fi
+  if [[ -n ${filter_commands//$'\n'/}${nat_commands//$'\n'/} ]]; then
+    iptables-restore -w --noflush <<EOF
+*filter
+${filter_commands}
+COMMIT
+*nat
+${nat_commands}
+COMMIT
+EOF
+  fi
+}
+
+# links: the names of this namespace's links, one per line.
+read_links() {
+  links=$'\n'$(ip -o link show | while IFS=': ' read -r _ name _; do echo "${name%@*}"; done)$'\n'
+}
+
+has_link() {
+  [[ ${links} == *$'\n'"$1"$'\n'* ]]
+}
+
+teardown_bandwidth() {
+  local links
+  read_links
+  if has_link "${network_host_iface}"; then
+    # -force: go on when there is no such qdisc.
+    tc -force -batch - 2>/dev/null <<EOF || true
+qdisc del dev ${network_host_iface} root
+qdisc del dev ${network_host_iface} ingress
+EOF
+  fi
+  if has_link "${network_ifb_iface}"; then
+    ip link del dev "${network_ifb_iface}"
+  fi
+}
+
+is_port() {
+  [[ "$1" =~ ^[0-9]{1,5}$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]
+}
+
+net_in() {
+  [ -n "${HOST_PORT:-}" ] || fail "Please specify HOST_PORT..."
+  [ -n "${CONTAINER_PORT:-}" ] || fail "Please specify CONTAINER_PORT..."
+  is_port "${HOST_PORT}" || fail "HOST_PORT is not a port: ${HOST_PORT}"
+  is_port "${CONTAINER_PORT}" || fail "CONTAINER_PORT is not a port: ${CONTAINER_PORT}"
+  [ -n "${network_container_ip:-}" ] || fail "Please specify network_container_ip..."
+
+  # Any local address but loopback: 127/8 cannot be forwarded to the container.
+  ipt -t nat -A "${instance_chain}" --protocol tcp \
+    -m addrtype --dst-type LOCAL ! --destination 127.0.0.0/8 \
+    --destination-port "${HOST_PORT}" \
+    --jump DNAT --to-destination "${network_container_ip}:${CONTAINER_PORT}"
+}
+
+net_out() {
+  local protocol=${PROTOCOL:-tcp} network=${NETWORK:-} ports=${PORTS:-}
+  local icmp_type=${ICMP_TYPE:-} icmp_code=${ICMP_CODE:-} log=${LOG:-}
+
+  case "${protocol}" in
+    tcp | udp | icmp | all) ;;
+    *) fail "Unknown PROTOCOL: ${protocol}" ;;
+  esac
+  if [ "${protocol}" != "icmp" ] && [ -z "${network}" ] && [ -z "${ports}" ]; then
+    fail "Please specify NETWORK and/or PORTS..."
+  fi
+
+  local rule=(--protocol "${protocol}")
+  case "${network}" in
+    "") ;;
+    *-*) rule+=(-m iprange --dst-range "${network}") ;;
+    *) rule+=(--destination "${network}") ;;
+  esac
+
+  if [ -n "${ports}" ]; then
+    case "${protocol}" in
+      tcp | udp) rule+=(-m "${protocol}" --destination-port "${ports}") ;;
+      *) fail "PORTS needs PROTOCOL tcp or udp, got: ${protocol}" ;;
+    esac
+  fi
+
+  if [ "${protocol}" = "icmp" ] && [ -n "${icmp_type}" ]; then
+    if [ -n "${icmp_code}" ]; then
+      rule+=(--icmp-type "${icmp_type}/${icmp_code}")
+    else
+      rule+=(--icmp-type "${icmp_type}")
+    fi
+  fi
+
+  if [ "${log}" = "true" ]; then
+    rule+=(--goto "${instance_log_chain}")
+  else
+    rule+=(--jump ACCEPT)
+  fi
+
+  # Newest first; the last rule of the chain is the goto to warden-default.
+  ipt -I "${instance_chain}" 1 "${rule[@]}"
+}
+
+# Info asks for these often: a single tc each; a missing device (no ifb yet)
+# means no limit.
+qdisc_info() {
+  tc -j qdisc show dev "$1" 2>/dev/null || echo "[]"
+}
+
+case "${1:-}" in
+  setup)
+    setup_rules
+    ;;
+  teardown)
+    teardown_rules
+    teardown_bandwidth
+    ;;
+  in)
+    net_in
+    ;;
+  out)
+    net_out
+    ;;
+  get_egress_info)
+    qdisc_info "${network_host_iface}"
+    ;;
+  get_ingress_info)
+    qdisc_info "${network_ifb_iface}"
+    ;;
+  *)
+    fail "Unknown command: ${1:-}"
+    ;;
+esac

@@ -1,0 +1,97 @@
+"""Teardown leaves the host namespace exactly as it found it, and setup can be
+repeated (a server restart) without duplicating anything."""
+
+from __future__ import annotations
+
+from _netns import HOST_NET_SH, World
+
+
+def add_host_rules(world: World) -> None:
+    """Rules a host has before warden arrives; warden must leave them alone."""
+    run = world.host.run
+    run("iptables", "-w", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+    run("iptables", "-w", "-A", "FORWARD", "-i", "wnhost", "-j", "ACCEPT")
+    run("iptables", "-w", "-N", "host-chain")
+    run("iptables", "-w", "-A", "host-chain", "-j", "RETURN")
+    run("iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", "192.0.2.0/24",
+        "-j", "MASQUERADE")
+
+
+def full_container_cycle(world: World) -> None:
+    container = world.add_container()
+    world.net(container, "setup")
+    world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080")
+    world.net(container, "out", NETWORK="203.0.113.0/24", PORTS="80:90", LOG="true")
+    world.net(container, "out", NETWORK="10.0.0.1-10.0.0.9", PROTOCOL="icmp", ICMP_TYPE="8")
+    world.net_rate(container, 800_000, 10_000)
+    world.net(container, "teardown")
+    world.remove_container(container)
+
+
+def test_host_setup_is_idempotent_and_teardown_restores_everything(world: World) -> None:
+    add_host_rules(world)
+    before = world.host.state()
+
+    world.host_setup(allow_networks=["192.0.2.0/24"], deny_networks=["198.51.100.7"])
+    once = world.host.state()
+    world.host_setup(allow_networks=["192.0.2.0/24"], deny_networks=["198.51.100.7"])
+    assert world.host.state() == once
+    # The host's own rules are still there, once each.
+    rules = world.host.run("iptables", "-w", "-S").stdout
+    assert rules.count("--dport 22 -j ACCEPT") == 1
+    assert rules.count("-N host-chain") == 1
+
+    world.host_teardown()
+    assert world.host.state() == before
+    world.host_teardown()  # nothing left to remove is fine
+    assert world.host.state() == before
+
+
+def test_container_teardown_removes_every_rule_chain_qdisc_and_interface(world: World) -> None:
+    add_host_rules(world)
+    world.host_setup()
+    container = world.add_container()
+    other = world.add_container()
+    world.net(other, "setup")
+    world.net(other, "in", HOST_PORT="61002", CONTAINER_PORT="80")
+    before = world.host.state()
+
+    world.net(container, "setup")
+    world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080")
+    world.net(container, "out", NETWORK="203.0.113.0/24", PORTS="80:90", LOG="true")
+    world.net_rate(container, 800_000, 10_000)
+    assert world.host.state() != before
+    world.net(container, "teardown")
+
+    assert world.host.state() == before
+    world.net(container, "teardown")  # twice is harmless
+    assert world.host.state() == before
+
+
+def test_twenty_cycles_leave_the_namespace_as_it_was(world: World) -> None:
+    add_host_rules(world)
+    before = world.host.state()
+    world.host_setup(allow_networks=["192.0.2.0/24"])
+    set_up = world.host.state()
+    for _ in range(20):
+        full_container_cycle(world)
+    assert world.host.state() == set_up
+    for _ in range(20):
+        world.host_setup(allow_networks=["192.0.2.0/24"])
+        full_container_cycle(world)
+        world.host_teardown()
+    assert world.host.state() == before
+
+
+def test_restart_with_running_containers_keeps_one_copy_of_each_rule(world: World) -> None:
+    world.host_setup()
+    containers = [world.add_container() for _ in range(3)]
+    for container in containers:
+        world.net(container, "setup")
+    running = world.host.state()
+
+    for _ in range(3):  # restarts: host setup, then restore's per-container setup
+        world.host.run(str(HOST_NET_SH), "setup", env={"POOL_NETWORK": "10.254.0.0/22"})
+        for container in containers:
+            world.net(container, "setup")
+    assert world.host.state() == running
