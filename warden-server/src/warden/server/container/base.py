@@ -559,11 +559,12 @@ class Container:
         assert isinstance(spawned, SpawnResponse)
         linked = await self.dispatch(LinkRequest(handle=self.handle, job_id=spawned.job_id), peer)
         assert isinstance(linked, LinkResponse)
+        # Link's Info is the container's as the job ended: asked once, not twice.
         return RunResponse(
             exit_status=linked.exit_status,
             stdout=linked.stdout,
             stderr=linked.stderr,
-            info=await self._container_info(),
+            info=linked.info,
         )
 
     async def _net_in(self, request: NetInRequest, peer: Peer | None) -> NetInResponse:
