@@ -7,14 +7,20 @@ like the original's ``sh`` helper (C20): a non-zero exit is
 ``command exceeded maximum output``. ``spawn_detached`` starts a job wrapper in
 its own session, so that it outlives the server.
 
-Both go through Twisted's ``spawnProcess``, which resets ignored signals (such
-as SIGPIPE, ignored by Python) to their defaults in the child and closes every
-other descriptor of the server.
+``run_script`` goes through Twisted's ``spawnProcess``, which resets ignored
+signals (such as SIGPIPE, ignored by Python) to their defaults in the child and
+closes every other descriptor of the server. ``spawn_detached`` is on every
+Spawn and Run, so it costs less: ``os.posix_spawn`` (vfork and exec, about a
+third of ``spawnProcess``'s cost) with ``setsid``, every signal back to its
+default, stdin from /dev/null and stdout and stderr into one pipe. Every other
+descriptor is closed: Python opens its own close-on-exec, and any the server
+inherited without that flag is closed in the child explicitly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 from collections.abc import Mapping, Sequence
@@ -26,6 +32,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ._errors import WardenError
+from ._watch import ProcessExitWatcher
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT",
@@ -176,35 +183,94 @@ def run_script(
     return capture.done.addCallback(finished)
 
 
-class DetachedProcess(protocol.ProcessProtocol):
+#: Signals a job wrapper starts with at their defaults (Python ignores SIGPIPE
+#: and SIGXFSZ, and ignored signals survive exec). KILL and STOP cannot change.
+_DEFAULT_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
+#: How much of a wrapper's own output (its start-up errors) is kept.
+_STDERR_TAIL = 4096
+
+
+class _OutputTail:
+    """(An IReadDescriptor.) Reads a pipe until EOF, keeping the last bytes."""
+
+    def __init__(self, reactor: Any, fd: int) -> None:
+        self._reactor = reactor
+        self._fd = fd
+        self.data = b""
+        os.set_blocking(fd, False)
+        reactor.addReader(self)
+
+    def drain(self) -> bytes:
+        """Read what the pipe holds now; the bytes kept so far."""
+        while self._fd >= 0:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                break
+            except InterruptedError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._close()
+                break
+            self.data = (self.data + chunk)[-_STDERR_TAIL:]
+        return self.data
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            self._reactor.removeReader(self)
+            os.close(self._fd)
+            self._fd = -1
+
+    # IReadDescriptor
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def logPrefix(self) -> str:
+        return "DetachedProcessOutput"
+
+    def doRead(self) -> None:
+        self.drain()
+
+    def connectionLost(self, reason: Failure) -> None:
+        self._close()
+
+
+class DetachedProcess:
     """A job wrapper started in its own session.
 
-    ``pid`` is the wrapper's pid. ``ended`` fires with its exit status if it
-    ends while this server runs. ``stderr`` holds what the wrapper printed
-    before it redirected its output to the job's files (its start-up errors).
+    ``pid`` is the wrapper's pid. ``ended`` fires with its exit status (128+N
+    for signal N) if it ends while this server runs; the server, its parent,
+    reaps it then. ``stderr`` is what the wrapper printed before it
+    redirected its output to the job's files (its start-up errors).
     """
 
-    def __init__(self, argv: tuple[str, ...]) -> None:
+    def __init__(self, argv: tuple[str, ...], pid: int, output: int, reactor: Any) -> None:
         self.argv = argv
-        self.pid = 0
-        self.stderr = b""
+        self.pid = pid
         self.ended: defer.Deferred[int] = defer.Deferred()
+        self._reactor = reactor
+        self._output = _OutputTail(reactor, output)
+        self._watcher = ProcessExitWatcher(reactor, pid, self._exited)
 
-    def connectionMade(self) -> None:
-        # Known here even if the wrapper has already ended: Twisted reaps a
-        # child that ended at once while registering it, and forgets its pid.
-        self.pid = self.transport.pid or 0  # type: ignore[union-attr]
+    @property
+    def stderr(self) -> bytes:
+        """The wrapper's own output so far (the last 4 KiB)."""
+        return self._output.drain()
 
-    def outReceived(self, data: bytes) -> None:
-        self.stderr = (self.stderr + data)[-4096:]
-
-    errReceived = outReceived
-
-    def processEnded(self, reason: Failure) -> None:
-        value = reason.value
-        code = getattr(value, "exitCode", None)
-        if code is None:
-            code = 128 + (getattr(value, "signal", None) or signal.SIGKILL)
+    def _exited(self) -> None:
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == 0:  # not a zombie yet: the pidfd was quicker
+                self._reactor.callLater(0.001, self._exited)
+                return
+            code = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:  # reaped by someone else: its status is lost
+            code = 128 + signal.SIGKILL
+        if code < 0:
+            code = 128 - code
         if code != 0:
             _log.warn(
                 "job wrapper {argv} exited {code}: {stderr}",
@@ -215,22 +281,48 @@ class DetachedProcess(protocol.ProcessProtocol):
         self.ended.callback(code)
 
 
+def _inheritable_descriptors() -> list[int]:
+    """Descriptors above 2 that an exec would pass on (not close-on-exec)."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            try:
+                if not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
+                    found.append(fd)
+            except OSError:  # the listing's own descriptor, closed by now
+                pass
+    return found
+
+
 def spawn_detached(
     argv: Sequence[str], *, env: Mapping[str, object] | None = None, reactor: Any = None
 ) -> DetachedProcess:
-    """Start ``argv`` in a new session (``setsid``), keeping the same pid.
+    """Start ``argv`` (its first word a path) in a new session (``setsid``).
 
-    The child is not a process-group leader, so ``setsid`` creates the
-    session in place and execs ``argv`` without forking: ``pid`` is the
-    wrapper's own pid. The wrapper survives the server (even SIGKILL) and
-    signals sent to the server's process group.
+    The wrapper survives the server (even SIGKILL) and signals sent to the
+    server's process group. Raises WardenError when it cannot be started.
     """
     args = tuple(str(a) for a in argv)
-    process = DetachedProcess(args)
-    full = ("setsid", *args)
+    read_end, write_end = os.pipe()
     try:
-        transport = _reactor(reactor).spawnProcess(process, "setsid", full, env=_environment(env))
+        pid = os.posix_spawn(
+            args[0],
+            args,
+            _environment(env),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, write_end, 1),
+                (os.POSIX_SPAWN_DUP2, write_end, 2),
+                *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_descriptors()),
+            ],
+            setsid=True,
+            setsigmask=(),
+            setsigdef=_DEFAULT_SIGNALS,
+        )
     except OSError as problem:
+        os.close(read_end)
         raise WardenError(f"cannot start job wrapper: {problem}") from problem
-    process.pid = process.pid or transport.pid or 0
-    return process
+    finally:
+        os.close(write_end)
+    return DetachedProcess(args, pid, read_end, _reactor(reactor))
