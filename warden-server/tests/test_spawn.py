@@ -1,6 +1,7 @@
-"""The job wrapper's start (``spawn_detached``): a session of its own, signals
-at their defaults, stdin from /dev/null, nothing else of the server's
-descriptors, its early output kept, its exit status, reaped by the server."""
+"""Starting processes: scripts run to completion (``run_script``) and job
+wrappers (``spawn_detached``: a session of its own), both with signals at
+their defaults, no descriptor of the server's, their output kept, their exit
+status, reaped by the server."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import pytest
 from conftest import in_reactor, reactor
 
 from warden.server._errors import WardenError
-from warden.server._scripts import DetachedProcess, spawn_detached
+from warden.server._scripts import (
+    DetachedProcess,
+    ScriptError,
+    ScriptResult,
+    run_script,
+    spawn_detached,
+)
 
 #: glibc's posix_spawn leaves its two internal signals (32 and 33) ignored in
 #: the child (warden-exec resets them); every other signal is at its default.
@@ -73,3 +80,40 @@ def test_much_early_output_does_not_block_the_wrapper(reactor_thread: Any) -> No
     assert in_reactor(lambda: process.ended) == 0
     assert process.stderr.endswith(b"x\nend\n")
     assert len(process.stderr) == 4096
+
+
+def script(*argv: str, **kwargs: Any) -> ScriptResult:
+    result: ScriptResult = in_reactor(lambda: run_script(argv, reactor=reactor, **kwargs))
+    return result
+
+
+def test_run_script(reactor_thread: Any) -> None:
+    result = script("/bin/bash", "-c", 'cat; echo "$EXTRA"; echo err >&2; exit 3',
+                    env={"EXTRA": 7}, stdin=b"in\n" * 50000, check=False)  # fmt: skip
+    assert result.exit_code == 3
+    assert result.stdout == b"in\n" * 50000 + b"7\n"
+    assert result.stderr == b"err\n"
+    # A name without a slash is looked up in PATH.
+    assert script("true").ok
+    with pytest.raises(ScriptError) as failed:
+        script("/bin/bash", "-c", "exit 4")
+    assert failed.value.message == "command exited with failure"
+    assert failed.value.result.exit_code == 4
+    masks = dict(line.split(":\t") for line in
+                 script("/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status").stdout.decode()
+                 .splitlines())  # fmt: skip
+    assert int(masks["SigIgn"], 16) & ~GLIBC_INTERNAL == 0
+    assert script("/bin/ls", "/proc/self/fd").stdout.split() == [b"0", b"1", b"2", b"3"]
+
+
+def test_run_script_errors(reactor_thread: Any, tmp_path: Any) -> None:
+    with pytest.raises(ScriptError) as missing:
+        script(str(tmp_path / "missing"))
+    assert missing.value.result.exit_code == 127
+    # Too much output: the script is stopped (TERM) and the error says why.
+    with pytest.raises(ScriptError) as loud:
+        script("/bin/bash", "-c", "trap 'exit 9' TERM; while :; do echo xxxxxxxx; done",
+               max_output=100_000)  # fmt: skip
+    assert loud.value.message == "command exceeded maximum output"
+    assert loud.value.result.exit_code == 9
+    assert len(loud.value.result.stdout) <= 100_000

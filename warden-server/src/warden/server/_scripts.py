@@ -7,32 +7,27 @@ like the original's ``sh`` helper (C20): a non-zero exit is
 ``command exceeded maximum output``. ``spawn_detached`` starts a job wrapper in
 its own session, so that it outlives the server.
 
-``run_script`` goes through Twisted's ``spawnProcess``, which resets ignored
-signals (such as SIGPIPE, ignored by Python) to their defaults in the child and
-closes every other descriptor of the server. ``spawn_detached`` is on every
-Spawn and Run, so it costs less: ``os.posix_spawn`` (vfork and exec, about a
-third of ``spawnProcess``'s cost) with ``setsid``, every signal back to its
-default, stdin from /dev/null and stdout and stderr into one pipe. Every other
-descriptor is closed: Python opens its own close-on-exec, and any the server
-inherited without that flag is closed in the child explicitly.
+Both start processes through ``_spawn.spawn`` (posix_spawn: signals at their
+defaults, no descriptor of the server but the pipes given), follow their
+output through pipes on the reactor and their end through a pidfd, and reap
+them. Create, Destroy, Spawn and Run each start at least one, so this is
+cheaper than Twisted's ``spawnProcess`` (fork, Python in the child, a
+SIGCHLD round), by 1.5 to 2 ms a process.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet import defer, error, protocol
+from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from ._errors import WardenError
-from ._watch import ProcessExitWatcher
+from ._spawn import ChildExit, PipeReader, PipeWriter, spawn
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT",
@@ -85,7 +80,7 @@ def _environment(env: Mapping[str, object] | None) -> dict[str, str]:
 
 
 def _reactor(reactor: Any) -> Any:
-    """The given reactor (an IReactorProcess), else the global one."""
+    """The given reactor, else the global one."""
     if reactor is None:
         from twisted.internet import reactor as global_reactor
 
@@ -93,25 +88,39 @@ def _reactor(reactor: Any) -> Any:
     return reactor
 
 
-class _Capture(protocol.ProcessProtocol):
-    def __init__(self, argv: tuple[str, ...], stdin: bytes | None, max_output: int) -> None:
+class _ScriptRun:
+    """One script: its output collected (bounded), its end awaited."""
+
+    def __init__(self, argv: tuple[str, ...], env: dict[str, str], stdin: bytes | None,
+                 max_output: int, reactor: Any) -> None:  # fmt: skip
         self.argv = argv
-        self.stdin = stdin
         self.max_output = max_output
         self.out: list[bytes] = []
         self.err: list[bytes] = []
         self.size = 0
         self.exceeded = False
+        self.exit_code: int | None = None
+        self.open_pipes = 2
         self.done: defer.Deferred[ScriptResult] = defer.Deferred()
-
-    @property
-    def _transport(self) -> Any:
-        return self.transport
-
-    def connectionMade(self) -> None:
-        if self.stdin:
-            self._transport.write(self.stdin)
-        self._transport.closeStdin()
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        in_read, in_write = os.pipe() if stdin else (None, None)
+        try:
+            self.pid = spawn(argv, env, stdin=in_read, stdout=out_write, stderr=err_write)
+        except OSError:
+            for fd in (out_read, err_read, in_write):
+                if fd is not None:
+                    os.close(fd)
+            raise
+        finally:
+            for fd in (out_write, err_write, in_read):
+                if fd is not None:
+                    os.close(fd)
+        PipeReader(reactor, out_read, lambda data: self._collect(self.out, data), self._eof)
+        PipeReader(reactor, err_read, lambda data: self._collect(self.err, data), self._eof)
+        if in_write is not None:
+            PipeWriter(reactor, in_write, stdin or b"")
+        ChildExit(reactor, self.pid, self._exited)
 
     def _collect(self, into: list[bytes], data: bytes) -> None:
         if self.exceeded:
@@ -119,24 +128,24 @@ class _Capture(protocol.ProcessProtocol):
         self.size += len(data)
         if self.size > self.max_output:
             self.exceeded = True
-            with contextlib.suppress(error.ProcessExitedAlready):
-                self._transport.signalProcess("TERM")
+            if self.exit_code is None:
+                os.kill(self.pid, signal.SIGTERM)
             return
         into.append(data)
 
-    def outReceived(self, data: bytes) -> None:
-        self._collect(self.out, data)
+    def _eof(self) -> None:
+        self.open_pipes -= 1
+        self._maybe_done()
 
-    def errReceived(self, data: bytes) -> None:
-        self._collect(self.err, data)
+    def _exited(self, code: int) -> None:
+        self.exit_code = code
+        self._maybe_done()
 
-    def processEnded(self, reason: Failure) -> None:
-        value = reason.value
-        code = getattr(value, "exitCode", None)
-        if code is None:
-            sig = getattr(value, "signal", None) or 0
-            code = 128 + sig
-        result = ScriptResult(self.argv, code, b"".join(self.out), b"".join(self.err))
+    def _maybe_done(self) -> None:
+        # As Twisted's processEnded: the process is gone and its pipes are closed.
+        if self.exit_code is None or self.open_pipes or self.done.called:
+            return
+        result = ScriptResult(self.argv, self.exit_code, b"".join(self.out), b"".join(self.err))
         self.done.callback(result)
 
 
@@ -155,15 +164,14 @@ def run_script(
     the command exits non-zero or prints more than ``max_output`` bytes.
     """
     args = tuple(str(a) for a in argv)
-    capture = _Capture(args, stdin, max_output)
     try:
-        _reactor(reactor).spawnProcess(capture, args[0], args, env=_environment(env))
+        run = _ScriptRun(args, _environment(env), stdin, max_output, _reactor(reactor))
     except OSError as problem:
         result = ScriptResult(args, 127, b"", str(problem).encode())
         return defer.fail(ScriptError("command exited with failure", result))
 
     def finished(result: ScriptResult) -> ScriptResult:
-        if capture.exceeded:
+        if run.exceeded:
             _log.warn("{argv} exceeded its output limit", argv=" ".join(args))
             raise ScriptError("command exceeded maximum output", result)
         if result.ok:
@@ -180,62 +188,11 @@ def run_script(
             raise ScriptError("command exited with failure", result)
         return result
 
-    return capture.done.addCallback(finished)
+    return run.done.addCallback(finished)
 
 
-#: Signals a job wrapper starts with at their defaults (Python ignores SIGPIPE
-#: and SIGXFSZ, and ignored signals survive exec). KILL and STOP cannot change.
-_DEFAULT_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
 #: How much of a wrapper's own output (its start-up errors) is kept.
 _STDERR_TAIL = 4096
-
-
-class _OutputTail:
-    """(An IReadDescriptor.) Reads a pipe until EOF, keeping the last bytes."""
-
-    def __init__(self, reactor: Any, fd: int) -> None:
-        self._reactor = reactor
-        self._fd = fd
-        self.data = b""
-        os.set_blocking(fd, False)
-        reactor.addReader(self)
-
-    def drain(self) -> bytes:
-        """Read what the pipe holds now; the bytes kept so far."""
-        while self._fd >= 0:
-            try:
-                chunk = os.read(self._fd, 65536)
-            except BlockingIOError:
-                break
-            except InterruptedError:
-                continue
-            except OSError:
-                chunk = b""
-            if not chunk:
-                self._close()
-                break
-            self.data = (self.data + chunk)[-_STDERR_TAIL:]
-        return self.data
-
-    def _close(self) -> None:
-        if self._fd >= 0:
-            self._reactor.removeReader(self)
-            os.close(self._fd)
-            self._fd = -1
-
-    # IReadDescriptor
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def logPrefix(self) -> str:
-        return "DetachedProcessOutput"
-
-    def doRead(self) -> None:
-        self.drain()
-
-    def connectionLost(self, reason: Failure) -> None:
-        self._close()
 
 
 class DetachedProcess:
@@ -251,26 +208,20 @@ class DetachedProcess:
         self.argv = argv
         self.pid = pid
         self.ended: defer.Deferred[int] = defer.Deferred()
-        self._reactor = reactor
-        self._output = _OutputTail(reactor, output)
-        self._watcher = ProcessExitWatcher(reactor, pid, self._exited)
+        self._tail = b""
+        self._output = PipeReader(reactor, output, self._keep, lambda: None)
+        ChildExit(reactor, pid, self._exited)
+
+    def _keep(self, data: bytes) -> None:
+        self._tail = (self._tail + data)[-_STDERR_TAIL:]
 
     @property
     def stderr(self) -> bytes:
         """The wrapper's own output so far (the last 4 KiB)."""
-        return self._output.drain()
+        self._output.drain()
+        return self._tail
 
-    def _exited(self) -> None:
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid == 0:  # not a zombie yet: the pidfd was quicker
-                self._reactor.callLater(0.001, self._exited)
-                return
-            code = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:  # reaped by someone else: its status is lost
-            code = 128 + signal.SIGKILL
-        if code < 0:
-            code = 128 - code
+    def _exited(self, code: int) -> None:
         if code != 0:
             _log.warn(
                 "job wrapper {argv} exited {code}: {stderr}",
@@ -281,45 +232,20 @@ class DetachedProcess:
         self.ended.callback(code)
 
 
-def _inheritable_descriptors() -> list[int]:
-    """Descriptors above 2 that an exec would pass on (not close-on-exec)."""
-    found = []
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd > 2:
-            try:
-                if not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
-                    found.append(fd)
-            except OSError:  # the listing's own descriptor, closed by now
-                pass
-    return found
-
-
 def spawn_detached(
     argv: Sequence[str], *, env: Mapping[str, object] | None = None, reactor: Any = None
 ) -> DetachedProcess:
     """Start ``argv`` (its first word a path) in a new session (``setsid``).
 
     The wrapper survives the server (even SIGKILL) and signals sent to the
-    server's process group. Raises WardenError when it cannot be started.
+    server's process group; stdin is /dev/null, stdout and stderr one pipe.
+    Raises WardenError when it cannot be started.
     """
     args = tuple(str(a) for a in argv)
     read_end, write_end = os.pipe()
     try:
-        pid = os.posix_spawn(
-            args[0],
-            args,
-            _environment(env),
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_DUP2, write_end, 1),
-                (os.POSIX_SPAWN_DUP2, write_end, 2),
-                *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_descriptors()),
-            ],
-            setsid=True,
-            setsigmask=(),
-            setsigdef=_DEFAULT_SIGNALS,
-        )
+        pid = spawn(args, _environment(env), stdin=None, stdout=write_end, stderr=write_end,
+                    setsid=True)  # fmt: skip
     except OSError as problem:
         os.close(read_end)
         raise WardenError(f"cannot start job wrapper: {problem}") from problem
