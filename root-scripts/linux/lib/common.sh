@@ -27,13 +27,21 @@ WARDEN_CONTROLLERS=(cpu cpuacct memory devices pids freezer)
 # cgroup_mounts: print "controller mountpoint" for every mounted cgroup v1
 # controller (from the hierarchy's root mount, as /proc/self/mountinfo
 # lists it). Co-mounted controllers (cpu,cpuacct) print one line each.
+# (Builtins only: no process.)
 cgroup_mounts() {
-  awk '{
-      for (i = 7; i <= NF && $i != "-"; i++) ;
-      if ($(i + 1) != "cgroup" || $4 != "/") next
-      n = split($(i + 3), opts, ",")
-      for (j = 1; j <= n; j++) if (!(opts[j] in seen)) { seen[opts[j]] = 1; print opts[j], $5 }
-    }' /proc/self/mountinfo
+  local option i
+  local -a fields options
+  local -A seen=()
+  while read -r -a fields; do
+    for (( i = 6; i < ${#fields[@]}; i++ )); do [[ ${fields[i]} != - ]] || break; done
+    [[ ${fields[i + 1]:-} == cgroup && ${fields[3]} == / ]] || continue
+    IFS=, read -r -a options <<< "${fields[i + 3]}"
+    for option in "${options[@]}"; do
+      [[ -n ${seen[$option]:-} ]] && continue
+      seen[$option]=1
+      echo "$option ${fields[4]}"
+    done
+  done < /proc/self/mountinfo
 }
 
 # signal_cgroup FREEZER_DIR SIGNAL [SPARE_PID [NS_PID]]: send SIGNAL to
@@ -46,10 +54,10 @@ signal_cgroup() {
   local dir=$1 signal=$2 spare=${3:-} ns_pid=${4:-} state pid tries
   local -a pids=()
   echo FROZEN > "$dir/freezer.state"
-  for (( tries = 0; tries < 200; tries++ )); do
+  for (( tries = 0; tries < 1000; tries++ )); do
     read -r state < "$dir/freezer.state"
     [[ $state == FROZEN ]] && break
-    sleep 0.005
+    pause 0.001
   done
   cgroup_pids "$dir"
   for pid in "${CGROUP_PIDS[@]}"; do
@@ -78,6 +86,24 @@ cgroup_pids() {
       [[ -n $pid ]] && CGROUP_PIDS+=("$pid")
     done < "$file" 2>/dev/null || true
   done
+}
+
+# pause SECONDS: sleep without starting a process each time: read times out
+# on a pipe nobody writes to (made once per script, by one subshell).
+pause() {
+  [[ -n ${PAUSE_FD:-} ]] || exec {PAUSE_FD}<> <(:)
+  read -r -t "$1" -u "$PAUSE_FD" _ || true
+}
+
+# has_link NAME: whether this network namespace has a link NAME. /proc/net is
+# the reading process's own namespace's (unlike /sys/class/net, which is the
+# namespace of whoever mounted /sys); no process started.
+has_link() {
+  local name _
+  while IFS=: read -r name _; do
+    [[ ${name// /} == "$1" ]] && return 0
+  done < /proc/net/dev
+  return 1
 }
 
 # now_ms: set NOW_MS to wall-clock milliseconds (no process started).
