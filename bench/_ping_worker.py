@@ -1,13 +1,13 @@
 """One benchmark client process: pings a server in timed rounds, prints JSON.
 
-    _ping_worker.py MODE SOCKET CONNECTIONS START ROUNDS SECONDS GAP
+    _ping_worker.py MODE SOCKET CONNECTIONS START ROUNDS SECONDS PERIOD
 
 MODE is ``blocking`` (warden.client.Client, one connection), ``twisted``
 (warden.twisted_client, CONNECTIONS connections in one reactor) or ``raw``
 (a plain socket sending the Ping frame's bytes: the transport floor). Each
 connection keeps one request in flight. Round r runs from START + r *
-(SECONDS + GAP) for SECONDS (time.monotonic, shared by all processes, so
-several workers measure the same windows). Prints {"counts": [completed
+PERIOD for SECONDS (time.monotonic, shared by all processes, so several
+workers measure the same windows, or take turns). Prints {"counts": [completed
 pings per round], "latencies": [seconds of each round trip]}.
 """
 
@@ -130,9 +130,8 @@ def twisted_rounds(path: str, connections: int, windows: list[tuple[float, float
 def main() -> None:
     mode, path = sys.argv[1], sys.argv[2]
     connections, start = int(sys.argv[3]), float(sys.argv[4])
-    rounds, seconds, gap = int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
-    windows = [(start + r * (seconds + gap), start + r * (seconds + gap) + seconds)
-               for r in range(rounds)]  # fmt: skip
+    rounds, seconds, period = int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
+    windows = [(start + r * period, start + r * period + seconds) for r in range(rounds)]
     if mode == "twisted":
         counts, latencies = twisted_rounds(path, connections, windows)
     else:

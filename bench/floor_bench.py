@@ -1,7 +1,8 @@
 """The floor: what warden does, done directly with system tools and no warden.
 
 Each warden figure in `make bench` is printed beside the matching floor
-figure, measured in the same run, so results compare across machines:
+figure, measured in the same run, step by step in turn with warden's
+(``linux_bench.py``), so results compare across machines:
 
 - create: unshare of five namespaces, overlay mount, cgroup directories,
   veth pair, addresses, route, one iptables rule (floor/create.sh);
@@ -19,8 +20,6 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,111 +128,6 @@ def make_files(where: Path, count: int = 100, size: int = 100 * 1024) -> Path:
     return where
 
 
-# -- the figures --
-
-CYCLES = 20
-RUNS = 100
-BIG_RUNS = 30
-STREAM_BYTES = 8 << 20
-COPIES = 10
-
-
-def lifecycle(floor: Floor) -> dict[str, list[float]]:
-    """Create, run `true`, destroy (CYCLES boxes, RUNS runs)."""
-    create, run, destroy = [], [], []
-    for _ in range(CYCLES):
-        box, took = floor.create()
-        create.append(took)
-        for _ in range(RUNS // CYCLES):
-            run.append(run_ms(floor.run_argv(box)))
-        destroy.append(floor.destroy(box))
-    return {"create": create, "run true": run, "destroy": destroy}
-
-
-def output(floor: Floor, box: Box) -> dict[str, list[float]]:
-    """A run printing 1 MiB (captured through a pipe) and stream throughput (MiB/s)."""
-    big = [run_ms(floor.run_argv(box, "head -c 1048576 /dev/zero"), stdout=subprocess.PIPE)
-           for _ in range(BIG_RUNS)]  # fmt: skip
-    pipe = f"{floor.enter(box)} /bin/bash -c 'head -c {STREAM_BYTES} /dev/zero' | cat > /dev/null"
-    rates = [(STREAM_BYTES / (1 << 20)) / (run_ms(["bash", "-c", pipe]) / 1000)
-             for _ in range(COPIES)]  # fmt: skip
-    return {"run printing 1 MiB": big, "stream": rates}
-
-
-def copies(floor: Floor, box: Box, source: Path, out: Path) -> dict[str, list[float]]:
-    """tar through a pipe: 10 MiB in 100 files into the box and out again."""
-    inner = box.path / "mnt" / "tmp"
-    copy_in, copy_out = [], []
-    for i in range(COPIES):
-        into = f"{inner}/in-{i}"
-        copy_in.append(run_ms(["bash", "-c",
-            f"tar -c -f - -C {source} . | {floor.enter(box)} "
-            f"/bin/bash -c 'mkdir {into} && exec tar -x -p -m -f - -C {into}'"]))  # fmt: skip
-        dst = out / f"out-{i}"
-        dst.mkdir()
-        copy_out.append(run_ms(["bash", "-c",
-            f"{floor.enter(box)} tar -c -f - -C {inner}/in-0 . "
-            f"| tar -x -p -m --no-same-owner -f - -C {dst}"]))  # fmt: skip
-    return {"copy_in 10 MiB, 100 files": copy_in, "copy_out 10 MiB, 100 files": copy_out}
-
-
-def memory(floor: Floor, counts: tuple[int, ...]) -> dict[str, list[float]]:
-    """PSS of each box's process with ``counts`` boxes alive."""
-    boxes: list[Box] = []
-    figures: dict[str, list[float]] = {}
-    try:
-        for count in counts:
-            while len(boxes) < count:
-                boxes.append(floor.create()[0])
-            figures[f"memory per container, {count} alive: processes (PSS)"] = [
-                float(floor.pss_kib(b)) for b in boxes
-            ]
-    finally:
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(floor.destroy, boxes))
-    return figures
-
-
-def concurrent(floor: Floor, count: int) -> dict[str, list[float]]:
-    """``count`` creates at once: wall time (s), each one's latency (ms), failures."""
-    indexes = [floor.new_index() for _ in range(count)]
-    start = time.perf_counter()
-    procs = [subprocess.Popen(floor.create_argv(i), stderr=subprocess.DEVNULL) for i in indexes]
-    codes = [p.wait() for p in procs]
-    wall = time.perf_counter() - start
-    boxes = [floor.box(i) for i, code in zip(indexes, codes, strict=True) if code == 0]
-    start = time.perf_counter()
-    procs = [subprocess.Popen(floor.destroy_argv(b)) for b in boxes]
-    for p in procs:
-        p.wait()
-    destroy_wall = time.perf_counter() - start
-    return {
-        f"{count} concurrent creates: wall": [wall],
-        f"{count} concurrent creates: failures": [float(sum(c != 0 for c in codes))],
-        f"{count} concurrent destroys: wall": [destroy_wall],
-    }
-
-
-def measure(rootfs: str = ROOTFS, *, memory_counts: tuple[int, ...] = (10, 50),
-            concurrency: int = 100) -> dict[str, list[float]]:  # fmt: skip
-    """Every floor figure's samples, by figure name."""
-    figures: dict[str, list[float]] = {}
-    with Floor(rootfs) as floor, tempfile.TemporaryDirectory() as tmp:
-        figures |= lifecycle(floor)
-        box, _ = floor.create()
-        try:
-            figures |= output(floor, box)
-            source = make_files(Path(tmp) / "source")
-            out = Path(tmp) / "out"
-            out.mkdir()
-            figures |= copies(floor, box, source, out)
-        finally:
-            floor.destroy(box)
-        figures |= memory(floor, memory_counts)
-        figures |= concurrent(floor, concurrency)
-    return figures
-
-
 UNITS = {"stream": "MiB/s", "wall": "s", "failures": "", "memory": "KiB"}
 
 
@@ -246,7 +140,12 @@ def unit_of(name: str) -> str:
 
 
 def main() -> None:
-    figures = [Figure.of(name, unit_of(name), samples) for name, samples in measure().items()]
+    """The floor alone (the figures linux_bench.py measures, without warden)."""
+    import linux_bench
+
+    with Floor() as floor:
+        _, floors = linux_bench.measure(None, floor)
+    figures = [Figure.of(name, unit_of(name), samples) for name, samples in floors.items()]
     print_figures("floor (system tools, no warden)", figures)
     write_json("floor", figures)
 

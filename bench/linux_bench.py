@@ -1,103 +1,166 @@
-"""The Linux backend through the real server and the blocking client.
+"""The Linux backend through the real server and the blocking client, and the
+same work done by the floor (``floor_bench.Floor``), step by step in turn.
 
-The same figures as the floor (``floor_bench.py``), same names and
-repetitions: create, run `true`, destroy; a run printing 1 MiB; spawn and
-stream of 8 MiB (MiB/s); copy_in and copy_out of 10 MiB in 100 files;
-memory per live container with 10 and 50 alive (the server's RSS growth
-per container plus the PSS of every process in the container's cgroup);
-100 creates at once (wall time, failures) and their destroys.
+Each timed step runs on the floor and then on warden, one after the other,
+so both see the same machine (other work on it comes and goes): create, run
+`true` and destroy; a run printing 1 MiB; spawn and stream of 8 MiB (MiB/s);
+copy_in and copy_out of 10 MiB in 100 files. Then memory per live container
+with 10 and 50 alive (the server's RSS growth per container plus the PSS of
+every process in the container's cgroup), and 100 creates at once (wall
+time, failures) and their destroys. Either side may be left out (None).
 """
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from _report import Figure, print_figures, write_json
 from _server import BenchServer
-from floor_bench import (
-    BIG_RUNS,
-    COPIES,
-    CYCLES,
-    RUNS,
-    STREAM_BYTES,
-    make_files,
-    pss_kib,
-    unit_of,
-)
+from floor_bench import Box, Floor, make_files, pss_kib, unit_of
 
 from warden.client import Client
 from warden.protocol import StreamRequest
 
 TIMEOUT = 120
+CYCLES = 20
+RUNS = 100
+BIG_RUNS = 30
+STREAM_BYTES = 8 << 20
+COPIES = 10
+MIB_OUT = "head -c 1048576 /dev/zero"
+
+Samples = dict[str, list[float]]
 
 
-def lifecycle(server: BenchServer) -> dict[str, list[float]]:
-    """Create, run `true`, destroy (CYCLES containers, RUNS runs)."""
-    create, run, destroy = [], [], []
-    with server.client() as client:
-        handle = client.create(timeout=TIMEOUT).handle  # warm-up: every code path once
-        client.run(handle, "true", timeout=TIMEOUT)
-        client.destroy(handle, timeout=TIMEOUT)
-        for _ in range(CYCLES):
-            start = time.perf_counter()
-            handle = client.create(timeout=TIMEOUT).handle
-            create.append((time.perf_counter() - start) * 1000)
-            for _ in range(RUNS // CYCLES):
-                start = time.perf_counter()
-                _check(client.run(handle, "true", timeout=TIMEOUT))
-                run.append((time.perf_counter() - start) * 1000)
-            start = time.perf_counter()
-            client.destroy(handle, timeout=TIMEOUT)
-            destroy.append((time.perf_counter() - start) * 1000)
-    return {"create": create, "run true": run, "destroy": destroy}
+class WardenSide:
+    """The steps through the server and the blocking client."""
 
+    name = "warden"
 
-def _check(response: object, size: int = 0) -> None:
-    status = getattr(response, "exit_status", 0)
-    stdout = getattr(response, "stdout", b"")
-    if status != 0 or len(stdout) != size:
-        raise RuntimeError(f"run failed: exit {status}, {len(stdout)} bytes of output")
+    def __init__(self, client: Client) -> None:
+        self.client = client
 
+    def create(self) -> str:
+        return self.client.create(timeout=TIMEOUT).handle
 
-def output(client: Client, handle: str) -> dict[str, list[float]]:
-    """A run printing 1 MiB, and spawn + stream of STREAM_BYTES (MiB/s)."""
-    big = []
-    for _ in range(BIG_RUNS):
-        start = time.perf_counter()
-        _check(client.run(handle, "head -c 1048576 /dev/zero", timeout=TIMEOUT), 1 << 20)
-        big.append((time.perf_counter() - start) * 1000)
-    rates = []
-    for _ in range(COPIES):
-        start = time.perf_counter()
-        job = client.spawn(handle, f"head -c {STREAM_BYTES} /dev/zero", timeout=TIMEOUT).job_id
+    def destroy(self, handle: str) -> None:
+        self.client.destroy(handle, timeout=TIMEOUT)
+
+    def run(self, handle: str, script: str, size: int = 0) -> None:
+        response = self.client.run(handle, script, timeout=TIMEOUT)
+        if response.exit_status != 0 or len(response.stdout) != size:
+            raise RuntimeError(f"run failed: exit {response.exit_status}, "
+                               f"{len(response.stdout)} bytes of output")  # fmt: skip
+
+    def stream(self, handle: str) -> None:
+        job = self.client.spawn(handle, f"head -c {STREAM_BYTES} /dev/zero",
+                                timeout=TIMEOUT).job_id  # fmt: skip
         received = 0
-        for chunk in client.stream(StreamRequest(handle=handle, job_id=job)):
+        for chunk in self.client.stream(StreamRequest(handle=handle, job_id=job)):
             received += len(chunk.data)
-        seconds = time.perf_counter() - start
         if received != STREAM_BYTES:
             raise RuntimeError(f"streamed {received} bytes, expected {STREAM_BYTES}")
-        rates.append(STREAM_BYTES / (1 << 20) / seconds)
-    return {"run printing 1 MiB": big, "stream": rates}
+
+    def copy_in(self, handle: str, source: Path, index: int) -> None:
+        self.client.copy_in(handle, str(source), f"/tmp/in-{index}", timeout=TIMEOUT)
+
+    def copy_out(self, handle: str, out: Path, index: int) -> None:
+        self.client.copy_out(handle, "/tmp/in-0/source", f"{out}/warden-{index}",
+                             timeout=TIMEOUT)  # fmt: skip
 
 
-def copies(client: Client, handle: str, source: Path, out: Path) -> dict[str, list[float]]:
-    """10 MiB in 100 files into the container and out again (the directory itself:
-    copying a directory's contents, ``src/``, into a missing directory fails in
-    copy.sh, which cannot set the mode of the parent it unpacks in)."""
-    copy_in, copy_out = [], []
-    for i in range(COPIES):
-        start = time.perf_counter()
-        client.copy_in(handle, str(source), f"/tmp/in-{i}", timeout=TIMEOUT)
-        copy_in.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        client.copy_out(handle, "/tmp/in-0/source", f"{out}/out-{i}", timeout=TIMEOUT)
-        copy_out.append((time.perf_counter() - start) * 1000)
-    if len(list((out / "out-0" / "source").iterdir())) != len(list(source.iterdir())):
+class FloorSide:
+    """The same steps with system tools (``floor_bench.Floor``); handles are boxes."""
+
+    name = "floor"
+
+    def __init__(self, floor: Floor) -> None:
+        self.floor = floor
+
+    def create(self) -> Box:
+        return self.floor.create()[0]
+
+    def destroy(self, box: Box) -> None:
+        self.floor.destroy(box)
+
+    def run(self, box: Box, script: str, size: int = 0) -> None:
+        done = subprocess.run(self.floor.run_argv(box, script), check=True,
+                              stdout=subprocess.PIPE)  # fmt: skip
+        if len(done.stdout) != size:
+            raise RuntimeError(f"floor run printed {len(done.stdout)} bytes")
+
+    def stream(self, box: Box) -> None:
+        _bash(f"{self.floor.enter(box)} /bin/bash -c 'head -c {STREAM_BYTES} /dev/zero' "
+              "| cat > /dev/null")  # fmt: skip
+
+    def copy_in(self, box: Box, source: Path, index: int) -> None:
+        into = box.path / "mnt" / "tmp" / f"in-{index}"
+        _bash(f"tar -c -f - -C {source} . | {self.floor.enter(box)} "
+              f"/bin/bash -c 'mkdir {into} && exec tar -x -p -m -f - -C {into}'")  # fmt: skip
+
+    def copy_out(self, box: Box, out: Path, index: int) -> None:
+        dst = out / f"floor-{index}"
+        dst.mkdir()
+        _bash(f"{self.floor.enter(box)} tar -c -f - -C {box.path}/mnt/tmp/in-0 . "
+              f"| tar -x -p -m --no-same-owner -f - -C {dst}")  # fmt: skip
+
+
+Side = WardenSide | FloorSide
+
+
+def _bash(script: str) -> None:
+    subprocess.run(["bash", "-c", script], check=True)
+
+
+def _timed(samples: list[float], fn: Callable[..., Any], *args: Any) -> Any:
+    start = time.perf_counter()
+    result = fn(*args)
+    samples.append((time.perf_counter() - start) * 1000)
+    return result
+
+
+def steps(sides: list[Side], tmp: Path) -> dict[str, Samples]:
+    """Every timed step, on each side in turn; samples by side name and figure."""
+    samples: dict[str, Samples] = {side.name: defaultdict(list) for side in sides}
+    for side in sides:  # warm-up: every code path once
+        side.destroy(side.create())
+    for _ in range(CYCLES):
+        for side in sides:
+            got = samples[side.name]
+            handle = _timed(got["create"], side.create)
+            for _ in range(RUNS // CYCLES):
+                _timed(got["run true"], side.run, handle, "true")
+            _timed(got["destroy"], side.destroy, handle)
+    handles = {side.name: side.create() for side in sides}
+    try:
+        for _ in range(BIG_RUNS):
+            for side in sides:
+                _timed(samples[side.name]["run printing 1 MiB"], side.run,
+                       handles[side.name], MIB_OUT, 1 << 20)  # fmt: skip
+        for _ in range(COPIES):
+            for side in sides:
+                _timed(samples[side.name]["stream"], side.stream, handles[side.name])
+        source = make_files(tmp / "source")
+        for index in range(COPIES):
+            for side in sides:
+                got, handle = samples[side.name], handles[side.name]
+                _timed(got["copy_in 10 MiB, 100 files"], side.copy_in, handle, source, index)
+                _timed(got["copy_out 10 MiB, 100 files"], side.copy_out, handle, tmp, index)
+    finally:
+        for side in sides:
+            side.destroy(handles[side.name])
+    if (tmp / "warden-0").exists() and len(list((tmp / "warden-0" / "source").iterdir())) != 100:
         raise RuntimeError("copy_out did not bring every file back")
-    return {"copy_in 10 MiB, 100 files": copy_in, "copy_out 10 MiB, 100 files": copy_out}
+    for got in samples.values():  # milliseconds per STREAM_BYTES -> MiB/s
+        got["stream"] = [STREAM_BYTES / (1 << 20) / (ms / 1000) for ms in got["stream"]]
+    return samples
 
 
 def container_pss(server: BenchServer, client: Client, handle: str) -> int:
@@ -106,9 +169,9 @@ def container_pss(server: BenchServer, client: Client, handle: str) -> int:
     return sum(pss_kib(pid) for pid in server.cgroup_procs(container_id))
 
 
-def memory(server: BenchServer, counts: tuple[int, ...]) -> dict[str, list[float]]:
+def memory(server: BenchServer, counts: tuple[int, ...]) -> Samples:
     """Per live container: PSS of its processes, the server's RSS growth, their sum."""
-    figures: dict[str, list[float]] = {}
+    figures: Samples = {}
     handles: list[str] = []
     with server.client() as client:
         rss_before = server.rss_kib()
@@ -127,7 +190,24 @@ def memory(server: BenchServer, counts: tuple[int, ...]) -> dict[str, list[float
     return figures
 
 
-def concurrent(server: BenchServer, count: int) -> dict[str, list[float]]:
+def floor_memory(floor: Floor, counts: tuple[int, ...]) -> Samples:
+    """PSS of each floor box's process with ``counts`` boxes alive."""
+    boxes: list[Box] = []
+    figures: Samples = {}
+    try:
+        for count in counts:
+            while len(boxes) < count:
+                boxes.append(floor.create()[0])
+            pss = [float(floor.pss_kib(b)) for b in boxes]
+            figures[f"memory per container, {count} alive: processes (PSS)"] = pss
+            figures[f"memory per container, {count} alive: total"] = pss
+    finally:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(floor.destroy, boxes))
+    return figures
+
+
+def concurrent(server: BenchServer, count: int) -> Samples:
     """``count`` creates at once, one connection each: wall (s), latencies (ms), failures."""
 
     def create(_: int) -> tuple[str | None, float]:
@@ -159,32 +239,54 @@ def concurrent(server: BenchServer, count: int) -> dict[str, list[float]]:
     }
 
 
-def measure(server: BenchServer, *, memory_counts: tuple[int, ...] = (10, 50),
-            concurrency: int = 100) -> dict[str, list[float]]:  # fmt: skip
-    """Every warden figure's samples, by figure name (the floor's names)."""
-    figures = lifecycle(server)
-    with tempfile.TemporaryDirectory() as tmp, server.client() as client:
-        Path(tmp).chmod(0o755)
-        handle = client.create(timeout=TIMEOUT).handle
-        try:
-            figures |= output(client, handle)
-            source = make_files(Path(tmp) / "source")
-            out = Path(tmp) / "out"
-            out.mkdir()
-            figures |= copies(client, handle, source, out)
-        finally:
-            client.destroy(handle, timeout=TIMEOUT)
-    figures |= memory(server, memory_counts)
-    figures |= concurrent(server, concurrency)
-    return figures
+def floor_concurrent(floor: Floor, count: int) -> Samples:
+    """``count`` floor creates at once: wall time (s) and failures; their destroys."""
+    indexes = [floor.new_index() for _ in range(count)]
+    start = time.perf_counter()
+    procs = [subprocess.Popen(floor.create_argv(i), stderr=subprocess.DEVNULL) for i in indexes]
+    codes = [p.wait() for p in procs]
+    wall = time.perf_counter() - start
+    boxes = [floor.box(i) for i, code in zip(indexes, codes, strict=True) if code == 0]
+    start = time.perf_counter()
+    for p in [subprocess.Popen(floor.destroy_argv(b)) for b in boxes]:
+        p.wait()
+    return {
+        f"{count} concurrent creates: wall": [wall],
+        f"{count} concurrent creates: failures": [float(sum(c != 0 for c in codes))],
+        f"{count} concurrent destroys: wall": [time.perf_counter() - start],
+    }
+
+
+def measure(server: BenchServer | None, floor: Floor | None, *,
+            memory_counts: tuple[int, ...] = (10, 50),
+            concurrency: int = 100) -> tuple[Samples, Samples]:  # fmt: skip
+    """Samples by figure name: warden's, the floor's (empty for a side left out)."""
+    client = server.client() if server else None
+    sides: list[Side] = [FloorSide(floor)] if floor else []
+    if client is not None:
+        sides.append(WardenSide(client))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp).chmod(0o755)
+            samples = steps(sides, Path(tmp))
+    finally:
+        if client is not None:
+            client.disconnect()
+    warden, floors = dict(samples.get("warden", {})), dict(samples.get("floor", {}))
+    if floor is not None:
+        floors |= floor_memory(floor, memory_counts) | floor_concurrent(floor, concurrency)
+    if server is not None:
+        warden |= memory(server, memory_counts) | concurrent(server, concurrency)
+    return warden, floors
 
 
 def main() -> None:
     from _netns import private_netns
 
-    with private_netns() as netns, BenchServer(netns) as server:
-        results = measure(server)
-    figures = [Figure.of(name, unit_of(name), samples) for name, samples in results.items()]
+    with private_netns() as netns, BenchServer(netns) as server, Floor() as floor:
+        warden, floors = measure(server, floor)
+    figures = [Figure.of(name, unit_of(name), samples, floors.get(name))
+               for name, samples in warden.items()]  # fmt: skip
     print_figures("linux backend (through the server and the blocking client)", figures)
     write_json("linux", figures)
 

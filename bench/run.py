@@ -1,10 +1,11 @@
 """`make bench`: every benchmark suite, then warden beside its floor and its targets.
 
 1. the protocol micro-benchmark (frames/s) and warden-exec against nsenter;
-2. as root with the rootfs (`make rootfs`): the floor (system tools, no
-   warden: ``floor_bench.py``, ``_ping_floor.py``), then warden on its
-   default configuration (Linux backend, networking, cgroups) in a private
-   network namespace (``linux_bench.py``, ``ping_bench.py``);
+2. as root with the rootfs (`make rootfs`): warden on its default
+   configuration (Linux backend, networking, cgroups) in a private network
+   namespace and its floor (system tools, no warden: ``floor_bench.py``,
+   ``_ping_floor.py``), taking turns step by step so that both see the same
+   machine (``ping_bench.py``, ``linux_bench.py``);
 3. one table: each figure's min, median and p95, its floor's median, the
    ratio to it, the issue's target and whether it is met (by how much it is
    missed), and the original Ruby Warden's figure on this kind of machine.
@@ -42,19 +43,6 @@ TARGETS = {
 }
 
 
-def floor_for(name: str, floor: dict[str, list[float]]) -> list[float] | None:
-    """The floor samples a warden figure is compared with (None: it has none)."""
-    import ping_bench
-
-    if name in floor:
-        return floor[name]
-    if name.startswith("ping"):
-        return floor.get(ping_bench.floor_name(name))
-    if name.endswith(": total"):
-        return floor.get(name.replace(": total", ": processes (PSS)"))
-    return None
-
-
 def unit_of(name: str) -> str:
     """The unit of a figure, by its name."""
     import floor_bench
@@ -64,18 +52,20 @@ def unit_of(name: str) -> str:
 
 
 def linux_figures() -> list[Figure]:
-    """Floor, then warden, each figure paired with its floor and target."""
-    import floor_bench
+    """Warden and the floor, step by step in turn, each figure with its floor and target."""
     import linux_bench
     import ping_bench
     from _netns import private_netns
     from _server import BenchServer
+    from floor_bench import Floor
 
-    floor = floor_bench.measure() | ping_bench.measure_floor()
-    with private_netns() as netns, BenchServer(netns) as server:
-        warden = ping_bench.measure(server.socket_path) | linux_bench.measure(server)
+    with private_netns() as netns, BenchServer(netns) as server, Floor() as floor:
+        warden, floors = ping_bench.measure(server.socket_path)
+        more_warden, more_floors = linux_bench.measure(server, floor)
+    warden |= more_warden
+    floors |= more_floors
     return [
-        Figure.of(name, unit_of(name), samples, floor_for(name, floor), TARGETS.get(name))
+        Figure.of(name, unit_of(name), samples, floors.get(name), TARGETS.get(name))
         for name, samples in warden.items()
     ]
 

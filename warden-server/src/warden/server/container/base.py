@@ -521,7 +521,9 @@ class Container:
             self.add_event(result.error)
         if self.jobs.get(job.job_id) is job:
             del self.jobs[job.job_id]
-            job.remove()
+            job.close()
+            # Its directory goes after the answer is out, not on Link's way.
+            self.context.reactor.callLater(0, job.remove)
 
     async def _linked(self, job_id: int, peer: Peer | None) -> tuple[JobResult, InfoResponse]:
         """Wait for a job's end, forget it; its result and the container's Info."""
