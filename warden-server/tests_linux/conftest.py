@@ -24,26 +24,22 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from warden.client import Client, ClientConnectionError, ServerError
-from warden.protocol import PingRequest, RunResponse
+from warden.client import Client, ServerError
+from warden.protocol import RunResponse
 from warden.server.container._cgroups import CONTROLLERS, cgroup_mounts
+from warden.server.testing import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_SCRIPTS = REPO / "root-scripts"
 LINUX_SCRIPTS = ROOT_SCRIPTS / "linux"
 ROOTFS = Path(os.environ.get("WARDEN_TEST_ROOTFS", "/var/lib/warden/rootfs"))
-SERVER_BIN = Path(sys.executable).with_name("warden-server")
 #: Seconds a single request may take before a test calls it hung.
 TIMEOUT = 120.0
 TOKEN = secrets.token_hex(3)
@@ -57,23 +53,16 @@ def sh(*argv: str, check: bool = True) -> str:
     return done.stdout
 
 
-class LinuxServer:
+class LinuxServer(ServerProcess):
     """A warden-server process with the Linux backend, in the test namespace."""
 
     def __init__(self, base: Path, netns: str, rootfs: Path) -> None:
-        self.base = base
-        self.netns = netns
-        self.socket_path = str(base / "warden.sock")
-        self.depot = base / "depot"
-        self.log_path = base / "server.log"
-        self.config_path = base / "warden.yml"
         self.cgroup_parent = f"warden-test-{TOKEN}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.config: dict[str, Any] = {
+        config: dict[str, Any] = {
             "server": {
                 "container_klass": "linux",
-                "unix_domain_path": self.socket_path,
-                "container_depot_path": str(self.depot),
+                "unix_domain_path": str(base / "warden.sock"),
+                "container_depot_path": str(base / "depot"),
                 "container_rootfs_path": str(rootfs),
                 "root_scripts_path": str(ROOT_SCRIPTS),
                 "container_grace_time": None,
@@ -85,87 +74,15 @@ class LinuxServer:
             "network": {"pool_network": "10.254.0.0/24", "release_delay": 0, "mtu": 1400},
             "user": {"pool_start_uid": 31000, "pool_size": 64},
         }
-        self.config_path.write_text(yaml.safe_dump(self.config))
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self, timeout: float = 60.0) -> None:
-        """Start the server in the namespace; return once it answers a Ping."""
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                ["nsenter", f"--net=/run/netns/{self.netns}", str(SERVER_BIN),
-                 "--config", str(self.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"warden-server exited {self.process.returncode}:\n{self.log()}")
-            try:
-                with Client(self.socket_path) as client:
-                    client.call(PingRequest(), timeout=10)
-                return
-            except (ClientConnectionError, FileNotFoundError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"warden-server did not come up:\n{self.log()}") from None
-                time.sleep(0.05)
-
-    def wait(self, timeout: float = 60.0) -> int:
-        assert self.process is not None
-        code = self.process.wait(timeout)
-        self.process = None
-        return code
-
-    def drain(self) -> int:
-        """SIGUSR2: the server drains and exits; returns its exit status."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGUSR2)
-        return self.wait()
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        assert self.process is not None
-        self.process.kill()
-        self.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.wait()
-        self.process = None
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-20000:]
-        except OSError:
-            return ""
-
-    def client(self) -> Client:
-        client = Client(self.socket_path)
-        client.connect()
-        return client
+        super().__init__(base, config, netns=netns)
 
     def cgroup_dir(self, controller: str, container_id: str | None = None) -> Path:
         base = Path(cgroup_mounts()[controller]) / self.cgroup_parent
         return base / f"instance-{container_id}" if container_id else base
 
-    def destroy_leftovers(self) -> None:
+    def destroy_leftovers(self, destroy_script: Path = LINUX_SCRIPTS / "destroy.sh") -> None:
         """Destroy every container directory with the backend's own script."""
-        if not self.depot.is_dir():
-            return
-        for entry in self.depot.iterdir():
-            if entry.is_dir():
-                sh("nsenter", f"--net=/run/netns/{self.netns}",
-                   str(LINUX_SCRIPTS / "destroy.sh"), str(entry), check=False)  # fmt: skip
+        super().destroy_leftovers(destroy_script)
 
 
 @pytest.fixture(scope="session")
