@@ -24,7 +24,7 @@ from limits_support import CGROUP_ROOT, wait_until
 
 from warden.client import Client, ServerError
 from warden.protocol import RunResponse
-from warden.server.testing import ServerProcess
+from warden.server.testing import ServerProcess, sh
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_SCRIPTS = REPO / "root-scripts"
@@ -37,13 +37,6 @@ CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
 IMAGE_SIZE = 2 * 1024**3
 IMAGE_INODES = 20_000
 PIDS_LIMIT = 64
-
-
-def sh(*argv: str, check: bool = True) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
-    return done.stdout
 
 
 class LimitsServer(ServerProcess):

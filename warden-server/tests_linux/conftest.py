@@ -34,7 +34,11 @@ import pytest
 from warden.client import Client, ServerError
 from warden.protocol import RunResponse
 from warden.server.container._cgroups import CONTROLLERS, cgroup_mounts
-from warden.server.testing import ServerProcess
+from warden.server.testing import (
+    ServerProcess,
+    private_netns,
+    sh,  # noqa: F401  (re-exported for the test modules)
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_SCRIPTS = REPO / "root-scripts"
@@ -43,14 +47,6 @@ ROOTFS = Path(os.environ.get("WARDEN_TEST_ROOTFS", "/var/lib/warden/rootfs"))
 #: Seconds a single request may take before a test calls it hung.
 TIMEOUT = 120.0
 TOKEN = secrets.token_hex(3)
-
-
-def sh(*argv: str, check: bool = True) -> str:
-    """Run a host command, return its stdout."""
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
-    return done.stdout
 
 
 class LinuxServer(ServerProcess):
@@ -97,13 +93,8 @@ def rootfs() -> Path:
 @pytest.fixture(scope="session")
 def netns() -> Iterator[str]:
     """A private network namespace for the session's server and containers."""
-    name = f"warden-test-{TOKEN}"
-    sh("ip", "netns", "add", name)
-    try:
-        sh("ip", "-n", name, "link", "set", "lo", "up")
+    with private_netns("warden-test") as name:
         yield name
-    finally:
-        sh("ip", "netns", "del", name, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,12 @@ client, so it needs ``warden-client`` (installed by ``warden-server[test]``).
 from __future__ import annotations
 
 import contextlib
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
     from warden.client import Client
 
-__all__ = ["SERVER_BIN", "ServerProcess", "deep_merge"]
+__all__ = ["SERVER_BIN", "ServerProcess", "deep_merge", "private_netns", "sh"]
 
 #: The console script of the interpreter running the tests.
 SERVER_BIN = Path(sys.executable).with_name("warden-server")
@@ -44,6 +45,30 @@ def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, A
         else:
             out[key] = value
     return out
+
+
+def sh(*argv: str, check: bool = True) -> str:
+    """Run a host command; its stdout. ``check``: fail with its stderr on a non-zero exit."""
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+@contextlib.contextmanager
+def private_netns(prefix: str) -> Iterator[str]:
+    """A fresh network namespace ``<prefix>-<hex>`` with loopback up, removed afterwards.
+
+    Linux containers of tests and benchmarks live in one, so that their
+    veths, routes and firewall rules never touch the host's network.
+    """
+    name = f"{prefix}-{secrets.token_hex(3)}"
+    sh("ip", "netns", "add", name)
+    try:
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        yield name
+    finally:
+        sh("ip", "netns", "del", name, check=False)
 
 
 class ServerProcess:
