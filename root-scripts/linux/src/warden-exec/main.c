@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -167,11 +168,31 @@ static void fds_sanitize(void)
         fail("close_range(3, ...)");
 }
 
-/* The program starts with default signal dispositions, nothing blocked and
- * the plain Linux personality (address space randomisation on), whatever
- * the host-side caller had (and whatever we blocked before the fork). */
+/* The OOM killer judges the job like any other process (0), whatever the
+ * caller was given: a server protected with -1000 would otherwise make
+ * every job unkillable, and a cgroup at its memory limit would have nothing
+ * it may kill. Written through the host's /proc, before the fork, so the
+ * waiting parent and the job both get it. Raising a value is always
+ * allowed; lowering one below what a privileged writer set takes
+ * CAP_SYS_RESOURCE, and without it (EACCES) the job simply stays easier to
+ * kill than 0, which is no danger. */
+static void oom_score_adj_reset(void)
+{
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail("open(/proc/self/oom_score_adj)");
+    if (write(fd, "0", 1) != 1 && errno != EACCES)
+        fail("write(/proc/self/oom_score_adj)");
+    close(fd);
+}
+
+/* The program starts with default signal dispositions, nothing blocked,
+ * the plain Linux personality (address space randomisation on) and umask
+ * 022, whatever the host-side caller had (and whatever we blocked before
+ * the fork). */
 static void inherited_state_reset(void)
 {
+    umask(022);
     if (personality(PER_LINUX) < 0)
         fail("personality(PER_LINUX)");
     /* The raw system call: glibc's sigaction() refuses its own real-time
@@ -204,6 +225,7 @@ int main(int argc, char **argv)
         fail("prctl(PR_SET_DUMPABLE)");
 
     /* On the host. */
+    oom_score_adj_reset();
     struct target *target = target_open(config.target, config.target_cgroup);
     cgroups_join(config.cgroups, config.n_cgroups);
     ns_enter(target);
