@@ -31,12 +31,10 @@ container_user vcap
 check_init
 enter_argv
 
-# in_container CMD...: run CMD inside the container as vcap, in its cgroups.
+# in_container CMD...: run CMD inside the container as vcap, in its cgroups
+# (warden-exec: no capabilities, no_new_privs, the seccomp filter).
 in_container() {
-  (
-    join_cgroups
-    exec "${ENTER_ARGV[@]}" "$@"
-  )
+  "${ENTER_ARGV[@]}" -- "$@"
 }
 
 # What a path is, for the rsync rules: "dir", "other" or "missing". A

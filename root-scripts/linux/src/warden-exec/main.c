@@ -50,10 +50,12 @@ static const char usage[] =
     "      --no-seccomp          no seccomp filter\n"
     "      --pdeathsig SIGNAL    signal number PROGRAM gets if warden-exec's waiting\n"
     "                            parent dies\n"
+    "      --pid-file FILE       create FILE (a host path) and write warden-exec's pid\n"
+    "                            to it once PROGRAM's process is in the container\n"
     "  -h, --help                this text\n";
 
 enum { OPT_TARGET_CGROUP = 256, OPT_UID, OPT_GID, OPT_CAPS, OPT_NEW_PRIVS, OPT_NO_SECCOMP,
-       OPT_PDEATHSIG };
+       OPT_PDEATHSIG, OPT_PID_FILE };
 
 static const struct option options[] = {
     {"target", required_argument, NULL, 't'},
@@ -68,6 +70,7 @@ static const struct option options[] = {
     {"allow-new-privs", no_argument, NULL, OPT_NEW_PRIVS},
     {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
     {"pdeathsig", required_argument, NULL, OPT_PDEATHSIG},
+    {"pid-file", required_argument, NULL, OPT_PID_FILE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -132,6 +135,9 @@ static void parse_args(struct config *config, int argc, char **argv)
         case OPT_PDEATHSIG:
             config->pdeathsig = (int)parse_ulong("--pdeathsig", optarg, 64);
             break;
+        case OPT_PID_FILE:
+            config->pid_file = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             exit(0);
@@ -186,6 +192,21 @@ static void oom_score_adj_reset(void)
     close(fd);
 }
 
+/* --pid-file: created now, on the host (O_NOFOLLOW: not through a planted
+ * link), and written by the waiting parent once the child is in the
+ * container's cgroups and pid namespace (fork_into_pid_ns). Whoever waits
+ * for the pid (the server, through job.sh) thereby knows that a signal to
+ * the container's processes from then on reaches the job. -1 without one. */
+static int pid_file_create(const char *path)
+{
+    if (path == NULL)
+        return -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+    if (fd < 0)
+        fail("open(--pid-file %s)", path);
+    return fd;
+}
+
 /* The program starts with default signal dispositions, nothing blocked,
  * the plain Linux personality (address space randomisation on) and umask
  * 022, whatever the host-side caller had (and whatever we blocked before
@@ -226,10 +247,11 @@ int main(int argc, char **argv)
 
     /* On the host. */
     oom_score_adj_reset();
+    int pid_fd = pid_file_create(config.pid_file);
     struct target *target = target_open(config.target, config.target_cgroup);
     cgroups_join(config.cgroups, config.n_cgroups);
     ns_enter(target);
-    fork_into_pid_ns(config.pdeathsig != 0);
+    fork_into_pid_ns(config.pdeathsig != 0, pid_fd);
 
     /* In the container, still root with every capability. */
     root_enter(target);
