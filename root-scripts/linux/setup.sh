@@ -25,7 +25,7 @@ require_vars setup CGROUP_PARENT CONTAINER_DEPOT_PATH CONTAINER_ROOTFS_PATH
 # command -> Debian package
 declare -A TOOLS=(
   [unshare]=util-linux [nsenter]=util-linux [pivot_root]=util-linux
-  [setsid]=util-linux [mount]=mount [umount]=mount
+  [setsid]=util-linux [setpriv]=util-linux [mount]=mount [umount]=mount
   [ip]=iproute2 [catatonit]=catatonit [tar]=tar [hostname]=hostname
   [mknod]=coreutils [realpath]=coreutils [awk]=mawk
 )
