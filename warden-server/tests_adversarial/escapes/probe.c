@@ -163,6 +163,7 @@ static int cmd_mount(void)
     report("mount-bind", mount("/", at, NULL, MS_BIND, NULL));
     report("remount-sys-rw", mount(NULL, "/sys", NULL, MS_REMOUNT, NULL));
     report("remount-proc-sys-rw", mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND, NULL));
+    report("remount-bind-rw", mount(NULL, "/opt/escape-probe", NULL, MS_REMOUNT | MS_BIND, NULL));
     report("umount-mask", umount2("/proc/keys", MNT_DETACH));
     report("mount-proc", mount("proc", at, "proc", 0, NULL));
     report("fsopen", (int)syscall(SYS_fsopen, "tmpfs", 0));

@@ -79,8 +79,16 @@ def test_chroot_breakout_stays_in_the_container(inside: Attempt) -> None:
 
 def test_mounts_and_unmasking_are_refused(inside: Attempt) -> None:
     assert inside.probe("mount") == dict.fromkeys(
-        ["mount-tmpfs", "mount-bind", "remount-sys-rw", "remount-proc-sys-rw", "umount-mask",
-         "mount-proc", "fsopen", "open_tree", "pivot_root"], "EPERM")  # fmt: skip
+        ["mount-tmpfs", "mount-bind", "remount-sys-rw", "remount-proc-sys-rw",
+         "remount-bind-rw", "umount-mask", "mount-proc", "fsopen", "open_tree", "pivot_root"],
+        "EPERM")  # fmt: skip
+
+
+def test_a_read_only_bind_mount_stays_read_only(inside: Attempt, probe_dir: Path) -> None:
+    # The probe's own directory is a host directory, bind-mounted read-only.
+    written = inside.shell("{ echo x > /opt/escape-probe/planted; } 2>&1; true")
+    assert "Read-only file system" in written or "Permission denied" in written
+    assert sorted(p.name for p in probe_dir.iterdir()) == ["probe"]
 
 
 def test_new_namespaces_and_setns_are_refused(inside: Attempt) -> None:

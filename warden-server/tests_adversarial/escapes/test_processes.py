@@ -70,3 +70,11 @@ def test_the_containers_init_cannot_be_traced_or_killed(inside: Attempt) -> None
     expected = "EPERM" if inside.user == "vcap" else "OK"
     assert inside.probe("kill", "1", "9") == {"kill": expected}
     assert inside.shell("cat /proc/1/cmdline | tr '\\0' ' '") == "catatonit -P "
+
+
+def test_no_host_binary_is_reachable_through_proc_exe(inside: Attempt) -> None:
+    # The init is the host's catatonit, run through an fd (CVE-2019-5736 is
+    # about rewriting such a binary); warden-exec's own process stays outside.
+    assert inside.probe("open", "/proc/1/exe", "w") == {"/proc/1/exe": "EACCES"}
+    assert inside.probe("open", "/proc/1/exe", "r") == {"/proc/1/exe": "EACCES"}
+    assert "warden-exec" not in inside.shell("cat /proc/[0-9]*/comm")
