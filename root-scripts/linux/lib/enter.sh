@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Entering a running container from the host: job.sh and copy.sh source
 # this. Sourced at top level (etc/config's arrays must stay global).
 
