@@ -41,6 +41,7 @@ from tests_linux.conftest import (
     netns,
     rootfs,
     server,
+    sh,
 )
 
 from warden.client import Client, ServerError
@@ -51,6 +52,8 @@ __all__ = [
     "Attempt",
     "HostListener",
     "HostSecret",
+    "LinuxServer",
+    "sh",
     "client",
     "make_container",
     "netns",

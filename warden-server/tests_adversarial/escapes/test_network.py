@@ -14,11 +14,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from tests_linux.conftest import LinuxServer, sh
-
 from warden.client import Client
 
-from .conftest import Attempt, HostListener, container_info, in_netns, init_pid
+from .conftest import (
+    Attempt,
+    HostListener,
+    LinuxServer,
+    container_info,
+    in_netns,
+    init_pid,
+    sh,
+)
 
 _fences = itertools.count()
 

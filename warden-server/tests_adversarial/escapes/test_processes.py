@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests_linux.conftest import LinuxServer
 
 from warden.client import Client
 
-from .conftest import Attempt, HostSecret, alive, host_pids_of
+from .conftest import Attempt, HostSecret, LinuxServer, alive, host_pids_of
 
 
 @pytest.fixture
