@@ -71,6 +71,45 @@ def test_devices(client: Client, container: str) -> None:
     assert result.exit_status != 0
 
 
+#: Every entry of a container's /dev: type, mode, device numbers, link target.
+DEV_LISTING = """\
+fd symbolic link 777 0:0 /proc/self/fd
+full character special file 666 1:7
+fuse character special file 666 a:e5
+null character special file 666 1:3
+ptmx symbolic link 777 0:0 pts/ptmx
+pts directory 755 0:0
+random character special file 666 1:8
+shm directory 1777 0:0
+stderr symbolic link 777 0:0 /proc/self/fd/2
+stdin symbolic link 777 0:0 /proc/self/fd/0
+stdout symbolic link 777 0:0 /proc/self/fd/1
+tty character special file 666 5:0
+urandom character special file 666 1:9
+zero character special file 666 1:5
+"""
+LIST_DEV = (
+    "cd /dev && for f in *; do "
+    "echo $f $(stat -c '%F %a %t:%T' $f) $(readlink $f); done"
+)
+
+
+def test_dev_is_the_same_from_the_template_or_made_node_by_node(
+    server: LinuxServer, client: Client, make_container: ContainerFactory
+) -> None:
+    # The server's host setup made the template in the depot: one cp at each start.
+    template = server.depot / ".dev-template"
+    assert (template / "null").is_char_device()
+    assert output(client, make_container(), LIST_DEV, privileged=True) == DEV_LISTING
+    # Without it (a depot that takes no device nodes), each start makes them.
+    moved = server.depot / ".dev-template.moved"
+    template.rename(moved)
+    try:
+        assert output(client, make_container(), LIST_DEV, privileged=True) == DEV_LISTING
+    finally:
+        moved.rename(template)
+
+
 def test_rootfs_lower_layer_is_not_written(
     rootfs: Path, client: Client, container: str
 ) -> None:

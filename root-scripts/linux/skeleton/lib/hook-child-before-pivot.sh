@@ -5,7 +5,9 @@
 # Run by container-init.sh; by hand only inside such namespaces.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
+# The container directory; BASH_SOURCE, not $0: start.sh sources the hooks
+# (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}/.."; else cd ..; fi
 source lib/common.sh
 source etc/config
 require_vars child-before-pivot id rootfs_path network_container_iface network_container_ip network_host_ip network_netmask container_iface_mtu
@@ -19,36 +21,37 @@ readonly ROOT=mnt
 mount_root() {
   local upper=tmp/rootfs work=tmp/work
   if [[ -f tmp/disk.img ]]; then
-    mountpoint -q tmp/rootfs || fail "child-before-pivot: root" "the disk layer is not mounted"
+    is_mount_point "$PWD/tmp/rootfs" || fail "child-before-pivot: root" "the disk layer is not mounted"
     upper=tmp/rootfs/upper work=tmp/rootfs/work
   fi
   mount -t overlay overlay -o "lowerdir=tmp/lower,upperdir=$upper,workdir=$work" "$ROOT" \
     || fail "child-before-pivot: root" "cannot mount the overlay of $rootfs_path"
 }
 
+# is_mount_point PATH: whether PATH (absolute) is a mount point here.
+is_mount_point() {
+  local -a fields
+  while read -r -a fields; do
+    [[ ${fields[4]} == "$1" ]] && return 0
+  done < /proc/self/mountinfo
+  return 1
+}
+
 # A minimal /dev on a small tmpfs: the devices the devices cgroup allows,
-# a private devpts instance, the fd links, and /dev/shm.
+# a private devpts instance, the fd links, and /dev/shm (copied from the
+# depot's template that setup.sh made, else made here one by one).
 mount_dev() {
-  local dev=$ROOT/dev
-  mkdir -p "$dev"
+  local dev=$ROOT/dev template=../$DEV_TEMPLATE
+  [[ -d $dev ]] || mkdir -p "$dev"
   mount -t tmpfs -o nosuid,noexec,mode=0755,size=64k devtmp "$dev"
-  mknod -m 0666 "$dev/null" c 1 3
-  mknod -m 0666 "$dev/zero" c 1 5
-  mknod -m 0666 "$dev/full" c 1 7
-  mknod -m 0666 "$dev/random" c 1 8
-  mknod -m 0666 "$dev/urandom" c 1 9
-  mknod -m 0666 "$dev/tty" c 5 0
-  mknod -m 0666 "$dev/fuse" c 10 229
-  mkdir -m 0755 "$dev/pts" "$dev/shm"
+  if [[ -O $template && -c $template/null && -d $template/pts ]]; then
+    cp -a "$template"/* "$dev/"
+  else
+    make_devices "$dev"
+  fi
   mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec devpts "$dev/pts"
-  ln -s pts/ptmx "$dev/ptmx"
-  chmod 1777 "$dev/shm"
   mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$dev/shm"
-  ln -s /proc/self/fd "$dev/fd"
-  ln -s /proc/self/fd/0 "$dev/stdin"
-  ln -s /proc/self/fd/1 "$dev/stdout"
-  ln -s /proc/self/fd/2 "$dev/stderr"
-} 
+}
 
 # What a container may not see or change of the kernel through /proc and
 # /sys (runc's maskedPaths and readonlyPaths): files masked by /dev/null,
@@ -123,8 +126,9 @@ mount_binds() {
   done
 }
 
+# Written to the UTS namespace of the writer (this one): no hostname process.
 set_hostname() {
-  hostname "$id" || fail "child-before-pivot: hostname" "cannot set the hostname"
+  echo "$id" > /proc/sys/kernel/hostname || fail "child-before-pivot: hostname" "cannot set the hostname"
 }
 
 # The container's end of the veth (created by hook-parent-after-clone.sh in

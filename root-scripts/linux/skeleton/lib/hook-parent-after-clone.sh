@@ -5,7 +5,9 @@
 #   PID=1234 lib/hook-parent-after-clone.sh
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
+# The container directory; BASH_SOURCE, not $0: start.sh sources the hooks
+# (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}/.."; else cd ..; fi
 source lib/common.sh
 source etc/config
 require_vars parent-after-clone PID cgroup_devices allow_nested_warden network_host_iface network_container_iface network_host_ip network_netmask container_iface_mtu
@@ -21,9 +23,7 @@ readonly ALLOWED_DEVICES=(
 # that nothing in the container ever runs outside them.
 setup_cgroups() {
   local dir device
-  for dir in "${cgroup_dirs[@]}"; do
-    mkdir -p "$dir" || fail "parent-after-clone: cgroups" "cannot create $dir"
-  done
+  mkdir -p "${cgroup_dirs[@]}" || fail "parent-after-clone: cgroups" "cannot create ${cgroup_dirs[*]}"
   if [[ $allow_nested_warden != true ]]; then
     echo a > "$cgroup_devices/devices.deny"
     for device in "${ALLOWED_DEVICES[@]}"; do

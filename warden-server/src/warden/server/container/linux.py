@@ -172,6 +172,7 @@ class LinuxContainer(Container):
         await self.limits.create()  # the disk layer, before anything mounts it
         await self.run_script([self._own_script("start.sh")])
         self.limits.started()
+        self.networking.created()
 
     async def do_stop(self, kill: bool) -> None:
         wait = ["-w", "0"] if kill else []
