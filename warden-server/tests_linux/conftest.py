@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -60,14 +61,24 @@ def sh(*argv: str, check: bool = True) -> str:
 class LinuxServer:
     """A warden-server process with the Linux backend, in the test namespace."""
 
-    def __init__(self, base: Path, netns: str, rootfs: Path) -> None:
+    def __init__(
+        self,
+        base: Path,
+        netns: str,
+        rootfs: Path,
+        *,
+        name: str = "test",
+        server_config: dict[str, Any] | None = None,
+    ) -> None:
+        """``name`` goes into the cgroup parent (``warden-<name>-<token>``);
+        ``server_config`` overrides keys of the configuration's ``server``."""
         self.base = base
         self.netns = netns
         self.socket_path = str(base / "warden.sock")
         self.depot = base / "depot"
         self.log_path = base / "server.log"
         self.config_path = base / "warden.yml"
-        self.cgroup_parent = f"warden-test-{TOKEN}"
+        self.cgroup_parent = f"warden-{name}-{TOKEN}"
         self.process: subprocess.Popen[bytes] | None = None
         self.config: dict[str, Any] = {
             "server": {
@@ -85,6 +96,7 @@ class LinuxServer:
             "network": {"pool_network": "10.254.0.0/24", "release_delay": 0, "mtu": 1400},
             "user": {"pool_start_uid": 31000, "pool_size": 64},
         }
+        self.config["server"].update(server_config or {})
         self.config_path.write_text(yaml.safe_dump(self.config))
 
     @property
@@ -177,10 +189,9 @@ def rootfs() -> Path:
     return ROOTFS
 
 
-@pytest.fixture(scope="session")
-def netns() -> Iterator[str]:
-    """A private network namespace for the session's server and containers."""
-    name = f"warden-test-{TOKEN}"
+@contextlib.contextmanager
+def private_netns(name: str) -> Iterator[str]:
+    """A network namespace ``NAME`` (loopback up), deleted afterwards."""
     sh("ip", "netns", "add", name)
     try:
         sh("ip", "-n", name, "link", "set", "lo", "up")
@@ -189,12 +200,16 @@ def netns() -> Iterator[str]:
         sh("ip", "netns", "del", name, check=False)
 
 
-@pytest.fixture(scope="session")
-def server(rootfs: Path, netns: str) -> Iterator[LinuxServer]:
-    """The session's server (tests that restart it leave it running)."""
-    base = Path(f"/tmp/warden-linux-{TOKEN}")
-    base.mkdir()
-    server = LinuxServer(base, netns, rootfs)
+@contextlib.contextmanager
+def running_server(
+    base: Path, netns: str, rootfs: Path, *, name: str = "test",
+    server_config: dict[str, Any] | None = None,
+) -> Iterator[LinuxServer]:  # fmt: skip
+    """A started server in ``base`` (made here if missing); afterwards the
+    server is stopped, its containers destroyed, its cgroup parents and
+    ``base`` removed."""
+    base.mkdir(exist_ok=True)
+    server = LinuxServer(base, netns, rootfs, name=name, server_config=server_config)
     try:
         server.start()
         yield server
@@ -205,6 +220,20 @@ def server(rootfs: Path, netns: str) -> Iterator[LinuxServer]:
             with contextlib.suppress(OSError, KeyError):
                 server.cgroup_dir(controller).rmdir()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def netns() -> Iterator[str]:
+    """A private network namespace for the session's server and containers."""
+    with private_netns(f"warden-test-{TOKEN}") as name:
+        yield name
+
+
+@pytest.fixture(scope="session")
+def server(rootfs: Path, netns: str) -> Iterator[LinuxServer]:
+    """The session's server (tests that restart it leave it running)."""
+    with running_server(Path(f"/tmp/warden-linux-{TOKEN}"), netns, rootfs) as made:
+        yield made
 
 
 @pytest.fixture
@@ -262,3 +291,59 @@ def init_pid(server: LinuxServer, client: Client, handle: str) -> int:
     """Host pid of a container's init."""
     path = Path(client.info(handle, timeout=TIMEOUT).container_path)
     return int((path / "run" / "init.pid").read_text())
+
+
+def host_processes(server: LinuxServer) -> set[tuple[int, str]]:
+    """Live processes that belong to this test session's containers or server:
+    in the server's namespace (but the server), in its cgroups, or naming its
+    directory. Zombies are left out: this machine's init reaps orphans (the
+    containers' inits are its children) on a schedule of its own."""
+    netns = os.stat(f"/run/netns/{server.netns}").st_ino
+    own = server.process.pid if server.process is not None else None
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == own:
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cgroups = (entry / "cgroup").read_text()
+            in_netns = os.stat(entry / "ns" / "net").st_ino == netns
+        except OSError:
+            continue
+        if in_netns or server.cgroup_parent in cgroups or str(server.base) in cmdline:
+            found.add((int(entry.name), cmdline))
+    return found
+
+
+def host_snapshot(server: LinuxServer) -> dict[str, Any]:
+    """What a container could leave behind on the host: mounts, cgroups,
+    links, routes and firewall rules of the server's namespace, loop devices,
+    processes, depot entries."""
+    mountinfo = Path("/proc/self/mountinfo").read_text().splitlines()
+    cgroups = []
+    for controller in CONTROLLERS:
+        top = server.cgroup_dir(controller)
+        cgroups += [str(p) for p in top.rglob("*") if p.is_dir()]
+    links = sh("ip", "-n", server.netns, "-o", "link", "show")
+    routes = sh("ip", "-n", server.netns, "route", "show")
+    rules = sh("nsenter", f"--net=/run/netns/{server.netns}", "iptables-save")
+    loops = sh("losetup", "-a")
+    return {
+        "mounts": [m for m in mountinfo if str(server.base) in m or " - overlay " in m],
+        "mount_count": len(mountinfo),
+        "cgroups": sorted(cgroups),
+        "links": sorted(line.split(":")[1].strip() for line in links.splitlines()),
+        "routes": routes,
+        # Without comments (dates) and packet counters.
+        "iptables": [
+            re.sub(r"\[\d+:\d+\]", "", line)
+            for line in rules.splitlines()
+            if not line.startswith("#")
+        ],
+        "loops": [line for line in loops.splitlines() if str(server.base) in line],
+        "processes": host_processes(server),
+        "depot": sorted(n for n in os.listdir(server.depot) if not n.startswith(".")),
+    }
