@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_linux.conftest import TIMEOUT, LinuxServer, host_snapshot, output
+from tests_linux.conftest import TIMEOUT, LinuxServer, host_snapshot, init_pid, output
 
+from warden.client import ServerError
 from warden.protocol import (
     CopyInRequest,
     CopyOutRequest,
@@ -25,6 +26,7 @@ from warden.protocol import (
     StreamResponse,
     request_to_wire,
 )
+from warden.server.container.linux import INIT_DIED
 
 from .conftest import wait_until
 
@@ -196,6 +198,29 @@ def test_server_killed_during_a_copy(server: LinuxServer, tmp_path: Path, direct
         assert client.info(handle).state == "active"
         client.copy_in(handle, f"{many}/", "/home/vcap/again", timeout=TIMEOUT)
         assert output(client, handle, "ls /home/vcap/again | wc -l") == "2000\n"
+        client.destroy(handle, timeout=TIMEOUT)
+    assert _snapshot(server) == before
+
+
+# -- a container's init killed from the host --
+
+
+def test_init_killed_from_the_host(server: LinuxServer) -> None:
+    """The container is reported (stopped, with an event), its jobs end, and
+    destroy leaves nothing."""
+    before = _snapshot(server)
+    with server.client() as client:
+        handle = client.create(timeout=TIMEOUT).handle
+        job = client.spawn(handle, "sleep 1000").job_id
+        os.kill(init_pid(server, client, handle), signal.SIGKILL)
+        wait_until(lambda: client.info(handle).state == "stopped", "the container to stop")
+        info = client.info(handle)
+        assert INIT_DIED in info.events
+        assert client.link(handle, job, timeout=TIMEOUT).exit_status != 0
+        with pytest.raises(ServerError, match="state must be one of 'active'"):
+            client.run(handle, "true", timeout=TIMEOUT)
+        # Still reported after a restart? No: a container without its init is
+        # destroyed at the next start (tests_linux covers it); destroy now.
         client.destroy(handle, timeout=TIMEOUT)
     assert _snapshot(server) == before
 
