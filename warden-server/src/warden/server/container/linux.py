@@ -150,7 +150,7 @@ class LinuxContainer(Container):
     def _save_events(self) -> None:
         # The event belongs in the snapshot (unless a request holds it deleted).
         if self._brackets == 0:
-            self.write_snapshot()
+            self.save_snapshot()
 
     def _out_of_memory(self) -> None:
         """The OOM killer acted in the container: as the original, note it and stop (F17)."""
