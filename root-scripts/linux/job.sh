@@ -60,7 +60,11 @@ set -m
   exec "${ENTER_ARGV[@]}" /bin/bash
 ) &
 job_pid=$!
-echo "$job_pid" > "$JOB_DIR/pid"
+if ! echo "$job_pid" > "$JOB_DIR/pid"; then
+  # (A full disk.) The server would never know of the job: it must not run.
+  kill -KILL -- "-$job_pid" 2> /dev/null || true
+  fail job "cannot record the job's pid in $JOB_DIR"
+fi
 # From here on nothing is reported to the server, which may be gone.
 exec > /dev/null 2> /dev/null < /dev/null
 wait "$job_pid" && status=0 || status=$?

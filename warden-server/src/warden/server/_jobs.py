@@ -261,9 +261,13 @@ class Job:
         """Make the job's directory and write its script."""
         path = os.path.join(jobs_path, str(job_id))
         os.makedirs(path, mode=0o700)
-        fd = os.open(os.path.join(path, "script"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(script)
+        try:
+            fd = os.open(os.path.join(path, "script"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(script)
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)  # a full disk, say
+            raise
         return cls(
             services,
             job_id=job_id,
