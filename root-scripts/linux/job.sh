@@ -55,6 +55,9 @@ set -m
     exec >> "$JOB_DIR/stdout" 2>> "$JOB_DIR/stderr"
   fi
   join_cgroups
+  # Should the request's rlimits crash what runs here before the job is in
+  # the container (a tiny stack), its core goes with the job's directory.
+  cd "$JOB_DIR"
   default_rlimits
   apply_rlimits
   exec "${ENTER_ARGV[@]}" /bin/bash

@@ -34,6 +34,7 @@ from warden.protocol import (
     CreateRequest,
     CreateResponse,
     ErrorResponse,
+    ResourceLimits,
     response_class_for,
 )
 
@@ -334,3 +335,17 @@ def test_copy_keeps_names_exactly(
     listed = client.run(target.handle, "cd; find . -maxdepth 1 -print0", timeout=TIMEOUT).stdout
     assert f"./{name}".encode() in listed.split(b"\0"), listed
 
+
+def test_rlimits_that_crash_the_way_in_leave_no_core_on_the_host(
+    server: LinuxServer, client: Client, target: Target
+) -> None:
+    """A stack too small for even the host-side programs that enter the
+    container: the job fails, and their core dump does not land in the
+    server's working directory (it goes with the job's directory)."""
+    assert server.process is not None
+    cwd = Path(f"/proc/{server.process.pid}/cwd").resolve()
+    before = {p.name for p in cwd.iterdir()}
+    limits = ResourceLimits(stack=4096, core=2**30)
+    result = client.run(target.handle, "echo hi", rlimits=limits, timeout=TIMEOUT)
+    assert result.exit_status != 0
+    assert {p.name for p in cwd.iterdir()} == before
