@@ -55,32 +55,38 @@ kind_in_container() {
 
 eval "kind_on_host() { $KIND; }"
 
-# Escape a file name for the replacement part of a tar --transform s///.
-escape_replacement() {
+# The helpers below set variables rather than print: a command substitution
+# would drop the trailing newlines of a name that ends with some.
+
+# escaped NAME: set ESCAPED to NAME escaped for the replacement part of a
+# tar --transform s///.
+escaped() {
   local text=${1//\\/\\\\}
   text=${text//&/\\&}
-  printf '%s' "${text//\//\\/}"
+  ESCAPED=${text//\//\\/}
 }
 
-# without_trailing_slashes PATH (but / stays /)
+# trimmed PATH: set TRIMMED to PATH without trailing slashes (but / stays /).
 trimmed() {
-  local path=$1
-  while [[ $path == */ && $path != / ]]; do path=${path%/}; done
-  printf '%s' "$path"
+  TRIMMED=$1
+  while [[ $TRIMMED == */ && $TRIMMED != / ]]; do TRIMMED=${TRIMMED%/}; done
 }
 
+# parent_of PATH: set PARENT to the directory PATH is in.
 parent_of() {
-  local path
-  path=$(trimmed "$1")
-  [[ $path == */* ]] || { echo .; return; }
-  path=${path%/*}
-  printf '%s' "${path:-/}"
+  trimmed "$1"
+  if [[ $TRIMMED == */* ]]; then
+    PARENT=${TRIMMED%/*}
+    PARENT=${PARENT:-/}
+  else
+    PARENT=.
+  fi
 }
 
+# name_of PATH: set NAME to the last component of PATH.
 name_of() {
-  local path
-  path=$(trimmed "$1")
-  printf '%s' "${path##*/}"
+  trimmed "$1"
+  NAME=${TRIMMED##*/}
 }
 
 # plan SRC_KIND DST_KIND: decide from the rsync rules where the stream is
@@ -101,13 +107,15 @@ plan() {
   else
     # A single file (or symlink) to a path that is not a directory: the copy
     # takes the destination's name.
-    EXTRACT_DIR=$(parent_of "$dst")
-    TRANSFORM=("--transform=s/.*/$(escape_replacement "$(name_of "$dst")")/S")
+    parent_of "$dst"; name_of "$dst"; escaped "$NAME"
+    EXTRACT_DIR=$PARENT
+    TRANSFORM=("--transform=s/.*/$ESCAPED/S")
   fi
   if [[ $CONTENTS == true ]]; then
     PACK_DIR=$src PACK_NAME=.
   else
-    PACK_DIR=$(parent_of "$src") PACK_NAME=$(name_of "$src")
+    parent_of "$src"; name_of "$src"
+    PACK_DIR=$PARENT PACK_NAME=$NAME
   fi
 }
 
@@ -121,9 +129,10 @@ copy_in() {
   plan "$src_kind" "$dst_kind"
   if [[ $MAKE_DST == true ]]; then
     # tar creates the directory from a first member named after it.
-    TRANSFORM=("--transform=s/^/$(escape_replacement "$(name_of "$dst")")\\//S")
-    [[ $CONTENTS == true ]] && TRANSFORM=("--transform=s/^\\.\\//$(escape_replacement "$(name_of "$dst")")\\//S")
-    EXTRACT_DIR=$(parent_of "$dst")
+    name_of "$dst"; escaped "$NAME"; parent_of "$dst"
+    TRANSFORM=("--transform=s/^/$ESCAPED\\//S")
+    [[ $CONTENTS == true ]] && TRANSFORM=("--transform=s/^\\.\\//$ESCAPED\\//S")
+    EXTRACT_DIR=$PARENT
   fi
   tar -c -f - --hard-dereference "${TRANSFORM[@]}" -C "$PACK_DIR" -- "$PACK_NAME" \
     | in_container tar -x -p -m -f - -C "$EXTRACT_DIR"
