@@ -42,8 +42,11 @@ set -m
   exec env -i LANG="$LANG" /bin/bash
 ) < "$JOB_DIR/script" >> "$out" 2>> "$err" &
 child=$!
-echo "$child" > "$JOB_DIR/pid.tmp"
-mv -f "$JOB_DIR/pid.tmp" "$JOB_DIR/pid"
+if ! { echo "$child" > "$JOB_DIR/pid.tmp" && mv -f "$JOB_DIR/pid.tmp" "$JOB_DIR/pid"; }; then
+  # (A full disk.) The server would never know of the job: it must not run.
+  kill -KILL -- "-$child" 2> /dev/null || true
+  fail job "cannot record the job's pid in $JOB_DIR"
+fi
 
 # Nobody reads our own output any more (the server may be gone).
 exec > /dev/null 2>&1

@@ -12,13 +12,19 @@
 # resolved by the container's kernel view, never the host's, and only
 # where vcap may go. The host's side is GNU tar, which also refuses member
 # names with .. and delays symlinks that point outside the archive when it
-# extracts a stream the container made. Files copied in belong to vcap;
-# files copied out to root, or to OWNER (user[:group], chown -R).
+# extracts a stream the container made. That stream is the container's to
+# forge (a privileged job may replace its tar, and vcap may set the
+# set-user-ID bit on its own files), so the host's tar unpacks it as root
+# without CAP_MKNOD (no device nodes) and without the archive's set-user-ID,
+# set-group-ID and sticky bits (--no-same-permissions under umask 022:
+# group and other lose write permission too). Files copied in belong to
+# vcap; files copied out to root, or to OWNER (user[:group], chown -R).
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 root_scripts=${BASH_SOURCE[0]%/*}
 source "$root_scripts/lib/common.sh"
 source "$root_scripts/lib/enter.sh"
+umask 022
 
 (( $# >= 4 && $# <= 5 )) || fail copy "usage: $0 in|out CONTAINER_PATH SRC DST [OWNER]"
 direction=$1 container=$2 src=$3 dst=$4 owner=${5:-}
@@ -31,12 +37,10 @@ container_user vcap
 check_init
 enter_argv
 
-# in_container CMD...: run CMD inside the container as vcap, in its cgroups.
+# in_container CMD...: run CMD inside the container as vcap, in its cgroups
+# (warden-exec: no capabilities, no_new_privs, the seccomp filter).
 in_container() {
-  (
-    join_cgroups
-    exec "${ENTER_ARGV[@]}" "$@"
-  )
+  "${ENTER_ARGV[@]}" -- "$@"
 }
 
 # What a path is, for the rsync rules: "dir", "other" or "missing". A
@@ -51,32 +55,38 @@ kind_in_container() {
 
 eval "kind_on_host() { $KIND; }"
 
-# Escape a file name for the replacement part of a tar --transform s///.
-escape_replacement() {
+# The helpers below set variables rather than print: a command substitution
+# would drop the trailing newlines of a name that ends with some.
+
+# escaped NAME: set ESCAPED to NAME escaped for the replacement part of a
+# tar --transform s///.
+escaped() {
   local text=${1//\\/\\\\}
   text=${text//&/\\&}
-  printf '%s' "${text//\//\\/}"
+  ESCAPED=${text//\//\\/}
 }
 
-# without_trailing_slashes PATH (but / stays /)
+# trimmed PATH: set TRIMMED to PATH without trailing slashes (but / stays /).
 trimmed() {
-  local path=$1
-  while [[ $path == */ && $path != / ]]; do path=${path%/}; done
-  printf '%s' "$path"
+  TRIMMED=$1
+  while [[ $TRIMMED == */ && $TRIMMED != / ]]; do TRIMMED=${TRIMMED%/}; done
 }
 
+# parent_of PATH: set PARENT to the directory PATH is in.
 parent_of() {
-  local path
-  path=$(trimmed "$1")
-  [[ $path == */* ]] || { echo .; return; }
-  path=${path%/*}
-  printf '%s' "${path:-/}"
+  trimmed "$1"
+  if [[ $TRIMMED == */* ]]; then
+    PARENT=${TRIMMED%/*}
+    PARENT=${PARENT:-/}
+  else
+    PARENT=.
+  fi
 }
 
+# name_of PATH: set NAME to the last component of PATH.
 name_of() {
-  local path
-  path=$(trimmed "$1")
-  printf '%s' "${path##*/}"
+  trimmed "$1"
+  NAME=${TRIMMED##*/}
 }
 
 # plan SRC_KIND DST_KIND: decide from the rsync rules where the stream is
@@ -97,13 +107,15 @@ plan() {
   else
     # A single file (or symlink) to a path that is not a directory: the copy
     # takes the destination's name.
-    EXTRACT_DIR=$(parent_of "$dst")
-    TRANSFORM=("--transform=s/.*/$(escape_replacement "$(name_of "$dst")")/S")
+    parent_of "$dst"; name_of "$dst"; escaped "$NAME"
+    EXTRACT_DIR=$PARENT
+    TRANSFORM=("--transform=s/.*/$ESCAPED/S")
   fi
   if [[ $CONTENTS == true ]]; then
     PACK_DIR=$src PACK_NAME=.
   else
-    PACK_DIR=$(parent_of "$src") PACK_NAME=$(name_of "$src")
+    parent_of "$src"; name_of "$src"
+    PACK_DIR=$PARENT PACK_NAME=$NAME
   fi
 }
 
@@ -117,16 +129,18 @@ copy_in() {
   plan "$src_kind" "$dst_kind"
   if [[ $MAKE_DST == true ]]; then
     # tar creates the directory from a first member named after it.
-    TRANSFORM=("--transform=s/^/$(escape_replacement "$(name_of "$dst")")\\//S")
-    [[ $CONTENTS == true ]] && TRANSFORM=("--transform=s/^\\.\\//$(escape_replacement "$(name_of "$dst")")\\//S")
-    EXTRACT_DIR=$(parent_of "$dst")
+    name_of "$dst"; escaped "$NAME"; parent_of "$dst"
+    TRANSFORM=("--transform=s/^/$ESCAPED\\//S")
+    [[ $CONTENTS == true ]] && TRANSFORM=("--transform=s/^\\.\\//$ESCAPED\\//S")
+    EXTRACT_DIR=$PARENT
   fi
   tar -c -f - --hard-dereference "${TRANSFORM[@]}" -C "$PACK_DIR" -- "$PACK_NAME" \
     | in_container tar -x -p -m -f - -C "$EXTRACT_DIR"
 }
 
 # In the container, tar as vcap packs; on the host, tar as root unpacks,
-# owned by root (--no-same-owner) until OWNER is applied.
+# owned by root (--no-same-owner) until OWNER is applied, with no device
+# nodes and no set-user-ID bits whatever the stream says (see the top).
 copy_out() {
   local src_kind dst_kind
   src_kind=$(kind_in_container "$src")
@@ -137,7 +151,8 @@ copy_out() {
     mkdir -- "$dst" || fail "copy out" "cannot create $dst"
   fi
   in_container tar -c -f - --hard-dereference -C "$PACK_DIR" -- "$PACK_NAME" \
-    | tar -x -p -m --no-same-owner -f - "${TRANSFORM[@]}" -C "$EXTRACT_DIR"
+    | setpriv --bounding-set=-mknod -- \
+      tar -x --no-same-permissions -m --no-same-owner -f - "${TRANSFORM[@]}" -C "$EXTRACT_DIR"
   if [[ -n $owner ]]; then
     chown -R -h -- "$owner" "$dst" || fail "copy out" "cannot chown $dst to $owner"
   fi

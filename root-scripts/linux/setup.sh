@@ -5,7 +5,8 @@
 #   CONTAINER_ROOTFS_PATH=/var/lib/warden/rootfs ./setup.sh
 #
 # 1. checks that every tool the scripts use is installed (and names the
-#    Debian package of each missing one);
+#    Debian package of each missing one), and that bin/warden-exec (the job
+#    launcher, built by make setup) is there;
 # 2. finds the cgroup v1 hierarchies (mounting the missing ones under
 #    /sys/fs/cgroup when it is a tmpfs) and creates CGROUP_PARENT in each;
 # 3. checks overlayfs, the rootfs and the depot;
@@ -26,7 +27,7 @@ require_vars setup CGROUP_PARENT CONTAINER_DEPOT_PATH CONTAINER_ROOTFS_PATH
 # command -> Debian package
 declare -A TOOLS=(
   [unshare]=util-linux [nsenter]=util-linux [pivot_root]=util-linux
-  [setsid]=util-linux [mount]=mount [umount]=mount
+  [setsid]=util-linux [setpriv]=util-linux [mount]=mount [umount]=mount
   [ip]=iproute2 [catatonit]=catatonit [tar]=tar [hostname]=hostname
   [mknod]=coreutils [realpath]=coreutils [awk]=mawk
 )
@@ -41,6 +42,8 @@ check_tools() {
     local IFS=,
     fail "setup: tools" "missing ${missing[*]}"
   fi
+  [[ -x bin/warden-exec ]] || fail "setup: tools" "missing $PWD/bin/warden-exec" \
+    "(build it with make setup, or make -C $PWD/src/warden-exec)"
 }
 
 # A controller that no hierarchy holds is mounted on its own, the layout

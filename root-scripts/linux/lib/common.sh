@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the linux backend's scripts. Sourced, never run.
 # create.sh copies this file into every container's lib/, so a container
 # directory keeps working with the scripts it was created with.

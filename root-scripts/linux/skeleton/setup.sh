@@ -16,6 +16,9 @@
 #   rootfs_path           the read-only lower layer (any directory tree)
 #   cgroup_parent         cgroup directory that holds instance-<id>
 #   allow_nested_warden   true: the devices cgroup allows every device
+#   restrict_proc_sys     true (default): /sys read-only, /proc's host-wide
+#                         files masked or read-only; false: as the original
+#                         (no /sys, all of /proc)
 #   dns_servers           newline-separated; empty: derived from the host's
 #   container_init        static init run as PID 1 (default /usr/bin/catatonit)
 #   bind_mount_count      number of bind mounts, each given by
@@ -29,6 +32,7 @@ require_vars setup id network_host_ip network_container_ip user_uid rootfs_path 
 network_netmask=${network_netmask:-255.255.255.252}
 container_iface_mtu=${container_iface_mtu:-1500}
 allow_nested_warden=${allow_nested_warden:-false}
+restrict_proc_sys=${restrict_proc_sys:-true}
 dns_servers=${dns_servers:-}
 container_init=${container_init:-/usr/bin/catatonit}
 bind_mount_count=${bind_mount_count:-0}
@@ -41,6 +45,8 @@ check_input() {
   (( ${#id} <= 11 )) || fail setup "id $id is longer than 11 characters (w-<id>-0 must fit IFNAMSIZ)"
   [[ $id =~ ^[A-Za-z0-9]+$ ]] || fail setup "id must be alphanumeric: $id"
   [[ $user_uid =~ ^[0-9]+$ ]] || fail setup "user_uid must be a number: $user_uid"
+  [[ $restrict_proc_sys == true || $restrict_proc_sys == false ]] \
+    || fail setup "restrict_proc_sys must be true or false: $restrict_proc_sys"
   [[ -d $rootfs_path ]] || fail setup "rootfs $rootfs_path not found"
   rootfs_path=$(realpath -e -- "$rootfs_path")
   [[ -x $container_init ]] || fail setup "container init $container_init not found"
@@ -82,7 +88,7 @@ write_config() {
   {
     echo "# Written by setup.sh; sourced by the container's scripts."
     for name in id network_netmask network_host_ip network_container_ip container_iface_mtu \
-        user_uid rootfs_path cgroup_parent allow_nested_warden container_init \
+        user_uid rootfs_path cgroup_parent allow_nested_warden restrict_proc_sys container_init \
         "${WARDEN_CONTROLLERS[@]/#/cgroup_}"; do
       printf '%s=%q\n' "$name" "${!name}"
     done

@@ -6,10 +6,10 @@
 # TERM to every process of the container except the init, then KILL to
 # whatever is left in its cgroup once SECONDS have passed; returns when only
 # the init remains. TERM goes to the processes in the container's PID
-# namespace only: the nsenter processes that relay a job's exit status to
-# its wrapper on the host end by themselves when their job ends, so that a
-# job that handles TERM reports its own exit status. The init lives on, so files can still be copied out of a
-# stopped container; destroy.sh ends it.
+# namespace only: the warden-exec processes that relay a job's exit status
+# to its wrapper on the host end by themselves when their job ends, so that
+# a job that handles TERM reports its own exit status. The init lives on, so
+# files can still be copied out of a stopped container; destroy.sh ends it.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 [[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)

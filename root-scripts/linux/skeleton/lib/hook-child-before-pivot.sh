@@ -53,10 +53,58 @@ mount_dev() {
   mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$dev/shm"
 }
 
+# What a container may not see or change of the kernel through /proc and
+# /sys (runc's maskedPaths and readonlyPaths): files masked by /dev/null,
+# directories by an empty read-only tmpfs, and read-only copies of what
+# stays readable. Paths this kernel lacks are left out.
+readonly MASKED_PROC_FILES=(kcore keys latency_stats timer_list timer_stats sched_debug)
+readonly MASKED_PROC_DIRS=(acpi asound scsi)
+readonly READONLY_PROC_PATHS=(bus fs irq sys sysrq-trigger)
+readonly MASKED_SYS_DIRS=(firmware devices/virtual/powercap)
+
+# fstab_field TEXT: set FSTAB_FIELD to TEXT as one fstab field (octal
+# escapes for the separators, as getmntent(3) reads them back).
+fstab_field() {
+  local text=${1//\\/\\134}
+  text=${text// /\\040}
+  text=${text//$'\t'/\\011}
+  FSTAB_FIELD=${text//$'\n'/\\012}
+}
+
 # /proc of the container's own PID namespace (this process is its PID 1).
-mount_proc() {
-  [[ -d $ROOT/proc ]] || mkdir -p "$ROOT/proc"
-  mount -t proc -o nosuid,nodev,noexec proc "$ROOT/proc"
+# With restrict_proc_sys (the default), also /sys (sysfs, read-only) and
+# the masks above. All of it is one mount(8) of a generated fstab, in its
+# order; whether a path exists is judged on the host's /proc and /sys (the
+# same kernel).
+mount_proc_sys() {
+  local fstab=run/proc-sys.fstab root path
+  local readonly_options=ro,nosuid,nodev,noexec
+  fstab_field "$PWD/$ROOT"
+  root=$FSTAB_FIELD
+  mkdir -p "$ROOT/proc" "$ROOT/sys"
+  {
+    echo "proc $root/proc proc nosuid,nodev,noexec 0 0"
+    if [[ ${restrict_proc_sys:-true} == true ]]; then
+      echo "sysfs $root/sys sysfs $readonly_options 0 0"
+      for path in "${MASKED_PROC_FILES[@]}"; do
+        [[ ! -f /proc/$path ]] || echo "$root/dev/null $root/proc/$path none bind,ro 0 0"
+      done
+      for path in "${MASKED_PROC_DIRS[@]}"; do
+        [[ ! -d /proc/$path ]] \
+          || echo "tmpfs $root/proc/$path tmpfs $readonly_options,size=4k,mode=0555 0 0"
+      done
+      for path in "${READONLY_PROC_PATHS[@]}"; do
+        [[ ! -e /proc/$path ]] \
+          || echo "$root/proc/$path $root/proc/$path none bind,$readonly_options 0 0"
+      done
+      for path in "${MASKED_SYS_DIRS[@]}"; do
+        [[ ! -d /sys/$path ]] \
+          || echo "tmpfs $root/sys/$path tmpfs $readonly_options,size=4k,mode=0555 0 0"
+      done
+    fi
+  } > "$fstab"
+  mount --all --fstab "$fstab" \
+    || fail "child-before-pivot: proc and sys" "cannot mount what $fstab lists"
 }
 
 # Create's bind mounts. A destination is created in the writable layer when
@@ -84,8 +132,17 @@ set_hostname() {
 }
 
 # The container's end of the veth (created by hook-parent-after-clone.sh in
-# this network namespace): address, MTU, default route through the host.
+# this network namespace): no IPv6 (a link-local address would reach the
+# host past its IPv4 firewall; loopback keeps ::1), address, MTU, default
+# route through the host.
 setup_network() {
+  local ipv6=/proc/sys/net/ipv6/conf name
+  if [[ -d $ipv6 ]]; then
+    for name in default "$network_container_iface"; do
+      echo 1 > "$ipv6/$name/disable_ipv6" \
+        || fail "child-before-pivot: network" "cannot turn IPv6 off on $name"
+    done
+  fi
   ip -batch - <<EOT || fail "child-before-pivot: network" "cannot configure $network_container_iface"
 link set dev lo up
 address add $network_container_ip/$network_netmask broadcast + dev $network_container_iface
@@ -96,7 +153,7 @@ EOT
 
 mount_root
 mount_dev
-mount_proc
+mount_proc_sys
 mount_binds
 set_hostname
 setup_network

@@ -35,6 +35,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from ._errors import WardenError
+from ._late_output import LateWriters, file_identity
 from ._scripts import spawn_detached
 from ._syslog import PRIORITY_STDERR, PRIORITY_STDOUT, SyslogSender
 from ._watch import (
@@ -216,7 +217,9 @@ class Job:
         self._followers: list[_Follower] = []
         self._syslog: _Follower | None = None
         self._pending_kill: int | None = None
-        self._kill_timer: Any = None
+        #: Sizes of the output files when the job ended (see ``_late_output``).
+        self._final_sizes: dict[str, int] = {}
+        self._late = LateWriters(job_id)
         self.on_finish: Callable[[Job], None] | None = None
         #: Whether the script runs as root (Linux); set by the container.
         self.privileged = False
@@ -271,9 +274,13 @@ class Job:
         """Make the job's directory and write its script."""
         path = os.path.join(jobs_path, str(job_id))
         os.makedirs(path, mode=0o700)
-        fd = os.open(os.path.join(path, "script"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(script)
+        try:
+            fd = os.open(os.path.join(path, "script"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(script)
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)  # a full disk, say
+            raise
         return cls(
             services,
             job_id=job_id,
@@ -325,6 +332,10 @@ class Job:
             self._syslog = _Follower(self, to_syslog, lines=True)
 
     def _on_event(self, name: str | None, mask: int) -> None:
+        if self.terminated:
+            if name in STREAMS or name is None:
+                self._late_output()
+            return
         if name == "pid" or name is None:
             self._check_pid()
         if name in STREAMS or name is None:
@@ -382,9 +393,15 @@ class Job:
             _log.warn("job {job_id} exceeded the output limit", job_id=self.job_id)
             if self._exit_watcher is not None:  # the job is still running
                 self.kill(signal.SIGTERM)
-                self._kill_timer = self.services.reactor.callLater(
-                    _KILL_AFTER, self.kill, signal.SIGKILL
+                # Fires even if the job has ended meanwhile: what is left of
+                # its process group is killed.
+                self.services.reactor.callLater(
+                    _KILL_AFTER, self._signal_group, signal.SIGKILL
                 )
+        if self.error == OUTPUT_EXCEEDED:
+            # Until the job is gone, what it writes past the limit is cut off
+            # as it comes: it would only fill the host's disk.
+            self._truncate()
         for follower in list(self._followers):
             follower.pump()
         if self._syslog is not None:
@@ -428,7 +445,8 @@ class Job:
         if self.error is not None:
             status = 255
         self.status = status
-        self._stop_following()
+        # The directory stays watched until the job is forgotten: see _late_output.
+        self._stop_process_watch()
         if self._syslog is not None:
             self._syslog.flush()
             self._syslog = None
@@ -436,6 +454,7 @@ class Job:
             follower.pump()
         if self.error is not None:
             self._truncate()
+        self._final_sizes = {name: _size(self.file(name)) for name in STREAMS}
         _log.debug("job {job_id} exited {status}", job_id=self.job_id, status=status)
         waiters, self._waiters = self._waiters, []
         if waiters:
@@ -447,20 +466,54 @@ class Job:
 
     def _truncate(self) -> None:
         # Output past the limit is of no use to anyone: give the disk space back.
+        # (Only what is too long: a truncation is itself an IN_MODIFY event.)
         for name in STREAMS:
+            if _size(self.file(name)) > self._visible[name]:
+                with contextlib.suppress(OSError):
+                    os.truncate(self.file(name), self._visible[name])
+
+    def _late_output(self) -> None:
+        """A file of the finished job grew: stop its writers, drop what they wrote."""
+        for name in STREAMS:
+            path = self.file(name)
+            if _size(path) <= self._final_sizes.get(name, 0):
+                continue
+            identity = file_identity(path)
+            if identity is not None:
+                self._late.stop(identity)
             with contextlib.suppress(OSError):
-                os.truncate(self.file(name), self._visible[name])
+                os.truncate(path, self._final_sizes.get(name, 0))
+
+    def _watch_deleted_output(self) -> None:
+        """Go on stopping late writers once the files are deleted: a watch on
+        a file lasts as long as someone holds it open."""
+        if not self.terminated or not self.writes_files:
+            return
+        late = self._late
+        for name in STREAMS:
+            identity = file_identity(self.file(name))
+            if identity is None:
+                continue
+
+            def on_event(_: str | None, mask: int, identity: tuple[int, int] = identity) -> None:
+                if mask & IN_MODIFY:
+                    late.stop(identity)
+
+            with contextlib.suppress(OSError):
+                self.services.watcher.watch(self.file(name), IN_MODIFY, on_event)
+
+    def _stop_process_watch(self) -> None:
+        if self._exit_watcher is not None:
+            self._exit_watcher.cancel()
+            self._exit_watcher = None
 
     def _stop_following(self) -> None:
         if self._wd is not None:
             self.services.watcher.unwatch(self._wd)
             self._wd = None
-        if self._exit_watcher is not None:
-            self._exit_watcher.cancel()
-            self._exit_watcher = None
-        if self._kill_timer is not None and self._kill_timer.active():
-            self._kill_timer.cancel()
-        self._kill_timer = None
+        self._stop_process_watch()
+        # A pending KILL after too much output is left to fire: it is for
+        # whatever is left of the job's process group, even once forgotten.
 
     def result(self) -> JobResult:
         """Exit status and output of a finished job."""
@@ -500,8 +553,12 @@ class Job:
         if self.pid is None:
             self._pending_kill = sig
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
+        self._signal_group(sig)
+
+    def _signal_group(self, sig: int) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, sig)
 
     def abandon(self) -> None:
         """The container is gone: end the job now if it has not ended (status 255)."""
@@ -519,6 +576,7 @@ class Job:
     def remove(self) -> None:
         """Forget the job: close it and delete its directory."""
         self.close()
+        self._watch_deleted_output()
         shutil.rmtree(self.path, ignore_errors=True)
 
     # -- snapshots and recovery --

@@ -39,6 +39,7 @@ from ._jobs import JobIdCounter, JobServices
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._snapshot import SnapshotError, read_snapshot
+from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
 from ._syslog import SyslogSender
 from ._watch import DirectoryWatcher
 from .container import backend_class
@@ -151,6 +152,8 @@ class Server:
         depot = self.config.server.container_depot_path
         context = self.context
         highest_job = 0
+        # A dead server's create.sh that has not made its directory yet.
+        await kill_processes(lambda: processes_of_missing_entries(depot), self.reactor, depot)
         for name in sorted(os.listdir(depot)):
             path = os.path.join(depot, name)
             if name.startswith(".") or name == "tmp" or not os.path.isdir(path):
@@ -196,6 +199,8 @@ class Server:
         for job in container.jobs.values():
             job.close()
         container.release_resources()
+        # A script of the previous server may still be making this container.
+        await kill_processes_using(container.container_path, self.reactor)
         try:
             await container.do_destroy()
         except Exception as error:

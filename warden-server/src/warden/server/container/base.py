@@ -107,6 +107,7 @@ from ._context import ContainerContext, Peer
 
 __all__ = [
     "REQUEST_TABLE",
+    "SNAPSHOT_RETRY",
     "Bracket",
     "Container",
     "ConnectionGoneError",
@@ -115,6 +116,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: Seconds between attempts to write a snapshot that could not be written
+#: (a full depot): until it is, a restart would destroy the container.
+SNAPSHOT_RETRY = 2.0
 
 
 class State(enum.Enum):
@@ -178,6 +183,7 @@ class Container:
         self._grace_timer: Any = None
         self._brackets = 0
         self._destroying = False
+        self._snapshot_retry: Any = None
 
     # -- identity and resources --
 
@@ -354,6 +360,29 @@ class Container:
         """Write ``snapshot.json`` now (atomically)."""
         write_snapshot(self.container_path, self.to_snapshot())
 
+    def save_snapshot(self) -> None:
+        """Write the snapshot after a change. If it cannot be written (the
+        depot's disk is full), the change stands: the error is logged and the
+        write tried again every ``SNAPSHOT_RETRY`` seconds until it works."""
+        try:
+            self.write_snapshot()
+        except OSError as error:
+            self.log.error(
+                "cannot write the snapshot, trying again in {s}s: {e}",
+                s=SNAPSHOT_RETRY,
+                e=error,
+                handle=self.handle,
+            )
+            if self._snapshot_retry is None:
+                self._snapshot_retry = self.context.reactor.callLater(
+                    SNAPSHOT_RETRY, self._retry_snapshot
+                )
+
+    def _retry_snapshot(self) -> None:
+        self._snapshot_retry = None
+        if self.state in (State.ACTIVE, State.STOPPED) and self._brackets == 0:
+            self.save_snapshot()
+
     def delete_snapshot(self) -> None:
         """Remove ``snapshot.json``."""
         delete_snapshot(self.container_path)
@@ -439,6 +468,9 @@ class Container:
         finally:
             self._destroying = False
         self.delete_snapshot()
+        if self._snapshot_retry is not None and self._snapshot_retry.active():
+            self._snapshot_retry.cancel()
+        self._snapshot_retry = None
         self.release_resources()
         self.state = State.DESTROYED
         self.context.registry.unregister(self)
@@ -498,7 +530,7 @@ class Container:
             and not self._destroying
             and self.state in (State.ACTIVE, State.STOPPED)
         ):
-            self.write_snapshot()
+            self.save_snapshot()
 
     def _job(self, job_id: int) -> Job:
         job = self.jobs.get(job_id)
@@ -752,7 +784,7 @@ class _SnapshotBracket:
     async def __aexit__(self, *exc_info: object) -> None:
         self.container._brackets -= 1
         if self.container._brackets == 0 and self.container.state is not State.DESTROYED:
-            self.container.write_snapshot()
+            self.container.save_snapshot()
 
 
 def _loggable(fields: dict[str, Any]) -> dict[str, Any]:

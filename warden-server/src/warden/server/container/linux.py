@@ -13,9 +13,16 @@ with what environment:
 - Spawn/Run: ``job.sh <path> vcap|root``, detached (see ``_jobs.py``);
 - CopyIn/CopyOut: ``copy.sh in|out ...``, tar inside the container as vcap.
 
+Both enter the container through ``warden-exec`` (root-scripts/linux/src/),
+with the hardening options of ``_security.py`` in their environment.
+
 A container lives on without the server: its init is a child of the host's
 init. At start the server recovers it when ``run/init.pid`` names a live
-process in the container's freezer cgroup.
+process in the container's freezer cgroup. While the server runs, it follows
+the init through a pidfd: should the init die (killed from the host, which
+takes every process of the container with it), the container gets the event
+``container init died`` and, if active, is stopped; it stays listed, its
+host state (cgroups, firewall chains, directory) until it is destroyed.
 
 Limits and statistics (memory and OOM, cpu, disk, pids) are delegated to a
 ``ContainerLimits`` (``_limits.py``); its disk layer is made between
@@ -57,13 +64,18 @@ from .._errors import WardenError
 from .._jobs import Job
 from .._limits import ContainerLimits, LimitsSettings
 from .._scripts import run_script
+from .._security import entry_environment
+from .._watch import ProcessExitWatcher
 from ._cgroups import ContainerCgroups, cgroup_mounts, init_in_cgroup
 from ._linux_create import create_environment, find_init
 from ._linux_net import ContainerNetwork
 from ._net_rules import host_firewall_env
 from .base import Container, State
 
-__all__ = ["LinuxContainer"]
+__all__ = ["INIT_DIED", "LinuxContainer"]
+
+#: The event of a container whose init died while the server ran.
+INIT_DIED = "container init died"
 
 
 class LinuxContainer(Container):
@@ -72,6 +84,7 @@ class LinuxContainer(Container):
     backend_name = "linux"
 
     _limits: ContainerLimits | None = None
+    _init_watch: ProcessExitWatcher | None = None
 
     def _script(self, name: str) -> str:
         return os.path.join(self.root_scripts, name)
@@ -108,6 +121,40 @@ class LinuxContainer(Container):
                 on_oom=self._out_of_memory,
             )
         return self._limits
+
+    def _watch_init(self) -> None:
+        pid = self.init_pid()
+        if pid is not None and self._init_watch is None:
+            self._init_watch = ProcessExitWatcher(self.context.reactor, pid, self._init_died)
+
+    def _unwatch_init(self) -> None:
+        if self._init_watch is not None:
+            self._init_watch.cancel()
+            self._init_watch = None
+
+    def _init_died(self) -> None:
+        """The init died under us: everything in the container died with it."""
+        self._init_watch = None
+        if self.state not in (State.ACTIVE, State.STOPPED):
+            return
+        self.log.warn("the container's init died", handle=self.handle)
+        self.add_event(INIT_DIED)
+        if self.state is State.ACTIVE:
+            stopping = defer.ensureDeferred(self.dispatch(StopRequest(handle=self.handle)))
+            stopping.addErrback(
+                lambda f: self.log.warn(
+                    "stop after the init died failed: {e}",
+                    e=f.getErrorMessage(),
+                    handle=self.handle,
+                )
+            )
+        else:
+            self._save_events()
+
+    def _save_events(self) -> None:
+        # The event belongs in the snapshot (unless a request holds it deleted).
+        if self._brackets == 0:
+            self.save_snapshot()
 
     def _out_of_memory(self) -> None:
         """The OOM killer acted in the container: as the original, note it and stop (F17)."""
@@ -169,6 +216,7 @@ class LinuxContainer(Container):
         await self.run_script([self._own_script("start.sh")])
         self.limits.started()
         self.networking.created()
+        self._watch_init()
 
     async def do_stop(self, kill: bool) -> None:
         wait = ["-w", "0"] if kill else []
@@ -178,6 +226,7 @@ class LinuxContainer(Container):
             self.limits.stopped()
 
     async def do_destroy(self) -> None:
+        self._unwatch_init()
         await self.limits.destroy()
         await self.run_script([self._script("destroy.sh"), self.container_path])
 
@@ -196,19 +245,21 @@ class LinuxContainer(Container):
 
     def job_command(self, job: Job) -> tuple[Sequence[str], Mapping[str, str]]:
         user = "root" if job.privileged else "vcap"
-        return [self._script("job.sh"), self.container_path, user], {}
+        return [self._script("job.sh"), self.container_path, user], entry_environment(
+            self.config.server
+        )
 
     async def do_copy_in(self, request: CopyInRequest) -> None:
-        await self.run_script(
-            [self._script("copy.sh"), "in", self.container_path, request.src_path, request.dst_path]
-        )
+        argv = [self._script("copy.sh"), "in", self.container_path]
+        argv += [request.src_path, request.dst_path]
+        await self.run_script(argv, env=entry_environment(self.config.server))
 
     async def do_copy_out(self, request: CopyOutRequest) -> None:
         argv = [self._script("copy.sh"), "out", self.container_path]
         argv += [request.src_path, request.dst_path]
         if request.HasField("owner") and request.owner:
             argv.append(request.owner)
-        await self.run_script(argv)
+        await self.run_script(argv, env=entry_environment(self.config.server))
 
     # -- networking --
 
@@ -242,6 +293,7 @@ class LinuxContainer(Container):
         return pid is not None and init_in_cgroup(pid, self.cgroups)
 
     async def restore(self) -> None:
+        self._watch_init()
         await self.limits.restore()
         # Host setup at this start dropped every container's chains.
         await self.networking.restore()
