@@ -553,8 +553,8 @@ class Container:
             self.add_event(result.error)
         if self.jobs.get(job.job_id) is job:
             del self.jobs[job.job_id]
-            job.close()
-            # Its directory goes after the answer is out, not on Link's way.
+            # Its directory goes after the answer is out, not on Link's way
+            # (still watched meanwhile for late output: see _jobs.py).
             self.context.reactor.callLater(0, job.remove)
 
     async def _linked(self, job_id: int, peer: Peer | None) -> tuple[JobResult, InfoResponse]:
