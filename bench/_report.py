@@ -147,6 +147,8 @@ def markdown_table(figures: list[Figure]) -> str:
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     if isinstance(value, float):
         if value >= 1000:
             return f"{value:,.0f}"
@@ -154,8 +156,9 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def write_json(name: str, rows: list[dict[str, Any]] | list[Figure]) -> Path:
-    """Write rows with machine facts to bench/results/<name>.json."""
+def write_json(name: str, rows: list[dict[str, Any]] | list[Figure],
+               **facts: Any) -> Path:  # fmt: skip
+    """Write rows with machine facts (and ``facts``) to bench/results/<name>.json."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {
@@ -165,6 +168,7 @@ def write_json(name: str, rows: list[dict[str, Any]] | list[Figure]) -> Path:
             "kernel": platform.release(),
             "cpus": os.cpu_count(),
             "load": [round(x, 2) for x in os.getloadavg()],
+            **facts,
         },
         "rows": [asdict(r) if isinstance(r, Figure) else r for r in rows],
     }

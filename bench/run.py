@@ -75,6 +75,7 @@ def main() -> None:
     import warden_exec_bench
 
     started = time.monotonic()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     protocol_bench.main()
     if os.geteuid() != 0 or not Path("/var/lib/warden/rootfs/.warden-rootfs").exists():
         print("\nwarden-exec and the linux backend: skipped (needs root and the rootfs: "
@@ -88,11 +89,12 @@ def main() -> None:
     )
     print(
         "x floor: warden / floor (floor / warden for rates): how many times the floor it costs.\n"
-        "Ruby Warden: the original on this kind of machine. Loads: "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        "Ruby Warden: the original on this kind of machine. Load averages at the start "
+        f"{' '.join(f'{x:.2f}' for x in load_at_start)}, at the end "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (the 100 creates at once raise it); "
         f"whole run {time.monotonic() - started:.0f} s."
     )
-    write_json("warden", figures)
+    write_json("warden", figures, load_at_start=load_at_start)
     (RESULTS / "warden.md").write_text(markdown_table(figures))
 
 
