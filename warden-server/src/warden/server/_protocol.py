@@ -7,9 +7,10 @@ is logged and answered, in its place in the queue, with an ErrorResponse that
 says what was wrong; then this connection (and only it) is closed.
 
 Ping, List and Echo are answered on the spot (no coroutine, no Deferred, no
-reactor turn in between), and a response is sent at once when nothing is
-waiting to be written before it, instead of on the reactor's next round: per
-Ping, one epoll_wait, one recvmsg and one sendto.
+reactor turn in between; a lone Ping frame is recognised by its bytes), and a
+response is sent at once when nothing is waiting to be written before it,
+instead of on the reactor's next round: per Ping, one epoll_wait, one recvmsg
+and one sendto.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from warden.protocol import (
     ErrorResponse,
     LinkRequest,
     MessageDecoder,
+    PingRequest,
     PingResponse,
     ProtocolError,
     RunRequest,
     StreamRequest,
+    request_to_wire,
     response_to_wire,
 )
 
@@ -39,7 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["WardenConnection", "WardenFactory"]
 
-#: The one response that never changes.
+#: The one request and the one response that never change.
+_PING_REQUEST_WIRE = request_to_wire(PingRequest())
 _PING_WIRE = response_to_wire(PingResponse())
 
 #: Requests that a drain interrupts (their jobs keep running and can be linked
@@ -76,6 +80,11 @@ class WardenConnection(protocol.Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         if self.broken or self.closing:
+            return
+        if data == _PING_REQUEST_WIRE and not (self.busy or self.queue or self.decoder.buffered):
+            # A lone Ping (what health checks send, over and over): its bytes
+            # are known, so is the answer; nothing to decode or queue.
+            self._write(_PING_WIRE)
             return
         self.decoder.feed(data)
         try:
