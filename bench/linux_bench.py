@@ -170,10 +170,17 @@ def container_pss(server: BenchServer, client: Client, handle: str) -> int:
 
 
 def memory(server: BenchServer, counts: tuple[int, ...]) -> Samples:
-    """Per live container: PSS of its processes, the server's RSS growth, their sum."""
+    """Per live container: PSS of its processes, the server's RSS growth, their sum.
+
+    Measured first, on a server that has only made one container (every code
+    path loaded): after large responses the allocator hands memory back to
+    the system at moments of its own, and the growth per container (a few
+    KiB) would drown in that.
+    """
     figures: Samples = {}
     handles: list[str] = []
     with server.client() as client:
+        client.destroy(client.create(timeout=TIMEOUT).handle, timeout=TIMEOUT)
         rss_before = server.rss_kib()
         try:
             for count in counts:
@@ -258,9 +265,24 @@ def floor_concurrent(floor: Floor, count: int) -> Samples:
 
 
 def measure(server: BenchServer | None, floor: Floor | None, *,
-            memory_counts: tuple[int, ...] = (10, 50),
-            concurrency: int = 100) -> tuple[Samples, Samples]:  # fmt: skip
-    """Samples by figure name: warden's, the floor's (empty for a side left out)."""
+            memory_counts: tuple[int, ...] = (10, 50), concurrency: int = 100,
+            between: Callable[[], tuple[Samples, Samples]] | None = None,
+            ) -> tuple[Samples, Samples]:  # fmt: skip
+    """Samples by figure name: warden's, the floor's (empty for a side left out).
+
+    Memory first (see ``memory``), then ``between`` (the ping suite in
+    ``run.py``), the timed steps, and the 100 creates at once last.
+    """
+    warden: Samples = {}
+    floors: Samples = {}
+    if server is not None:
+        warden |= memory(server, memory_counts)
+    if floor is not None:
+        floors |= floor_memory(floor, memory_counts)
+    if between is not None:
+        more_warden, more_floors = between()
+        warden |= more_warden
+        floors |= more_floors
     client = server.client() if server else None
     sides: list[Side] = [FloorSide(floor)] if floor else []
     if client is not None:
@@ -272,11 +294,12 @@ def measure(server: BenchServer | None, floor: Floor | None, *,
     finally:
         if client is not None:
             client.disconnect()
-    warden, floors = dict(samples.get("warden", {})), dict(samples.get("floor", {}))
+    warden |= samples.get("warden", {})
+    floors |= samples.get("floor", {})
     if floor is not None:
-        floors |= floor_memory(floor, memory_counts) | floor_concurrent(floor, concurrency)
+        floors |= floor_concurrent(floor, concurrency)
     if server is not None:
-        warden |= memory(server, memory_counts) | concurrent(server, concurrency)
+        warden |= concurrent(server, concurrency)
     return warden, floors
 
 
