@@ -61,7 +61,8 @@ def test_spawn_link_stream_run(client: Client, container: str) -> None:
 
 
 def _wait_ready(client: Client, container: str, job_id: int) -> None:
-    """Until the job printed "ready" (its traps are set: Spawn returns before)."""
+    """Until the job printed "ready": it runs in the container, its traps set
+    (Spawn returns once the job has a pid, before it entered the container)."""
     stdout = Path(client.info(container).container_path) / "jobs" / str(job_id) / "stdout"
     deadline = time.monotonic() + TIMEOUT
     while not (stdout.exists() and b"ready" in stdout.read_bytes()):
@@ -74,8 +75,8 @@ def test_stop_terms_jobs_and_keeps_the_init(
 ) -> None:
     term = client.spawn(container, "trap 'echo bye; exit 7' TERM; echo ready; sleep 1000 & wait")
     stubborn = client.spawn(container, "trap '' TERM; echo ready; sleep 1000")
-    plain = client.spawn(container, "sleep 1000").job_id
-    for job in (term.job_id, stubborn.job_id):
+    plain = client.spawn(container, "echo ready; sleep 1000").job_id
+    for job in (term.job_id, stubborn.job_id, plain):
         _wait_ready(client, container, job)
     pid = init_pid(server, client, container)
     client.stop(container, timeout=TIMEOUT)  # the stubborn job gets KILL after 10 s

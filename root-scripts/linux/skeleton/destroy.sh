@@ -16,47 +16,53 @@ require_vars destroy network_host_iface cgroup_freezer
 
 readonly KILL_TIMEOUT_MS=10000
 
-# The veth is deleted here, so that it is gone on return rather than when the
-# kernel gets round to a dead namespace; its qdiscs go with it. (Killing the
-# init meanwhile can take the pair away first: then it is gone, as wanted.)
-# Then the firewall and the ifb, which belong to the networking part (net.sh).
-teardown_network() {
+# The veth is deleted first, before the namespace dies, so that it is gone
+# on return rather than when the kernel gets round to a dead namespace (the
+# kernel cleans dead namespaces up one after the other); its qdiscs go with it.
+delete_veth() {
   if has_link "$network_host_iface"; then
-    ip link delete dev "$network_host_iface" 2>/dev/null || ! has_link "$network_host_iface" \
+    ip link delete dev "$network_host_iface" \
       || fail "destroy: network" "cannot delete $network_host_iface"
   fi
+}
+
+# The firewall and the ifb belong to the networking part (net.sh).
+teardown_firewall() {
   if [[ -x ./net.sh ]]; then
     ./net.sh teardown || fail "destroy: network" "net.sh teardown failed"
   fi
 }
 
-# The veth of a namespace that died is deleted by the kernel a little later.
-wait_veth_gone() {
-  local tries
-  for (( tries = 0; tries < 2500; tries++ )); do
-    has_link "$network_host_iface" || return 0
-    pause 0.002
-  done
-  fail "destroy: network" "$network_host_iface is still there"
-}
-
 # KILL to everything in the cgroups (the init too), until they are empty.
+# The cgroup is frozen while its processes are listed, so each of them gets
+# the KILL; it is sent again every 100 ms for any that joined since (a job
+# starting meanwhile). In between, waits of 1, 2, 4 ... 16 ms: the kernel
+# takes a while to tear the namespaces down, more so with many at once.
 kill_processes() {
-  local deadline
+  local deadline next_signal=0 wait_ms=1 wait
   [[ -d $cgroup_freezer ]] || return 0
   now_ms
   deadline=$(( NOW_MS + KILL_TIMEOUT_MS ))
   while true; do
-    signal_cgroup "$cgroup_freezer" KILL
+    if (( NOW_MS >= next_signal )); then
+      signal_cgroup "$cgroup_freezer" KILL
+      next_signal=$(( NOW_MS + 100 ))
+    fi
     all_cgroups_empty && return 0
     now_ms
     (( NOW_MS < deadline )) || fail "destroy: processes" "processes left in $cgroup_freezer: ${CGROUP_PIDS[*]}"
-    pause 0.002
+    printf -v wait '0.%03d' "$wait_ms"
+    pause "$wait"
+    (( wait_ms >= 16 )) || wait_ms=$(( wait_ms * 2 ))
+    now_ms
   done
 }
 
 all_cgroups_empty() {
-  local dir
+  local dir pid=""
+  # The freezer's own list first: while processes are left, one read says so.
+  read -r pid < "$cgroup_freezer/cgroup.procs" 2>/dev/null || true
+  [[ -z $pid ]] || return 1
   for dir in "${cgroup_dirs[@]}"; do
     [[ -d $dir ]] || continue
     cgroup_pids "$dir"
@@ -87,12 +93,11 @@ remove_cgroups() {
   fail "destroy: cgroups" "cannot remove ${left[*]}"
 }
 
-# The network goes meanwhile: deleting a veth waits for the kernel (RCU), and
-# nothing below touches it.
-teardown_network &
-network=$!
+# The firewall goes meanwhile: nothing below touches it.
+delete_veth
+teardown_firewall &
+firewall=$!
 kill_processes
 remove_cgroups
-wait "$network" || fail "destroy: network" "network teardown failed"
-wait_veth_gone
+wait "$firewall" || fail "destroy: network" "firewall teardown failed"
 rm -f run/init.pid

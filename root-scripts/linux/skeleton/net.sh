@@ -49,19 +49,10 @@ instance_log_chain="${instance_chain}-log"
 # planned from one iptables-save of each table: a handful of processes instead
 # of one iptables call per rule. Parsing uses bash builtins only.
 read_rules() {
-  local all
-  all=$'\n'$(iptables-save)$'\n'
-  filter_rules=$(table_rules filter "${all}")
-  nat_rules=$(table_rules nat "${all}")
-}
-
-# table_rules TABLE DUMP: TABLE's part of an iptables-save of every table
-# (one process for both tables; parameter expansion, no loop).
-table_rules() {
-  local rest
-  [[ $2 == *$'\n*'"$1"$'\n'* ]] || return 0
-  rest=${2#*$'\n*'"$1"$'\n'}
-  printf '*%s\n%s\nCOMMIT\n' "$1" "${rest%%$'\n'COMMIT$'\n'*}"
+  # Two calls, not one of every table split here: cutting a table out of a
+  # large dump with bash's ${var#*pattern} takes time quadratic in its size.
+  filter_rules=$(iptables-save -t filter)
+  nat_rules=$(iptables-save -t nat)
 }
 
 # has_chain RULES CHAIN: whether an iptables-save dump declares CHAIN.
@@ -73,6 +64,9 @@ has_chain() {
 # jump or go to TARGET.
 rules_to_delete() {
   local line pattern="^-A $2 (.* )?-[jg] $3( |\$)"
+  # Usually there is none (a new container): one match over the whole dump
+  # instead of a loop over its lines, which grow with every container.
+  [[ $1 == *" -j $3"* || $1 == *" -g $3"* ]] || return 0
   while IFS= read -r line; do
     if [[ ${line} =~ ${pattern} ]]; then
       echo "-D ${line#-A }"

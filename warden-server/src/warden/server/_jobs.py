@@ -89,7 +89,16 @@ class JobResult:
 
 
 class JobIdCounter:
-    """Job ids: increasing, persisted in the depot, never reused across restarts."""
+    """Job ids: increasing, persisted in the depot, never reused across restarts.
+
+    The file holds the highest id reserved so far, ahead of the ids handed
+    out by ``RESERVE``: the file is written once per ``RESERVE`` jobs, not on
+    every Spawn. After a restart ids continue above the reservation (the
+    unused rest of it is skipped, never reused).
+    """
+
+    #: Ids reserved with each write of the file.
+    RESERVE = 100
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -99,6 +108,7 @@ class JobIdCounter:
                 self._last = int(handle.read().strip() or 0)
         except (OSError, ValueError):
             self._last = 0
+        self._reserved = self._last
 
     @property
     def last(self) -> int:
@@ -109,19 +119,22 @@ class JobIdCounter:
         """Never hand out ``job_id`` or anything below it."""
         if job_id > self._last:
             self._last = job_id
-            self._save()
+            if self._last > self._reserved:
+                self._save(self._last)
 
     def next(self) -> int:
-        """A new job id, saved before it is returned."""
+        """A new job id, within the saved reservation before it is returned."""
         self._last += 1
-        self._save()
+        if self._last > self._reserved:
+            self._save(self._last + self.RESERVE - 1)
         return self._last
 
-    def _save(self) -> None:
+    def _save(self, reserved: int) -> None:
         tmp = f"{self.path}.tmp"
         with open(tmp, "w") as handle:
-            handle.write(f"{self._last}\n")
+            handle.write(f"{reserved}\n")
         os.replace(tmp, self.path)
+        self._reserved = reserved
 
 
 def _read_int(path: str) -> int | None:

@@ -3,7 +3,10 @@
 
 Written atomically (a temporary file in ``<container_path>/tmp``, then a
 rename), so a reader sees either the old or the new snapshot, never a torn
-one. The moments it is written and deleted are the container base's business.
+one. The temporary file has a fixed name: the server writes one container's
+snapshot at a time (one thread), and a leftover of a crash is simply
+overwritten. The moments it is written and deleted are the container base's
+business.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from typing import Any
 
 __all__ = [
@@ -38,12 +40,16 @@ def snapshot_path(container_path: str) -> str:
 def write_snapshot(container_path: str, data: dict[str, Any]) -> None:
     """Replace the snapshot atomically."""
     tmp_dir = os.path.join(container_path, "tmp")
-    if not os.path.isdir(tmp_dir):
+    tmp = os.path.join(tmp_dir, f"{SNAPSHOT_NAME}.tmp")
+    text = json.dumps(data, sort_keys=True)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
         os.mkdir(tmp_dir)  # never re-creates a removed container directory
-    fd, tmp = tempfile.mkstemp(prefix="snapshot.", suffix=".json", dir=tmp_dir)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, sort_keys=True)
+            handle.write(text)
         os.replace(tmp, snapshot_path(container_path))
     except BaseException:
         with contextlib.suppress(OSError):

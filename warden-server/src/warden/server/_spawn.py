@@ -5,8 +5,9 @@
 Twisted's ``spawnProcess`` costs) with what a clean child needs: every signal
 at its default (Python ignores SIGPIPE and SIGXFSZ, and ignored signals
 survive exec), an empty signal mask, stdin, stdout and stderr as given, and
-no other descriptor: Python opens its own close-on-exec, and any the server
-inherited without that flag is closed in the child explicitly.
+no other descriptor: Python opens its own close-on-exec (as do the C calls
+the server makes: inotify, pidfd, eventfd, epoll), and the first spawn marks
+close-on-exec any descriptor the server inherited without that flag.
 
 ``PipeReader`` and ``PipeWriter`` move a child's output and input through the
 reactor; ``ChildExit`` learns of the child's end through a pidfd, reaps it and
@@ -32,18 +33,28 @@ _DEFAULT_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.S
 _CHUNK = 65536
 
 
-def _inheritable_descriptors() -> list[int]:
-    """Descriptors above 2 that an exec would pass on (not close-on-exec)."""
-    found = []
+_inherited_closed = False
+
+
+def _close_inherited_on_exec() -> None:
+    """Once: descriptors above 2 that an exec would pass on become close-on-exec.
+
+    Only inherited ones can be such (see the module docstring); scanning
+    every spawn would cost a system call per open descriptor, and a busy
+    server holds hundreds.
+    """
+    global _inherited_closed
+    if _inherited_closed:
+        return
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd > 2:
             try:
                 if not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
-                    found.append(fd)
+                    os.set_inheritable(fd, False)
             except OSError:  # the listing's own descriptor, closed by now
                 pass
-    return found
+    _inherited_closed = True
 
 
 def spawn(
@@ -68,7 +79,7 @@ def spawn(
         (os.POSIX_SPAWN_DUP2, stdout, 1),
         (os.POSIX_SPAWN_DUP2, stderr, 2),
     ]
-    actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_descriptors()]
+    _close_inherited_on_exec()
     start = os.posix_spawn if "/" in argv[0] else os.posix_spawnp
     return start(
         argv[0],
