@@ -21,6 +21,7 @@ from warden.protocol import (
     CopyInRequest,
     CopyOutRequest,
     CreateRequest,
+    DestroyRequest,
     MessageDecoder,
     StreamRequest,
     StreamResponse,
@@ -136,6 +137,26 @@ def test_server_killed_during_create(server: LinuxServer, step: str) -> None:
                 client.destroy(handle, timeout=TIMEOUT)
     else:
         pytest.fail(f"never caught the server running {step}")
+    server.start()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(victim, signal.SIGCONT)
+    wait_until(lambda: not alive(victim), f"the stopped {step} to end")
+    with server.client() as client:
+        assert client.list().handles == []
+    assert _snapshot(server) == before
+
+
+@pytest.mark.parametrize("step", ["disk.sh destroy", "destroy.sh", "net.sh teardown"])
+def test_server_killed_during_destroy(server: LinuxServer, step: str) -> None:
+    """A destroy the server had started is finished by the next one."""
+    before = _snapshot(server)
+    with server.client() as client:
+        handle = client.create(timeout=TIMEOUT).handle
+    with raw_connection(server) as sock:
+        sock.sendall(request_to_wire(DestroyRequest(handle=handle)))
+        victim = catch_step(server, sock, step)
+        assert victim is not None, f"never caught the server running {step}"
+        server.kill()
     server.start()
     with contextlib.suppress(ProcessLookupError):
         os.kill(victim, signal.SIGCONT)
