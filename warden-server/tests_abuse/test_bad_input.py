@@ -349,3 +349,18 @@ def test_rlimits_that_crash_the_way_in_leave_no_core_on_the_host(
     result = client.run(target.handle, "echo hi", rlimits=limits, timeout=TIMEOUT)
     assert result.exit_status != 0
     assert {p.name for p in cwd.iterdir()} == before
+
+
+def test_insecure_rlimits_that_crash_the_job_leave_no_core_in_the_servers_directory(
+    insecure: WardenServer,
+) -> None:
+    assert insecure.process is not None
+    cwd = Path(f"/proc/{insecure.process.pid}/cwd").resolve()
+    before = {p.name for p in cwd.iterdir()}
+    with Client(insecure.socket_path) as client:
+        handle = client.create(timeout=TIMEOUT).handle
+        limits = ResourceLimits(stack=4096, core=2**30)
+        result = client.run(handle, "echo hi", rlimits=limits, timeout=TIMEOUT)
+        client.destroy(handle, timeout=TIMEOUT)
+    assert result.exit_status != 0
+    assert {p.name for p in cwd.iterdir()} == before
