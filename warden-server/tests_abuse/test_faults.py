@@ -22,7 +22,9 @@ from warden.protocol import (
     CopyOutRequest,
     CreateRequest,
     DestroyRequest,
+    LimitDiskRequest,
     MessageDecoder,
+    NetInRequest,
     StreamRequest,
     StreamResponse,
     request_to_wire,
@@ -146,14 +148,30 @@ def test_server_killed_during_create(server: LinuxServer, step: str) -> None:
     assert _snapshot(server) == before
 
 
-@pytest.mark.parametrize("step", ["disk.sh destroy", "destroy.sh", "net.sh teardown"])
-def test_server_killed_during_destroy(server: LinuxServer, step: str) -> None:
-    """A destroy the server had started is finished by the next one."""
+CHANGES = [
+    ("destroy", "disk.sh destroy"),
+    ("destroy", "destroy.sh"),
+    ("destroy", "net.sh teardown"),
+    ("net_in", "net.sh in"),
+    ("limit_disk", "disk.sh limit"),
+]
+
+
+@pytest.mark.parametrize(("request_kind", "step"), CHANGES)
+def test_server_killed_during_a_change(server: LinuxServer, request_kind: str, step: str) -> None:
+    """A destroy the server had started is finished by the next one; a
+    container caught in the middle of another change (no snapshot) is
+    destroyed; either way nothing is left."""
     before = _snapshot(server)
     with server.client() as client:
         handle = client.create(timeout=TIMEOUT).handle
+    request: Any = {
+        "destroy": DestroyRequest(handle=handle),
+        "net_in": NetInRequest(handle=handle),
+        "limit_disk": LimitDiskRequest(handle=handle, byte_limit=64 * 1024**2),
+    }[request_kind]
     with raw_connection(server) as sock:
-        sock.sendall(request_to_wire(DestroyRequest(handle=handle)))
+        sock.sendall(request_to_wire(request))
         victim = catch_step(server, sock, step)
         assert victim is not None, f"never caught the server running {step}"
         server.kill()
