@@ -1,16 +1,29 @@
-"""Tables and JSON for benchmark results: min, median and p95 of repeated samples."""
+"""Figures, tables and JSON for benchmark results.
+
+A figure is min, median and p95 of repeated samples, optionally with its
+floor (the same kernel work done without warden, measured in the same run),
+the issue's target and the original Ruby Warden's figure. ``ratio`` is how
+many times the floor the figure costs: warden / floor for times and memory,
+floor / warden for rates, so above 1 is always worse than the floor.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+#: Units in which a larger figure is better.
+RATES = ("req/s", "MiB/s", "frames/s")
 
 
 def summarize(samples: list[float]) -> dict[str, float]:
@@ -21,7 +34,7 @@ def summarize(samples: list[float]) -> dict[str, float]:
 
 
 def repeat(fn: Callable[[], Any], times: int, warmup: int = 3) -> list[float]:
-    """Wall time of each of `times` calls of fn, after `warmup` untimed calls."""
+    """Wall time (seconds) of each of `times` calls of fn, after `warmup` untimed calls."""
     for _ in range(warmup):
         fn()
     samples = []
@@ -32,30 +45,129 @@ def repeat(fn: Callable[[], Any], times: int, warmup: int = 3) -> list[float]:
     return samples
 
 
+def timed_ms(fn: Callable[[], Any]) -> float:
+    """Milliseconds one call of fn takes."""
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def run_ms(argv: list[str], **kwargs: Any) -> float:
+    """Milliseconds a command takes to run to success."""
+    return timed_ms(lambda: subprocess.run(argv, check=True, **kwargs))
+
+
+@dataclass
+class Target:
+    """The issue's bar for a figure's median, and the original's figure."""
+
+    limit: float | None = None
+    original: float | None = None
+
+
+@dataclass
+class Figure:
+    """One row of the table."""
+
+    figure: str
+    unit: str
+    min: float
+    median: float
+    p95: float
+    n: int
+    floor: float | None = None
+    ratio: float | None = None
+    target: str | None = None
+    verdict: str | None = None
+    original: float | None = None
+
+    @classmethod
+    def of(cls, figure: str, unit: str, samples: list[float], floor: list[float] | None = None,
+           target: Target | None = None) -> Figure:  # fmt: skip
+        """A figure from its samples, its floor's samples and its target."""
+        stats = summarize(samples)
+        row = cls(figure, unit, stats["min"], stats["median"], stats["p95"], int(stats["n"]))
+        higher_better = unit in RATES
+        if floor:
+            row.floor = statistics.median(floor)
+            if row.floor > 0 and row.median > 0:
+                row.ratio = row.floor / row.median if higher_better else row.median / row.floor
+        if target is not None:
+            row.original = target.original
+            if target.limit is not None:
+                row.target = f"{'>=' if higher_better else '<='} {target.limit:,g}"
+                row.verdict = _verdict(row.median, target.limit, unit, higher_better)
+        return row
+
+
+def _verdict(value: float, limit: float, unit: str, higher_better: bool) -> str:
+    met = value >= limit if higher_better else value <= limit
+    if met:
+        return "met"
+    gap = abs(value - limit)
+    times = limit / value if higher_better else value / limit
+    return f"missed by {_fmt(gap)} {unit} ({times:.1f}x)"
+
+
+COLUMNS = ["figure", "unit", "min", "median", "p95", "n", "floor", "ratio", "target", "verdict",
+           "original"]  # fmt: skip
+HEADINGS = {"floor": "floor median", "ratio": "x floor", "original": "Ruby Warden"}
+
+
 def print_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
     """A plain text table, one row per figure."""
-    widths = [max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns]
+    heads = [HEADINGS.get(c, c) for c in columns]
+    widths = [max(len(h), *(len(_fmt(r.get(c))) for r in rows))
+              for c, h in zip(columns, heads, strict=True)]  # fmt: skip
     print(f"\n{title}")
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(_fmt(row.get(c)).ljust(w) for c, w in zip(columns, widths, strict=True)))
+        cells = [_fmt(row.get(c)).ljust(w) for c, w in zip(columns, widths, strict=True)]
+        print("  ".join(cells).rstrip())
+
+
+def print_figures(title: str, figures: list[Figure]) -> None:
+    """The table of figures, leaving out columns no row fills."""
+    rows = [asdict(f) for f in figures]
+    columns = [c for c in COLUMNS if any(r.get(c) is not None for r in rows)]
+    print_table(title, rows, columns)
+
+
+def markdown_table(figures: list[Figure]) -> str:
+    """The same table in Markdown (for README.md)."""
+    rows = [asdict(f) for f in figures]
+    columns = [c for c in COLUMNS if c not in ("min", "p95", "n")
+               and any(r.get(c) is not None for r in rows)]  # fmt: skip
+    lines = ["| " + " | ".join(HEADINGS.get(c, c) for c in columns) + " |",
+             "|" + "---|" * len(columns)]  # fmt: skip
+    for row in rows:
+        lines.append("| " + " | ".join(_fmt(row.get(c)) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:,.3f}" if value < 1000 else f"{value:,.0f}"
+        if value >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.3f}" if value < 10 else f"{value:.1f}"
     return "" if value is None else str(value)
 
 
-def write_json(name: str, rows: list[dict[str, Any]]) -> Path:
+def write_json(name: str, rows: list[dict[str, Any]] | list[Figure]) -> Path:
     """Write rows with machine facts to bench/results/<name>.json."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"python": platform.python_version(), "kernel": platform.release()},
-        "rows": rows,
+        "machine": {
+            "python": platform.python_version(),
+            "kernel": platform.release(),
+            "cpus": os.cpu_count(),
+            "load": [round(x, 2) for x in os.getloadavg()],
+        },
+        "rows": [asdict(r) if isinstance(r, Figure) else r for r in rows],
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+

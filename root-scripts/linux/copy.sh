@@ -12,13 +12,19 @@
 # resolved by the container's kernel view, never the host's, and only
 # where vcap may go. The host's side is GNU tar, which also refuses member
 # names with .. and delays symlinks that point outside the archive when it
-# extracts a stream the container made. Files copied in belong to vcap;
-# files copied out to root, or to OWNER (user[:group], chown -R).
+# extracts a stream the container made. That stream is the container's to
+# forge (a privileged job may replace its tar, and vcap may set the
+# set-user-ID bit on its own files), so the host's tar unpacks it as root
+# without CAP_MKNOD (no device nodes) and without the archive's set-user-ID,
+# set-group-ID and sticky bits (--no-same-permissions under umask 022:
+# group and other lose write permission too). Files copied in belong to
+# vcap; files copied out to root, or to OWNER (user[:group], chown -R).
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 root_scripts=${BASH_SOURCE[0]%/*}
 source "$root_scripts/lib/common.sh"
 source "$root_scripts/lib/enter.sh"
+umask 022
 
 (( $# >= 4 && $# <= 5 )) || fail copy "usage: $0 in|out CONTAINER_PATH SRC DST [OWNER]"
 direction=$1 container=$2 src=$3 dst=$4 owner=${5:-}
@@ -31,12 +37,10 @@ container_user vcap
 check_init
 enter_argv
 
-# in_container CMD...: run CMD inside the container as vcap, in its cgroups.
+# in_container CMD...: run CMD inside the container as vcap, in its cgroups
+# (warden-exec: no capabilities, no_new_privs, the seccomp filter).
 in_container() {
-  (
-    join_cgroups
-    exec "${ENTER_ARGV[@]}" "$@"
-  )
+  "${ENTER_ARGV[@]}" -- "$@"
 }
 
 # What a path is, for the rsync rules: "dir", "other" or "missing". A
@@ -135,7 +139,8 @@ copy_in() {
 }
 
 # In the container, tar as vcap packs; on the host, tar as root unpacks,
-# owned by root (--no-same-owner) until OWNER is applied.
+# owned by root (--no-same-owner) until OWNER is applied, with no device
+# nodes and no set-user-ID bits whatever the stream says (see the top).
 copy_out() {
   local src_kind dst_kind
   src_kind=$(kind_in_container "$src")
@@ -146,7 +151,8 @@ copy_out() {
     mkdir -- "$dst" || fail "copy out" "cannot create $dst"
   fi
   in_container tar -c -f - --hard-dereference -C "$PACK_DIR" -- "$PACK_NAME" \
-    | tar -x -p -m --no-same-owner -f - "${TRANSFORM[@]}" -C "$EXTRACT_DIR"
+    | setpriv --bounding-set=-mknod -- \
+      tar -x --no-same-permissions -m --no-same-owner -f - "${TRANSFORM[@]}" -C "$EXTRACT_DIR"
   if [[ -n $owner ]]; then
     chown -R -h -- "$owner" "$dst" || fail "copy out" "cannot chown $dst to $owner"
   fi

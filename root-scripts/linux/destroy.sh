@@ -13,7 +13,9 @@ source lib/common.sh
 
 (( $# == 1 )) || fail destroy "usage: $0 PATH"
 target=$1
-[[ $(basename -- "$target") != tmp ]] || exit 0
+name=$target
+while [[ $name == */ && $name != / ]]; do name=${name%/}; done
+[[ ${name##*/} != tmp ]] || exit 0
 [[ -d $target ]] || exit 0
 
 if [[ -x $target/destroy.sh && -f $target/etc/config ]]; then

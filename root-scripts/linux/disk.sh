@@ -79,7 +79,7 @@ in_private_namespace() {
 }
 
 mount_admin() {
-  mkdir -p "$DISK_ADMIN"
+  [[ -d $DISK_ADMIN ]] || mkdir -p "$DISK_ADMIN"
   mount -n -o loop "$DISK_IMAGE" "$DISK_ADMIN" || fail 1 "cannot mount $DISK_IMAGE"
 }
 
@@ -109,8 +109,10 @@ measure() {
 # The file system's own blocks (superblock count minus what statfs shows):
 # kept by the server to read use from the superblock of an unmounted image.
 overhead_blocks() {
-  local count
-  count=$(dumpe2fs -h "$1" 2>/dev/null | awk -F: '$1 == "Block count" { gsub(/ /, "", $2); print $2 }')
+  local count="" key value
+  while IFS=: read -r key value; do
+    [[ $key == "Block count" ]] && count=${value// /}
+  done < <(dumpe2fs -h "$1" 2>/dev/null)
   [[ -n $count ]] || fail 1 "cannot read the superblock of $1"
   echo $(( count - total_blocks ))
 }
@@ -123,7 +125,7 @@ report() {
   echo "ballast_bytes=$ballast_bytes"
   echo "ballast_inodes=$ballast_inodes"
   echo "overhead_blocks=$(overhead_blocks "$device")"
-  echo "image_bytes=$(stat -c %s "$DISK_IMAGE")"
+  echo "image_bytes=${IMAGE_BYTES:-$(stat -c %s "$DISK_IMAGE")}"
 }
 
 admin_device() {
@@ -134,30 +136,34 @@ do_create() {
   require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
   require_number DISK_SIZE DISK_INODES
   in_private_namespace create
-  TEMPLATE=$(mktemp -d)
-  trap 'rm -rf "$TEMPLATE"' EXIT
-  # work/work is what overlayfs makes in its work directory at each mount;
-  # made here, it belongs to the layout's own use, not the container's.
-  mkdir -m 0755 "$TEMPLATE/upper" "$TEMPLATE/work"
-  mkdir -m 0000 "$TEMPLATE/work/work"
-  rm -f "$DISK_IMAGE"
+  [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
   truncate -s "$DISK_SIZE" "$DISK_IMAGE"
   # No reserved blocks (limits are the ballast's job), a small journal (a
   # large one would end up written to the host), tables initialised lazily.
   mkfs.ext4 -q -F -b "$BLOCK_SIZE" -m 0 -N "$DISK_INODES" -J size=16 \
-    -E lazy_itable_init=1,lazy_journal_init=1 -d "$TEMPLATE" "$DISK_IMAGE" \
+    -E lazy_itable_init=1,lazy_journal_init=1 "$DISK_IMAGE" \
     || fail 1 "mkfs.ext4 failed for $DISK_IMAGE"
   mount_admin
+  # work/work is what overlayfs makes in its work directory at each mount;
+  # made here, it belongs to the layout's own use, not the container's.
+  mkdir -m 0755 "$DISK_ADMIN/upper" "$DISK_ADMIN/work"
+  mkdir -m 0000 "$DISK_ADMIN/work/work"
   DISK_BASE_BYTES=0 DISK_BASE_INODES=0
   measure
   DISK_BASE_BYTES=$used_bytes DISK_BASE_INODES=$used_inodes
   if [[ -n "${DISK_SEED:-}" && -d $DISK_SEED ]]; then
-    cp -a "$DISK_SEED/." "$DISK_ADMIN/upper/" || fail 1 "cannot copy $DISK_SEED into the image"
-    find "$DISK_SEED" -mindepth 1 -delete
+    # Moved across file systems: copied with every attribute, then removed.
+    local -a seed
+    shopt -s dotglob nullglob
+    seed=("$DISK_SEED"/*)
+    shopt -u dotglob nullglob
+    if (( ${#seed[@]} > 0 )); then
+      mv -- "${seed[@]}" "$DISK_ADMIN/upper/" || fail 1 "cannot move $DISK_SEED into the image"
+    fi
   fi
   echo "base_bytes=$DISK_BASE_BYTES"
   echo "base_inodes=$DISK_BASE_INODES"
-  report "$DISK_IMAGE"
+  IMAGE_BYTES=$DISK_SIZE report "$DISK_IMAGE"
 }
 
 do_mount() {

@@ -3,25 +3,30 @@
 # of its own, and it outlives the server.
 #
 #   JOB_DIR=PATH/jobs/7 DISCARD_OUTPUT=false LANG=C.UTF-8 RLIMIT_NOFILE=1024 \
+#   [PRIVILEGED_CAPS=default PRIVILEGED_NO_NEW_PRIVS=true SECCOMP=true] \
 #   ./job.sh PATH vcap|root
 #
 # The job is /bin/bash in the container, reading JOB_DIR/script, writing
 # JOB_DIR/stdout and JOB_DIR/stderr (or /dev/null when DISCARD_OUTPUT is
-# true), as vcap or root, with HOME, USER, PATH and LANG only, cwd the
-# user's home, the rlimits RLIMIT_<NAME> (bytes, seconds or counts as
-# setrlimit takes them, or "unlimited"; unset ones get the original's wsh
-# defaults; one that cannot be set is reported on the job's stderr) and in
-# the container's cgroups.
+# true), started by warden-exec (lib/enter.sh): as vcap or root, with fds
+# 0-2, HOME, USER, PATH and LANG only, cwd the user's home, the rlimits
+# RLIMIT_<NAME> (bytes, seconds or counts as setrlimit takes them, or
+# "unlimited"; unset ones get the original's wsh defaults; one that cannot
+# be set fails the job with status 255 and a line on its stderr), in the
+# container's cgroups, with no_new_privs, the seccomp filter, and no
+# capabilities (vcap) or the bounded set (root). PRIVILEGED_CAPS,
+# PRIVILEGED_NO_NEW_PRIVS and SECCOMP loosen that (see lib/enter.sh).
 #
 # JOB_DIR/pid gets the pid of the job's process group (what the server
-# signals); JOB_DIR/exit_status gets its exit status (128+N when a signal
-# N ended it) once it ends.
+# signals) once the job is inside the container; it stays empty when the
+# job could not get in (warden-exec's reason is on the job's stderr).
+# JOB_DIR/exit_status gets its exit status (128+N when a signal N ended it)
+# once it ends.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 root_scripts=${BASH_SOURCE[0]%/*}
 source "$root_scripts/lib/common.sh"
 source "$root_scripts/lib/enter.sh"
-source "$root_scripts/../common/rlimits.sh"
 
 (( $# == 2 )) || fail job "usage: $0 CONTAINER_PATH vcap|root"
 container=$1
@@ -32,16 +37,6 @@ require_vars job id user_uid cgroup_parent
 container_user "$2"
 check_init
 enter_argv
-
-# The limits the original's wsh gave a job for whatever neither the request
-# nor the configuration sets (bytes, seconds, counts).
-default_rlimits() {
-  : "${RLIMIT_AS:=unlimited}" "${RLIMIT_CORE:=0}" "${RLIMIT_CPU:=unlimited}"
-  : "${RLIMIT_DATA:=unlimited}" "${RLIMIT_FSIZE:=unlimited}" "${RLIMIT_LOCKS:=unlimited}"
-  : "${RLIMIT_MEMLOCK:=65536}" "${RLIMIT_MSGQUEUE:=819200}" "${RLIMIT_NICE:=0}"
-  : "${RLIMIT_NOFILE:=1024}" "${RLIMIT_NPROC:=1024}" "${RLIMIT_RSS:=unlimited}"
-  : "${RLIMIT_RTPRIO:=0}" "${RLIMIT_SIGPENDING:=1024}" "${RLIMIT_STACK:=8388608}"
-}
 
 # Job control gives the job a process group of its own (its pid), which
 # the server can signal without hitting this wrapper.
@@ -54,20 +49,12 @@ set -m
   else
     exec >> "$JOB_DIR/stdout" 2>> "$JOB_DIR/stderr"
   fi
-  join_cgroups
-  # Should the request's rlimits crash what runs here before the job is in
-  # the container (a tiny stack), its core goes with the job's directory.
-  cd "$JOB_DIR"
-  default_rlimits
-  apply_rlimits
-  exec "${ENTER_ARGV[@]}" /bin/bash
+  # warden-exec writes JOB_DIR/pid (this subshell's pid, the job's process
+  # group) once the job is in the container, so the server's Spawn returns
+  # only then: a Stop that follows cannot miss a job still on its way in.
+  exec "${ENTER_ARGV[@]}" --pid-file "$JOB_DIR/pid" -- /bin/bash
 ) &
 job_pid=$!
-if ! echo "$job_pid" > "$JOB_DIR/pid"; then
-  # (A full disk.) The server would never know of the job: it must not run.
-  kill -KILL -- "-$job_pid" 2> /dev/null || true
-  fail job "cannot record the job's pid in $JOB_DIR"
-fi
 # From here on nothing is reported to the server, which may be gone.
 exec > /dev/null 2> /dev/null < /dev/null
 wait "$job_pid" && status=0 || status=$?

@@ -5,11 +5,14 @@
 #   CONTAINER_ROOTFS_PATH=/var/lib/warden/rootfs ./setup.sh
 #
 # 1. checks that every tool the scripts use is installed (and names the
-#    Debian package of each missing one);
+#    Debian package of each missing one), and that bin/warden-exec (the job
+#    launcher, built by make setup) is there;
 # 2. finds the cgroup v1 hierarchies (mounting the missing ones under
 #    /sys/fs/cgroup when it is a tmpfs) and creates CGROUP_PARENT in each;
 # 3. checks overlayfs, the rootfs and the depot;
-# 4. installs the base firewall structure: net.sh setup, when the
+# 4. makes the containers' /dev template in the depot (CONTAINER_DEPOT_PATH/
+#    .dev-template: the device nodes, copied at each start);
+# 5. installs the base firewall structure: net.sh setup, when the
 #    networking part (net.sh) is present.
 # It is idempotent: running it again changes nothing.
 set -o nounset -o errexit -o pipefail
@@ -24,7 +27,7 @@ require_vars setup CGROUP_PARENT CONTAINER_DEPOT_PATH CONTAINER_ROOTFS_PATH
 # command -> Debian package
 declare -A TOOLS=(
   [unshare]=util-linux [nsenter]=util-linux [pivot_root]=util-linux
-  [setsid]=util-linux [mount]=mount [umount]=mount
+  [setsid]=util-linux [setpriv]=util-linux [mount]=mount [umount]=mount
   [ip]=iproute2 [catatonit]=catatonit [tar]=tar [hostname]=hostname
   [mknod]=coreutils [realpath]=coreutils [awk]=mawk
 )
@@ -39,6 +42,8 @@ check_tools() {
     local IFS=,
     fail "setup: tools" "missing ${missing[*]}"
   fi
+  [[ -x bin/warden-exec ]] || fail "setup: tools" "missing $PWD/bin/warden-exec" \
+    "(build it with make setup, or make -C $PWD/src/warden-exec)"
 }
 
 # A controller that no hierarchy holds is mounted on its own, the layout
@@ -78,6 +83,19 @@ check_filesystems() {
     || fail "setup: depot" "container_depot_path does not exist $CONTAINER_DEPOT_PATH"
 }
 
+# Best effort: where the depot's file system takes no device nodes, each start
+# makes them itself.
+make_dev_template() {
+  local template=$CONTAINER_DEPOT_PATH/$DEV_TEMPLATE new=$CONTAINER_DEPOT_PATH/$DEV_TEMPLATE.new
+  rm -rf "$new"
+  if mkdir -m 0700 "$new" && make_devices "$new" 2>/dev/null; then
+    rm -rf "$template"
+    mv "$new" "$template"
+  else
+    rm -rf "$new" "$template"
+  fi
+}
+
 # The firewall belongs to the networking part of the backend (net.sh).
 setup_firewall() {
   if [[ -x ./net.sh ]]; then
@@ -89,4 +107,5 @@ check_tools
 mount_missing_controllers
 create_cgroup_parents
 check_filesystems
+make_dev_template
 setup_firewall

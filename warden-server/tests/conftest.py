@@ -17,9 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,51 +25,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 from twisted.internet.threads import blockingCallFromThread
 
-from warden.client import Client, ClientConnectionError
-from warden.protocol import PingRequest, StreamRequest
+from warden.client import Client
+from warden.protocol import StreamRequest
+from warden.server.testing import ServerProcess, deep_merge
 from warden.twisted_client import connect
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_SCRIPTS = REPO / "root-scripts"
-SERVER_BIN = Path(sys.executable).with_name("warden-server")
 #: Seconds any single request may take in a test before we call it hung.
 REQUEST_TIMEOUT = 60.0
 
 reactor: Any = _reactor
 
 
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-class WardenServer:
-    """A warden-server process with its own socket, depot and log."""
+class WardenServer(ServerProcess):
+    """A warden-server process with the insecure backend, its own socket, depot and log."""
 
     def __init__(self, base: Path, overrides: dict[str, Any] | None = None) -> None:
-        self.base = base
-        self.socket_path = str(base / "w.sock")
-        self.depot = base / "depot"
-        self.log_path = base / "server.log"
-        self.config_path = base / "warden.yml"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.env = dict(os.environ)
-        self.config: dict[str, Any] = deep_merge(
+        config = deep_merge(
             {
                 "server": {
                     "container_klass": "insecure",
-                    "unix_domain_path": self.socket_path,
-                    "container_depot_path": str(self.depot),
+                    "unix_domain_path": str(base / "w.sock"),
+                    "container_depot_path": str(base / "depot"),
                     "root_scripts_path": str(ROOT_SCRIPTS),
                     "container_grace_time": None,
                     "job_output_limit": 1024 * 1024,
@@ -85,84 +64,11 @@ class WardenServer:
             },
             overrides or {},
         )
-        self.write_config()
-
-    def write_config(self) -> None:
-        self.config_path.write_text(yaml.safe_dump(self.config))
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self, timeout: float = 30.0) -> WardenServer:
-        """Start and wait until it answers a Ping."""
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(SERVER_BIN), "--config", str(self.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=self.env,
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"warden-server exited {self.process.returncode}:\n{self.log()}")
-            try:
-                with Client(self.socket_path) as client:
-                    client.call(PingRequest(), timeout=5)
-                return self
-            except (ClientConnectionError, FileNotFoundError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"warden-server did not come up:\n{self.log()}") from None
-                time.sleep(0.02)
-
-    def wait(self, timeout: float = 30.0) -> int:
-        assert self.process is not None
-        code = self.process.wait(timeout)
-        self.process = None
-        return code
-
-    def drain(self) -> int:
-        """SIGUSR2: drain and exit; returns the exit status."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGUSR2)
-        return self.wait()
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        assert self.process is not None
-        self.process.kill()
-        self.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.wait()
-        self.process = None
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def containers(self) -> list[Path]:
-        """Container directories in the depot."""
-        if not self.depot.is_dir():
-            return []
-        return [p for p in self.depot.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        super().__init__(base, config, env=os.environ)
 
     def cleanup(self) -> None:
         self.stop()
-        destroy = ROOT_SCRIPTS / "insecure" / "destroy.sh"
-        for path in self.containers():
-            subprocess.run([str(destroy), str(path)], check=False, capture_output=True)
+        self.destroy_leftovers(ROOT_SCRIPTS / "insecure" / "destroy.sh")
         shutil.rmtree(self.base, ignore_errors=True)
 
 

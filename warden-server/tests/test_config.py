@@ -9,6 +9,7 @@ import pytest
 
 from warden.server import ConfigError, load_config, parse_config
 from warden.server._config import default_root_scripts_path
+from warden.server._security import entry_environment
 
 
 def test_defaults_are_the_originals() -> None:
@@ -34,6 +35,35 @@ def test_defaults_are_the_originals() -> None:
     upper = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[1])
     assert config.port.pool_start_port == upper + 1
     assert config.port.pool_size == 65001 - (upper + 1)
+
+
+def test_security_defaults_are_the_safe_values() -> None:
+    server = parse_config(None).server
+    assert server.privileged_capabilities == ("default",)
+    assert (server.privileged_no_new_privs, server.seccomp, server.restrict_proc_sys) == (
+        True, True, True)  # fmt: skip
+    assert entry_environment(server) == {
+        "PRIVILEGED_CAPS": "default", "PRIVILEGED_NO_NEW_PRIVS": "true", "SECCOMP": "true"}
+
+
+@pytest.mark.parametrize(
+    "value, names",
+    [
+        ("all", ("all",)),
+        ("none", ("none",)),
+        ("default,net_admin", ("default", "net_admin")),
+        (["default", "CAP_NET_RAW", "Sys_Time"], ("default", "net_raw", "sys_time")),
+        ([" chown , chown", "kill"], ("chown", "kill")),
+        (None, ("default",)),
+    ],
+)
+def test_privileged_capabilities_spellings(value: Any, names: tuple[str, ...]) -> None:
+    config = parse_config({"server": {"privileged_capabilities": value, "seccomp": False,
+                                      "privileged_no_new_privs": False}})  # fmt: skip
+    assert config.server.privileged_capabilities == names
+    assert entry_environment(config.server) == {
+        "PRIVILEGED_CAPS": ",".join(names), "PRIVILEGED_NO_NEW_PRIVS": "false",
+        "SECCOMP": "false"}  # fmt: skip
 
 
 def test_root_scripts_default_to_the_repository() -> None:
@@ -121,6 +151,24 @@ def test_yaml_octal_permissions_and_null_grace_time(tmp_path: Path) -> None:
             "server.allow_nested_warden: expected true or false",
         ),
         ({"server": {"quota": {"disk_quota_enabled": 1}}}, "server.quota.disk_quota_enabled"),
+        (
+            {"server": {"privileged_capabilities": "default,sys_everything"}},
+            "server.privileged_capabilities: unknown capability 'sys_everything'",
+        ),
+        (
+            {"server": {"privileged_capabilities": 7}},
+            "server.privileged_capabilities: expected default, all, none or capability names",
+        ),
+        (
+            {"server": {"privileged_capabilities": ""}},
+            "server.privileged_capabilities: unknown capability ''",
+        ),
+        ({"server": {"seccomp": "off"}}, "server.seccomp: expected true or false"),
+        (
+            {"server": {"privileged_no_new_privs": 0}},
+            "server.privileged_no_new_privs: expected true or false",
+        ),
+        ({"server": {"restrict_proc_sys": "no"}}, "server.restrict_proc_sys: expected true"),
         ({"server": []}, "server: expected a mapping"),
         ({"logging": {"level": "loud"}}, "logging.level: expected one of off, fatal"),
         (

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SERVER_BIN, WardenServer, wait_for
+from conftest import WardenServer, wait_for
 
 from warden.client import Client
+from warden.server.testing import SERVER_BIN
 
 
 def free_port() -> int:

@@ -15,23 +15,20 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from limits_support import CGROUP_ROOT, wait_until
 
-from warden.client import Client, ClientConnectionError, ServerError
-from warden.protocol import PingRequest, RunResponse
+from warden.client import Client, ServerError
+from warden.protocol import RunResponse
+from warden.server.testing import ServerProcess, sh
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_SCRIPTS = REPO / "root-scripts"
 ROOTFS = Path(os.environ.get("WARDEN_TEST_ROOTFS", "/var/lib/warden/rootfs"))
-SERVER_BIN = Path(sys.executable).with_name("warden-server")
 TIMEOUT = 120.0
 CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
 
@@ -42,31 +39,17 @@ IMAGE_INODES = 20_000
 PIDS_LIMIT = 64
 
 
-def sh(*argv: str, check: bool = True) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
-    return done.stdout
-
-
-class LimitsServer:
+class LimitsServer(ServerProcess):
     """A warden-server process with the Linux backend, in the test namespace."""
 
     def __init__(self, base: Path, netns: str, token: str) -> None:
-        self.base = base
-        self.netns = netns
-        self.socket_path = str(base / "warden.sock")
-        self.depot = base / "depot"
-        self.depot.mkdir()
-        self.log_path = base / "server.log"
-        self.config_path = base / "warden.yml"
+        (base / "depot").mkdir()
         self.cgroup_parent = f"warden-limits-test-{token}"
-        self.process: subprocess.Popen[bytes] | None = None
         config: dict[str, Any] = {
             "server": {
                 "container_klass": "linux",
-                "unix_domain_path": self.socket_path,
-                "container_depot_path": str(self.depot),
+                "unix_domain_path": str(base / "warden.sock"),
+                "container_depot_path": str(base / "depot"),
                 "container_rootfs_path": str(ROOTFS),
                 "root_scripts_path": str(ROOT_SCRIPTS),
                 "container_grace_time": None,
@@ -81,67 +64,14 @@ class LimitsServer:
             "network": {"pool_network": "10.254.0.0/24", "release_delay": 0},
             "user": {"pool_start_uid": 32000, "pool_size": 32},
         }
-        self.config_path.write_text(yaml.safe_dump(config))
-
-    def start(self) -> None:
-        """Start the server; return once it answers a Ping."""
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                ["nsenter", f"--net=/run/netns/{self.netns}", str(SERVER_BIN),
-                 "--config", str(self.config_path)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        process = self.process
-
-        def answers() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"warden-server exited {process.returncode}:\n{self.log()}")
-            try:
-                with Client(self.socket_path) as client:
-                    client.call(PingRequest(), timeout=10)
-            except (ClientConnectionError, FileNotFoundError):
-                return False
-            return True
-
-        wait_until(answers, "the server answers a Ping", limit=60)
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would; containers live on."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-20000:]
-        except OSError:
-            return ""
-
-    def client(self) -> Client:
-        client = Client(self.socket_path)
-        client.connect()
-        return client
+        super().__init__(base, config, netns=netns)
 
     def cgroup_dir(self, controller: str, container_id: str | None = None) -> Path:
         base = CGROUP_ROOT / controller / self.cgroup_parent
         return base / f"instance-{container_id}" if container_id else base
 
     def remove_leftovers(self) -> None:
-        for entry in self.depot.iterdir():
-            if entry.is_dir():
-                sh("nsenter", f"--net=/run/netns/{self.netns}",
-                   str(ROOT_SCRIPTS / "linux" / "destroy.sh"), str(entry), check=False)  # fmt: skip
+        self.destroy_leftovers(ROOT_SCRIPTS / "linux" / "destroy.sh")
         for controller in CONTROLLERS:
             with contextlib.suppress(OSError):
                 self.cgroup_dir(controller).rmdir()

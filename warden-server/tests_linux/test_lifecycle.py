@@ -60,18 +60,29 @@ def test_spawn_link_stream_run(client: Client, container: str) -> None:
     assert output(client, container, "echo hello") == "hello\n"
 
 
+def _wait_ready(client: Client, container: str, job_id: int) -> None:
+    """Until the job printed "ready" (its traps are set: Spawn returns before)."""
+    stdout = Path(client.info(container).container_path) / "jobs" / str(job_id) / "stdout"
+    deadline = time.monotonic() + TIMEOUT
+    while not (stdout.exists() and b"ready" in stdout.read_bytes()):
+        assert time.monotonic() < deadline, f"job {job_id} never got ready"
+        time.sleep(0.01)
+
+
 def test_stop_terms_jobs_and_keeps_the_init(
     server: LinuxServer, client: Client, container: str
 ) -> None:
-    term = client.spawn(container, "trap 'echo bye; exit 7' TERM; sleep 1000 & wait").job_id
-    stubborn = client.spawn(container, "trap '' TERM; sleep 1000").job_id
+    term = client.spawn(container, "trap 'echo bye; exit 7' TERM; echo ready; sleep 1000 & wait")
+    stubborn = client.spawn(container, "trap '' TERM; echo ready; sleep 1000")
     plain = client.spawn(container, "sleep 1000").job_id
+    for job in (term.job_id, stubborn.job_id):
+        _wait_ready(client, container, job)
     pid = init_pid(server, client, container)
     client.stop(container, timeout=TIMEOUT)  # the stubborn job gets KILL after 10 s
     assert client.info(container).state == "stopped"
-    term_result = client.link(container, term)
-    assert (term_result.exit_status, term_result.stdout) == (7, b"bye\n")
-    assert client.link(container, stubborn).exit_status == 128 + 9
+    term_result = client.link(container, term.job_id)
+    assert (term_result.exit_status, term_result.stdout) == (7, b"ready\nbye\n")
+    assert client.link(container, stubborn.job_id).exit_status == 128 + 9
     assert client.link(container, plain).exit_status == 128 + 15
     procs = server.cgroup_dir("freezer", container_id(client, container)) / "cgroup.procs"
     assert procs.read_text().split() == [str(pid)]

@@ -6,21 +6,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from _netns import PROBE, ROOT_SCRIPTS, Netns, ProbeServer, World
 
-from warden.client import Client, ClientConnectionError, ServerError
-from warden.protocol import PingRequest
+from warden.client import ServerError
+from warden.server.testing import ServerProcess
 
 ROOTFS = Path(os.environ.get("WARDEN_TEST_ROOTFS", "/var/lib/warden/rootfs"))
-SERVER_BIN = Path(sys.executable).with_name("warden-server")
 POOL_NETWORK = "10.254.0.0/24"
 PORT_POOL_START = 62000
 TIMEOUT = 120.0
@@ -32,26 +27,22 @@ def build_rootfs() -> Path:
     return ROOTFS
 
 
-class NetServer:
+class NetServer(ServerProcess):
     """warden-server in ``world.host``; its containers are real."""
 
     def __init__(self, world: World, base: Path) -> None:
         self.world = world
         self.base = base
-        self.socket_path = str(base / "warden.sock")
-        self.depot = base / "depot"
-        self.depot.mkdir(parents=True)
-        self.log_path = base / "server.log"
-        self.config_path = base / "warden.yml"
+        (base / "depot").mkdir(parents=True)
         self.cgroup_parent = f"warden-net-test-{world.tag}"
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(base, self.network_config(), netns=world.host.name)
 
-    def config(self, **network: Any) -> dict[str, Any]:
+    def network_config(self, **network: Any) -> dict[str, Any]:
         return {
             "server": {
                 "container_klass": "linux",
-                "unix_domain_path": self.socket_path,
-                "container_depot_path": str(self.depot),
+                "unix_domain_path": str(self.base / "warden.sock"),
+                "container_depot_path": str(self.base / "depot"),
                 "container_rootfs_path": str(ROOTFS),
                 "root_scripts_path": str(ROOT_SCRIPTS.parent),
                 "container_grace_time": None,
@@ -64,50 +55,21 @@ class NetServer:
             "user": {"pool_start_uid": 32000, "pool_size": 64},
         }
 
-    def start(self, **network: Any) -> None:
+    def start(self, timeout: float = 60.0, **network: Any) -> NetServer:
         """Start with these ``network`` settings; return once it answers a Ping."""
-        self.config_path.write_text(yaml.safe_dump(self.config(**network)))
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.world.host.argv(str(SERVER_BIN), "--config", str(self.config_path)),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"warden-server exited:\n{self.log()}")
-            try:
-                with Client(self.socket_path) as client:
-                    client.call(PingRequest(), timeout=10)
-                return
-            except (ClientConnectionError, FileNotFoundError):
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"warden-server did not come up:\n{self.log()}") from None
-                time.sleep(0.05)
+        self.config = self.network_config(**network)
+        self.write_config()
+        return super().start(timeout)
 
-    def drain(self) -> None:
+    def drain(self) -> int:
         """SIGUSR2: the server exits and leaves its containers running."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGUSR2)
-        assert self.process.wait(60) == 0, self.log()
-        self.process = None
+        code = super().drain()
+        assert code == 0, self.log()
+        return code
 
     def restart(self, **network: Any) -> None:
         self.drain()
         self.start(**network)
-
-    def client(self) -> Client:
-        client = Client(self.socket_path)
-        client.connect()
-        return client
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-20000:]
-        except OSError:
-            return ""
 
     def close(self) -> None:
         """Destroy every container, stop the server, remove the cgroup parents."""
@@ -116,16 +78,8 @@ class NetServer:
                 for handle in client.list(timeout=TIMEOUT).handles:
                     with contextlib.suppress(ServerError):
                         client.destroy(handle, timeout=TIMEOUT)
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        for entry in self.depot.iterdir() if self.depot.is_dir() else []:
-            if entry.is_dir():
-                self.world.host.run(str(ROOT_SCRIPTS / "destroy.sh"), str(entry), check=False)
+        self.stop()
+        self.destroy_leftovers(ROOT_SCRIPTS / "destroy.sh")
         for mount in _cgroup_mounts():
             with contextlib.suppress(OSError):
                 (Path(mount) / self.cgroup_parent).rmdir()

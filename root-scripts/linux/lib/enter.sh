@@ -1,13 +1,14 @@
+# shellcheck shell=bash
 # Entering a running container from the host: job.sh and copy.sh source
 # this. Sourced at top level (etc/config's arrays must stay global).
 
-# container_user USER: set ENTER_USER, ENTER_UID, ENTER_HOME and ENTER_PATH
-# for vcap or root, as the original's wshd gave them.
+# container_user USER: set ENTER_UID for vcap (the pool uid) or root. Numeric
+# ids, so that a privileged job that edits the container's /etc/passwd cannot
+# change who later jobs run as; their name and home still come from it.
 container_user() {
-  ENTER_USER=$1
   case $1 in
-    vcap) ENTER_UID=$user_uid ENTER_HOME=/home/vcap ENTER_PATH=/bin:/usr/bin ;;
-    root) ENTER_UID=0 ENTER_HOME=/root ENTER_PATH=/sbin:/bin:/usr/sbin:/usr/bin ;;
+    vcap) ENTER_UID=$user_uid ;;
+    root) ENTER_UID=0 ;;
     *) fail enter "user must be vcap or root: $1" ;;
   esac
 }
@@ -24,26 +25,27 @@ check_init() {
     || fail enter "container is not running (its init $INIT_PID is gone)"
 }
 
-# join_cgroups: move the calling (sub)shell into the container's cgroups;
-# what it execs next counts towards the container's limits, and stop and
-# destroy find it. "0" into tasks moves the writing thread itself, which
-# the kernel does without the global lock (and its RCU grace period) that
-# moving another process through cgroup.procs takes: a shell has one thread.
-join_cgroups() {
-  local dir
-  for dir in "${cgroup_dirs[@]}"; do
-    echo 0 > "$dir/tasks" || fail enter "cannot join $dir"
-  done
-}
-
-# enter_argv: set ENTER_ARGV to the command that runs a program in the
-# container (all its namespaces, its root, cwd the user's home) as the user
-# container_user chose, without supplementary groups, with HOME, USER, PATH
-# (and LANG when set) as its only environment: nothing of the server's
-# environment reaches the container.
+# enter_argv: set ENTER_ARGV to the command (without "-- PROGRAM") that runs
+# a program in the container: warden-exec (src/warden-exec/README.md), one static program that
+# joins the container's cgroups, namespaces and root, and starts the program
+# as the user container_user chose, with only fds 0-2, HOME, USER, PATH and
+# LANG, the RLIMIT_* of this environment (the original wsh's defaults for the
+# others), no_new_privs, a seccomp filter, and no capabilities (vcap) or the
+# bounded set (root). Nothing of the server's environment reaches the
+# container. What the server's configuration may loosen comes from the
+# environment, safe when unset:
+#   PRIVILEGED_CAPS          what a root job keeps: default, all, none or names
+#   PRIVILEGED_NO_NEW_PRIVS  false: root jobs may gain privileges through execve
+#   SECCOMP                  false: no seccomp filter
 enter_argv() {
-  ENTER_ARGV=(/usr/bin/env -i "HOME=$ENTER_HOME" "USER=$ENTER_USER" "PATH=$ENTER_PATH")
-  [[ -z ${LANG:-} ]] || ENTER_ARGV+=("LANG=$LANG")
-  ENTER_ARGV+=(/usr/bin/nsenter --target "$INIT_PID" --mount --uts --ipc --net --pid --root
-               "--wdns=$ENTER_HOME" --setuid "$ENTER_UID" --setgid "$ENTER_UID" --)
+  local helper=$root_scripts/bin/warden-exec
+  [[ -x $helper ]] || fail enter "$helper is missing: build it with make setup" \
+    "(or make -C $root_scripts/src/warden-exec)"
+  ENTER_ARGV=("$helper" --target "$INIT_PID" --target-cgroup "freezer:/$cgroup_parent/instance-$id"
+              "${cgroup_dirs[@]/#/--cgroup=}" --uid "$ENTER_UID" --gid "$ENTER_UID")
+  if [[ $ENTER_UID == 0 ]]; then
+    ENTER_ARGV+=(--caps "${PRIVILEGED_CAPS:-default}")
+    [[ ${PRIVILEGED_NO_NEW_PRIVS:-true} != false ]] || ENTER_ARGV+=(--allow-new-privs)
+  fi
+  [[ ${SECCOMP:-true} != false ]] || ENTER_ARGV+=(--no-seccomp)
 }

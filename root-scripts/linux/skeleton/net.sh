@@ -24,7 +24,7 @@
 set -o nounset -o errexit -o pipefail
 shopt -s nullglob
 
-cd "$(dirname "${0}")"
+[[ ${0} != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source ./lib/iptables.sh
 if [ -f ./etc/config ]; then
   source ./etc/config
@@ -49,8 +49,19 @@ instance_log_chain="${instance_chain}-log"
 # planned from one iptables-save of each table: a handful of processes instead
 # of one iptables call per rule. Parsing uses bash builtins only.
 read_rules() {
-  filter_rules=$(iptables-save -t filter)
-  nat_rules=$(iptables-save -t nat)
+  local all
+  all=$'\n'$(iptables-save)$'\n'
+  filter_rules=$(table_rules filter "${all}")
+  nat_rules=$(table_rules nat "${all}")
+}
+
+# table_rules TABLE DUMP: TABLE's part of an iptables-save of every table
+# (one process for both tables; parameter expansion, no loop).
+table_rules() {
+  local rest
+  [[ $2 == *$'\n*'"$1"$'\n'* ]] || return 0
+  rest=${2#*$'\n*'"$1"$'\n'}
+  printf '*%s\n%s\nCOMMIT\n' "$1" "${rest%%$'\n'COMMIT$'\n'*}"
 }
 
 # has_chain RULES CHAIN: whether an iptables-save dump declares CHAIN.
@@ -144,18 +155,17 @@ EOF
   fi
 }
 
-# links: the names of this namespace's links, one per line.
-read_links() {
-  links=$'\n'$(ip -o link show | while IFS=': ' read -r _ name _; do echo "${name%@*}"; done)$'\n'
-}
-
+# has_link NAME: whether this network namespace has a link NAME (/proc/net
+# is the reading process's namespace's; no process started).
 has_link() {
-  [[ ${links} == *$'\n'"$1"$'\n'* ]]
+  local name _
+  while IFS=: read -r name _; do
+    [[ ${name// /} == "$1" ]] && return 0
+  done </proc/net/dev
+  return 1
 }
 
 teardown_bandwidth() {
-  local links
-  read_links
   if has_link "${network_host_iface}"; then
     # -force: go on when there is no such qdisc.
     tc -force -batch - 2>/dev/null <<EOF || true

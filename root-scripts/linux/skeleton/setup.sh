@@ -16,6 +16,9 @@
 #   rootfs_path           the read-only lower layer (any directory tree)
 #   cgroup_parent         cgroup directory that holds instance-<id>
 #   allow_nested_warden   true: the devices cgroup allows every device
+#   restrict_proc_sys     true (default): /sys read-only, /proc's host-wide
+#                         files masked or read-only; false: as the original
+#                         (no /sys, all of /proc)
 #   dns_servers           newline-separated; empty: derived from the host's
 #   container_init        static init run as PID 1 (default /usr/bin/catatonit)
 #   bind_mount_count      number of bind mounts, each given by
@@ -29,16 +32,21 @@ require_vars setup id network_host_ip network_container_ip user_uid rootfs_path 
 network_netmask=${network_netmask:-255.255.255.252}
 container_iface_mtu=${container_iface_mtu:-1500}
 allow_nested_warden=${allow_nested_warden:-false}
+restrict_proc_sys=${restrict_proc_sys:-true}
 dns_servers=${dns_servers:-}
 container_init=${container_init:-/usr/bin/catatonit}
 bind_mount_count=${bind_mount_count:-0}
 
 readonly LAYER=tmp/rootfs
+# What mkdir makes below is 0755 (layer_attributes relies on it).
+umask 022
 
 check_input() {
   (( ${#id} <= 11 )) || fail setup "id $id is longer than 11 characters (w-<id>-0 must fit IFNAMSIZ)"
   [[ $id =~ ^[A-Za-z0-9]+$ ]] || fail setup "id must be alphanumeric: $id"
   [[ $user_uid =~ ^[0-9]+$ ]] || fail setup "user_uid must be a number: $user_uid"
+  [[ $restrict_proc_sys == true || $restrict_proc_sys == false ]] \
+    || fail setup "restrict_proc_sys must be true or false: $restrict_proc_sys"
   [[ -d $rootfs_path ]] || fail setup "rootfs $rootfs_path not found"
   rootfs_path=$(realpath -e -- "$rootfs_path")
   [[ -x $container_init ]] || fail setup "container init $container_init not found"
@@ -80,7 +88,7 @@ write_config() {
   {
     echo "# Written by setup.sh; sourced by the container's scripts."
     for name in id network_netmask network_host_ip network_container_ip container_iface_mtu \
-        user_uid rootfs_path cgroup_parent allow_nested_warden container_init \
+        user_uid rootfs_path cgroup_parent allow_nested_warden restrict_proc_sys container_init \
         "${WARDEN_CONTROLLERS[@]/#/cgroup_}"; do
       printf '%s=%q\n' "$name" "${!name}"
     done
@@ -98,32 +106,46 @@ write_config() {
   mv etc/config.tmp etc/config
 }
 
-# A directory of the writable layer gets the owner and mode of the lower
-# layer's, because overlayfs shows the upper directory's attributes.
-layer_dir() {
-  local lower="$rootfs_path/$1"
-  mkdir -p "$LAYER/$1"
-  if [[ -d $lower && ! -L $lower ]]; then
-    chown --reference="$lower" "$LAYER/$1"
-    chmod --reference="$lower" "$LAYER/$1"
-  fi
+# The layer's directories (mkdir made them root's, 0755) get the owner and
+# mode of the lower layer's, because overlayfs shows the upper directory's
+# attributes: one stat for all, chown and chmod only where they differ.
+# Sets SKEL_MODE to the mode of the lower etc/skel (empty without one).
+layer_attributes() {
+  local dir mode uid gid name
+  local -a dirs=()
+  SKEL_MODE=""
+  for dir in etc home etc/skel; do
+    [[ -d $rootfs_path/$dir && ! -L $rootfs_path/$dir ]] && dirs+=("$rootfs_path/$dir")
+  done
+  (( ${#dirs[@]} > 0 )) || return 0
+  while read -r mode uid gid name; do
+    dir=${name#"$rootfs_path/"}
+    if [[ $dir == etc/skel ]]; then SKEL_MODE=$mode; continue; fi
+    [[ $uid:$gid == 0:0 ]] || chown "$uid:$gid" "$LAYER/$dir"
+    [[ $mode == 755 ]] || chmod "$mode" "$LAYER/$dir"
+  done < <(stat -c '%a %u %g %n' -- "${dirs[@]}")
 }
 
-# A copy of a regular file of the lower layer without its vcap line, owner
+# Copies of regular files of the lower layer without their vcap lines, owner
 # and mode kept (symlinks are not followed: they would point into the host),
-# or an empty file.
-layer_copy() {
-  local lower="$rootfs_path/$1" line
-  local -a lines=()
-  if [[ -f $lower && ! -L $lower ]]; then
-    cp -p "$lower" "$LAYER/$1"
-    mapfile -t lines < "$lower"
-    for line in "${lines[@]}"; do
-      [[ $line == vcap:* ]] || printf '%s\n' "$line"
-    done > "$LAYER/$1"
-  else
-    : > "$LAYER/$1"
-  fi
+# or empty files: one cp for all, then each rewritten in place.
+layer_copies() {
+  local file line
+  local -a lower=() lines
+  for file in "$@"; do
+    [[ -f $rootfs_path/$file && ! -L $rootfs_path/$file ]] && lower+=("$rootfs_path/$file")
+  done
+  (( ${#lower[@]} == 0 )) || cp -p -- "${lower[@]}" "$LAYER/etc/"
+  for file in "$@"; do
+    if [[ -f $rootfs_path/$file && ! -L $rootfs_path/$file ]]; then
+      mapfile -t lines < "$rootfs_path/$file"
+      for line in "${lines[@]}"; do
+        [[ $line == vcap:* ]] || printf '%s\n' "$line"
+      done > "$LAYER/$file"
+    else
+      : > "$LAYER/$file"
+    fi
+  done
 }
 
 write_identity() {
@@ -136,14 +158,17 @@ write_identity() {
 # the host's own file.
 write_resolv_conf() {
   local server
+  local -a host=()
+  [[ ! -r /etc/resolv.conf ]] || mapfile -t host < /etc/resolv.conf
   if [[ -n $dns_servers ]]; then
     while read -r server; do
       [[ -n $server ]] && echo "nameserver $server"
     done <<< "$dns_servers" > "$LAYER/etc/resolv.conf"
-  elif [[ "$(cat /etc/resolv.conf 2>/dev/null)" == "nameserver 127.0.0.1" ]]; then
+  elif [[ ${#host[@]} == 1 && ${host[0]} == "nameserver 127.0.0.1" ]]; then
     echo "nameserver $network_host_ip" > "$LAYER/etc/resolv.conf"
   else
-    cat /etc/resolv.conf > "$LAYER/etc/resolv.conf" 2>/dev/null || : > "$LAYER/etc/resolv.conf"
+    (( ${#host[@]} == 0 )) || printf '%s\n' "${host[@]}" > "$LAYER/etc/resolv.conf"
+    (( ${#host[@]} > 0 )) || : > "$LAYER/etc/resolv.conf"
   fi
 }
 
@@ -158,19 +183,18 @@ write_vcap() {
       if [[ $line == vcap:* ]]; then IFS=: read -r _ _ old_uid old_gid _ <<< "$line"; fi
     done < "$lower_passwd"
   fi
-  for file in etc/passwd etc/group etc/shadow; do layer_copy "$file"; done
+  layer_copies etc/passwd etc/group etc/shadow
   echo "vcap:x:$user_uid:$user_uid::/home/vcap:/bin/bash" >> "$LAYER/etc/passwd"
   echo "vcap:x:$user_uid:" >> "$LAYER/etc/group"
   if [[ -s $LAYER/etc/shadow ]]; then
     echo "vcap:*:$(( EPOCHSECONDS / 86400 )):0:99999:7:::" >> "$LAYER/etc/shadow"
   fi
-  layer_dir home
-  mkdir -p "$LAYER/home/vcap"
-  if [[ -d $rootfs_path/etc/skel && ! -L $rootfs_path/etc/skel ]]; then
+  # home/vcap (made 0755 with the layout) takes skel's attributes with its files.
+  if [[ -n $SKEL_MODE ]]; then
     cp -a "$rootfs_path/etc/skel/." "$LAYER/home/vcap/"
   fi
   chown -R "$user_uid:$user_uid" "$LAYER/home/vcap"
-  chmod 0755 "$LAYER/home/vcap"
+  [[ -z $SKEL_MODE || $SKEL_MODE == 755 ]] || chmod 0755 "$LAYER/home/vcap"
   # root's home is where privileged jobs start.
   [[ -d $rootfs_path/root ]] || mkdir -m 0700 "$LAYER/root"
 }
@@ -191,11 +215,11 @@ reown_old_vcap_files() {
 check_input
 collect_bind_mounts
 collect_cgroups
-mkdir -p etc run jobs tmp/rootfs tmp/work mnt
+mkdir -p etc run jobs tmp/work mnt "$LAYER/etc" "$LAYER/home/vcap"
 # The overlay names its lower layer through this link: no path escaping in
 # mount options (a rootfs path may hold ',' or ':').
 ln -sfn "$rootfs_path" tmp/lower
-layer_dir etc
+layer_attributes
 write_identity
 write_resolv_conf
 write_vcap

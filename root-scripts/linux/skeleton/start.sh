@@ -16,9 +16,11 @@
 #   hook-child-after-pivot.sh    host: detaches the old root
 # Then run/init.pid gets the host pid of the container's PID 1 and the
 # unshare process that forked it is killed: only the init remains, a child
-# of the host's init, and keeps the container alive on its own.
+# of the host's init, and keeps the container alive on its own. The hooks
+# are sourced, each in a subshell (no bash to start for them). The firewall
+# (net.sh setup) is made meanwhile: it needs nothing of the above.
 # On failure the processes started here are killed; destroy.sh removes the
-# rest (cgroups, veth).
+# rest (cgroups, veth, firewall).
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 [[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
@@ -27,13 +29,15 @@ source etc/config
 require_vars start id container_init
 
 readonly WAIT_SECONDS=30
-init_pid="" unshare_pid=""
+init_pid="" unshare_pid="" firewall=""
 
 on_exit() {
   local status=$?
   if (( status != 0 )); then
     [[ -z $init_pid ]] || kill -KILL "$init_pid" 2>/dev/null || true
     [[ -z $unshare_pid ]] || kill -KILL "$unshare_pid" 2>/dev/null || true
+    # Done before destroy.sh tears the firewall down.
+    [[ -z $firewall ]] || wait "$firewall" 2>/dev/null || true
     if [[ -s run/start.log ]]; then
       echo "start: output of the container's start-up:" >&2
       tail -n 20 run/start.log >&2
@@ -45,7 +49,13 @@ trap on_exit EXIT
 [[ ! -e run/init.pid ]] || fail start "container is already running (run/init.pid exists)"
 : > run/start.log
 
-./lib/hook-parent-before-clone.sh
+# Firewall and traffic shaping belong to the networking part (net.sh).
+if [[ -x ./net.sh ]]; then
+  ./net.sh setup &
+  firewall=$!
+fi
+
+( source ./lib/hook-parent-before-clone.sh )
 
 # The child's stdin and stdout are pipes to this script (the coproc):
 # it writes its host pid and "pivoted", and reads "go".
@@ -62,13 +72,13 @@ read -r -t "$WAIT_SECONDS" -u "$from_child" init_pid \
 [[ $init_pid =~ ^[0-9]+$ ]] || fail start "bad pid from the container's first process: $init_pid"
 read -r _ _ _ unshare_pid _ < "/proc/$init_pid/stat"
 
-PID=$init_pid ./lib/hook-parent-after-clone.sh
+( PID=$init_pid; source ./lib/hook-parent-after-clone.sh )
 echo go >&"$to_child"
 
 read -r -t "$WAIT_SECONDS" -u "$from_child" reply || reply=""
 [[ $reply == pivoted ]] || fail start "the container did not finish its set-up"
 
-PID=$init_pid ./lib/hook-child-after-pivot.sh
+( PID=$init_pid; source ./lib/hook-child-after-pivot.sh )
 
 echo "$init_pid" > run/init.pid.tmp
 mv run/init.pid.tmp run/init.pid
@@ -77,7 +87,7 @@ mv run/init.pid.tmp run/init.pid
 { kill -KILL "$unshare_pid"; wait "$coproc_pid" || true; } 2> /dev/null
 exec {from_child}<&- {to_child}>&-
 
-# Firewall and traffic shaping belong to the networking part (net.sh).
-if [[ -x ./net.sh ]]; then
-  ./net.sh setup || fail start "net.sh setup failed"
+if [[ -n $firewall ]]; then
+  wait "$firewall" || fail start "net.sh setup failed"
+  firewall=""
 fi

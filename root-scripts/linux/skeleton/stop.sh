@@ -6,10 +6,10 @@
 # TERM to every process of the container except the init, then KILL to
 # whatever is left in its cgroup once SECONDS have passed; returns when only
 # the init remains. TERM goes to the processes in the container's PID
-# namespace only: the nsenter processes that relay a job's exit status to
-# its wrapper on the host end by themselves when their job ends, so that a
-# job that handles TERM reports its own exit status. The init lives on, so files can still be copied out of a
-# stopped container; destroy.sh ends it.
+# namespace only: the warden-exec processes that relay a job's exit status
+# to its wrapper on the host end by themselves when their job ends, so that
+# a job that handles TERM reports its own exit status. The init lives on, so
+# files can still be copied out of a stopped container; destroy.sh ends it.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 [[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
@@ -42,6 +42,9 @@ others_left() {
   return 1
 }
 
+# Nothing but the init: nothing to stop (no freezing, no signal).
+others_left || exit 0
+
 now_ms
 deadline=$(( NOW_MS + wait_seconds * 1000 ))
 signal=TERM
@@ -57,5 +60,5 @@ while others_left; do
     signal=KILL
     signal_cgroup "$cgroup_freezer" KILL "$init_pid"
   fi
-  sleep 0.02
+  pause 0.005
 done

@@ -25,7 +25,7 @@ echo "$host_pid"
 read -r -t 30 go || go=""
 [[ $go == go ]] || fail "container-init" "no go from start.sh"
 
-./lib/hook-child-before-pivot.sh
+( source ./lib/hook-child-before-pivot.sh )
 
 exec 9< "$container_init"
 init_name=${container_init##*/}

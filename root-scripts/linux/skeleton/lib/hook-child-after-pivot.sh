@@ -12,7 +12,9 @@
 #   PID=1234 lib/hook-child-after-pivot.sh
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
+# The container directory; BASH_SOURCE, not $0: start.sh sources the hooks
+# (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}/.."; else cd ..; fi
 source lib/common.sh
 source etc/config
 require_vars child-after-pivot PID container_init
@@ -28,10 +30,10 @@ detach_old_root() {
 remove_init_link() {
   local name=${container_init##*/} comm="" tries
   name=${name:0:15}  # what the kernel keeps of a process name
-  for (( tries = 0; tries < 1000; tries++ )); do
+  for (( tries = 0; tries < 5000; tries++ )); do
     read -r comm < "/proc/$PID/comm" || fail "child-after-pivot: init" "the init died"
     [[ $comm != "$name" ]] || break
-    sleep 0.005
+    pause 0.001
   done
   [[ $comm == "$name" ]] || fail "child-after-pivot: init" "the init did not start"
   rm -f "/proc/$PID/root/dev/${container_init##*/}"

@@ -5,7 +5,9 @@
 # Run by container-init.sh; by hand only inside such namespaces.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
+# The container directory; BASH_SOURCE, not $0: start.sh sources the hooks
+# (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}/.."; else cd ..; fi
 source lib/common.sh
 source etc/config
 require_vars child-before-pivot id rootfs_path network_container_iface network_container_ip network_host_ip network_netmask container_iface_mtu
@@ -19,41 +21,90 @@ readonly ROOT=mnt
 mount_root() {
   local upper=tmp/rootfs work=tmp/work
   if [[ -f tmp/disk.img ]]; then
-    mountpoint -q tmp/rootfs || fail "child-before-pivot: root" "the disk layer is not mounted"
+    is_mount_point "$PWD/tmp/rootfs" || fail "child-before-pivot: root" "the disk layer is not mounted"
     upper=tmp/rootfs/upper work=tmp/rootfs/work
   fi
   mount -t overlay overlay -o "lowerdir=tmp/lower,upperdir=$upper,workdir=$work" "$ROOT" \
     || fail "child-before-pivot: root" "cannot mount the overlay of $rootfs_path"
 }
 
+# is_mount_point PATH: whether PATH (absolute) is a mount point here.
+is_mount_point() {
+  local -a fields
+  while read -r -a fields; do
+    [[ ${fields[4]} == "$1" ]] && return 0
+  done < /proc/self/mountinfo
+  return 1
+}
+
 # A minimal /dev on a small tmpfs: the devices the devices cgroup allows,
-# a private devpts instance, the fd links, and /dev/shm.
+# a private devpts instance, the fd links, and /dev/shm (copied from the
+# depot's template that setup.sh made, else made here one by one).
 mount_dev() {
-  local dev=$ROOT/dev
-  mkdir -p "$dev"
+  local dev=$ROOT/dev template=../$DEV_TEMPLATE
+  [[ -d $dev ]] || mkdir -p "$dev"
   mount -t tmpfs -o nosuid,noexec,mode=0755,size=64k devtmp "$dev"
-  mknod -m 0666 "$dev/null" c 1 3
-  mknod -m 0666 "$dev/zero" c 1 5
-  mknod -m 0666 "$dev/full" c 1 7
-  mknod -m 0666 "$dev/random" c 1 8
-  mknod -m 0666 "$dev/urandom" c 1 9
-  mknod -m 0666 "$dev/tty" c 5 0
-  mknod -m 0666 "$dev/fuse" c 10 229
-  mkdir -m 0755 "$dev/pts" "$dev/shm"
+  if [[ -O $template && -c $template/null && -d $template/pts ]]; then
+    cp -a "$template"/* "$dev/"
+  else
+    make_devices "$dev"
+  fi
   mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec devpts "$dev/pts"
-  ln -s pts/ptmx "$dev/ptmx"
-  chmod 1777 "$dev/shm"
   mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$dev/shm"
-  ln -s /proc/self/fd "$dev/fd"
-  ln -s /proc/self/fd/0 "$dev/stdin"
-  ln -s /proc/self/fd/1 "$dev/stdout"
-  ln -s /proc/self/fd/2 "$dev/stderr"
-} 
+}
+
+# What a container may not see or change of the kernel through /proc and
+# /sys (runc's maskedPaths and readonlyPaths): files masked by /dev/null,
+# directories by an empty read-only tmpfs, and read-only copies of what
+# stays readable. Paths this kernel lacks are left out.
+readonly MASKED_PROC_FILES=(kcore keys latency_stats timer_list timer_stats sched_debug)
+readonly MASKED_PROC_DIRS=(acpi asound scsi)
+readonly READONLY_PROC_PATHS=(bus fs irq sys sysrq-trigger)
+readonly MASKED_SYS_DIRS=(firmware devices/virtual/powercap)
+
+# fstab_field TEXT: set FSTAB_FIELD to TEXT as one fstab field (octal
+# escapes for the separators, as getmntent(3) reads them back).
+fstab_field() {
+  local text=${1//\\/\\134}
+  text=${text// /\\040}
+  text=${text//$'\t'/\\011}
+  FSTAB_FIELD=${text//$'\n'/\\012}
+}
 
 # /proc of the container's own PID namespace (this process is its PID 1).
-mount_proc() {
-  mkdir -p "$ROOT/proc"
-  mount -t proc -o nosuid,nodev,noexec proc "$ROOT/proc"
+# With restrict_proc_sys (the default), also /sys (sysfs, read-only) and
+# the masks above. All of it is one mount(8) of a generated fstab, in its
+# order; whether a path exists is judged on the host's /proc and /sys (the
+# same kernel).
+mount_proc_sys() {
+  local fstab=run/proc-sys.fstab root path
+  local readonly_options=ro,nosuid,nodev,noexec
+  fstab_field "$PWD/$ROOT"
+  root=$FSTAB_FIELD
+  mkdir -p "$ROOT/proc" "$ROOT/sys"
+  {
+    echo "proc $root/proc proc nosuid,nodev,noexec 0 0"
+    if [[ ${restrict_proc_sys:-true} == true ]]; then
+      echo "sysfs $root/sys sysfs $readonly_options 0 0"
+      for path in "${MASKED_PROC_FILES[@]}"; do
+        [[ ! -f /proc/$path ]] || echo "$root/dev/null $root/proc/$path none bind,ro 0 0"
+      done
+      for path in "${MASKED_PROC_DIRS[@]}"; do
+        [[ ! -d /proc/$path ]] \
+          || echo "tmpfs $root/proc/$path tmpfs $readonly_options,size=4k,mode=0555 0 0"
+      done
+      for path in "${READONLY_PROC_PATHS[@]}"; do
+        [[ ! -e /proc/$path ]] \
+          || echo "$root/proc/$path $root/proc/$path none bind,$readonly_options 0 0"
+      done
+      for path in "${MASKED_SYS_DIRS[@]}"; do
+        [[ ! -d /sys/$path ]] \
+          || echo "tmpfs $root/sys/$path tmpfs $readonly_options,size=4k,mode=0555 0 0"
+      done
+    fi
+  } > "$fstab"
+  mount --all --fstab "$fstab" \
+    || fail "child-before-pivot: proc and sys" "cannot mount what $fstab lists"
 }
 
 # Create's bind mounts. A destination is created in the writable layer when
@@ -75,13 +126,23 @@ mount_binds() {
   done
 }
 
+# Written to the UTS namespace of the writer (this one): no hostname process.
 set_hostname() {
-  hostname "$id" || fail "child-before-pivot: hostname" "cannot set the hostname"
+  echo "$id" > /proc/sys/kernel/hostname || fail "child-before-pivot: hostname" "cannot set the hostname"
 }
 
 # The container's end of the veth (created by hook-parent-after-clone.sh in
-# this network namespace): address, MTU, default route through the host.
+# this network namespace): no IPv6 (a link-local address would reach the
+# host past its IPv4 firewall; loopback keeps ::1), address, MTU, default
+# route through the host.
 setup_network() {
+  local ipv6=/proc/sys/net/ipv6/conf name
+  if [[ -d $ipv6 ]]; then
+    for name in default "$network_container_iface"; do
+      echo 1 > "$ipv6/$name/disable_ipv6" \
+        || fail "child-before-pivot: network" "cannot turn IPv6 off on $name"
+    done
+  fi
   ip -batch - <<EOT || fail "child-before-pivot: network" "cannot configure $network_container_iface"
 link set dev lo up
 address add $network_container_ip/$network_netmask broadcast + dev $network_container_iface
@@ -92,7 +153,7 @@ EOT
 
 mount_root
 mount_dev
-mount_proc
+mount_proc_sys
 mount_binds
 set_hostname
 setup_network

@@ -5,7 +5,9 @@
 #   PID=1234 lib/hook-parent-after-clone.sh
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
+# The container directory; BASH_SOURCE, not $0: start.sh sources the hooks
+# (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}/.."; else cd ..; fi
 source lib/common.sh
 source etc/config
 require_vars parent-after-clone PID cgroup_devices allow_nested_warden network_host_iface network_container_iface network_host_ip network_netmask container_iface_mtu
@@ -21,9 +23,7 @@ readonly ALLOWED_DEVICES=(
 # that nothing in the container ever runs outside them.
 setup_cgroups() {
   local dir device
-  for dir in "${cgroup_dirs[@]}"; do
-    mkdir -p "$dir" || fail "parent-after-clone: cgroups" "cannot create $dir"
-  done
+  mkdir -p "${cgroup_dirs[@]}" || fail "parent-after-clone: cgroups" "cannot create ${cgroup_dirs[*]}"
   if [[ $allow_nested_warden != true ]]; then
     echo a > "$cgroup_devices/devices.deny"
     for device in "${ALLOWED_DEVICES[@]}"; do
@@ -44,6 +44,26 @@ link add name $network_host_iface mtu $container_iface_mtu type veth peer name $
 address add $network_host_ip/$network_netmask broadcast + dev $network_host_iface
 link set dev $network_host_iface up
 EOT
+  guard_host_end
+}
+
+# The host's end carries IPv4 only, and only from the container's address:
+# - no IPv6: the firewall is iptables (IPv4), so a link-local IPv6 address
+#   on each end would let the container reach every host service listening
+#   on [::] past it (hook-child-before-pivot.sh turns it off on the other end);
+# - strict reverse-path filtering: a packet whose source address would not
+#   be routed back through this veth (a spoofed one) is dropped before the
+#   firewall sees it, so a container that could forge packets still could not
+#   pass for the host, another container or a network the INPUT rules let in.
+# Written to /proc/sys directly (the host's network namespace: no process).
+guard_host_end() {
+  local conf
+  conf=/proc/sys/net/ipv6/conf/$network_host_iface/disable_ipv6
+  if [[ -e $conf ]]; then
+    echo 1 > "$conf" || fail "parent-after-clone: network" "cannot turn IPv6 off on $network_host_iface"
+  fi
+  conf=/proc/sys/net/ipv4/conf/$network_host_iface/rp_filter
+  echo 1 > "$conf" || fail "parent-after-clone: network" "cannot turn rp_filter on for $network_host_iface"
 }
 
 # The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in

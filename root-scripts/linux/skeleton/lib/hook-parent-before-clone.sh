@@ -3,7 +3,9 @@
 # needs and clear what a failed earlier start may have left.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi  # the container directory
+# The container directory; BASH_SOURCE, not $0: start.sh sources the hooks
+# (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}/.."; else cd ..; fi
 source lib/common.sh
 source etc/config
 require_vars parent-before-clone rootfs_path container_init network_host_iface
@@ -20,7 +22,7 @@ check_init() {
 
 # A veth left by an interrupted start would make the new one fail.
 remove_stale_veth() {
-  if ip link show dev "$network_host_iface" >/dev/null 2>&1; then
+  if has_link "$network_host_iface"; then
     ip link delete dev "$network_host_iface"
   fi
 }

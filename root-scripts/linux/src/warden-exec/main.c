@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,10 +50,12 @@ static const char usage[] =
     "      --no-seccomp          no seccomp filter\n"
     "      --pdeathsig SIGNAL    signal number PROGRAM gets if warden-exec's waiting\n"
     "                            parent dies\n"
+    "      --pid-file FILE       create FILE (a host path) and write warden-exec's pid\n"
+    "                            to it once PROGRAM's process is in the container\n"
     "  -h, --help                this text\n";
 
 enum { OPT_TARGET_CGROUP = 256, OPT_UID, OPT_GID, OPT_CAPS, OPT_NEW_PRIVS, OPT_NO_SECCOMP,
-       OPT_PDEATHSIG };
+       OPT_PDEATHSIG, OPT_PID_FILE };
 
 static const struct option options[] = {
     {"target", required_argument, NULL, 't'},
@@ -67,6 +70,7 @@ static const struct option options[] = {
     {"allow-new-privs", no_argument, NULL, OPT_NEW_PRIVS},
     {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
     {"pdeathsig", required_argument, NULL, OPT_PDEATHSIG},
+    {"pid-file", required_argument, NULL, OPT_PID_FILE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -131,6 +135,9 @@ static void parse_args(struct config *config, int argc, char **argv)
         case OPT_PDEATHSIG:
             config->pdeathsig = (int)parse_ulong("--pdeathsig", optarg, 64);
             break;
+        case OPT_PID_FILE:
+            config->pid_file = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             exit(0);
@@ -167,11 +174,46 @@ static void fds_sanitize(void)
         fail("close_range(3, ...)");
 }
 
-/* The program starts with default signal dispositions, nothing blocked and
- * the plain Linux personality (address space randomisation on), whatever
- * the host-side caller had (and whatever we blocked before the fork). */
+/* The OOM killer judges the job like any other process (0), whatever the
+ * caller was given: a server protected with -1000 would otherwise make
+ * every job unkillable, and a cgroup at its memory limit would have nothing
+ * it may kill. Written through the host's /proc, before the fork, so the
+ * waiting parent and the job both get it. Raising a value is always
+ * allowed; lowering one below what a privileged writer set takes
+ * CAP_SYS_RESOURCE, and without it (EACCES) the job simply stays easier to
+ * kill than 0, which is no danger. */
+static void oom_score_adj_reset(void)
+{
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail("open(/proc/self/oom_score_adj)");
+    if (write(fd, "0", 1) != 1 && errno != EACCES)
+        fail("write(/proc/self/oom_score_adj)");
+    close(fd);
+}
+
+/* --pid-file: created now, on the host (O_NOFOLLOW: not through a planted
+ * link), and written by the waiting parent once the child is in the
+ * container's cgroups and pid namespace (fork_into_pid_ns). Whoever waits
+ * for the pid (the server, through job.sh) thereby knows that a signal to
+ * the container's processes from then on reaches the job. -1 without one. */
+static int pid_file_create(const char *path)
+{
+    if (path == NULL)
+        return -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+    if (fd < 0)
+        fail("open(--pid-file %s)", path);
+    return fd;
+}
+
+/* The program starts with default signal dispositions, nothing blocked,
+ * the plain Linux personality (address space randomisation on) and umask
+ * 022, whatever the host-side caller had (and whatever we blocked before
+ * the fork). */
 static void inherited_state_reset(void)
 {
+    umask(022);
     if (personality(PER_LINUX) < 0)
         fail("personality(PER_LINUX)");
     /* The raw system call: glibc's sigaction() refuses its own real-time
@@ -204,10 +246,12 @@ int main(int argc, char **argv)
         fail("prctl(PR_SET_DUMPABLE)");
 
     /* On the host. */
+    oom_score_adj_reset();
+    int pid_fd = pid_file_create(config.pid_file);
     struct target *target = target_open(config.target, config.target_cgroup);
     cgroups_join(config.cgroups, config.n_cgroups);
     ns_enter(target);
-    fork_into_pid_ns(config.pdeathsig != 0);
+    fork_into_pid_ns(config.pdeathsig != 0, pid_fd);
 
     /* In the container, still root with every capability. */
     root_enter(target);

@@ -189,8 +189,11 @@ void ns_enter(struct target *t)
  * The child stays in our process group, so a signal to the group (what the
  * server sends to a job) reaches it directly. The parent blocks every
  * signal meanwhile, as unshare --fork does, so that such a signal cannot
- * take it away before the child's status is known. */
-void fork_into_pid_ns(bool keep_parent_fd)
+ * take it away before the child's status is known.
+ *
+ * pid_fd (-1: none) is --pid-file's: the parent writes its pid there once
+ * the child exists, so whoever reads it knows the job is inside. */
+void fork_into_pid_ns(bool keep_parent_fd, int pid_fd)
 {
     sigset_t all;
     sigfillset(&all);
@@ -208,9 +211,21 @@ void fork_into_pid_ns(bool keep_parent_fd)
             failx("fork: the container's pid namespace has no init (is the container gone?)");
         fail("fork");
     }
-    if (child == 0)
+    if (child == 0) {
+        if (pid_fd >= 0)
+            close(pid_fd);
         return;
+    }
 
+    if (pid_fd >= 0) {
+        /* The child is in the pid namespace and (with us) in the cgroups. */
+        char text[32];
+        int len = snprintf(text, sizeof text, "%d\n", (int)getpid());
+        if (write(pid_fd, text, (size_t)len) != len) {
+            kill(child, SIGKILL);
+            fail("write(--pid-file)");
+        }
+    }
     close_range(3, ~0U, 0); /* the container's root fd, the pidfd: not needed here */
     int status;
     while (waitpid(child, &status, 0) < 0) {

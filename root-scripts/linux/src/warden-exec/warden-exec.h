@@ -61,6 +61,7 @@ struct config {
     bool new_privs; /* a uid 0 job may gain privileges through execve */
     bool seccomp;
     int pdeathsig;
+    const char *pid_file; /* NULL: none */
     char **argv;
 };
 
@@ -69,7 +70,7 @@ struct target;
 struct target *target_open(pid_t pid, const char *expect_cgroup);
 void cgroups_join(const char *const *dirs, size_t n);
 void ns_enter(struct target *target);
-void fork_into_pid_ns(bool keep_parent_fd);
+void fork_into_pid_ns(bool keep_parent_fd, int pid_fd);
 void root_enter(struct target *target);
 void pdeathsig_set(int sig);
 

@@ -33,6 +33,8 @@ __all__ = ["DEFAULT_SOCKET_PATH", "Client", "server_error"]
 DEFAULT_SOCKET_PATH: Final = "/tmp/warden.sock"
 
 _RECV_SIZE: Final = 256 * 1024
+#: The socket's timeout before the client has set one.
+_UNSET: Final = -1.0
 
 
 def server_error(response: ErrorResponse) -> ServerError:
@@ -71,6 +73,10 @@ class Client(RequestMethods):
         self._streaming = False
         self._expected: type[Response] = ErrorResponse
         self._generation = 0  # counts connections, so a stream notices a new one
+        # Received bytes land here (recv of a fresh 256 KiB bytes object would
+        # cost an mmap, an mremap and an munmap per call); the decoder copies.
+        self._recv_buffer = bytearray(_RECV_SIZE)
+        self._timeout: float | None = _UNSET
 
     # -- connection ---------------------------------------------------------
 
@@ -97,6 +103,7 @@ class Client(RequestMethods):
                 f"cannot connect to {self.socket_path}: {error.strerror or error}"
             ) from error
         self._sock = sock
+        self._timeout = _UNSET
         self._generation += 1
         self._decoder = MessageDecoder("response", self.max_frame_size)
         self._streaming = False
@@ -221,7 +228,7 @@ class Client(RequestMethods):
         sock = self._connected_socket()
         frame = request_to_wire(request)  # ProtocolError here: nothing was sent
         try:
-            sock.settimeout(self._remaining(deadline))
+            self._set_timeout(sock, deadline)
             sock.sendall(frame)
         except TimeoutError as error:
             self._close()
@@ -268,13 +275,21 @@ class Client(RequestMethods):
             raise ClientTimeoutError("no response within the timeout; disconnected")
         return left
 
+    def _set_timeout(self, sock: socket.socket, deadline: float | None) -> None:
+        """The socket's timeout for what is left until the deadline (each
+        change is a system call: none when it stays without one)."""
+        timeout = self._remaining(deadline)
+        if timeout is not None or self._timeout is not None:
+            sock.settimeout(timeout)
+            self._timeout = timeout
+
     def _receive(self, deadline: float | None) -> None:
         sock = self._sock
         if sock is None:  # closed by a generator that was given up, for one
             raise ClientConnectionError(f"not connected to {self.socket_path}")
         try:
-            sock.settimeout(self._remaining(deadline))
-            data = sock.recv(_RECV_SIZE)
+            self._set_timeout(sock, deadline)
+            size = sock.recv_into(self._recv_buffer)
         except TimeoutError as error:
             self._close()
             raise ClientTimeoutError("no response within the timeout; disconnected") from error
@@ -283,10 +298,11 @@ class Client(RequestMethods):
             raise ClientConnectionError(
                 f"connection to {self.socket_path} lost: {error.strerror or error}"
             ) from error
-        if not data:
+        if not size:
             partial = self._decoder.buffered
             self._close()
             where = f" in the middle of a frame ({partial} bytes received)" if partial else ""
             raise ClientConnectionError(f"connection closed by the server{where}")
-        self._decoder.feed(data)
+        with memoryview(self._recv_buffer) as view:
+            self._decoder.feed(view[:size])
 

@@ -218,8 +218,8 @@ class MessageDecoder:
         """Bytes received but not yet decoded."""
         return self._frames.buffered
 
-    def feed(self, data: bytes) -> None:
-        """Append received bytes."""
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append received bytes (copied: the caller may reuse its buffer)."""
         self._frames.feed(data)
 
     def __iter__(self) -> Iterator[_PbMessage]:

@@ -53,7 +53,7 @@ class FrameDecoder:
         """Bytes received but not yet returned as a payload."""
         return len(self._buffer) - self._start
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append received bytes; iterate the decoder to take out payloads."""
         self._buffer += data
 

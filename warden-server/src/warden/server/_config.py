@@ -21,6 +21,7 @@ from typing import Any, Final
 import yaml
 
 from ._errors import ConfigError
+from ._security import parse_capabilities
 
 __all__ = [
     "BACKEND_NAMES",
@@ -88,6 +89,11 @@ class ServerConfig:
     cgroup_parent: str = "warden"
     container_pids_limit: int | None = None
     disk_limit_backend: str | None = None
+    #: Ours, Linux (``_security.py``): what a privileged job keeps of root's powers.
+    privileged_capabilities: tuple[str, ...] = ("default",)
+    privileged_no_new_privs: bool = True
+    seccomp: bool = True
+    restrict_proc_sys: bool = True
 
 
 @dataclass(frozen=True)
@@ -263,6 +269,11 @@ def _boolean(key: str, value: Any) -> bool:
     return value
 
 
+def _boolean_or_default(key: str, value: Any, default: bool) -> bool:
+    """true or false; null (the key given without a value) keeps the default."""
+    return default if value is None else _boolean(key, value)
+
+
 def _string_list(key: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -344,6 +355,16 @@ def _server(section: dict[str, Any]) -> ServerConfig:
         ),
         disk_limit_backend=_optional_string(
             "server.disk_limit_backend", values["disk_limit_backend"]
+        ),
+        privileged_capabilities=parse_capabilities(
+            "server.privileged_capabilities", values["privileged_capabilities"]
+        ),
+        privileged_no_new_privs=_boolean_or_default(
+            "server.privileged_no_new_privs", values["privileged_no_new_privs"], True
+        ),
+        seccomp=_boolean_or_default("server.seccomp", values["seccomp"], True),
+        restrict_proc_sys=_boolean_or_default(
+            "server.restrict_proc_sys", values["restrict_proc_sys"], True
         ),
     )
 

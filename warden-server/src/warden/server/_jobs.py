@@ -290,12 +290,17 @@ class Job:
         started = self._started = defer.Deferred()
         process = spawn_detached(argv, env=env, reactor=self.services.reactor)
         self.wrapper_pid = process.pid
-        self.wrapper_start = process_start_time(process.pid)
+        # The server's own child, reaped only by the server: its pid cannot
+        # be reused meanwhile, so no start time to check.
         self._exit_watcher = ProcessExitWatcher(
-            self.services.reactor, process.pid, self._on_wrapper_exit, self.wrapper_start
+            self.services.reactor, process.pid, self._on_wrapper_exit
         )
         self._check_pid()
         await started
+        # For the snapshot (after a restart the pid is checked against it).
+        # Read now, not at the spawn: reading /proc/<pid>/stat of a process in
+        # the middle of its exec can take milliseconds.
+        self.wrapper_start = process_start_time(process.pid)
         if self.pid is None:
             detail = process.stderr.decode("utf-8", "replace").strip()
             _log.error("job {job_id} did not start: {detail}", job_id=self.job_id, detail=detail)

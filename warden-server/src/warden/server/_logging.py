@@ -26,7 +26,7 @@ from twisted.logger import (
 
 from ._config import LoggingConfig
 
-__all__ = ["LEVELS", "observers_for", "setup_logging"]
+__all__ = ["LEVELS", "debug_enabled", "observers_for", "setup_logging"]
 
 #: Configured level -> lowest twisted level let through (None: nothing).
 LEVELS: dict[str, LogLevel | None] = {
@@ -88,9 +88,20 @@ def _syslog_observer(ident: str) -> Callable[[dict[str, Any]], None]:
     return observe
 
 
+#: Whether debug records reach a sink (set by ``observers_for``).
+_debug = False
+
+
+def debug_enabled() -> bool:
+    """True when debug records are logged: callers skip building costly fields otherwise."""
+    return _debug
+
+
 def observers_for(config: LoggingConfig, stream: IO[str] | None = None) -> list[Any]:
     """The filtered observers for a logging section (empty when ``off``)."""
+    global _debug
     level = LEVELS[config.level]
+    _debug = level is LogLevel.debug
     if level is None:
         return []
     if stream is None:

@@ -240,14 +240,24 @@ class Server:
             response = ErrorResponse(message=str(error) or type(error).__name__)
         connection.send(response)
 
+    def answer_now(self, request: Message) -> Message | None:
+        """The response to a request the server answers itself (Ping, List,
+        Echo: nothing to wait for), else None."""
+        kind = type(request)
+        if kind is PingRequest:
+            return PingResponse()
+        if kind is ListRequest:
+            return ListResponse(handles=self.registry.handles())
+        if kind is EchoRequest:
+            assert isinstance(request, EchoRequest)
+            return EchoResponse(message=request.message)
+        return None
+
     async def process(self, request: Message, connection: WardenConnection) -> Message:
         """The response to one request (raises WardenError for an error response)."""
-        if isinstance(request, PingRequest):
-            return PingResponse()
-        if isinstance(request, ListRequest):
-            return ListResponse(handles=self.registry.handles())
-        if isinstance(request, EchoRequest):
-            return EchoResponse(message=request.message)
+        response = self.answer_now(request)
+        if response is not None:
+            return response
         if isinstance(request, CreateRequest):
             container = self.container_class(self.context)
             response = await container.dispatch(request, connection)

@@ -206,3 +206,44 @@ def test_without_pdeathsig_the_job_outlives_warden_exec(helper: Path, target: Ta
     finally:
         os.kill(child, signal.SIGKILL)
     assert wait_gone(child)
+
+
+def test_pid_file_names_warden_exec_once_the_job_is_inside(helper: Path, target: Target,
+                                                           tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    job = _sleeping_job(helper, target, "--pid-file", str(pid_file))
+    try:
+        # Written by the time the job runs: warden-exec's own pid, whose
+        # only child is already in the target's pid namespace.
+        assert pid_file.read_text() == f"{job.pid}\n"
+        (child,) = children_of(job.pid)
+        assert os.readlink(f"/proc/{child}/ns/pid") == os.readlink(f"/proc/{target.pid}/ns/pid")
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+
+
+def test_pid_file_stays_empty_when_the_job_does_not_get_in(helper: Path, target: Target,
+                                                           tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    result = call([str(helper), "--target", str(target.pid), "--user", "nobody",
+                   "--pid-file", str(pid_file), "--", "probe", "true"])
+    # The user is looked up inside, after the fork: the pid was written.
+    assert result.returncode == 255 and pid_file.read_text().strip().isdigit()
+    # A target that fails its check: nothing entered, nothing written.
+    result = call([str(helper), "--target", str(target.pid), "--target-cgroup",
+                   "freezer:/wexec-test-none", "--user", "vcap", "--pid-file", str(pid_file),
+                   "--", "probe", "true"])
+    assert (result.returncode, pid_file.read_text()) == (255, "")
+
+
+def test_pid_file_is_not_opened_through_a_symlink(helper: Path, target: Target,
+                                                  tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    (tmp_path / "pid").symlink_to(victim)
+    result = call([str(helper), "--target", str(target.pid), "--user", "vcap",
+                   "--pid-file", str(tmp_path / "pid"), "--", "probe", "true"])
+    assert result.returncode == 255
+    assert result.stderr.startswith(f"warden-exec: open(--pid-file {tmp_path / 'pid'}): ")
+    assert victim.read_text() == "keep\n"

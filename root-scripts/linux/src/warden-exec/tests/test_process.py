@@ -52,6 +52,33 @@ def test_signal_state_and_personality_are_not_inherited(helper: Path, target: Ta
     assert result.stdout.splitlines()[-1] == "00000000"
 
 
+def has_capability(cap: int) -> bool:
+    """Whether this test process holds capability `cap` (effective)."""
+    return bool(int(status_fields(Path("/proc/self/status").read_text())["CapEff"], 16) >> cap & 1)
+
+
+def lowest_oom_score_adj() -> str:
+    """-1000 where we hold CAP_SYS_RESOURCE (which lowering takes), else 0."""
+    return "-1000" if has_capability(CAP_SYS_RESOURCE) else "0"
+
+
+@pytest.mark.parametrize("caller_adj", [lowest_oom_score_adj(), "500"])
+@pytest.mark.parametrize("user", ["vcap", "root"])
+def test_umask_and_oom_score_adj_are_not_inherited(run: Run, user: str, caller_adj: str) -> None:
+    # A server protected from the OOM killer (-1000) must not make its jobs
+    # unkillable, nor one made easier to kill make its jobs so; a caller's
+    # strict umask is not the job's either.
+    def odd_caller_state() -> None:
+        os.umask(0o077)
+        Path("/proc/self/oom_score_adj").write_text(caller_adj)
+
+    result = run("probe", "cat", "/proc/self/status", "/proc/self/oom_score_adj",
+                 options=["--user", user], preexec_fn=odd_caller_state)
+    assert result.returncode == 0, result.stderr
+    assert status_fields(result.stdout)["Umask"] == "0022"
+    assert result.stdout.splitlines()[-1] == "0"
+
+
 def environment(run: Run, *options: str, env: dict[str, str] | None = None) -> dict[str, str]:
     result = run("probe", "env", options=list(options), env=env)
     assert result.returncode == 0, result.stderr
@@ -119,8 +146,7 @@ def test_rlimits_may_raise_the_callers_hard_limits(run: Run) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
     env = {"RLIMIT_NOFILE": "2048 4096"}
-    own_caps = int(status_fields(Path("/proc/self/status").read_text())["CapEff"], 16)
-    if own_caps & (1 << CAP_SYS_RESOURCE):
+    if has_capability(CAP_SYS_RESOURCE):
         assert rlimits(run, env=env, preexec_fn=lower_own_limit)["NOFILE"] == (2048, 4096)
     else:  # a caller without CAP_SYS_RESOURCE: warden-exec cannot either, and says so
         result = run("probe", "rlimits", env=env, preexec_fn=lower_own_limit)

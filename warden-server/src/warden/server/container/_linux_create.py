@@ -79,6 +79,7 @@ def create_environment(
         "user_uid": str(uid),
         "rootfs_path": _rootfs(request, config),
         "allow_nested_warden": "true" if config.server.allow_nested_warden else "false",
+        "restrict_proc_sys": "true" if config.server.restrict_proc_sys else "false",
         "dns_servers": "\n".join(config.network.dns_servers),
         "cgroup_parent": config.server.cgroup_parent,
         "container_init": init,

@@ -11,6 +11,13 @@ snapshot) so that ``restore`` can replay it:
     resources["net_in"]   [[host_port, container_port], ...]
     resources["net_out"]  [[network, ports, protocol, icmp_type, icmp_code, log], ...]
     resources["ports"]    pool ports owned by the container (kept by the base)
+    resources["bandwidth"] [in_rate, in_burst, out_rate, out_burst] as the kernel
+                          reported them after the last change (absent: unknown)
+
+Info's bandwidth_stat reads that record: the limits are kernel state that only
+LimitBandwidth changes (and destroy removes), so the kernel is asked (two ``tc``
+through ``net.sh``) when they change, at restore, and when the record is
+missing, not on every Info, which Link and Run also answer with.
 
 The host side of the firewall (``root-scripts/linux/net.sh``) is set up once
 at server start; ``host_firewall_env`` builds its environment.
@@ -34,9 +41,12 @@ from warden.protocol import (
 )
 
 from .._errors import WardenError
-from ._net_rules import NetOutRule, tbf_limits, valid_port
+from ._net_rules import UNLIMITED, NetOutRule, tbf_limits, valid_port
 
 __all__ = ["ContainerNetwork", "NetworkedContainer", "ScriptOutput"]
+
+#: The bandwidth record of a container without limits.
+_NO_LIMITS = [UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED]
 
 
 class ScriptOutput(Protocol):
@@ -108,6 +118,10 @@ class ContainerNetwork:
 
     # -- lifecycle --
 
+    def created(self) -> None:
+        """A new container (start.sh set its chains up): no bandwidth limit yet."""
+        self._container.resources["bandwidth"] = list(_NO_LIMITS)
+
     async def setup(self) -> None:
         """Create the container's chains (create; also the first step of restore).
 
@@ -125,7 +139,9 @@ class ContainerNetwork:
     async def restore(self) -> None:
         """Re-create the chains (host setup dropped them at server start) and
         replay every recorded NetIn and NetOut (F19). Bandwidth limits are
-        kernel state that outlives the server: nothing to replay."""
+        kernel state that outlives the server: nothing to replay, they are read
+        again."""
+        self._container.resources.pop("bandwidth", None)
         await self.setup()
         for host_port, container_port in list(self._records("net_in")):
             await self._net_in(int(host_port), int(container_port))
@@ -174,15 +190,29 @@ class ContainerNetwork:
             raise WardenError("rate must be greater than 0 (bytes per second)")
         if request.burst <= 0:
             raise WardenError("burst must be greater than 0 (bytes)")
+        self._container.resources.pop("bandwidth", None)
         await self._container.run_script(
             [self._script("net_rate.sh")],
             env={**self._env(), "RATE": str(request.rate * 8), "BURST": str(request.burst)},
         )
+        await self.bandwidth_stat()  # recorded as the kernel now has them
         return LimitBandwidthResponse(rate=request.rate, burst=request.burst)
 
     async def bandwidth_stat(self) -> InfoResponse.BandwidthStat:
         """The limits in force (F20): ``in_*`` towards the container (the host
-        veth), ``out_*`` from it (the ifb); 0xffffffff where there is none."""
+        veth), ``out_*`` from it (the ifb); 0xffffffff where there is none.
+        From the record; the kernel is asked when there is none."""
+        record = self._container.resources.get("bandwidth")
+        if not (isinstance(record, list) and len(record) == len(_NO_LIMITS)):
+            record = list(await self._read_bandwidth())
+            self._container.resources["bandwidth"] = record
+        in_rate, in_burst, out_rate, out_burst = (int(x) for x in record)
+        return InfoResponse.BandwidthStat(
+            in_rate=in_rate, in_burst=in_burst, out_rate=out_rate, out_burst=out_burst
+        )
+
+    async def _read_bandwidth(self) -> tuple[int, int, int, int]:
+        """The limits as the kernel has them (``tc`` through ``net.sh``)."""
         both = defer.gatherResults(
             [
                 defer.ensureDeferred(self._net_sh("get_egress_info")),
@@ -194,8 +224,4 @@ class ContainerNetwork:
             egress, ingress = await both
         except defer.FirstError as error:
             error.subFailure.raiseException()
-        in_rate, in_burst = tbf_limits(egress.stdout)
-        out_rate, out_burst = tbf_limits(ingress.stdout)
-        return InfoResponse.BandwidthStat(
-            in_rate=in_rate, in_burst=in_burst, out_rate=out_rate, out_burst=out_burst
-        )
+        return (*tbf_limits(egress.stdout), *tbf_limits(ingress.stdout))

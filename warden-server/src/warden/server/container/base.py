@@ -99,6 +99,7 @@ from warden.protocol import (
 from .._config import Config
 from .._errors import StateError, WardenError
 from .._jobs import Job, JobResult
+from .._logging import debug_enabled
 from .._pools import NetworkPool
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult, run_script
 from .._snapshot import delete_snapshot, write_snapshot
@@ -338,6 +339,11 @@ class Container:
                 response = await step.handler(self, request, peer)
         else:
             response = await step.handler(self, request, peer)
+        if debug_enabled():  # the request and response as dicts cost: only when logged
+            self._log_request(request, response, started)
+        return response
+
+    def _log_request(self, request: Message, response: Message, started: float) -> None:
         self.log.debug(
             "{kind} (took {took:.6f})",
             kind=type_underscored(request),
@@ -346,7 +352,6 @@ class Container:
             request=_loggable(filtered_dict(request)),
             response=_loggable(filtered_dict(response)),
         )
-        return response
 
     def _snapshot_bracket(self) -> _SnapshotBracket:
         return _SnapshotBracket(self)
@@ -553,15 +558,17 @@ class Container:
             del self.jobs[job.job_id]
             job.remove()
 
-    async def _link(self, request: LinkRequest, peer: Peer | None) -> LinkResponse:
-        job = self._job(request.job_id)
+    async def _linked(self, job_id: int, peer: Peer | None) -> tuple[JobResult, InfoResponse]:
+        """Wait for a job's end, forget it; its result and the container's Info."""
+        job = self._job(job_id)
         result = await self._until_lost(job.finished(), peer)
         self._forget(job, result)
+        return result, await self._container_info()
+
+    async def _link(self, request: LinkRequest, peer: Peer | None) -> LinkResponse:
+        result, info = await self._linked(request.job_id, peer)
         return LinkResponse(
-            exit_status=result.exit_status,
-            stdout=result.stdout,
-            stderr=result.stderr,
-            info=await self._container_info(),
+            exit_status=result.exit_status, stdout=result.stdout, stderr=result.stderr, info=info
         )
 
     async def _stream(self, request: StreamRequest, peer: Peer | None) -> StreamResponse:
@@ -592,13 +599,12 @@ class Container:
             spawn.log_tag = request.log_tag
         spawned = await self.dispatch(spawn)
         assert isinstance(spawned, SpawnResponse)
-        linked = await self.dispatch(LinkRequest(handle=self.handle, job_id=spawned.job_id), peer)
-        assert isinstance(linked, LinkResponse)
+        # Link's own work, without a LinkResponse in between: output (up to
+        # job_output_limit) is copied into one response, not two, and Info is
+        # asked once.
+        result, info = await self._linked(spawned.job_id, peer)
         return RunResponse(
-            exit_status=linked.exit_status,
-            stdout=linked.stdout,
-            stderr=linked.stderr,
-            info=await self._container_info(),
+            exit_status=result.exit_status, stdout=result.stdout, stderr=result.stderr, info=info
         )
 
     async def _net_in(self, request: NetInRequest, peer: Peer | None) -> NetInResponse:

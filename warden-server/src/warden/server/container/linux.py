@@ -13,6 +13,9 @@ with what environment:
 - Spawn/Run: ``job.sh <path> vcap|root``, detached (see ``_jobs.py``);
 - CopyIn/CopyOut: ``copy.sh in|out ...``, tar inside the container as vcap.
 
+Both enter the container through ``warden-exec`` (root-scripts/linux/src/),
+with the hardening options of ``_security.py`` in their environment.
+
 A container lives on without the server: its init is a child of the host's
 init. At start the server recovers it when ``run/init.pid`` names a live
 process in the container's freezer cgroup. While the server runs, it follows
@@ -61,6 +64,7 @@ from .._errors import WardenError
 from .._jobs import Job
 from .._limits import ContainerLimits, LimitsSettings
 from .._scripts import run_script
+from .._security import entry_environment
 from .._watch import ProcessExitWatcher
 from ._cgroups import ContainerCgroups, cgroup_mounts, init_in_cgroup
 from ._linux_create import create_environment, find_init
@@ -211,6 +215,7 @@ class LinuxContainer(Container):
         await self.limits.create()  # the disk layer, before anything mounts it
         await self.run_script([self._own_script("start.sh")])
         self.limits.started()
+        self.networking.created()
         self._watch_init()
 
     async def do_stop(self, kill: bool) -> None:
@@ -240,19 +245,21 @@ class LinuxContainer(Container):
 
     def job_command(self, job: Job) -> tuple[Sequence[str], Mapping[str, str]]:
         user = "root" if job.privileged else "vcap"
-        return [self._script("job.sh"), self.container_path, user], {}
+        return [self._script("job.sh"), self.container_path, user], entry_environment(
+            self.config.server
+        )
 
     async def do_copy_in(self, request: CopyInRequest) -> None:
-        await self.run_script(
-            [self._script("copy.sh"), "in", self.container_path, request.src_path, request.dst_path]
-        )
+        argv = [self._script("copy.sh"), "in", self.container_path]
+        argv += [request.src_path, request.dst_path]
+        await self.run_script(argv, env=entry_environment(self.config.server))
 
     async def do_copy_out(self, request: CopyOutRequest) -> None:
         argv = [self._script("copy.sh"), "out", self.container_path]
         argv += [request.src_path, request.dst_path]
         if request.HasField("owner") and request.owner:
             argv.append(request.owner)
-        await self.run_script(argv)
+        await self.run_script(argv, env=entry_environment(self.config.server))
 
     # -- networking --
 

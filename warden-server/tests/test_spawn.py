@@ -1,0 +1,119 @@
+"""Starting processes: scripts run to completion (``run_script``) and job
+wrappers (``spawn_detached``: a session of its own), both with signals at
+their defaults, no descriptor of the server's, their output kept, their exit
+status, reaped by the server."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from conftest import in_reactor, reactor
+
+from warden.server._errors import WardenError
+from warden.server._scripts import (
+    DetachedProcess,
+    ScriptError,
+    ScriptResult,
+    run_script,
+    spawn_detached,
+)
+
+#: glibc's posix_spawn leaves its two internal signals (32 and 33) ignored in
+#: the child (warden-exec resets them); every other signal is at its default.
+GLIBC_INTERNAL = (1 << 31) | (1 << 32)
+
+
+def spawn(*argv: str, **env: str) -> DetachedProcess:
+    process: DetachedProcess = in_reactor(lambda: spawn_detached(argv, env=env, reactor=reactor))
+    return process
+
+
+def test_the_wrapper_has_a_session_of_its_own_and_dev_null_as_stdin(reactor_thread: Any) -> None:
+    script = r"""
+read -r _ _ _ _ _ sid _ < /proc/self/stat
+echo "pid=$$ sid=$sid extra=$EXTRA"
+echo "stdin=$(readlink /proc/$$/fd/0)"
+echo "to stderr" >&2
+exit 3
+"""
+    process = spawn("/bin/bash", "-c", script, EXTRA="given")
+    assert in_reactor(lambda: process.ended) == 3
+    lines = process.stderr.decode().splitlines()
+    assert f"pid={process.pid} sid={process.pid} extra=given" in lines
+    assert "stdin=/dev/null" in lines
+    assert "to stderr" in lines
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left
+        os.waitpid(process.pid, os.WNOHANG)
+
+
+def test_the_wrapper_starts_with_default_signals_and_no_other_descriptor(
+    reactor_thread: Any,
+) -> None:
+    # Python ignores SIGPIPE and SIGXFSZ: ignored signals would survive exec.
+    process = spawn("/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status")
+    assert in_reactor(lambda: process.ended) == 0
+    masks = dict(line.split(":\t") for line in process.stderr.decode().splitlines())
+    assert int(masks["SigIgn"], 16) & ~GLIBC_INTERNAL == 0
+    assert int(masks["SigBlk"], 16) == 0
+    # 0, 1 and 2, and ls's own directory: nothing of the server's.
+    process = spawn("/bin/ls", "/proc/self/fd")
+    assert in_reactor(lambda: process.ended) == 0
+    assert process.stderr.split() == [b"0", b"1", b"2", b"3"]
+
+
+def test_a_signal_ends_the_wrapper_with_128_plus_its_number(reactor_thread: Any) -> None:
+    process = spawn("/bin/sleep", "100")
+    os.kill(process.pid, 15)
+    assert in_reactor(lambda: process.ended) == 128 + 15
+
+
+def test_a_wrapper_that_cannot_start_is_an_error(reactor_thread: Any, tmp_path: Any) -> None:
+    with pytest.raises(WardenError, match="cannot start job wrapper"):
+        spawn(str(tmp_path / "missing"))
+
+
+def test_much_early_output_does_not_block_the_wrapper(reactor_thread: Any) -> None:
+    # More than a pipe holds: the server reads it as it comes and keeps the end.
+    process = spawn("/bin/bash", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; echo; echo end")
+    assert in_reactor(lambda: process.ended) == 0
+    assert process.stderr.endswith(b"x\nend\n")
+    assert len(process.stderr) == 4096
+
+
+def script(*argv: str, **kwargs: Any) -> ScriptResult:
+    result: ScriptResult = in_reactor(lambda: run_script(argv, reactor=reactor, **kwargs))
+    return result
+
+
+def test_run_script(reactor_thread: Any) -> None:
+    result = script("/bin/bash", "-c", 'cat; echo "$EXTRA"; echo err >&2; exit 3',
+                    env={"EXTRA": 7}, stdin=b"in\n" * 50000, check=False)  # fmt: skip
+    assert result.exit_code == 3
+    assert result.stdout == b"in\n" * 50000 + b"7\n"
+    assert result.stderr == b"err\n"
+    # A name without a slash is looked up in PATH.
+    assert script("true").ok
+    with pytest.raises(ScriptError) as failed:
+        script("/bin/bash", "-c", "exit 4")
+    assert failed.value.message == "command exited with failure"
+    assert failed.value.result.exit_code == 4
+    masks = dict(line.split(":\t") for line in
+                 script("/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status").stdout.decode()
+                 .splitlines())  # fmt: skip
+    assert int(masks["SigIgn"], 16) & ~GLIBC_INTERNAL == 0
+    assert script("/bin/ls", "/proc/self/fd").stdout.split() == [b"0", b"1", b"2", b"3"]
+
+
+def test_run_script_errors(reactor_thread: Any, tmp_path: Any) -> None:
+    with pytest.raises(ScriptError) as missing:
+        script(str(tmp_path / "missing"))
+    assert missing.value.result.exit_code == 127
+    # Too much output: the script is stopped (TERM) and the error says why.
+    with pytest.raises(ScriptError) as loud:
+        script("/bin/bash", "-c", "trap 'exit 9' TERM; while :; do echo xxxxxxxx; done",
+               max_output=100_000)  # fmt: skip
+    assert loud.value.message == "command exceeded maximum output"
+    assert loud.value.result.exit_code == 9
+    assert len(loud.value.result.stdout) <= 100_000
