@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -37,7 +38,7 @@ from warden.server.container._cgroups import CONTROLLERS, cgroup_mounts
 from warden.server.testing import (
     ServerProcess,
     private_netns,
-    sh,  # noqa: F401  (re-exported for the test modules)
+    sh,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,8 +53,18 @@ TOKEN = secrets.token_hex(3)
 class LinuxServer(ServerProcess):
     """A warden-server process with the Linux backend, in the test namespace."""
 
-    def __init__(self, base: Path, netns: str, rootfs: Path) -> None:
-        self.cgroup_parent = f"warden-test-{TOKEN}"
+    def __init__(
+        self,
+        base: Path,
+        netns: str,
+        rootfs: Path,
+        *,
+        name: str = "test",
+        server_config: dict[str, Any] | None = None,
+    ) -> None:
+        """``name`` goes into the cgroup parent (``warden-<name>-<token>``);
+        ``server_config`` overrides keys of the configuration's ``server``."""
+        self.cgroup_parent = f"warden-{name}-{TOKEN}"
         config: dict[str, Any] = {
             "server": {
                 "container_klass": "linux",
@@ -64,6 +75,7 @@ class LinuxServer(ServerProcess):
                 "container_grace_time": None,
                 "cgroup_parent": self.cgroup_parent,
                 "job_output_limit": 1024 * 1024,
+                **(server_config or {}),
             },
             "health_check_server": {"port": 0},
             "logging": {"level": "debug"},
@@ -90,19 +102,16 @@ def rootfs() -> Path:
     return ROOTFS
 
 
-@pytest.fixture(scope="session")
-def netns() -> Iterator[str]:
-    """A private network namespace for the session's server and containers."""
-    with private_netns("warden-test") as name:
-        yield name
-
-
-@pytest.fixture(scope="session")
-def server(rootfs: Path, netns: str) -> Iterator[LinuxServer]:
-    """The session's server (tests that restart it leave it running)."""
-    base = Path(f"/tmp/warden-linux-{TOKEN}")
-    base.mkdir()
-    server = LinuxServer(base, netns, rootfs)
+@contextlib.contextmanager
+def running_server(
+    base: Path, netns: str, rootfs: Path, *, name: str = "test",
+    server_config: dict[str, Any] | None = None,
+) -> Iterator[LinuxServer]:  # fmt: skip
+    """A started server in ``base`` (made here if missing); afterwards the
+    server is stopped, its containers destroyed, its cgroup parents and
+    ``base`` removed."""
+    base.mkdir(exist_ok=True)
+    server = LinuxServer(base, netns, rootfs, name=name, server_config=server_config)
     try:
         server.start()
         yield server
@@ -113,6 +122,20 @@ def server(rootfs: Path, netns: str) -> Iterator[LinuxServer]:
             with contextlib.suppress(OSError, KeyError):
                 server.cgroup_dir(controller).rmdir()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def netns() -> Iterator[str]:
+    """A private network namespace for the session's server and containers."""
+    with private_netns(f"warden-test-{TOKEN}") as name:
+        yield name
+
+
+@pytest.fixture(scope="session")
+def server(rootfs: Path, netns: str) -> Iterator[LinuxServer]:
+    """The session's server (tests that restart it leave it running)."""
+    with running_server(Path(f"/tmp/warden-linux-{TOKEN}"), netns, rootfs) as made:
+        yield made
 
 
 @pytest.fixture
@@ -170,3 +193,59 @@ def init_pid(server: LinuxServer, client: Client, handle: str) -> int:
     """Host pid of a container's init."""
     path = Path(client.info(handle, timeout=TIMEOUT).container_path)
     return int((path / "run" / "init.pid").read_text())
+
+
+def host_processes(server: LinuxServer) -> set[tuple[int, str]]:
+    """Live processes that belong to this test session's containers or server:
+    in the server's namespace (but the server), in its cgroups, or naming its
+    directory. Zombies are left out: this machine's init reaps orphans (the
+    containers' inits are its children) on a schedule of its own."""
+    netns = os.stat(f"/run/netns/{server.netns}").st_ino
+    own = server.process.pid if server.process is not None else None
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == own:
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cgroups = (entry / "cgroup").read_text()
+            in_netns = os.stat(entry / "ns" / "net").st_ino == netns
+        except OSError:
+            continue
+        if in_netns or server.cgroup_parent in cgroups or str(server.base) in cmdline:
+            found.add((int(entry.name), cmdline))
+    return found
+
+
+def host_snapshot(server: LinuxServer) -> dict[str, Any]:
+    """What a container could leave behind on the host: mounts, cgroups,
+    links, routes and firewall rules of the server's namespace, loop devices,
+    processes, depot entries."""
+    mountinfo = Path("/proc/self/mountinfo").read_text().splitlines()
+    cgroups = []
+    for controller in CONTROLLERS:
+        top = server.cgroup_dir(controller)
+        cgroups += [str(p) for p in top.rglob("*") if p.is_dir()]
+    links = sh("ip", "-n", server.netns, "-o", "link", "show")
+    routes = sh("ip", "-n", server.netns, "route", "show")
+    rules = sh("nsenter", f"--net=/run/netns/{server.netns}", "iptables-save")
+    loops = sh("losetup", "-a")
+    return {
+        "mounts": [m for m in mountinfo if str(server.base) in m or " - overlay " in m],
+        "mount_count": len(mountinfo),
+        "cgroups": sorted(cgroups),
+        "links": sorted(line.split(":")[1].strip() for line in links.splitlines()),
+        "routes": routes,
+        # Without comments (dates) and packet counters.
+        "iptables": [
+            re.sub(r"\[\d+:\d+\]", "", line)
+            for line in rules.splitlines()
+            if not line.startswith("#")
+        ],
+        "loops": [line for line in loops.splitlines() if str(server.base) in line],
+        "processes": host_processes(server),
+        "depot": sorted(n for n in os.listdir(server.depot) if not n.startswith(".")),
+    }
