@@ -349,3 +349,38 @@ def test_rlimits_that_crash_the_way_in_leave_no_core_on_the_host(
     result = client.run(target.handle, "echo hi", rlimits=limits, timeout=TIMEOUT)
     assert result.exit_status != 0
     assert {p.name for p in cwd.iterdir()} == before
+
+
+def test_insecure_rlimits_that_crash_the_job_leave_no_core_in_the_servers_directory(
+    insecure: WardenServer,
+) -> None:
+    assert insecure.process is not None
+    cwd = Path(f"/proc/{insecure.process.pid}/cwd").resolve()
+    before = {p.name for p in cwd.iterdir()}
+    with Client(insecure.socket_path) as client:
+        handle = client.create(timeout=TIMEOUT).handle
+        limits = ResourceLimits(stack=4096, core=2**30)
+        result = client.run(handle, "echo hi", rlimits=limits, timeout=TIMEOUT)
+        client.destroy(handle, timeout=TIMEOUT)
+    assert result.exit_status != 0
+    assert {p.name for p in cwd.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"inode_limit": 2**64 - 1},
+        {"inode_limit": 2**63},
+        {"byte_limit": 2**64 - 1},
+        {"block_limit": 2**64 - 1},
+    ],
+    ids=["inodes-2^64", "inodes-2^63", "bytes-2^64", "blocks-2^64"],
+)
+def test_disk_limits_too_large_for_an_image(
+    client: Client, target: Target, fields: dict[str, int]
+) -> None:
+    """Refused at once with a reason (they wrapped round in disk.sh's 64-bit
+    arithmetic: the inode ones made it create ballast files without end)."""
+    with pytest.raises(ServerError, match="more than a disk image can"):
+        client.limit_disk(target.handle, timeout=30, **fields)
+    assert client.run(target.handle, "echo ok", timeout=TIMEOUT).stdout == b"ok\n"

@@ -21,7 +21,10 @@ from warden.protocol import (
     CopyInRequest,
     CopyOutRequest,
     CreateRequest,
+    DestroyRequest,
+    LimitDiskRequest,
     MessageDecoder,
+    NetInRequest,
     StreamRequest,
     StreamResponse,
     request_to_wire,
@@ -136,6 +139,42 @@ def test_server_killed_during_create(server: LinuxServer, step: str) -> None:
                 client.destroy(handle, timeout=TIMEOUT)
     else:
         pytest.fail(f"never caught the server running {step}")
+    server.start()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(victim, signal.SIGCONT)
+    wait_until(lambda: not alive(victim), f"the stopped {step} to end")
+    with server.client() as client:
+        assert client.list().handles == []
+    assert _snapshot(server) == before
+
+
+CHANGES = [
+    ("destroy", "disk.sh destroy"),
+    ("destroy", "destroy.sh"),
+    ("destroy", "net.sh teardown"),
+    ("net_in", "net.sh in"),
+    ("limit_disk", "disk.sh limit"),
+]
+
+
+@pytest.mark.parametrize(("request_kind", "step"), CHANGES)
+def test_server_killed_during_a_change(server: LinuxServer, request_kind: str, step: str) -> None:
+    """A destroy the server had started is finished by the next one; a
+    container caught in the middle of another change (no snapshot) is
+    destroyed; either way nothing is left."""
+    before = _snapshot(server)
+    with server.client() as client:
+        handle = client.create(timeout=TIMEOUT).handle
+    request: Any = {
+        "destroy": DestroyRequest(handle=handle),
+        "net_in": NetInRequest(handle=handle),
+        "limit_disk": LimitDiskRequest(handle=handle, byte_limit=64 * 1024**2),
+    }[request_kind]
+    with raw_connection(server) as sock:
+        sock.sendall(request_to_wire(request))
+        victim = catch_step(server, sock, step)
+        assert victim is not None, f"never caught the server running {step}"
+        server.kill()
     server.start()
     with contextlib.suppress(ProcessLookupError):
         os.kill(victim, signal.SIGCONT)

@@ -32,6 +32,13 @@ __all__ = ["LoopDisk", "LoopDiskPaths"]
 _EXIT_OVER_USE = 3
 _EXIT_GROWTH = 4
 
+#: The largest limits an ext4 image can honour (a 64-bit ext4 of 4 KiB
+#: blocks holds 1 EiB and 2**32 - 1 inodes). Checked here: disk.sh's shell
+#: arithmetic is 64-bit signed, and a larger value would wrap round to a
+#: negative one (and, for inodes, a ballast without end).
+MAX_BYTES = 2**60
+MAX_INODES = 2**32 - 1
+
 
 @dataclass(frozen=True)
 class LoopDiskPaths:
@@ -128,6 +135,16 @@ class LoopDisk:
 
     async def apply(self, limits: DiskLimits) -> None:
         byte_limit = limits.byte_hard
+        if byte_limit > MAX_BYTES:
+            raise DiskLimitError(
+                f"the requested limit of {byte_limit} bytes is more than a disk image "
+                f"can hold ({MAX_BYTES} bytes)"
+            )
+        if limits.inode_hard > MAX_INODES:
+            raise DiskLimitError(
+                f"the requested limit of {limits.inode_hard} inodes is more than a disk "
+                f"image can have ({MAX_INODES})"
+            )
         old = self._state.limits
         if (limits.block_hard, limits.inode_hard) != (old.block_hard, old.inode_hard):
             usage = await self.usage()

@@ -463,11 +463,14 @@ class Container:
                 with contextlib.suppress(WardenError):  # best effort
                     await self.dispatch(StopRequest(handle=self.handle))
         self._destroying = True
+        # Gone first: should the server die in the middle, the next one
+        # finds no snapshot and finishes the destroy, rather than bring back
+        # a container half torn down.
+        self.delete_snapshot()
         try:
             await self.do_destroy()
         finally:
             self._destroying = False
-        self.delete_snapshot()
         if self._snapshot_retry is not None and self._snapshot_retry.active():
             self._snapshot_retry.cancel()
         self._snapshot_retry = None
@@ -783,8 +786,13 @@ class _SnapshotBracket:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.container._brackets -= 1
-        if self.container._brackets == 0 and self.container.state is not State.DESTROYED:
-            self.container.save_snapshot()
+        container = self.container
+        if (
+            container._brackets == 0
+            and container.state is not State.DESTROYED
+            and not container._destroying
+        ):
+            container.save_snapshot()
 
 
 def _loggable(fields: dict[str, Any]) -> dict[str, Any]:
