@@ -18,9 +18,11 @@ source "$here/lib/common.sh"
 [ $# -ge 4 ] || fail "copy: usage: copy.sh in|out CONTAINER_PATH SRC DST [OWNER]"
 direction=$1 path=$2 src=$3 dst=$4 owner=${5:-}
 [ -d "$path/root" ] || fail "copy: no container at $path"
+# Names are taken as they are: no command substitution below, as it would
+# drop a name's trailing newlines.
 case $direction in
-  in) from=$src to=$(inside "$path" "$dst") ;;
-  out) from=$(inside "$path" "$src") to=$dst ;;
+  in) from=$src to=$path/root/${dst#/} ;;
+  out) from=$path/root/${src#/} to=$dst ;;
   *) fail "copy: direction must be in or out, got '$direction'" ;;
 esac
 
@@ -36,9 +38,11 @@ if [ -d "$from" ] && [ ! -L "$from" ]; then
   if [[ $from == */ ]]; then
     tar_pipe "$from" . "$to" || fail "copy: copying $src to $dst failed"
   else
-    from=${from%/}
-    tar_pipe "$(dirname -- "$from")" "$(basename -- "$from")" "$to" \
-      || fail "copy: copying $src to $dst failed"
+    parent=. name=$from
+    if [[ $from == */* ]]; then
+      parent=${from%/*} name=${from##*/}
+    fi
+    tar_pipe "${parent:-/}" "$name" "$to" || fail "copy: copying $src to $dst failed"
   fi
 else
   if [[ $to == */ ]]; then

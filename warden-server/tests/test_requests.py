@@ -439,3 +439,27 @@ def test_copy_in_and_out(client: AnyClient, server: WardenServer) -> None:
     client.copy_out(handle, "/single", str(server.base / "single"))
     assert (server.base / "single").read_bytes() == b"data"
     assert error_of(client.copy_out, handle, "/missing", str(out)) == "command exited with failure"
+
+
+@pytest.mark.parametrize(
+    "name", ["ends-in-newline\n", "two\n\n", "\nstarts", "-rf", "--help", "*", "a b", "$(x)"]
+)
+def test_copy_keeps_names_exactly(client: AnyClient, server: WardenServer, name: str) -> None:
+    """A name is copied as it is, for a directory and for a file: no trailing
+    newline dropped, none taken for an option or a pattern."""
+    handle = client.create().handle
+    root = Path(client.info(handle).container_path) / "root"
+    src = server.base / "names"
+    (src / name).mkdir(parents=True)
+    (src / name / name).write_text("content\n")
+    client.copy_in(handle, str(src / name), "/in")
+    client.copy_in(handle, str(src / name / name), f"/{name}")
+    assert [p.name for p in (root / "in").iterdir()] == [name]
+    assert (root / "in" / name / name).read_text() == "content\n"
+    assert (root / name).read_text() == "content\n"
+    out = server.base / "out"
+    client.copy_out(handle, f"/in/{name}", str(out))
+    client.copy_out(handle, f"/{name}", f"{out}/file")
+    assert sorted(p.name for p in out.iterdir()) == sorted([name, "file"])
+    assert (out / name / name).read_text() == "content\n"
+    assert (out / "file").read_text() == "content\n"

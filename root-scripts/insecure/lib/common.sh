@@ -69,12 +69,6 @@ container_pids() {
   done
 }
 
-# The host path of a path inside the container (a trailing slash is kept).
-inside() {
-  local path=$1 where=$2
-  echo "$path/root/${where#/}"
-}
-
 now_us() {
   local t=${EPOCHREALTIME/./}
   echo $(( 10#$t ))
