@@ -319,9 +319,12 @@ class Job:
             _log.error("job {job_id} did not start: {detail}", job_id=self.job_id, detail=detail)
             raise WardenError("job failed to start")
 
-    def _follow_files(self) -> None:
+    def _watch_directory(self) -> None:
         if self._wd is None and os.path.isdir(self.path):
             self._wd = self.services.watcher.watch(self.path, _WATCH_MASK, self._on_event)
+
+    def _follow_files(self) -> None:
+        self._watch_directory()
         if self.log_tag is not None and self._syslog is None:
             tag = self.log_tag
             sender = self.services.syslog
@@ -484,6 +487,24 @@ class Job:
             with contextlib.suppress(OSError):
                 os.truncate(path, self._final_sizes.get(name, 0))
 
+    def _watch_late_output(self, final_sizes: Mapping[str, Any] | None) -> None:
+        """After a restart, a finished job: cut back what was written to its
+        files while no server ran, and watch them again for late writers.
+
+        ``final_sizes`` come from the snapshot; without them (a job that ended
+        while the server was down, or an older snapshot) the sizes a reader
+        may see stand in: what is past them is nobody's output.
+        """
+        if not self.writes_files:
+            return
+        self._final_sizes = {
+            name: int((final_sizes or {}).get(name, self.readable(name))) for name in STREAMS
+        }
+        for name, size in self._final_sizes.items():
+            self._visible[name] = min(self._visible[name], size)
+        self._late_output()
+        self._watch_directory()
+
     def _watch_deleted_output(self) -> None:
         """Go on stopping late writers once the files are deleted: a watch on
         a file lasts as long as someone holds it open."""
@@ -592,6 +613,7 @@ class Job:
         }
         if self.status is not None:
             entry["status"] = [self.status, "", ""]
+            entry["final_sizes"] = self._final_sizes
         if self.error is not None:
             entry["error"] = self.error
         return entry
@@ -631,12 +653,13 @@ class Job:
         if isinstance(status, list) and status:
             job.status = int(status[0])
             job._refresh()
+            job._watch_late_output(entry.get("final_sizes"))
             return job
         exit_status = _read_int(job.file("exit_status"))
         if exit_status is not None or job.wrapper_pid is None:
             job._refresh()
             job._finish(255 if exit_status is None else exit_status)
-            job.close()
+            job._watch_late_output(None)
             return job
         if job.log_tag is not None:
             # Continue the syslog records from here: what came before was sent
