@@ -15,6 +15,7 @@ and one sendto.
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +67,10 @@ class WardenConnection(protocol.Protocol):
         self.draining = False
         self.lost = False
         self.broken = False
-        #: Containers this connection created or named (for their grace timers).
-        self.containers: set[Container] = set()
+        #: Containers this connection created or named (for their grace timers);
+        #: weak, so that one long-lived connection does not keep every
+        #: container it ever named alive once destroyed.
+        self.containers: weakref.WeakSet[Container] = weakref.WeakSet()
         self._lost_waiters: list[defer.Deferred[None]] = []
 
     def __repr__(self) -> str:

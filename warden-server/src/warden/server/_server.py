@@ -215,7 +215,7 @@ class Server:
     def connection_lost(self, connection: WardenConnection) -> None:
         """A client went away: the containers it referenced may start their grace timers."""
         self.connections.discard(connection)
-        for container in connection.containers:
+        for container in list(connection.containers):
             container.unreference(connection)
         connection.containers.clear()
         self._check_drained()

@@ -478,6 +478,7 @@ class Container:
         self.state = State.DESTROYED
         self.context.registry.unregister(self)
         self.cancel_grace_timer()
+        self._peers.clear()
         for job in list(self.jobs.values()):
             job.abandon()
         return DestroyResponse()
