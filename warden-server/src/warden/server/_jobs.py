@@ -35,7 +35,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from ._errors import WardenError
-from ._late_output import LateWriters, file_identity
+from ._late_output import Identity, LateWriters, file_identity
 from ._scripts import spawn_detached
 from ._syslog import PRIORITY_STDERR, PRIORITY_STDOUT, SyslogSender
 from ._watch import (
@@ -516,7 +516,7 @@ class Job:
             if identity is None:
                 continue
 
-            def on_event(_: str | None, mask: int, identity: tuple[int, int] = identity) -> None:
+            def on_event(_: str | None, mask: int, identity: Identity = identity) -> None:
                 if mask & IN_MODIFY:
                     late.stop(identity)
 

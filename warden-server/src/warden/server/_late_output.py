@@ -24,12 +24,15 @@ import signal
 
 from twisted.logger import Logger
 
-__all__ = ["LateWriters", "file_identity", "writers_of"]
+__all__ = ["Identity", "LateWriters", "file_identity", "writers_of"]
 
 _log = Logger(namespace="warden.server.jobs")
 
-#: (st_dev, st_ino) of a file: what an open descriptor is matched by.
-Identity = tuple[int, int]
+#: (st_dev, st_ino, real path) of a file: what an open descriptor is matched
+#: by. The path matters: once the last writer of a deleted file is gone, its
+#: inode number is free and another job's new file may get it at once, while
+#: events about the old file are still queued.
+Identity = tuple[int, int, str]
 
 
 def file_identity(path: str) -> Identity | None:
@@ -38,7 +41,12 @@ def file_identity(path: str) -> Identity | None:
         stat = os.stat(path)
     except OSError:
         return None
-    return stat.st_dev, stat.st_ino
+    return stat.st_dev, stat.st_ino, os.path.realpath(path)
+
+
+def _names(link: str, path: str) -> bool:
+    # A descriptor's link is the file's path, with " (deleted)" once it is unlinked.
+    return link in (path, f"{path} (deleted)")
 
 
 def _writable(pid: str, fd: str) -> bool:
@@ -54,6 +62,7 @@ def _writable(pid: str, fd: str) -> bool:
 
 def writers_of(identity: Identity) -> list[int]:
     """Processes (but this one) that have the file open for writing."""
+    dev, ino, path = identity
     own = os.getpid()
     found = []
     for pid in os.listdir("/proc"):
@@ -64,11 +73,14 @@ def writers_of(identity: Identity) -> list[int]:
         except OSError:
             continue
         for fd in fds:
+            link = f"/proc/{pid}/fd/{fd}"
             try:
-                stat = os.stat(f"/proc/{pid}/fd/{fd}")
+                stat = os.stat(link)
+                if (stat.st_dev, stat.st_ino) != (dev, ino) or not _names(os.readlink(link), path):
+                    continue
             except OSError:
                 continue
-            if (stat.st_dev, stat.st_ino) == identity and _writable(pid, fd):
+            if _writable(pid, fd):
                 found.append(int(pid))
                 break
     return found
