@@ -264,14 +264,23 @@ def floor_concurrent(floor: Floor, count: int) -> Samples:
     }
 
 
+def _extend(samples: Samples, more: Samples) -> None:
+    for name, values in more.items():
+        samples.setdefault(name, []).extend(values)
+
+
 def measure(server: BenchServer | None, floor: Floor | None, *,
             memory_counts: tuple[int, ...] = (10, 50), concurrency: int = 100,
+            concurrency_rounds: int = 3,
             between: Callable[[], tuple[Samples, Samples]] | None = None,
             ) -> tuple[Samples, Samples]:  # fmt: skip
     """Samples by figure name: warden's, the floor's (empty for a side left out).
 
     Memory first (see ``memory``), then ``between`` (the ping suite in
-    ``run.py``), the timed steps, and the 100 creates at once last.
+    ``run.py``), the timed steps, and the 100 creates at once last, in
+    ``concurrency_rounds`` rounds, the floor and warden in turn. (Two rounds'
+    networks fit in the default pool while the first round's wait out the
+    release delay.)
     """
     warden: Samples = {}
     floors: Samples = {}
@@ -296,10 +305,11 @@ def measure(server: BenchServer | None, floor: Floor | None, *,
             client.disconnect()
     warden |= samples.get("warden", {})
     floors |= samples.get("floor", {})
-    if floor is not None:
-        floors |= floor_concurrent(floor, concurrency)
-    if server is not None:
-        warden |= concurrent(server, concurrency)
+    for _ in range(concurrency_rounds):
+        if floor is not None:
+            _extend(floors, floor_concurrent(floor, concurrency))
+        if server is not None:
+            _extend(warden, concurrent(server, concurrency))
     return warden, floors
 
 
