@@ -42,28 +42,30 @@ REQUEST_TIMEOUT = 60.0
 reactor: Any = _reactor
 
 
+def insecure_config(base: Path) -> dict[str, Any]:
+    """The suite's configuration: the insecure backend, everything under ``base``."""
+    return {
+        "server": {
+            "container_klass": "insecure",
+            "unix_domain_path": str(base / "w.sock"),
+            "container_depot_path": str(base / "depot"),
+            "root_scripts_path": str(ROOT_SCRIPTS),
+            "container_grace_time": None,
+            "job_output_limit": 1024 * 1024,
+        },
+        "health_check_server": {"port": 0},
+        "logging": {"level": "debug"},
+        "network": {"release_delay": 0},
+        "port": {"pool_start_port": 40000, "pool_size": 1000},
+        "user": {"pool_start_uid": 30000, "pool_size": 64},
+    }
+
+
 class WardenServer(ServerProcess):
     """A warden-server process with the insecure backend, its own socket, depot and log."""
 
     def __init__(self, base: Path, overrides: dict[str, Any] | None = None) -> None:
-        config = deep_merge(
-            {
-                "server": {
-                    "container_klass": "insecure",
-                    "unix_domain_path": str(base / "w.sock"),
-                    "container_depot_path": str(base / "depot"),
-                    "root_scripts_path": str(ROOT_SCRIPTS),
-                    "container_grace_time": None,
-                    "job_output_limit": 1024 * 1024,
-                },
-                "health_check_server": {"port": 0},
-                "logging": {"level": "debug"},
-                "network": {"release_delay": 0},
-                "port": {"pool_start_port": 40000, "pool_size": 1000},
-                "user": {"pool_start_uid": 30000, "pool_size": 64},
-            },
-            overrides or {},
-        )
+        config = deep_merge(insecure_config(base), overrides or {})
         super().__init__(base, config, env=os.environ)
 
     def cleanup(self) -> None:

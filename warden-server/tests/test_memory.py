@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT_SCRIPTS, in_reactor
+from conftest import in_reactor, insecure_config
 from twisted.internet import defer
 
 from warden.client import Client
@@ -29,19 +29,7 @@ from warden.server._server import Server
 @pytest.fixture
 def in_process(reactor_thread: Any) -> Iterator[Server]:
     base = Path(tempfile.mkdtemp(prefix="wmem-", dir="/tmp"))
-    config = parse_config(
-        {
-            "server": {
-                "container_klass": "insecure",
-                "unix_domain_path": str(base / "w.sock"),
-                "container_depot_path": str(base / "depot"),
-                "root_scripts_path": str(ROOT_SCRIPTS),
-                "container_grace_time": None,
-            },
-            "health_check_server": {"port": 0},
-            "network": {"release_delay": 0},
-        }
-    )
+    config = parse_config(insecure_config(base))
     server = Server(config, reactor_thread)
     in_reactor(lambda: defer.ensureDeferred(server.start()))
     try:
