@@ -11,7 +11,9 @@ SYSTEM_TOOLS := iptables:iptables debootstrap:debootstrap catatonit:catatonit \
 	tini:tini mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs ip:iproute2 tc:iproute2 \
 	nsenter:util-linux setpriv:util-linux tar:tar logger:bsdutils \
 	gcc:gcc /usr/include/stdlib.h:libc6-dev /usr/include/linux/seccomp.h:linux-libc-dev
-DEV_TOOLS := pytest hypothesis mypy ruff tox types-PyYAML types-protobuf grpcio-tools==1.85.1
+DEV_TOOLS := pytest hypothesis mypy ruff tox types-PyYAML types-protobuf grpcio-tools
+# Every pip install below (build environments included) takes its version from here.
+export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
 .PHONY: setup system-packages venv helpers test lint type proto run rootfs
 
@@ -34,7 +36,7 @@ system-packages:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
+$(VENV)/.installed: constraints.txt $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(DEV_TOOLS) $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e ./$(p)[test]))

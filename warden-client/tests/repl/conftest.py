@@ -131,8 +131,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def warden_command() -> list[str]:
-    """The ``warden`` console script of this environment."""
-    return [os.path.join(os.path.dirname(sys.executable), "warden")]
+    """The ``warden`` console script of this environment, with SIGINT at its default.
+
+    A test runner started as a background job of a non-interactive shell ignores
+    SIGINT, and an ignored signal stays ignored across exec: the tool would then
+    never see the Ctrl-C the tests send it. ``env`` resets it, then execs the tool.
+    """
+    tool = os.path.join(os.path.dirname(sys.executable), "warden")
+    return ["/usr/bin/env", "--default-signal=INT", tool]
 
 
 def run_warden(

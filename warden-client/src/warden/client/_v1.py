@@ -179,14 +179,16 @@ def _create(args: _Args) -> Request:
     return request
 
 
-def _handle_only(cls: type[Request], command: str) -> Callable[[_Args], Request]:
+# Each message class's constructor takes its own fields (the stubs say so), so
+# the request classes are passed as callables, not as ``type[Message]``.
+def _handle_only(cls: Callable[..., Request], command: str) -> Callable[[_Args], Request]:
     def convert(args: _Args) -> Request:
         return cls(handle=_text(args.take(), f"{command}: handle"))
 
     return convert
 
 
-def _script_request(cls: type[Request], command: str) -> Callable[[_Args], Request]:
+def _script_request(cls: Callable[..., Request], command: str) -> Callable[[_Args], Request]:
     def convert(args: _Args) -> Request:
         handle = _text(args.take(), f"{command}: handle")
         return cls(handle=handle, script=_text(args.take(), f"{command}: script"))
@@ -194,7 +196,7 @@ def _script_request(cls: type[Request], command: str) -> Callable[[_Args], Reque
     return convert
 
 
-def _job_request(cls: type[Request], command: str) -> Callable[[_Args], Request]:
+def _job_request(cls: Callable[..., Request], command: str) -> Callable[[_Args], Request]:
     def convert(args: _Args) -> Request:
         handle = _text(args.take(), f"{command}: handle")
         job_id = _ruby_integer(args.take(), f"{command}: job_id", _UINT32_MAX)
