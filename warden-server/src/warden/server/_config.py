@@ -60,8 +60,12 @@ _SYSTEM_ROOT_SCRIPTS: Final = "/usr/share/warden/root-scripts"
 
 
 def default_root_scripts_path() -> str:
-    """The repository's ``root-scripts`` when running from a checkout, else the system copy."""
+    """The scripts installed with the package, else the checkout's ``root-scripts``
+    (an editable install), else the system copy."""
     here = Path(__file__).resolve()
+    packaged = here.parent / "root_scripts"
+    if packaged.is_dir():
+        return str(packaged)
     for parent in here.parents:
         candidate = parent / "root-scripts"
         if candidate.is_dir():

@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from ._config import Config, load_config, parse_config
 from ._errors import ConfigError
 from ._logging import setup_logging
+from ._preflight import problems
 from ._server import Server
 
 __all__ = ["main"]
@@ -60,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config: Config = load_config(args.config) if args.config else parse_config(None)
     except ConfigError as error:
         print(f"warden-server: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    missing = problems(config)
+    if missing:
+        print("warden-server: cannot start: " + "; ".join(missing), file=sys.stderr)
         return 2
     setup_logging(config.logging)
 
