@@ -59,6 +59,11 @@ class Pool(Generic[T]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def size(self) -> int:
+        """How many entries the pool was made with (free or not)."""
+        return len(self._members)
+
     def __contains__(self, entry: object) -> bool:
         return any(e == entry for _, e in self._entries)
 

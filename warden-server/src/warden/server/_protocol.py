@@ -15,6 +15,7 @@ and one sendto.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ from warden.protocol import (
     request_to_wire,
     response_to_wire,
 )
+
+from ._metrics import OK
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -87,7 +90,9 @@ class WardenConnection(protocol.Protocol):
         if data == _PING_REQUEST_WIRE and not (self.busy or self.queue or self.decoder.buffered):
             # A lone Ping (what health checks send, over and over): its bytes
             # are known, so is the answer; nothing to decode or queue.
+            started = time.perf_counter()
             self._write(_PING_WIRE)
+            self.server.metrics.request_served(PingRequest, OK, started)
             return
         self.decoder.feed(data)
         try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf.message import Message
@@ -20,6 +22,7 @@ from twisted.logger import Logger
 
 from warden.protocol import (
     CreateRequest,
+    DestroyRequest,
     EchoRequest,
     EchoResponse,
     ErrorResponse,
@@ -36,6 +39,7 @@ from ._config import Config
 from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
 from ._jobs import JobIdCounter, JobServices
+from ._metrics import CONTENT_TYPE, ERROR, OK, Metrics
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._snapshot import SnapshotError, read_snapshot
@@ -44,7 +48,7 @@ from ._syslog import SyslogSender
 from ._watch import DirectoryWatcher
 from .container import backend_class
 from .container._context import ContainerContext, ContainerIds, Registry
-from .container.base import ConnectionGoneError, Container
+from .container.base import ConnectionGoneError, Container, State
 
 __all__ = ["JOB_ID_FILE", "Server"]
 
@@ -67,6 +71,7 @@ class Server:
                 f"server.container_klass: the {config.backend} backend is not available ({error})"
             ) from error
         depot = config.server.container_depot_path
+        self.metrics = Metrics(self, (state.value for state in State))
         self.context = ContainerContext(
             reactor=reactor,
             config=config,
@@ -83,6 +88,7 @@ class Server:
                 reactor=reactor, watcher=DirectoryWatcher(reactor),
                 syslog=SyslogSender(config.server.syslog_socket),
             ),
+            count_oom=self.metrics.count_oom,
         )  # fmt: skip
         self.connections: set[WardenConnection] = set()
         self.draining = False
@@ -115,7 +121,9 @@ class Server:
             os.umask(umask)
         os.chmod(server.unix_domain_path, server.unix_domain_permissions)
         self.health_port = self.reactor.listenTCP(
-            self.config.health_check_server.port, HealthCheckFactory(), interface="127.0.0.1"
+            self.config.health_check_server.port,
+            HealthCheckFactory(self.metrics.exposition, CONTENT_TYPE),
+            interface="127.0.0.1",
         )
         self.log.info(
             "Listening on {path} (health check on 127.0.0.1:{port})",
@@ -229,6 +237,7 @@ class Server:
 
     async def handle(self, request: Message, connection: WardenConnection) -> None:
         """Serve one request and send its response (none if the client left mid-wait)."""
+        started = time.perf_counter()
         try:
             response = await self.process(request, connection)
         except ConnectionGoneError:
@@ -238,20 +247,53 @@ class Server:
         except Exception as error:
             self.log.failure("{kind} failed", kind=type_name(request))
             response = ErrorResponse(message=str(error) or type(error).__name__)
+        self._count(request, response, started)
         connection.send(response)
+
+    def _count(self, request: Message, response: Message, started: float) -> None:
+        kind = type(request)
+        failed = type(response) is ErrorResponse
+        self.metrics.request_served(kind, ERROR if failed else OK, started)
+        if not failed:
+            if kind is CreateRequest:
+                self.metrics.create_seconds.observe(time.perf_counter() - started)
+            elif kind is DestroyRequest:
+                self.metrics.destroy_seconds.observe(time.perf_counter() - started)
 
     def answer_now(self, request: Message) -> Message | None:
         """The response to a request the server answers itself (Ping, List,
         Echo: nothing to wait for), else None."""
+        started = time.perf_counter()
         kind = type(request)
+        response: Message
         if kind is PingRequest:
-            return PingResponse()
-        if kind is ListRequest:
-            return ListResponse(handles=self.registry.handles())
-        if kind is EchoRequest:
+            response = PingResponse()
+        elif kind is ListRequest:
+            response = ListResponse(handles=self.registry.handles())
+        elif kind is EchoRequest:
             assert isinstance(request, EchoRequest)
-            return EchoResponse(message=request.message)
-        return None
+            response = EchoResponse(message=request.message)
+        else:
+            return None
+        self.metrics.request_served(kind, OK, started)
+        return response
+
+    # -- what the metrics read at scrape time --
+
+    def container_states(self) -> Iterator[str]:
+        """The state name of each live container."""
+        return (container.state.value for container in self.registry)
+
+    def running_jobs(self) -> int:
+        """Jobs not yet ended, over all live containers."""
+        return sum(
+            not job.terminated for container in self.registry for job in container.jobs.values()
+        )
+
+    def pools(self) -> dict[str, NetworkPool | PortPool | UidPool]:
+        """The pools by name."""
+        context = self.context
+        return {"network": context.network_pool, "port": context.port_pool, "uid": context.uid_pool}
 
     async def process(self, request: Message, connection: WardenConnection) -> Message:
         """The response to one request (raises WardenError for an error response)."""

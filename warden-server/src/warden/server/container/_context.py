@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -120,6 +120,8 @@ class ContainerContext:
     container_ids: ContainerIds
     job_ids: JobIdCounter
     jobs: JobServices
+    #: Called when the OOM killer acts in a container (the server's metrics).
+    count_oom: Callable[[], None] = lambda: None
 
     @property
     def depot_path(self) -> str:

@@ -159,6 +159,7 @@ class LinuxContainer(Container):
     def _out_of_memory(self) -> None:
         """The OOM killer acted in the container: as the original, note it and stop (F17)."""
         self.add_event("out of memory")
+        self.context.count_oom()
         if self.state is State.ACTIVE:
             stopping = defer.ensureDeferred(self.dispatch(StopRequest(handle=self.handle)))
             stopping.addErrback(
