@@ -5,7 +5,7 @@ A v1 command is a list ``[command, args...]`` as the original's JSON-array API
 took it (``["run", handle, "echo hi"]``). ``request_from_v1`` builds the v2
 request; ``response_to_v1`` turns the v2 response into the value the v1 API
 returned. The table, its quirks and its error messages follow the original
-client (reference item I6). Both the blocking and the Twisted client use it.
+client. Both the blocking and the Twisted client use it.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def default_root_scripts_path() -> str:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """``server``: the socket, the backend, paths, limits (D1) and our additions."""
+    """``server``: the socket, the backend, paths, limits and our additions."""
 
     unix_domain_path: str = "/tmp/warden.sock"
     unix_domain_permissions: int = 0o755
@@ -102,14 +102,14 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class HealthCheckConfig:
-    """``health_check_server`` (D2); port 0 picks a free port."""
+    """``health_check_server``; port 0 picks a free port."""
 
     port: int = 2345
 
 
 @dataclass(frozen=True)
 class LoggingConfig:
-    """``logging`` (D3) plus ``json``: one JSON object per line."""
+    """``logging`` plus ``json``: one JSON object per line."""
 
     level: str = "debug2"
     file: str | None = None
@@ -119,7 +119,7 @@ class LoggingConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """``network`` (D4)."""
+    """``network``: the containers' /30 networks and firewall."""
 
     pool_network: str = "10.254.0.0/24"
     release_delay: float = 5.0
@@ -133,7 +133,7 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class PortConfig:
-    """``port`` (D5): the pool of host ports handed out by net_in."""
+    """``port``: the pool of host ports handed out by net_in."""
 
     pool_start_port: int
     pool_size: int
@@ -141,7 +141,7 @@ class PortConfig:
 
 @dataclass(frozen=True)
 class UserConfig:
-    """``user`` (D6): the pool of container uids."""
+    """``user``: the pool of container uids."""
 
     pool_start_uid: int = 10000
     pool_size: int = 64

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_metrics -*-
-"""The health check (C13), and the Prometheus metrics on the same port.
+"""The health check, and the Prometheus metrics on the same port.
 
 Any data gets ``HTTP/1.1 200 OK\\r\\n`` (no headers, no body) and the
 connection is closed, as the original did; it stays up during a drain. The one

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_logging -*-
-"""Logging through twisted.logger at the configured level (C14).
+"""Logging through twisted.logger at the configured level.
 
 Records go to ``logging.file`` (appended) or stdout, as text lines or, with
 ``logging.json: true``, as one JSON object per line; ``logging.syslog`` (an

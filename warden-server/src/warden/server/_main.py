@@ -1,12 +1,12 @@
 # -*- test-case-name: tests.test_main -*-
 """``warden-server --config FILE``: the process around the server.
 
-Startup order (C9): read and check the configuration (an invalid one stops
+Startup order: read and check the configuration (an invalid one stops
 here with the key and what was expected), take the socket's lock (a second
 server on the same socket stops here, having touched nothing), check that the
 backend's scripts and files are there, start logging, build the pools,
 raise RLIMIT_NOFILE, log the configuration, then in the reactor: host setup,
-recovery, listen, pidfile. SIGUSR2 drains (C6) and exits 0; SIGTERM and
+recovery, listen, pidfile. SIGUSR2 drains (``Server.drain``) and exits 0; SIGTERM and
 SIGINT stop at once (snapshots are current anyway).
 """
 

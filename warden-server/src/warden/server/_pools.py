@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_pools -*-
-"""Pools of /30 networks, host ports and uids (E1 ... E4).
+"""Pools of /30 networks, host ports and uids.
 
 A pool is an ordered list of entries, each available now or only after a time
 (the release delay). ``acquire`` looks only at the head of the list, as the

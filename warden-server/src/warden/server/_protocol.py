@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_protocol -*-
-"""One client connection: frames in, one request at a time, responses out (C1).
+"""One client connection: frames in, one request at a time, responses out.
 
 Requests are queued in arrival order and served one after the other, so
 pipelined requests get their responses in order. A malformed frame or message
@@ -51,7 +51,7 @@ _PING_REQUEST_WIRE = request_to_wire(PingRequest())
 _PING_WIRE = response_to_wire(PingResponse())
 
 #: Requests that a drain interrupts (their jobs keep running and can be linked
-#: again after the restart); every other request is finished first (C6).
+#: again after the restart); every other request is finished first.
 _CLOSED_ON_DRAIN = (LinkRequest, StreamRequest, RunRequest)
 
 

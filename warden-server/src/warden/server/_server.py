@@ -2,8 +2,8 @@
 """The server: composition root, request dispatch, drain and recovery.
 
 ``Server`` builds the pools and the container context from the configuration,
-recovers containers from the depot (C8), listens on the unix socket, and turns
-each request into a response (C3): Ping, List and Echo here, Create to a new
+recovers containers from the depot, listens on the unix socket, and turns
+each request into a response: Ping, List and Echo here, Create to a new
 container, everything else to the container its handle names.
 """
 
@@ -102,7 +102,7 @@ class Server:
         """Live containers by handle."""
         return self.context.registry
 
-    # -- start (C9) --
+    # -- start --
 
     async def start(self) -> None:
         """Host setup, recovery, then listen; the pidfile is written last."""
@@ -153,7 +153,7 @@ class Server:
             os.close(self._pidfile)
             self._pidfile = None
 
-    # -- recovery (C8) --
+    # -- recovery --
 
     async def recover(self) -> None:
         """Rebuild containers from their snapshots; destroy what cannot be recovered."""
@@ -214,7 +214,7 @@ class Server:
         except Exception as error:
             self.log.error("destroying {path} failed: {e}", path=container.container_path, e=error)
 
-    # -- connections and requests (C1 ... C4) --
+    # -- connections and requests --
 
     def connection_made(self, connection: WardenConnection) -> None:
         """A client connected."""
@@ -326,10 +326,11 @@ class Server:
             )
         )
 
-    # -- drain (C6) --
+    # -- drain --
 
     def drain(self) -> None:
-        """Stop accepting, close connections as C6 says, snapshot everything, stop."""
+        """Stop accepting, close idle connections and those waiting
+        on Link, Stream or Run, let the other requests finish, snapshot everything, stop."""
         if self.draining:
             return
         self.draining = True

@@ -43,7 +43,7 @@ class Peer(Protocol):
 
 
 class ContainerIds:
-    """Container ids (F5): 11 characters, base-32 digits of a counter from the clock.
+    """Container ids: 11 characters, base-32 digits of a counter from the clock.
 
     The counter starts at the current time in microseconds and is incremented
     before each use. 11 characters fit the interface names ``w-<id>-0``

@@ -123,7 +123,7 @@ SNAPSHOT_RETRY = 2.0
 
 
 class State(enum.Enum):
-    """Container states (B0); the value is the name in snapshots and Info."""
+    """Container states; the value is the name in snapshots and Info."""
 
     BORN = "born"
     ACTIVE = "active"
@@ -132,7 +132,7 @@ class State(enum.Enum):
 
 
 class Bracket(enum.Enum):
-    """What happens to the snapshot around a request (C7)."""
+    """What happens to the snapshot around a request."""
 
     #: Not touched.
     NONE = "none"
@@ -189,7 +189,7 @@ class Container:
 
     @property
     def container_id(self) -> str:
-        """The 11-character id (F5); names the directory, cgroups, interfaces."""
+        """The 11-character id; names the directory, cgroups, interfaces."""
         return str(self.resources["container_id"])
 
     @property
@@ -248,7 +248,7 @@ class Container:
         self.events[event] = None
 
     def _acquire(self, handle: str | None, network: str | None) -> None:
-        """Take id, handle, network and uid (F6); kept ones come from a snapshot."""
+        """Take id, handle, network and uid; kept ones come from a snapshot."""
         context = self.context
         if "container_id" not in self.resources:
             self.resources["container_id"] = context.new_container_id()
@@ -388,7 +388,7 @@ class Container:
         delete_snapshot(self.container_path)
 
     def to_snapshot(self) -> dict[str, Any]:
-        """The snapshot document (C7)."""
+        """The snapshot document."""
         return {
             "state": self.state.value,
             "events": list(self.events),
@@ -527,7 +527,7 @@ class Container:
         return SpawnResponse(job_id=job.job_id)
 
     def _job_finished(self, job: Job) -> None:
-        # C7: the snapshot is rewritten whenever a job ends, unless a request
+        # The snapshot is rewritten whenever a job ends, unless a request
         # holds it deleted (its bracket writes it at the end).
         if (
             self._brackets == 0
@@ -637,7 +637,7 @@ class Container:
     async def _limit_cpu(self, request: LimitCpuRequest, peer: Peer | None) -> Message:
         return await self.do_limit_cpu(request)
 
-    # -- grace timer (C12, as decided: only connections that referenced us) --
+    # -- grace timer (as decided: only connections that referenced us) --
 
     def reference(self, peer: Peer) -> None:
         """A connection created this container or named its handle."""
@@ -818,7 +818,8 @@ def _offset(network: str, n: int) -> str:
 _ACTIVE = (State.ACTIVE,)
 _ACTIVE_STOPPED = (State.ACTIVE, State.STOPPED)
 
-#: Request class -> how a container serves it (B0.2, F3). Ping, List and Echo
+#: Request class -> how a container serves it: the states it is
+#: allowed in and what happens to the snapshot around it. Ping, List and Echo
 #: never reach a container; Create reaches a new one.
 REQUEST_TABLE: Mapping[type[Message], Step] = {
     CreateRequest: Step(Container._create, (State.BORN,), Bracket.NONE),
