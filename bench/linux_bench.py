@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -257,10 +258,24 @@ def concurrent(server: BenchServer, count: int) -> Samples:
         with server.client() as client:
             client.destroy(handle, timeout=TIMEOUT)
 
-    with ThreadPoolExecutor(count) as pool:
+    pings: list[float] = []
+    burst_over = threading.Event()
+
+    def ping_meanwhile() -> None:
+        with server.client() as client:
+            while not burst_over.is_set():
+                start = time.perf_counter()
+                client.ping(timeout=TIMEOUT)
+                pings.append((time.perf_counter() - start) * 1000)
+                burst_over.wait(0.005)
+
+    with ThreadPoolExecutor(count + 1) as pool:
+        pinger = pool.submit(ping_meanwhile)
         start = time.perf_counter()
         made = list(pool.map(create, range(count)))
         wall = time.perf_counter() - start
+        burst_over.set()
+        pinger.result()
         handles = [h for h, _ in made if h is not None]
         start = time.perf_counter()
         list(pool.map(destroy, handles))
@@ -270,7 +285,13 @@ def concurrent(server: BenchServer, count: int) -> Samples:
         f"{count} concurrent creates: failures": [float(count - len(handles))],
         f"{count} concurrent creates: each": [ms for h, ms in made if h is not None],
         f"{count} concurrent destroys: wall": [destroy_wall],
+        f"ping p99 on another connection during {count} creates at once": [_p99(pings)],
     }
+
+
+def _p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def floor_concurrent(floor: Floor, count: int) -> Samples:
