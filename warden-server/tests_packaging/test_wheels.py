@@ -2,16 +2,19 @@
 
 Builds a wheel of each of the four folders, installs them (not editable) into
 a new virtual environment in a temporary directory outside the checkout, starts
-the installed ``warden-server`` (insecure backend, the scripts shipped in its
-wheel), creates a container and runs a job through the installed ``warden``
-shell, then stops the server and removes everything. Installs resolve through
+the installed ``warden-server`` (the scripts shipped in its wheel) with the
+insecure backend, then with the Linux backend (as root, in a network namespace
+the test makes and removes), creates a container and runs a job through the
+installed ``warden`` shell, then stops the server and removes everything. Installs resolve through
 pip's configured indexes and ``PIP_CONSTRAINT``, so the pip cache suffices
 offline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 import socket
 import stat
@@ -75,28 +78,31 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_the_installed_server_creates_a_container_and_runs_a_job(installed: Path) -> None:
-    base = installed / "run"
+def serve_and_run_a_job(
+    installed: Path, base: Path, server_section: dict[str, object], netns: str | None = None
+) -> None:
+    """Start the installed server on ``server_section``; create, run, destroy; stop it."""
     base.mkdir()
     sock = base / "w.sock"
     config = {
         "server": {
-            "container_klass": "insecure",
             "unix_domain_path": str(sock),
             "container_depot_path": str(base / "depot"),
             "container_grace_time": None,
+            **server_section,
         },
         "health_check_server": {"port": free_port()},
         "logging": {"level": "info", "file": str(base / "server.log")},
+        "network": {"pool_network": "10.254.0.0/24", "release_delay": 0},
         "port": {"pool_start_port": 40000, "pool_size": 1000},
         "user": {"pool_start_uid": 30000, "pool_size": 8},
     }
     (base / "warden.yml").write_text(yaml.safe_dump(config))
+    argv: list[str | Path] = [installed / "venv/bin/warden-server", "--config", base / "warden.yml"]
+    if netns is not None:
+        argv = ["nsenter", f"--net=/run/netns/{netns}", *argv]
     # From a directory outside the checkout, so nothing can find its root-scripts.
-    server = subprocess.Popen(
-        [installed / "venv/bin/warden-server", "--config", base / "warden.yml"],
-        cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    server = subprocess.Popen(argv, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while not sock.exists():
@@ -116,3 +122,34 @@ def test_the_installed_server_creates_a_container_and_runs_a_job(installed: Path
         assert server.wait(timeout=30) is not None
         if server.stderr:
             server.stderr.close()
+
+
+def test_the_installed_server_creates_a_container_and_runs_a_job(installed: Path) -> None:
+    serve_and_run_a_job(installed, installed / "insecure", {"container_klass": "insecure"})
+
+
+ROOTFS = Path("/var/lib/warden/rootfs")
+
+
+def test_the_installed_linux_backend_in_a_private_netns(installed: Path) -> None:
+    """As root, with the default rootfs (make rootfs); the server in a netns of its own."""
+    assert os.geteuid() == 0, "the linux backend needs root"
+    assert (ROOTFS / "bin" / "bash").exists(), f"no rootfs at {ROOTFS} (make rootfs)"
+    token = secrets.token_hex(3)
+    netns, cgroup_parent = f"warden-pkg-{token}", f"warden-pkg-{token}"
+    run("ip", "netns", "add", netns)
+    try:
+        run("ip", "-n", netns, "link", "set", "lo", "up")
+        serve_and_run_a_job(
+            installed, installed / "linux",
+            {"container_klass": "linux", "container_rootfs_path": str(ROOTFS),
+             "cgroup_parent": cgroup_parent},
+            netns=netns,
+        )  # fmt: skip
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+        # The server's cgroup parent in each hierarchy (its containers are destroyed).
+        for group in Path("/sys/fs/cgroup").glob(f"*/{cgroup_parent}"):
+            with contextlib.suppress(OSError):
+                group.rmdir()
+    assert list(Path("/sys/fs/cgroup").glob(f"*/{cgroup_parent}")) == []
