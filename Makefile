@@ -6,6 +6,11 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := warden-protocol warden-client twisted-warden-client warden-server
+# The extras each package is installed with in the development venv.
+EXTRAS_warden-protocol := test
+EXTRAS_warden-client := test,repl
+EXTRAS_twisted-warden-client := test
+EXTRAS_warden-server := test
 # Command (or absolute path of a file) -> Debian package, installed only when missing.
 SYSTEM_TOOLS := iptables:iptables debootstrap:debootstrap catatonit:catatonit \
 	tini:tini mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs ip:iproute2 tc:iproute2 \
@@ -39,7 +44,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: constraints.txt $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(DEV_TOOLS) $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e ./$(p)[test]))
+	$(PY) -m pip install -q $(DEV_TOOLS) $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e ./$(p)[$(EXTRAS_$(p))]))
 	touch $@
 
 test: setup
@@ -53,7 +58,7 @@ type: venv
 
 proto: venv
 	$(PY) warden-protocol/scripts/generate.py
-	$(PY) -m warden.client._codegen
+	$(PY) warden-protocol/scripts/generate_methods.py
 
 # The containers' root filesystem (Debian bookworm minbase), built once; the
 # default configuration (warden-server/config/warden.yml) points at it.

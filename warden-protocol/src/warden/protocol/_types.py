@@ -14,8 +14,8 @@ from typing import Final, TypeAlias
 from google.protobuf.message import Message as _PbMessage
 
 from . import _messages
-from ._errors import ProtocolError
 from ._messages import ErrorResponse, Message, RunRequest, SpawnRequest
+from .errors import ProtocolError
 
 __all__ = [
     "REQUEST_TYPES",
