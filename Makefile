@@ -15,12 +15,13 @@ EXTRAS_warden-server := test
 SYSTEM_TOOLS := iptables:iptables debootstrap:debootstrap catatonit:catatonit \
 	tini:tini mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs ip:iproute2 tc:iproute2 \
 	nsenter:util-linux setpriv:util-linux tar:tar logger:bsdutils \
-	gcc:gcc /usr/include/stdlib.h:libc6-dev /usr/include/linux/seccomp.h:linux-libc-dev
+	gcc:gcc /usr/include/stdlib.h:libc6-dev /usr/include/linux/seccomp.h:linux-libc-dev \
+	shellcheck:shellcheck
 DEV_TOOLS := pytest hypothesis mypy ruff tox types-PyYAML types-protobuf grpcio-tools
 # Every pip install below (build environments included) takes its version from here.
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
-.PHONY: setup system-packages venv helpers test lint type proto run rootfs
+.PHONY: setup system-packages venv helpers test lint lint-shell lint-c type proto run rootfs
 
 setup: system-packages venv helpers
 
@@ -50,8 +51,19 @@ $(VENV)/.installed: constraints.txt $(foreach p,$(PACKAGES),$(wildcard $(p)/pypr
 test: setup
 	$(VENV)/bin/tox run
 
-lint: venv
+lint: venv system-packages
 	$(VENV)/bin/ruff check .
+	$(MAKE) -s lint-shell lint-c
+
+# Every shell script of the backends (helpers they source are followed: -x).
+SHELL_SCRIPTS = $(shell find root-scripts -name '*.sh' -not -path 'root-scripts/*/src/*' | sort)
+lint-shell:
+	shellcheck -x $(SHELL_SCRIPTS)
+	@echo "shellcheck: $(words $(SHELL_SCRIPTS)) scripts clean"
+
+# The static C helpers, compiled with the full warning set (see their Makefile).
+lint-c:
+	$(MAKE) -s -C root-scripts/linux/src/warden-exec lint
 
 type: venv
 	$(VENV)/bin/mypy $(wildcard */src)
