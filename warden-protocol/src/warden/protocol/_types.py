@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_types -*-
+# -*- test-case-name: tests.test_envelope -*-
 """Type numbers, names and the request/response class maps.
 
 One table, built from the ``Message.Type`` enum: the number ``N`` names the
