@@ -2,7 +2,7 @@
 """One connection to a warden server: requests pipelined, responses matched in order.
 
 The server answers the requests of a connection one at a time and in order,
-with no correlation id (reference A6), so the connection keeps a FIFO of
+with no correlation id (as in the original protocol), so the connection keeps a FIFO of
 pending requests and gives each decoded response to the oldest one. A stream
 request stays at the head of the FIFO until its frame with ``exit_status``.
 """
