@@ -51,7 +51,7 @@ def test_without_prompt_toolkit_warden_says_to_install_the_extra() -> None:
 
 def test_other_import_failures_are_not_disguised() -> None:
     # A broken shell module is a bug, not a missing extra: its traceback shows.
-    result = _run_without("warden.client._repl._loop")
+    result = _run_without("warden.client._repl")
     assert result.returncode != 0
     assert "ModuleNotFoundError" in result.stderr
     assert "warden-client[repl]" not in result.stderr
