@@ -50,7 +50,12 @@ def installed() -> Iterator[Path]:
             run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels,
                 REPO / package)  # fmt: skip
         run(sys.executable, "-m", "venv", base / "venv")
-        run(base / "venv/bin/pip", "install", "-q", *sorted(wheels.glob("*.whl")))
+        # The blocking client with its shell (the repl extra): the test drives `warden`.
+        names = [
+            f"{w}[repl]" if w.name.startswith("warden_client-") else str(w)
+            for w in sorted(wheels.glob("*.whl"))
+        ]
+        run(base / "venv/bin/pip", "install", "-q", *names)
         yield base
     finally:
         shutil.rmtree(base, ignore_errors=True)
