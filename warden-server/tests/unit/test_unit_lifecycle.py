@@ -33,7 +33,8 @@ def created(context: ContainerContext, **fields: object) -> InsecureContainer:
 
 
 def snapshot_of(container: InsecureContainer) -> dict[str, object]:
-    data: dict[str, object] = json.loads(Path(container.container_path, "snapshot.json").read_text())
+    text = Path(container.container_path, "snapshot.json").read_text()
+    data: dict[str, object] = json.loads(text)
     return data
 
 
@@ -85,7 +86,8 @@ def test_destroy_of_an_active_container_stops_it_first(
 @pytest.mark.parametrize(
     ("state", "request_", "message"),
     [
-        ("active", CreateRequest(), "Container state must be one of 'born', current state is 'active'"),
+        ("active", CreateRequest(),
+         "Container state must be one of 'born', current state is 'active'"),
         ("stopped", SpawnRequest(handle="h", script="true"),
          "Container state must be one of 'active', current state is 'stopped'"),
         ("stopped", NetInRequest(handle="h"),
