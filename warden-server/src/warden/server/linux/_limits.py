@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from warden.protocol import (
     LimitMemoryResponse,
 )
 
-from .._cgroups import DEFAULT_CGROUP_ROOT, ContainerCgroup, OomWatch, container_cgroup
+from .._cgroups import ContainerCgroup, OomWatch, container_cgroup
 from .._config import DEFAULT_IMAGE_INODES, DEFAULT_PIDS_LIMIT, DISK_BACKENDS, Config
 from .._errors import WardenError
 from .._oom import FileWatcher
@@ -68,17 +68,21 @@ _MEMORY_STAT_FIELDS = frozenset(f.name for f in InfoResponse.MemoryStat.DESCRIPT
 
 @dataclass(frozen=True)
 class LimitsSettings:
-    """What the configuration says about limits (see ``from_config`` for the keys)."""
+    """What the configuration says about limits (see ``from_config`` for the keys).
 
-    cgroup_parent: str = "warden"
-    cgroup_root: Path = DEFAULT_CGROUP_ROOT
+    No defaults here but the detected cgroup version: the configuration schema
+    (``_config.py``) holds every default.
+    """
+
+    cgroup_parent: str
+    cgroup_root: Path
+    pids_limit: int | None
+    disk_backend: str
+    disk_script: Path
+    depot_path: Path
+    disk_image_size: int | None
+    disk_image_inodes: int
     cgroup_version: int | None = None
-    pids_limit: int | None = DEFAULT_PIDS_LIMIT
-    disk_backend: str = "loop"
-    disk_script: Path = field(default_factory=lambda: Path("root-scripts/linux/disk.sh"))
-    depot_path: Path = Path("/var/lib/warden/containers")
-    disk_image_size: int | None = None
-    disk_image_inodes: int = DEFAULT_IMAGE_INODES
 
     @classmethod
     def from_config(cls, config: Config) -> LimitsSettings:
