@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_config -*-
 """The kinds of value a configuration key may hold: each checks and converts one value.
 
 A ``Kind`` is called with the dotted key (for the message) and the value as

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_requests,tests.test_connections -*-
+# -*- test-case-name: tests.test_requests,tests.test_connections,tests.unit.test_unit_server -*-
 """The server: composition root, request dispatch, drain and recovery.
 
 ``Server`` builds the pools and the container context from the configuration,

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_requests -*-
+# -*- test-case-name: tests.test_requests,tests.unit.test_unit_lifecycle -*-
 """The container base: state machine, request table, resources, jobs, snapshots.
 
 A request reaches a container through ``Container.dispatch``, which looks the
