@@ -58,7 +58,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the server until drained (0) or stopped; 2 for a bad configuration."""
+    """Run the server until drained (0) or stopped; 2 for a bad configuration or a
+    missing file, 1 when another server holds the socket or the start fails."""
     args = _parse_args(argv)
     try:
         config: Config = load_config(args.config) if args.config else parse_config(None)
