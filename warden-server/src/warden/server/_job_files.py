@@ -82,15 +82,15 @@ class JobFiles:
             return 0
 
     def read(self, name: str, offset: int, size: int) -> bytes:
-        """Bytes of an output file (empty when it does not exist)."""
+        """Bytes of an output file (empty when it does not exist or cannot be
+        read now: it is tried again at the next change)."""
         fd = self._fds.get(name)
-        if fd is None:
-            try:
-                fd = os.open(self.file(name), _READ_FLAGS)
-            except FileNotFoundError:
-                return b""
-            self._fds[name] = fd
-        return os.pread(fd, size, offset)
+        try:
+            if fd is None:
+                fd = self._fds[name] = os.open(self.file(name), _READ_FLAGS)
+            return os.pread(fd, size, offset)
+        except OSError:
+            return b""
 
     def close(self) -> None:
         """Release the descriptors (the files stay)."""

@@ -102,10 +102,10 @@ class JobOutput:
         def to_syslog(name: str, line: bytes) -> None:
             sender.send(tag, PRIORITY_STDOUT if name == "stdout" else PRIORITY_STDERR, line)
 
-        self._syslog = OutputFollower(self, to_syslog, lines=True)
+        follower = OutputFollower(self, to_syslog, lines=True)
         if from_now:
-            self.refresh()
-            self._syslog.offsets = dict(self._sizes)
+            follower.offsets = {name: self.files.size(name) for name in STREAMS}
+        self._syslog = follower
 
     def refresh(self) -> None:
         """Take in what the keeper wrote since, and hand it to the readers."""
