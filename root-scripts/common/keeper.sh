@@ -6,8 +6,8 @@
 # OUTPUT_LIMIT (bytes of stdout and stderr together; empty: no limit). It
 # prints why and returns 1 when the keeper is not built.
 keeper_argv() {
-  local keeper
-  keeper=$(cd "${BASH_SOURCE[0]%/*}/../linux/bin" 2> /dev/null && pwd)/warden-keeper
+  # (No command substitution: a job's start must not pay for a fork.)
+  local keeper=${BASH_SOURCE[0]%/*}/../linux/bin/warden-keeper
   if [[ ! -x $keeper ]]; then
     echo "$keeper is missing: build it with make setup (or make helpers)" >&2
     return 1
