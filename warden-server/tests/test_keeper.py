@@ -114,7 +114,8 @@ def test_a_late_writer_meets_a_closed_pipe_and_nothing_is_kept(job_dir: Path) ->
               "while :; do echo late; sleep 0.05; done) &")  # fmt: skip
     done = keep(job_dir, script, "--limit", "1000")
     assert done.returncode == 0  # the keeper ended with the job, not with the writer
-    wait_for((job_dir / "writer").exists, "the writer to start")
+    wait_for(lambda: (job_dir / "writer").exists() and (job_dir / "writer").read_text().strip(),
+             "the writer to start")  # fmt: skip
     writer = int((job_dir / "writer").read_text())
     assert alive(writer)
     (job_dir / "go").touch()

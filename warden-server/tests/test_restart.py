@@ -251,7 +251,10 @@ def test_late_output_of_finished_jobs_goes_nowhere_with_or_without_a_server(
         wait_for(lambda: not jobs & set(client.info(handle).job_ids), what="the jobs to end")
     assert server.drain() == 0
     root = Path(path) / "root"
-    wait_for(lambda: (root / "go1.pid").exists() and (root / "go2.pid").exists(),
+    def written(path: Path) -> bool:
+        return path.exists() and path.read_text().endswith("\n")
+
+    wait_for(lambda: written(root / "go1.pid") and written(root / "go2.pid"),
              what="the writers to start")  # fmt: skip
     writers = {name: int((root / f"{name}.pid").read_text()) for name in ("go1", "go2")}
     (root / "go2").touch()

@@ -65,9 +65,8 @@ static uint64_t limit;
 static uint64_t kept; /* bytes written to the files, both streams */
 static int exceeded;
 static long kill_at_ms = -1; /* monotonic time of the pending SIGKILL */
-/* The script going to the job's stdin: read from fd 0 at script_offset,
- * written to script_pipe (-1 once all is written or the job stopped reading). */
-static off_t script_offset;
+/* The job's stdin, fed from fd 0 (-1 once all is written or the job has
+ * closed it). */
 static int script_pipe = -1;
 static pid_t job_pid;
 static int dir_fd = -1;
@@ -165,20 +164,33 @@ static ssize_t pump(struct stream *stream)
 	return got;
 }
 
-/* Write the next part of the script into the job's stdin, as much as fits. */
+/* Write the next part of the script into the job's stdin, as much as fits
+ * (read from fd 0, a file or anything else, a buffer at a time). */
 static void feed_script(void)
 {
 	static char buffer[64 * 1024];
-	ssize_t got = pread(0, buffer, sizeof buffer, script_offset);
-	ssize_t put = got > 0 ? write(script_pipe, buffer, (size_t)got) : 0;
+	static size_t filled, sent;
+	if (sent == filled) {
+		ssize_t got = read(0, buffer, sizeof buffer);
+		if (got < 0 && errno == EINTR)
+			return;
+		if (got <= 0) { /* the end of the script */
+			close(script_pipe);
+			script_pipe = -1;
+			return;
+		}
+		filled = (size_t)got;
+		sent = 0;
+	}
+	ssize_t put = write(script_pipe, buffer + sent, filled - sent);
 	if (put < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (put <= 0) { /* the end of the script, or the job closed its stdin */
+	if (put < 0) { /* the job closed its stdin */
 		close(script_pipe);
 		script_pipe = -1;
 		return;
 	}
-	script_offset += put;
+	sent += (size_t)put;
 }
 
 static int pidfd_open(pid_t pid)

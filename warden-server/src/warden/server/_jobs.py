@@ -329,8 +329,7 @@ class Job:
         self.files.close()
 
     def remove(self) -> None:
-        """Forget the job: close it and delete its directory (its keeper, if
-        still running, goes on writing to the deleted files)."""
+        """Forget the job: close it and delete its directory."""
         self._stop_following()
         self.files.remove()
 
