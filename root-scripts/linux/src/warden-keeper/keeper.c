@@ -342,8 +342,12 @@ int main(int argc, char **argv)
 			long left = kill_at_ms - now_ms();
 			timeout = left > 0 ? (int)left : 0;
 		}
-		if (poll(fds, 4, timeout) < 0 && errno != EINTR)
+		if (poll(fds, 4, timeout) < 0 && errno != EINTR) {
+			/* Cannot follow the output any more: wait for the end. */
+			while (waitpid(job_pid, &status, 0) < 0 && errno == EINTR) {
+			}
 			break;
+		}
 		if (kill_at_ms >= 0 && now_ms() >= kill_at_ms) {
 			kill(-job_pid, SIGKILL);
 			kill_at_ms = -1;
