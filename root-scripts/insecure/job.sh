@@ -8,7 +8,8 @@
 #
 # This script becomes warden-keeper (as the Linux backend's job.sh does; see
 # root-scripts/linux/src/warden-keeper), which runs `env -i bash` in
-# <container>/root with the script as stdin and pipes as stdout and stderr, in
+# <container>/root with a sealed copy of the script as stdin and pipes as
+# stdout and stderr, in
 # a process group of its own whose leader's pid goes to JOB_DIR/pid, and
 # writes what comes through the pipes to JOB_DIR/stdout and JOB_DIR/stderr.
 # When the job ends, the keeper writes its exit status to JOB_DIR/exit_status

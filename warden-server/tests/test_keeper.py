@@ -57,11 +57,12 @@ def test_output_goes_to_files_and_the_status_is_written(job_dir: Path) -> None:
         assert stat.S_IMODE(os.stat(job_dir / name).st_mode) == 0o600
 
 
-def test_the_job_holds_pipes_only(job_dir: Path) -> None:
+def test_the_job_holds_no_host_file(job_dir: Path) -> None:
     keep(job_dir, "for fd in 0 1 2; do readlink /proc/self/fd/$fd >&2; done; ls /proc/self/fd",
          "--unbounded")  # fmt: skip
-    links = (job_dir / "stderr").read_text().split()
-    assert len(links) == 3 and all(link.startswith("pipe:[") for link in links), links
+    links = (job_dir / "stderr").read_text().splitlines()
+    assert links[0] == "/memfd:script (deleted)"
+    assert all(link.startswith("pipe:[") for link in links[1:]) and len(links) == 3, links
     # ls sees its own 0-2 and the directory it lists: nothing else was passed on.
     assert (job_dir / "stdout").read_text().split() == ["0", "1", "2", "3"]
 
@@ -140,3 +141,11 @@ def test_a_program_that_cannot_run_fails_with_127(job_dir: Path) -> None:
     assert done.returncode == 0
     assert (job_dir / "exit_status").read_text() == "127\n"
     assert b"cannot run /nonexistent" in (job_dir / "stderr").read_bytes()
+
+
+def test_the_script_copy_cannot_be_written_or_grown(job_dir: Path) -> None:
+    script = ("echo x >> /proc/self/fd/0 || echo refused; "
+              "fallocate -n -l 1048576 /proc/self/fd/0 || echo refused")  # fmt: skip
+    keep(job_dir, script, "--unbounded")
+    assert (job_dir / "stdout").read_text() == "refused\nrefused\n"
+    assert (job_dir / "script").read_text().startswith("echo x")

@@ -1,5 +1,6 @@
-"""A job's stdin, stdout and stderr are pipes to its keeper on the host, never
-host files: the handles a job is given lead nowhere outside its limits."""
+"""A job's stdout and stderr are pipes to its keeper on the host and its stdin
+a sealed in-memory copy of its script, never host files: the handles a job
+is given lead nowhere outside its limits."""
 
 from __future__ import annotations
 

@@ -6,10 +6,12 @@
  *                 JOB_DIR -- PROGRAM [ARG...]
  *
  * The job (PROGRAM, in a process group of its own whose id is its pid) gets
- * three pipes: stdin, fed here from this program's stdin (the job's script,
- * a file), and stdout and stderr, whose output is read here and appended to
- * JOB_DIR/stdout and JOB_DIR/stderr. So the job holds no host file: it
- * cannot fallocate, lease, chmod, chown or reopen any of them.
+ * as stdin a sealed in-memory copy of this program's stdin (the job's script;
+ * seekable, so bash reads it a buffer at a time, but no file of the host and
+ * neither writable nor growable), and pipes as stdout and stderr, whose
+ * output is read here and appended to JOB_DIR/stdout and JOB_DIR/stderr. So
+ * the job holds no host file: it cannot fallocate, lease, chmod, chown or
+ * reopen any of them.
  *
  *   --limit BYTES  stdout and stderr together keep at most BYTES. Past it,
  *                  JOB_DIR/output_exceeded is created, the job's group gets
@@ -38,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -65,9 +68,6 @@ static uint64_t limit;
 static uint64_t kept; /* bytes written to the files, both streams */
 static int exceeded;
 static long kill_at_ms = -1; /* monotonic time of the pending SIGKILL */
-/* The job's stdin, fed from fd 0 (-1 once all is written or the job has
- * closed it). */
-static int script_pipe = -1;
 static pid_t job_pid;
 static int dir_fd = -1;
 
@@ -164,33 +164,27 @@ static ssize_t pump(struct stream *stream)
 	return got;
 }
 
-/* Write the next part of the script into the job's stdin, as much as fits
- * (read from fd 0, a file or anything else, a buffer at a time). */
-static void feed_script(void)
+/* A sealed memfd holding all of fd 0, at offset 0: the job's stdin. */
+static int script_copy(void)
 {
+	int fd = memfd_create("script", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		die(1, "memfd_create: %s", strerror(errno));
 	static char buffer[64 * 1024];
-	static size_t filled, sent;
-	if (sent == filled) {
+	for (;;) {
 		ssize_t got = read(0, buffer, sizeof buffer);
 		if (got < 0 && errno == EINTR)
-			return;
-		if (got <= 0) { /* the end of the script */
-			close(script_pipe);
-			script_pipe = -1;
-			return;
-		}
-		filled = (size_t)got;
-		sent = 0;
+			continue;
+		if (got < 0)
+			die(1, "cannot read the script: %s", strerror(errno));
+		if (got == 0)
+			break;
+		write_all(fd, buffer, (size_t)got);
 	}
-	ssize_t put = write(script_pipe, buffer + sent, filled - sent);
-	if (put < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (put < 0) { /* the job closed its stdin */
-		close(script_pipe);
-		script_pipe = -1;
-		return;
-	}
-	sent += (size_t)put;
+	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+	if (fcntl(fd, F_ADD_SEALS, seals) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		die(1, "cannot seal the script: %s", strerror(errno));
+	return fd;
 }
 
 static int pidfd_open(pid_t pid)
@@ -286,18 +280,15 @@ int main(int argc, char **argv)
 		streams[s].file_fd = open_output(streams[s].name);
 	}
 
-	int script_ends[2];
-	if (pipe2(script_ends, O_CLOEXEC) < 0)
-		die(1, "pipe: %s", strerror(errno));
-	script_pipe = script_ends[1];
+	int script = script_copy();
 
 	job_pid = fork();
 	if (job_pid < 0)
 		die(1, "fork: %s", strerror(errno));
 	if (job_pid == 0)
-		start_job(script_ends[0], write_ends[0], write_ends[1], job_argv);
+		start_job(script, write_ends[0], write_ends[1], job_argv);
 	setpgid(job_pid, job_pid); /* whichever of the two runs first */
-	close(script_ends[0]);
+	close(script);
 	close(write_ends[0]);
 	close(write_ends[1]);
 	int job_fd = pidfd_open(job_pid);
@@ -317,32 +308,30 @@ int main(int argc, char **argv)
 			die(1, "cannot record the job's pid in %s", pid_file);
 		}
 	}
-	/* Nobody reads our own stdout and stderr from here on (the server may be
-	 * gone); stdin stays: it is the script. */
+	/* Nobody reads our own stdio from here on (the server may be gone). */
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
+		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
 		close(null);
 	}
 	for (int s = 0; s < 2; s++)
 		fcntl(streams[s].pipe_fd, F_SETFL, O_NONBLOCK);
-	fcntl(script_pipe, F_SETFL, O_NONBLOCK);
 
 	int status = 0;
 	for (;;) {
-		struct pollfd fds[4] = {
+		struct pollfd fds[3] = {
 			{streams[0].pipe_fd, POLLIN, 0},
 			{streams[1].pipe_fd, POLLIN, 0},
 			{job_fd, POLLIN, 0},
-			{script_pipe, POLLOUT, 0},
 		};
 		int timeout = -1;
 		if (kill_at_ms >= 0) {
 			long left = kill_at_ms - now_ms();
 			timeout = left > 0 ? (int)left : 0;
 		}
-		if (poll(fds, 4, timeout) < 0 && errno != EINTR) {
+		if (poll(fds, 3, timeout) < 0 && errno != EINTR) {
 			/* Cannot follow the output any more: wait for the end. */
 			while (waitpid(job_pid, &status, 0) < 0 && errno == EINTR) {
 			}
@@ -355,15 +344,11 @@ int main(int argc, char **argv)
 		for (int s = 0; s < 2; s++)
 			if (streams[s].pipe_fd >= 0 && fds[s].revents)
 				pump(&streams[s]);
-		if (script_pipe >= 0 && fds[3].revents)
-			feed_script();
 		if (fds[2].revents) {
 			if (waitpid(job_pid, &status, 0) == job_pid)
 				break;
 		}
 	}
-	if (script_pipe >= 0)
-		close(script_pipe);
 	/* What the job wrote before it ended is in the pipes: read it. */
 	for (int s = 0; s < 2; s++) {
 		size_t drained = 0;

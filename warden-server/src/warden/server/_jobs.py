@@ -3,7 +3,8 @@
 
 The backend's wrapper (``root-scripts/<backend>/job.sh``) is started in its
 own session and becomes the job's keeper (``warden-keeper``), which starts
-the job with pipes for stdin, stdout and stderr, writes what the job prints
+the job with a sealed in-memory copy of the script as stdin and pipes as
+stdout and stderr, writes what the job prints
 to files of the job's directory (``_job_files``), and writes ``exit_status``
 and exits when the job ends. The job holds no host file. The server learns
 of output through inotify on the directory and of the end through a pidfd
