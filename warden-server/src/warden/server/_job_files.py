@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_job_output,tests.test_requests -*-
 """The files of one job's directory, as the server writes and reads them.
 
 ``<container_path>/jobs/<job_id>/`` holds::

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_job_output,tests.test_requests -*-
 """What clients and syslog see of a job's output, read from its keeper's files.
 
 The keeper writes at most ``job_output_limit`` bytes (stdout and stderr

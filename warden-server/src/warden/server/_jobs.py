@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_jobs -*-
+# -*- test-case-name: tests.test_requests,tests.test_keeper -*-
 """Jobs: a script running in a container under a keeper, followed through files.
 
 The backend's wrapper (``root-scripts/<backend>/job.sh``) is started in its
