@@ -9,7 +9,8 @@
 #
 # This script becomes warden-keeper (src/warden-keeper/keeper.c), which
 # keeps the job's output on the host: the job is /bin/bash in the container,
-# reading JOB_DIR/script, writing to pipes whose other ends the keeper holds;
+# reading a sealed in-memory copy of JOB_DIR/script, writing to pipes whose
+# other ends the keeper holds;
 # the keeper writes what comes to JOB_DIR/stdout and JOB_DIR/stderr (at most
 # OUTPUT_LIMIT bytes together; every byte when OUTPUT_LIMIT is empty; no file
 # and nothing kept when DISCARD_OUTPUT is true). The job never holds a host
