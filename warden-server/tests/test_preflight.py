@@ -51,20 +51,25 @@ def test_missing_and_non_executable_scripts_are_each_named(tmp_path: Path) -> No
     ]
 
 
-def test_linux_needs_the_job_launcher_and_a_root_file_system(tmp_path: Path) -> None:
+def test_linux_needs_both_helpers_and_a_root_file_system(tmp_path: Path) -> None:
     scripts = copy_scripts(tmp_path)
-    helper = scripts / "linux" / "bin" / "warden-exec"
-    if helper.exists():
-        helper.unlink()
+    helpers = [scripts / "linux" / "bin" / name for name in ("warden-keeper", "warden-exec")]
+    for helper in helpers:
+        if helper.exists():
+            helper.unlink()
     rootfs = tmp_path / "rootfs"
     found = problems(config_for("linux", scripts, rootfs))
-    assert len(found) == 2
-    assert found[0].startswith(f"the job launcher {helper} is missing or not executable")
-    assert "make -C" in found[0]
-    assert found[1].startswith(f"server.container_rootfs_path: {rootfs} is not a root file system")
-    helper.parent.mkdir(exist_ok=True)
-    helper.write_text("#!/bin/sh\n")
-    helper.chmod(0o755)
+    assert len(found) == 3
+    for problem, helper in zip(found, helpers, strict=False):
+        assert problem.startswith(f"the helper {helper} is missing or not executable")
+        assert f"make -C {scripts}/linux/src/{helper.name} OUT={helper}" in problem
+    assert found[2].startswith(f"server.container_rootfs_path: {rootfs} is not a root file system")
+    # The insecure backend needs the keeper only.
+    assert problems(config_for("insecure", scripts, rootfs)) == [found[0]]
+    helpers[0].parent.mkdir(exist_ok=True)
+    for helper in helpers:
+        helper.write_text("#!/bin/sh\n")
+        helper.chmod(0o755)
     (rootfs / "bin").mkdir(parents=True)
     assert problems(config_for("linux", scripts, rootfs)) == []
 

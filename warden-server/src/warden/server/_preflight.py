@@ -3,7 +3,7 @@
 
 A server that cannot create a single container must not start and then fail
 every request: ``problems`` lists what is missing (the backend's scripts, the
-Linux job launcher, the containers' root filesystem) and ``_main`` refuses to
+job keeper and the Linux job launcher, the containers' root filesystem) and ``_main`` refuses to
 start with all of them in one message. Nothing here changes the machine.
 """
 
@@ -14,7 +14,7 @@ from typing import Final
 
 from ._config import Config
 
-__all__ = ["BACKEND_SCRIPTS", "problems"]
+__all__ = ["BACKEND_HELPERS", "BACKEND_SCRIPTS", "problems"]
 
 #: The scripts each backend runs, relative to ``server.root_scripts_path``.
 BACKEND_SCRIPTS: Final = {
@@ -22,7 +22,11 @@ BACKEND_SCRIPTS: Final = {
     "linux": ("setup.sh", "create.sh", "destroy.sh", "job.sh", "copy.sh", "disk.sh", "net.sh"),
 }
 
-_HELPER: Final = os.path.join("linux", "bin", "warden-exec")
+#: The static helpers each backend's scripts run (built from linux/src/<name>).
+BACKEND_HELPERS: Final = {
+    "insecure": ("warden-keeper",),
+    "linux": ("warden-keeper", "warden-exec"),
+}
 
 
 def problems(config: Config) -> list[str]:
@@ -42,14 +46,15 @@ def problems(config: Config) -> list[str]:
             found.append(f"script {path} is missing")
         elif not os.access(path, os.X_OK):
             found.append(f"script {path} is not executable")
-    if backend == "linux":
-        helper = os.path.join(root, _HELPER)
+    for name in BACKEND_HELPERS[backend]:
+        helper = os.path.join(root, "linux", "bin", name)
         if not (os.path.isfile(helper) and os.access(helper, os.X_OK)):
-            source = os.path.join(root, "linux", "src", "warden-exec")
+            source = os.path.join(root, "linux", "src", name)
             found.append(
-                f"the job launcher {helper} is missing or not executable "
+                f"the helper {helper} is missing or not executable "
                 f"(build it with: make -C {source} OUT={helper})"
             )
+    if backend == "linux":
         rootfs = server.container_rootfs_path
         if not os.path.isdir(os.path.join(rootfs, "bin")):
             found.append(

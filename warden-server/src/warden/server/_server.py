@@ -38,7 +38,8 @@ from warden.protocol import (
 from ._config import Config
 from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
-from ._jobs import JobIdCounter, JobServices
+from ._job_ids import JobIdCounter
+from ._jobs import JobServices
 from ._metrics import CONTENT_TYPE, ERROR, OK, Metrics
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
