@@ -98,6 +98,7 @@ from warden.protocol import (
 
 from .._config import Config
 from .._errors import StateError, WardenError
+from .._exit_status import client_exit_status, signal_name
 from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._pools import NetworkPool
@@ -527,6 +528,13 @@ class Container:
         return SpawnResponse(job_id=job.job_id)
 
     def _job_finished(self, job: Job) -> None:
+        ended_by = signal_name(job.status) if job.status is not None else None
+        if ended_by is not None:
+            # Clients get 255 for it (as the original's); the signal is told here.
+            self.log.info(
+                "job {job_id} was ended by {signal} (answered as exit status 255)",
+                job_id=job.job_id, signal=ended_by, handle=self.handle,
+            )  # fmt: skip
         # C7: the snapshot is rewritten whenever a job ends, unless a request
         # holds it deleted (its bracket writes it at the end).
         if (
@@ -571,7 +579,10 @@ class Container:
     async def _link(self, request: LinkRequest, peer: Peer | None) -> LinkResponse:
         result, info = await self._linked(request.job_id, peer)
         return LinkResponse(
-            exit_status=result.exit_status, stdout=result.stdout, stderr=result.stderr, info=info
+            exit_status=client_exit_status(result.exit_status),
+            stdout=result.stdout,
+            stderr=result.stderr,
+            info=info,
         )
 
     async def _stream(self, request: StreamRequest, peer: Peer | None) -> StreamResponse:
@@ -587,7 +598,9 @@ class Container:
         finally:
             job.remove_follower(follower)
         self._forget(job, result)
-        return StreamResponse(exit_status=result.exit_status, info=await self._container_info())
+        return StreamResponse(
+            exit_status=client_exit_status(result.exit_status), info=await self._container_info()
+        )
 
     async def _run(self, request: RunRequest, peer: Peer | None) -> RunResponse:
         spawn = SpawnRequest(
@@ -607,7 +620,10 @@ class Container:
         # asked once.
         result, info = await self._linked(spawned.job_id, peer)
         return RunResponse(
-            exit_status=result.exit_status, stdout=result.stdout, stderr=result.stderr, info=info
+            exit_status=client_exit_status(result.exit_status),
+            stdout=result.stdout,
+            stderr=result.stderr,
+            info=info,
         )
 
     async def _net_in(self, request: NetInRequest, peer: Peer | None) -> NetInResponse:
