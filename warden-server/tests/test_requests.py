@@ -443,7 +443,9 @@ def test_copy_in_and_out(client: AnyClient, server: WardenServer) -> None:
     client.stop(handle)  # copy_out works on a stopped container
     client.copy_out(handle, "/single", str(server.base / "single"))
     assert (server.base / "single").read_bytes() == b"data"
-    assert error_of(client.copy_out, handle, "/missing", str(out)) == "command exited with failure"
+    assert error_of(client.copy_out, handle, "/missing", str(out)) == (
+        "command exited with failure: copy: /missing does not exist"
+    )
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from .._pools import NetworkPool, PortPool, UidPool
 if TYPE_CHECKING:
     from .base import Container
 
-__all__ = ["ContainerContext", "ContainerIds", "Peer", "Registry"]
+__all__ = ["UNKNOWN_HANDLE", "ContainerContext", "ContainerIds", "Peer", "Registry"]
 
 
 class Peer(Protocol):
@@ -61,6 +61,10 @@ class ContainerIds:
         return "".join(self._DIGITS[(self._counter >> (55 - (i + 1) * 5)) & 31] for i in range(11))
 
 
+#: The original's answer for a handle that names no container.
+UNKNOWN_HANDLE = "unknown handle"
+
+
 class Registry:
     """Handles of live containers; handles being created are reserved, not listed."""
 
@@ -94,11 +98,15 @@ class Registry:
         try:
             return self._live[handle]
         except KeyError:
-            raise WardenError("unknown handle") from None
+            raise WardenError(UNKNOWN_HANDLE) from None
+
+    def find(self, handle: str) -> Container | None:
+        """The container with this handle, or None."""
+        return self._live.get(handle)
 
     def handles(self) -> list[str]:
-        """Handles of live containers."""
-        return list(self._live)
+        """Handles of live containers (not those whose destroy is under way)."""
+        return [handle for handle, c in self._live.items() if not c.being_destroyed]
 
     def __iter__(self) -> Iterator[Container]:
         return iter(list(self._live.values()))

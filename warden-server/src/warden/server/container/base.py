@@ -55,7 +55,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -101,8 +101,9 @@ from .._errors import StateError, WardenError
 from .._exit_status import client_exit_status, signal_name
 from .._jobs import Job, JobResult
 from .._logging import debug_enabled
+from .._messages import script_reason
 from .._pools import NetworkPool
-from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult, run_script
+from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult, run_script
 from .._snapshot import delete_snapshot, write_snapshot
 from ._context import ContainerContext, Peer
 
@@ -184,6 +185,8 @@ class Container:
         self._grace_timer: Any = None
         self._brackets = 0
         self._destroying = False
+        #: A Destroy is under way: to clients the container is already gone.
+        self.being_destroyed = False
         self._snapshot_retry: Any = None
 
     # -- identity and resources --
@@ -453,6 +456,14 @@ class Container:
         return StopResponse()
 
     async def _destroy(self, request: DestroyRequest, peer: Peer | None) -> DestroyResponse:
+        self.being_destroyed = True
+        try:
+            return await self._destroy_now()
+        finally:
+            # A destroy that failed leaves the container as it was (B3).
+            self.being_destroyed = self.state is State.DESTROYED
+
+    async def _destroy_now(self) -> DestroyResponse:
         if self.state is not State.DESTROYED:
             try:
                 obituary = await self.dispatch(InfoRequest(handle=self.handle))
@@ -634,11 +645,13 @@ class Container:
         return NetOutResponse()
 
     async def _copy_in(self, request: CopyInRequest, peer: Peer | None) -> CopyInResponse:
-        await self.do_copy_in(request)
+        with _saying_why():
+            await self.do_copy_in(request)
         return CopyInResponse()
 
     async def _copy_out(self, request: CopyOutRequest, peer: Peer | None) -> CopyOutResponse:
-        await self.do_copy_out(request)
+        with _saying_why():
+            await self.do_copy_out(request)
         return CopyOutResponse()
 
     async def _limit_memory(self, request: LimitMemoryRequest, peer: Peer | None) -> Message:
@@ -810,6 +823,20 @@ class _SnapshotBracket:
             and not container._destroying
         ):
             container.save_snapshot()
+
+
+@contextlib.contextmanager
+def _saying_why() -> Iterator[None]:
+    """A failed script's error carries what the script said (the original
+    answered the bare ``command exited with failure``, which it keeps as the
+    start of the message)."""
+    try:
+        yield
+    except ScriptError as error:
+        reason = script_reason(error.result.stderr)
+        if not reason:
+            raise
+        raise WardenError(f"{error.message}: {reason}") from error
 
 
 def _loggable(fields: dict[str, Any]) -> dict[str, Any]:
