@@ -273,3 +273,21 @@ def test_late_output_of_finished_jobs_is_stopped_after_a_restart(started: Warden
         for job_id in jobs:
             result = client.link(handle, job_id)
             assert (result.exit_status, result.stdout) == (0, b"kept\n")
+
+
+def test_a_job_spawned_just_before_a_drain_still_runs_after_the_restart(
+    started: WardenServer,
+) -> None:
+    server = started
+    with Client(server.socket_path) as client:
+        handles = [client.create().handle for _ in range(3)]
+        handle = handles[-1]
+        root = Path(client.info(handle).container_path) / "root"
+        job = client.spawn(handle, "echo $$ > job.pid; sleep 3; echo slept").job_id
+        wait_for(lambda: (root / "job.pid").exists() and (root / "job.pid").read_text(), what="pid")
+    assert server.drain() == 0
+    server.start()
+    with Client(server.socket_path) as client:
+        assert process_alive(int((root / "job.pid").read_text()))
+        result = client.link(handle, job, timeout=60)
+        assert (result.exit_status, result.stdout) == (0, b"slept\n")
