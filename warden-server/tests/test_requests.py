@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import AnyClient, WardenServer, wait_for
+from conftest import AnyClient, WardenServer, job_ended, wait_for
 
 from warden.client import ServerError
 from warden.protocol import (
@@ -204,6 +204,7 @@ def test_spawn_then_link_forgets_the_job(client: AnyClient) -> None:
     result = client.link(handle, first)
     assert (result.exit_status, result.stdout) == (0, b"went\n")
     assert first not in client.info(handle).job_ids
+    assert second in client.info(handle).job_ids  # ended, not linked yet
     assert error_of(client.link, handle, first) == "no such job"
     assert client.link(handle, second).exit_status == 0
 
@@ -224,7 +225,8 @@ def test_stream_sends_chunks_then_the_exit_status(client: AnyClient) -> None:
 def test_stream_of_a_finished_job_sends_its_stored_output(client: AnyClient) -> None:
     handle = client.create().handle
     job_id = client.spawn(handle, "echo out; echo err >&2").job_id
-    wait_for(lambda: job_id not in client.info(handle).job_ids, what="the job to end")
+    path = client.info(handle).container_path
+    wait_for(lambda: job_ended(path, job_id), what="the job to end")
     frames = client.stream_all(handle, job_id)
     assert [(f.name, f.data) for f in frames[:-1]] == [("stdout", b"out\n"), ("stderr", b"err\n")]
     assert frames[-1].exit_status == 0
@@ -332,7 +334,7 @@ def test_stop_terminates_every_process(client: AnyClient) -> None:
     wait_for(lambda: len(processes_in(root)) >= 5, what="the jobs to start")
     client.stop(handle)
     assert processes_in(root) == []
-    assert client.info(handle).job_ids == []
+    assert sorted(client.info(handle).job_ids) == [first, second]  # ended, still linkable
     # As the original: a job that a signal ended has no exit status (255).
     assert client.link(handle, first).exit_status == 255
     assert client.link(handle, second).exit_status == 255
@@ -375,21 +377,25 @@ def test_destroy_removes_processes_and_files(client: AnyClient) -> None:
 def test_link_during_destroy_ends_with_the_obituary(
     server: WardenServer, connect_client: object
 ) -> None:
-    linker = connect_client(server)  # type: ignore[operator]
-    destroyer = connect_client(server)  # type: ignore[operator]
-    handle = linker.create().handle
-    job_id = linker.spawn(handle, "echo started; sleep 1000").job_id
-    import threading
+    from test_connections import RawConnection
 
-    result: list[object] = []
-    thread = threading.Thread(target=lambda: result.append(linker.link(handle, job_id)))
-    thread.start()
+    from warden.protocol import LinkRequest, request_to_wire
+
+    destroyer = connect_client(server)  # type: ignore[operator]
+    handle = destroyer.create().handle
+    job_id = destroyer.spawn(handle, "echo started; sleep 1000").job_id
+    linker = RawConnection(server.socket_path)
+    linker.send(request_to_wire(LinkRequest(handle=handle, job_id=job_id)))
+    # The server reads both sockets in the turn that answers this Ping: the
+    # Link is waiting before the Destroy arrives (a Link sent once the
+    # destroy is under way gets "unknown handle").
+    destroyer.ping()
     destroyer.destroy(handle)
-    thread.join(60)
-    (linked,) = result
-    assert linked.exit_status != 0  # type: ignore[attr-defined]
-    assert linked.stdout == b"started\n"  # type: ignore[attr-defined]
-    assert linked.info.state == "active"  # type: ignore[attr-defined]  # taken before the stop
+    linked = linker.receive()
+    linker.close()
+    assert linked.exit_status != 0
+    assert linked.stdout == b"started\n"
+    assert linked.info.state == "active"  # taken before the stop
 
 
 # -- net_in and copies --

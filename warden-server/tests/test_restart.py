@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WardenServer, process_alive, wait_for
+from conftest import WardenServer, job_ended, process_alive, wait_for
 
 from warden.client import Client, ClientConnectionError, ServerError
 
@@ -58,7 +58,7 @@ def test_drain_keeps_jobs_and_their_output(started: WardenServer) -> None:
         running = client.spawn(handle, WAIT_FOR_GO.format(name="go1")).job_id
         ended_before = client.spawn(handle, "echo finished early; exit 2").job_id
         ends_while_down = client.spawn(handle, WAIT_FOR_GO.format(name="go2")).job_id
-        wait_for(lambda: ended_before not in client.info(handle).job_ids, what="a job to end")
+        wait_for(lambda: job_ended(path, ended_before), what="a job to end")
         net_port = client.net_in(handle).host_port
         wrapper = wrapper_pid(path, running)
 
@@ -90,7 +90,8 @@ def test_drain_keeps_jobs_and_their_output(started: WardenServer) -> None:
         assert list(client.list().handles) == ["survivor"]
         info = client.info(handle)
         assert info.state == "active"
-        assert running in info.job_ids and ends_while_down not in info.job_ids
+        # Every job that can still be linked, running or not.
+        assert {running, ended_before, ends_while_down} <= set(info.job_ids)
         early = client.link(handle, ended_before)
         assert (early.exit_status, early.stdout) == (2, b"finished early\n")
         down = client.link(handle, ends_while_down)
@@ -256,7 +257,7 @@ def test_late_output_of_finished_jobs_is_stopped_after_a_restart(started: Warden
         after_restart = client.spawn(handle, LATE_WRITER.format(name="go1")).job_id
         while_down = client.spawn(handle, LATE_WRITER.format(name="go2")).job_id
         jobs = {after_restart, while_down}
-        wait_for(lambda: not jobs & set(client.info(handle).job_ids), what="the jobs to end")
+        wait_for(lambda: all(job_ended(path, job) for job in jobs), what="the jobs to end")
     assert server.drain() == 0
     root = Path(path) / "root"
     written_while_down = job_dir(path, while_down) / "stdout"

@@ -502,7 +502,9 @@ class Container:
             host_ip=self.host_ip,
             container_ip=self.container_ip,
             container_path=self.container_path,
-            job_ids=[i for i, job in self.jobs.items() if not job.terminated],
+            # Every job that can still be linked: running, or ended and not
+            # yet linked or streamed to its end (the original: running only).
+            job_ids=sorted(self.jobs),
         )
         await self.add_info(response)
         return response
