@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -360,6 +361,39 @@ def test_background_stop_replies_at_once(client: AnyClient) -> None:
     client.stop(handle, background=True)
     assert client.link(handle, job_id).exit_status == 255
     wait_for(lambda: client.info(handle).state == "stopped", what="the stop")
+
+
+#: A job that leaves only once file ``go`` exists after its TERM, with status 3.
+SLOW_TO_STOP = "trap 'while [ ! -e go ]; do sleep 0.02; done; exit 3' TERM; sleep 1000 & wait"
+
+
+def test_info_says_stopping_until_a_background_stop_is_done(client: AnyClient) -> None:
+    handle = client.create().handle
+    root = Path(client.info(handle).container_path) / "root"
+    # The job takes its time to go: until it has, the stop is under way.
+    job_id = client.spawn(handle, SLOW_TO_STOP).job_id
+    wait_for(lambda: len(processes_in(str(root))) >= 2, what="the job to start")
+    client.stop(handle, background=True)
+    wait_for(lambda: client.info(handle).state != "active", what="the stop to start")
+    assert client.info(handle).state == "stopping"
+    assert error_of(client.spawn, handle, "true") == state_error("active", "stopping")
+    (root / "go").touch()
+    wait_for(lambda: client.info(handle).state == "stopped", what="the stop")
+    assert client.link(handle, job_id).exit_status == 3
+    assert processes_in(str(root)) == []
+
+
+def test_a_stop_during_a_background_stop_returns_once_stopped(client: AnyClient) -> None:
+    handle = client.create().handle
+    root = Path(client.info(handle).container_path) / "root"
+    client.spawn(handle, SLOW_TO_STOP)
+    wait_for(lambda: len(processes_in(str(root))) >= 2, what="the job to start")
+    client.stop(handle, background=True)
+    wait_for(lambda: client.info(handle).state == "stopping", what="the stop to start")
+    threading.Timer(0.3, (root / "go").touch).start()
+    client.stop(handle)
+    assert client.info(handle).state == "stopped"
+    assert processes_in(str(root)) == []
 
 
 def test_destroy_removes_processes_and_files(client: AnyClient) -> None:

@@ -124,6 +124,11 @@ T = TypeVar("T")
 SNAPSHOT_RETRY = 2.0
 
 
+#: What Info says while a Stop is under way (the original said ``stopped``
+#: at once).
+STOPPING = "stopping"
+
+
 class State(enum.Enum):
     """Container states (B0); the value is the name in snapshots and Info."""
 
@@ -187,6 +192,8 @@ class Container:
         self._destroying = False
         #: A Destroy is under way: to clients the container is already gone.
         self.being_destroyed = False
+        #: Fires when the Stop under way ends (None when none is).
+        self._stopping: defer.Deferred[None] | None = None
         self._snapshot_retry: Any = None
 
     # -- identity and resources --
@@ -246,6 +253,15 @@ class Container:
     def uid(self) -> int:
         """The container's uid from the uid pool."""
         return int(self.resources["uid"])
+
+    @property
+    def state_name(self) -> str:
+        """The state as clients see it: ``stopping`` while a Stop is under
+        way (the container is already ``stopped`` to what it allows), then
+        ``stopped`` once every process has ended."""
+        if self._stopping is not None:
+            return STOPPING
+        return self.state.value
 
     def add_event(self, event: str) -> None:
         """Record an event (Info lists each once, in order of first occurrence)."""
@@ -337,7 +353,7 @@ class Container:
             raise WardenError(f"Unknown request: {type(request).__name__}")
         started = self.context.reactor.seconds()
         if step.states is not None and self.state not in step.states:
-            raise StateError(tuple(s.value for s in step.states), self.state.value)
+            raise StateError(tuple(s.value for s in step.states), self.state_name)
         if step.bracket is Bracket.AROUND:
             async with self._snapshot_bracket():
                 response = await step.handler(self, request, peer)
@@ -445,14 +461,21 @@ class Container:
 
     async def _stop(self, request: StopRequest, peer: Peer | None) -> StopResponse:
         if self.state is State.STOPPED:
+            if self._stopping is not None:  # a Stop under way (in the background)
+                await _waiting_on(self._stopping)
             return StopResponse()
         self.state = State.STOPPED
-        async with self._snapshot_bracket():
-            await self.do_stop(request.kill)
-            # Postcondition of stop: every job has ended.
-            running = [job.finished() for job in self.jobs.values() if not job.terminated]
-            if running:
-                await defer.DeferredList(running)
+        self._stopping = defer.Deferred()
+        try:
+            async with self._snapshot_bracket():
+                await self.do_stop(request.kill)
+                # Postcondition of stop: every job has ended.
+                running = [job.finished() for job in self.jobs.values() if not job.terminated]
+                if running:
+                    await defer.DeferredList(running)
+        finally:
+            stopped, self._stopping = self._stopping, None
+            stopped.callback(None)
         return StopResponse()
 
     async def _destroy(self, request: DestroyRequest, peer: Peer | None) -> DestroyResponse:
@@ -471,8 +494,8 @@ class Container:
                 self.obituary = obituary
             except WardenError:
                 pass  # best effort; a container that failed to create has none
-            if self.state is not State.STOPPED:
-                with contextlib.suppress(WardenError):  # best effort
+            if self.state is not State.STOPPED or self._stopping is not None:
+                with contextlib.suppress(WardenError):  # best effort; waits for one under way
                     await self.dispatch(StopRequest(handle=self.handle))
         self._destroying = True
         # Gone first: should the server die in the middle, the next one
@@ -497,7 +520,7 @@ class Container:
 
     async def _info(self, request: InfoRequest, peer: Peer | None) -> InfoResponse:
         response = InfoResponse(
-            state=self.state.value,
+            state=self.state_name,
             events=list(self.events),
             host_ip=self.host_ip,
             container_ip=self.container_ip,
@@ -825,6 +848,19 @@ class _SnapshotBracket:
             and not container._destroying
         ):
             container.save_snapshot()
+
+
+def _waiting_on(event: defer.Deferred[None]) -> defer.Deferred[None]:
+    """A Deferred that fires with ``event`` and whose cancelling leaves ``event`` alone."""
+    waiter: defer.Deferred[None] = defer.Deferred()
+
+    def fire(result: object) -> object:
+        if not waiter.called:
+            waiter.callback(None)
+        return result
+
+    event.addBoth(fire)
+    return waiter
 
 
 @contextlib.contextmanager
