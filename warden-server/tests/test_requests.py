@@ -413,12 +413,14 @@ def test_link_during_destroy_ends_with_the_obituary(
 ) -> None:
     from test_connections import RawConnection
 
-    from warden.protocol import LinkRequest, request_to_wire
+    from warden.protocol import LinkRequest, PingRequest, request_to_wire
 
     destroyer = connect_client(server)  # type: ignore[operator]
     handle = destroyer.create().handle
     job_id = destroyer.spawn(handle, "echo started; sleep 1000").job_id
     linker = RawConnection(server.socket_path)
+    linker.send(request_to_wire(PingRequest()))
+    linker.receive()  # the server has taken the connection in
     linker.send(request_to_wire(LinkRequest(handle=handle, job_id=job_id)))
     # The server reads both sockets in the turn that answers this Ping: the
     # Link is waiting before the Destroy arrives (a Link sent once the
