@@ -157,3 +157,19 @@ def test_history_survives_sessions(server: Server, home: Path) -> None:
         assert terminal.exit_status() == 0
     finally:
         terminal.kill()
+
+
+def test_tab_completes_live_handles(terminal: Terminal) -> None:
+    terminal.wait_for(PROMPT)
+    terminal.send("create --handle repl-tab-one\r")
+    terminal.wait_for("handle : repl-tab-one")
+    terminal.wait_for(PROMPT)
+    terminal.send("info --handle repl-tab-o\t")
+    terminal.wait_for("info --handle repl-tab-one")  # completed from a List
+    terminal.send("\r")
+    terminal.wait_for("state : active")
+    terminal.wait_for(PROMPT)
+    terminal.send("destroy --handle repl-tab-one\r")
+    terminal.wait_for(PROMPT)
+    terminal.send("\x04")
+    assert terminal.exit_status() == 0
