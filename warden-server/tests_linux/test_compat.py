@@ -126,3 +126,18 @@ def test_df_shows_what_the_disk_limit_leaves(client: Client, container: str) -> 
     client.limit_disk(container, byte_limit=limit, timeout=TIMEOUT)
     available = int(output(client, container, "df -B1 --output=avail / | tail -1").strip())
     assert limit - 16 * 1024 * 1024 < available <= limit
+
+
+def test_the_shell_tells_a_run_that_the_oom_killer_ended(client: Client, container: str) -> None:
+    import io
+
+    from warden.client._repl._execute import Executor
+    from warden.client._repl._output import Output
+
+    client.limit_memory(container, limit_in_bytes=32 * 1024 * 1024)
+    out, err = io.BytesIO(), io.BytesIO()
+    status = Executor(client, Output(out, err)).execute(
+        ["run", "--handle", container, "--script", "x=$(head -c 200000000 /dev/zero | tr '\\0' a)"]
+    )
+    assert status == 255  # a signal ended it: no exit status, as the original
+    assert b"event : out of memory\n" in err.getvalue()
