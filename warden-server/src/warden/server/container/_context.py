@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
 from twisted.internet import defer
@@ -21,10 +21,10 @@ from .._errors import WardenError
 from .._jobs import JobIdCounter, JobServices
 from .._pools import NetworkPool, PortPool, UidPool
 
-if TYPE_CHECKING:
-    from .base import Container
+__all__ = ["UNKNOWN_HANDLE", "ContainerContext", "ContainerIds", "Named", "Peer", "Registry"]
 
-__all__ = ["UNKNOWN_HANDLE", "ContainerContext", "ContainerIds", "Peer", "Registry"]
+#: The original's answer for a handle that names no container.
+UNKNOWN_HANDLE = "unknown handle"
 
 
 class Peer(Protocol):
@@ -40,6 +40,23 @@ class Peer(Protocol):
 
     def when_lost(self) -> defer.Deferred[None]:
         """A Deferred that fires when the connection closes (cancel it to forget it)."""
+
+
+class Named(Protocol):
+    """What the registry needs of a container: its handle, and whether its
+    destroy is under way (then it is no longer listed)."""
+
+    @property
+    def handle(self) -> str:
+        """The container's handle."""
+
+    @property
+    def being_destroyed(self) -> bool:
+        """Whether a Destroy of the container is under way."""
+
+
+#: What a registry holds (containers; the server's is a ``Registry[Container]``).
+C = TypeVar("C", bound=Named)
 
 
 class ContainerIds:
@@ -61,15 +78,15 @@ class ContainerIds:
         return "".join(self._DIGITS[(self._counter >> (55 - (i + 1) * 5)) & 31] for i in range(11))
 
 
-#: The original's answer for a handle that names no container.
-UNKNOWN_HANDLE = "unknown handle"
+class Registry(Generic[C]):
+    """Handles of live containers; handles being created are reserved, not listed.
 
-
-class Registry:
-    """Handles of live containers; handles being created are reserved, not listed."""
+    Generic in what it holds, so that this module needs no container class
+    (the container base imports this module).
+    """
 
     def __init__(self) -> None:
-        self._live: dict[str, Container] = {}
+        self._live: dict[str, C] = {}
         self._reserved: set[str] = set()
 
     def reserve(self, handle: str) -> None:
@@ -82,25 +99,25 @@ class Registry:
         """Give up a reservation (create failed)."""
         self._reserved.discard(handle)
 
-    def register(self, container: Container) -> None:
+    def register(self, container: C) -> None:
         """Make a container reachable by its handle."""
         self._reserved.discard(container.handle)
         self._live[container.handle] = container
 
-    def unregister(self, container: Container) -> None:
+    def unregister(self, container: C) -> None:
         """Remove a container (destroyed)."""
         if self._live.get(container.handle) is container:
             del self._live[container.handle]
         self._reserved.discard(container.handle)
 
-    def get(self, handle: str) -> Container:
+    def get(self, handle: str) -> C:
         """The container with this handle, or the original's ``unknown handle``."""
         try:
             return self._live[handle]
         except KeyError:
             raise WardenError(UNKNOWN_HANDLE) from None
 
-    def find(self, handle: str) -> Container | None:
+    def find(self, handle: str) -> C | None:
         """The container with this handle, or None."""
         return self._live.get(handle)
 
@@ -108,7 +125,7 @@ class Registry:
         """Handles of live containers (not those whose destroy is under way)."""
         return [handle for handle, c in self._live.items() if not c.being_destroyed]
 
-    def __iter__(self) -> Iterator[Container]:
+    def __iter__(self) -> Iterator[C]:
         return iter(list(self._live.values()))
 
     def __len__(self) -> int:
@@ -124,7 +141,9 @@ class ContainerContext:
     network_pool: NetworkPool
     port_pool: PortPool
     uid_pool: UidPool
-    registry: Registry
+    #: The server's ``Registry[Container]``; containers only reserve,
+    #: release, register and unregister themselves in it.
+    registry: Registry[Any]
     container_ids: ContainerIds
     job_ids: JobIdCounter
     jobs: JobServices
