@@ -1,6 +1,6 @@
 """A job's exit status as clients see it.
 
-The wrappers record 128+N when signal N ended a job (what ``wait`` reports).
+The job's keeper records 128+N when signal N ended a job (what ``wait`` reports).
 The original's clients never saw that: its helper wrote no status for a job
 that a signal ended, and Link, Stream and Run answered 255, "no exit
 status". This module is the one place where that mapping is made; the
@@ -20,7 +20,7 @@ NO_EXIT_STATUS = 255
 def ending_signal(status: int) -> signal.Signals | int | None:
     """The signal a recorded status says ended the job (128+N), else None.
 
-    A job that itself exits with such a code looks the same: the wrappers
+    A job that itself exits with such a code looks the same: the keeper
     cannot tell the two apart.
     """
     number = status - 128

@@ -36,7 +36,8 @@ from warden.protocol import (
 from ._config import Config
 from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
-from ._jobs import JobIdCounter, JobServices
+from ._job_ids import JobIdCounter
+from ._jobs import JobServices
 from ._messages import client_message, describe
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
