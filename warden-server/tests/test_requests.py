@@ -355,6 +355,12 @@ def test_stop_with_kill_does_not_wait_for_term(server: WardenServer, client: Any
     assert processes_in(root) == []
 
 
+def test_an_exit_code_above_128_is_not_taken_for_a_signal(client: AnyClient) -> None:
+    handle = client.create().handle
+    assert client.run(handle, "exit 137").exit_status == 137
+    assert client.run(handle, "kill -TERM $$").exit_status == 255
+
+
 def test_background_stop_replies_at_once(client: AnyClient) -> None:
     handle = client.create().handle
     job_id = client.spawn(handle, "sleep 1000").job_id

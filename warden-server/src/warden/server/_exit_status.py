@@ -1,6 +1,6 @@
 """A job's exit status as clients see it.
 
-The job's keeper records 128+N when signal N ended a job (what ``wait`` reports).
+The job's keeper records -N when signal N ended a job, and the exit code otherwise.
 The original's clients never saw that: its helper wrote no status for a job
 that a signal ended, and Link, Stream and Run answered 255, "no exit
 status". This module is the one place where that mapping is made; the
@@ -18,12 +18,8 @@ NO_EXIT_STATUS = 255
 
 
 def ending_signal(status: int) -> signal.Signals | int | None:
-    """The signal a recorded status says ended the job (128+N), else None.
-
-    A job that itself exits with such a code looks the same: the keeper
-    cannot tell the two apart.
-    """
-    number = status - 128
+    """The signal a recorded status says ended the job (-N), else None (an exit code)."""
+    number = -status
     if not 0 < number < signal.NSIG:
         return None
     try:
@@ -38,7 +34,7 @@ def client_exit_status(status: int) -> int:
 
 
 def signal_name(status: int) -> str | None:
-    """``SIGKILL`` for 137, ``signal 40`` for a real-time one, None for an exit."""
+    """``SIGKILL`` for -9, ``signal 40`` for a real-time one, None for an exit."""
     ended_by = ending_signal(status)
     if ended_by is None:
         return None
