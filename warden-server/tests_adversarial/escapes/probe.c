@@ -23,6 +23,9 @@
  *   probe tcp ADDR PORT          connect (2 s at most); ADDR may be fe80::x%iface
  *   probe udp ADDR PORT          send one datagram
  *   probe raw                    raw and packet sockets
+ *   probe vsock                  socket families outside the network
+ *                                namespace: vsock (then bind any port),
+ *                                Qualcomm IPC router
  *   probe spoof SRC DST PORT     a foreign source address: IP_TRANSPARENT,
  *                                IP_FREEBIND + send
  *   probe netadmin IFACE         address, hardware address, MTU, a route
@@ -36,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/vm_sockets.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -322,6 +326,21 @@ static int cmd_raw(void)
     return 0;
 }
 
+/* Bound to a port the kernel picks and closed at once: nothing is sent. */
+static int cmd_vsock(void)
+{
+    struct sockaddr_vm any = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
+                              .svm_port = VMADDR_PORT_ANY};
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    report("vsock-socket", fd);
+    if (fd >= 0) {
+        report("vsock-bind", bind(fd, (struct sockaddr *)&any, sizeof any));
+        close(fd);
+    }
+    try_socket("qipcrtr-socket", 42 /* AF_QIPCRTR */, SOCK_DGRAM, 0);
+    return 0;
+}
+
 static int cmd_spoof(const char *src, const char *dst, const char *port)
 {
     int one = 1;
@@ -461,6 +480,8 @@ int main(int argc, char **argv)
         return cmd_udp(argv[2], argv[3]);
     if (strcmp(cmd, "raw") == 0)
         return cmd_raw();
+    if (strcmp(cmd, "vsock") == 0)
+        return cmd_vsock();
     if (strcmp(cmd, "spoof") == 0 && argc == 5)
         return cmd_spoof(argv[2], argv[3], argv[4]);
     if (strcmp(cmd, "netadmin") == 0 && argc == 3)
