@@ -81,6 +81,13 @@ class ServerConfig:
     container_depot_path: str = "/var/lib/warden/containers"
     container_rlimits: Mapping[str, int] = field(default_factory=dict)
     job_output_limit: int = 10 * 1024 * 1024
+    #: Ours: the largest request frame a client may send (bytes). Nothing in a
+    #: request carries file data (copies name paths), so only a script that
+    #: embeds data comes near it; what a connection can hold unanswered.
+    request_size_limit: int = 16 * 1024 * 1024
+    #: Ours: the unix socket's accept queue (the kernel caps it at
+    #: net.core.somaxconn); Twisted's default of 50 refuses a burst of clients.
+    listen_backlog: int = 1024
     disk_quota_enabled: bool = True
     allow_nested_warden: bool = False
     pidfile: str | None = None
@@ -241,6 +248,13 @@ def _non_negative(key: str, value: Any) -> int:
     return number
 
 
+def _at_least(key: str, value: Any, minimum: int) -> int:
+    number = _integer(key, value)
+    if number < minimum:
+        raise ConfigError(f"{key}: expected an integer of at least {minimum}, got {number}")
+    return number
+
+
 def _optional_integer(key: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -342,6 +356,10 @@ def _server(section: dict[str, Any]) -> ServerConfig:
         else _string("server.container_depot_path", depot),
         container_rlimits=_rlimits("server.container_rlimits", values["container_rlimits"]),
         job_output_limit=_non_negative("server.job_output_limit", values["job_output_limit"]),
+        request_size_limit=_at_least(
+            "server.request_size_limit", values["request_size_limit"], 1024
+        ),
+        listen_backlog=_at_least("server.listen_backlog", values["listen_backlog"], 1),
         disk_quota_enabled=_boolean("server.quota.disk_quota_enabled", quota_enabled),
         allow_nested_warden=_boolean("server.allow_nested_warden", values["allow_nested_warden"]),
         pidfile=_optional_string("server.pidfile", values["pidfile"]),

@@ -110,7 +110,9 @@ class Server:
         # reactor serves anyone: nobody connects through a wider mode meanwhile.
         umask = os.umask(0o077)
         try:
-            self.port = self.reactor.listenUNIX(server.unix_domain_path, WardenFactory(self))
+            self.port = self.reactor.listenUNIX(
+                server.unix_domain_path, WardenFactory(self), backlog=server.listen_backlog
+            )
         finally:
             os.umask(umask)
         os.chmod(server.unix_domain_path, server.unix_domain_permissions)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
