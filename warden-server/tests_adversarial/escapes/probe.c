@@ -23,6 +23,10 @@
  *   probe tcp ADDR PORT          connect (2 s at most); ADDR may be fe80::x%iface
  *   probe udp ADDR PORT          send one datagram
  *   probe raw                    raw and packet sockets
+ *   probe ping ADDR              an ICMP echo through an unprivileged ICMP
+ *                                socket (what ping uses without CAP_NET_RAW):
+ *                                ping-socket, then ping-reply (OK, or
+ *                                ETIMEDOUT after 2 s, or the send's error)
  *   probe vsock                  socket families outside the network
  *                                namespace: vsock (then bind any port),
  *                                Qualcomm IPC router
@@ -326,6 +330,29 @@ static int cmd_raw(void)
     return 0;
 }
 
+static int cmd_ping(const char *host)
+{
+    struct address to = parse_address(host, "0");
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+    report("ping-socket", fd);
+    if (fd < 0)
+        return 0;
+    /* type 8 (echo), code 0; the kernel fills in the identifier and checksum */
+    unsigned char echo[16] = {8, 0, 0, 0, 0, 0, 0, 1, 'w', 'a', 'r', 'd', 'e', 'n', '!', '\n'};
+    if (sendto(fd, echo, sizeof echo, 0, (struct sockaddr *)&to.storage, to.len) < 0) {
+        report("ping-reply", -1);
+    } else {
+        struct pollfd in = {.fd = fd, .events = POLLIN};
+        unsigned char reply[64];
+        int ready = poll(&in, 1, 2000);
+        if (ready == 0)
+            errno = ETIMEDOUT;
+        report("ping-reply", ready > 0 && recv(fd, reply, sizeof reply, 0) > 0 && reply[0] == 0 ? 0 : -1);
+    }
+    close(fd);
+    return 0;
+}
+
 /* Bound to a port the kernel picks and closed at once: nothing is sent. */
 static int cmd_vsock(void)
 {
@@ -480,6 +507,8 @@ int main(int argc, char **argv)
         return cmd_udp(argv[2], argv[3]);
     if (strcmp(cmd, "raw") == 0)
         return cmd_raw();
+    if (strcmp(cmd, "ping") == 0 && argc == 3)
+        return cmd_ping(argv[2]);
     if (strcmp(cmd, "vsock") == 0)
         return cmd_vsock();
     if (strcmp(cmd, "spoof") == 0 && argc == 5)
