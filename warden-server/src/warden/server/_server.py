@@ -139,6 +139,13 @@ class Server:
         self._pidfile = fd
         self.log.info("Writing pid {pid} to {path}", pid=os.getpid(), path=path)
 
+    def teardown_host(self) -> None:
+        """At exit, after the reactor: the backend undoes its unused host setup."""
+        try:
+            self.container_class.teardown_host(self.config)
+        except Exception:  # exiting anyway: say so, do not mask the exit status
+            self.log.failure("host teardown failed")
+
     def remove_pidfile(self) -> None:
         """Remove the pidfile written at start (at exit)."""
         if self._pidfile is not None and self.config.server.pidfile:
