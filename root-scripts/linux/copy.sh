@@ -130,7 +130,8 @@ open_host_dir() {
   local step=$1 path=$2 real
   normalised "$path"
   exec {HOST_DIR_FD}< "$NORMAL" || fail "$step" "cannot open the directory $path"
-  real=$(readlink "/proc/self/fd/$HOST_DIR_FD")
+  # (the x keeps the trailing newlines of a name that ends with some)
+  real=$(readlink "/proc/self/fd/$HOST_DIR_FD" && echo x) real=${real%$'\nx'}
   [[ $real == "$NORMAL" ]] \
     || fail "$step" "$path leads through a symbolic link (to $real): symbolic links on the host are not followed, give the real path"
 }
