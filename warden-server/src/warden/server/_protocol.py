@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
 from twisted.internet import defer, protocol
@@ -41,11 +41,9 @@ from warden.protocol import (
     response_to_wire,
 )
 
-if TYPE_CHECKING:
-    from ._server import Server
-    from .container.base import Container
+from .container.base import Container
 
-__all__ = ["WardenConnection", "WardenFactory"]
+__all__ = ["ConnectionOwner", "WardenConnection", "WardenFactory"]
 
 #: The one request and the one response that never change.
 _PING_REQUEST_WIRE = request_to_wire(PingRequest())
@@ -56,12 +54,36 @@ _PING_WIRE = response_to_wire(PingResponse())
 _CLOSED_ON_DRAIN = (LinkRequest, StreamRequest, RunRequest)
 
 
+class ConnectionOwner(Protocol):
+    """What a connection needs of the server (``_server.Server`` is one).
+
+    Declared here so that this module does not import the server, which
+    imports this module to listen.
+    """
+
+    @property
+    def reactor(self) -> Any:
+        """The reactor the connection schedules its next request on."""
+
+    def connection_made(self, connection: WardenConnection) -> None:
+        """A client connected."""
+
+    def connection_lost(self, connection: WardenConnection) -> None:
+        """A client went away."""
+
+    def answer_now(self, request: Message) -> Message | None:
+        """The response to a request answered without waiting, else None."""
+
+    async def handle(self, request: Message, connection: WardenConnection) -> None:
+        """Serve one request and send its response."""
+
+
 class WardenConnection(protocol.Protocol):
     """A client connection; also the ``Peer`` that containers know."""
 
     _log = Logger(namespace="warden.server.connection")
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: ConnectionOwner) -> None:
         self.server = server
         self.size_limit = server.config.server.request_size_limit
         self.decoder = MessageDecoder("request", max_frame_size=self.size_limit)
@@ -214,7 +236,7 @@ class WardenFactory(protocol.Factory):
 
     noisy = False
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: ConnectionOwner) -> None:
         self.server = server
 
     def buildProtocol(self, addr: Any) -> WardenConnection:
