@@ -41,6 +41,7 @@ from warden.protocol import (
     response_to_wire,
 )
 
+from ._config import Config
 from .container.base import Container
 
 __all__ = ["ConnectionOwner", "WardenConnection", "WardenFactory"]
@@ -64,6 +65,10 @@ class ConnectionOwner(Protocol):
     @property
     def reactor(self) -> Any:
         """The reactor the connection schedules its next request on."""
+
+    @property
+    def config(self) -> Config:
+        """The server's configuration (for ``server.request_size_limit``)."""
 
     def connection_made(self, connection: WardenConnection) -> None:
         """A client connected."""
