@@ -26,8 +26,8 @@
 # opened once and refused if reaching it went through a symlink (its real
 # path must be the path as given, made absolute), and a copy out unpacks,
 # creates and chowns inside a chroot whose root holds only that directory
-# (bind-mounted from the opened descriptor) and the host's /usr and /etc
-# read-only, in a mount namespace of its own: a symlink in the destination
+# (bind-mounted from the opened descriptor) and the host's /usr (and /etc
+# for OWNER) read-only, in a mount namespace of its own: a symlink in the destination
 # tree, old or just unpacked, resolves inside that root, so nothing outside
 # the destination is ever written, whatever the stream says and whatever
 # changes meanwhile.
@@ -187,27 +187,30 @@ copy_in() {
 }
 
 # in_host_jail DIR_FD CMD...: run CMD as root chrooted into a new root that
-# holds the opened host directory DIR_FD at /dst and the host's /usr and /etc
-# read-only (for the programs and OWNER's name), nothing else. Mounted over
-# the container's tmp/ in this script's private mount namespace.
+# holds the opened host directory DIR_FD at /dst and the host's /usr (and
+# /etc when OWNER names a user or group) read-only, nothing else. Mounted
+# over the container's tmp/ in this script's private mount namespace. Few
+# programs: each costs an exec on every copy out.
 in_host_jail() {
   local fd=$1 jail=$container/tmp name
+  local -a system=(usr) links=()
   shift
-  mount -n -t tmpfs -o mode=0755,size=64k warden-copy "$jail"
-  mkdir "$jail/dst" "$jail/usr" "$jail/etc"
-  mount -n --bind "/proc/self/fd/$fd" "$jail/dst"
-  for name in usr etc; do
-    mount -n --rbind "/$name" "$jail/$name"
-    mount -n -o remount,bind,ro "$jail/$name"
-  done
+  [[ -z $owner ]] || system+=(etc)
+  # Merged /usr (Debian 12 and later): /bin, /lib ... are links into usr/.
   for name in bin sbin lib lib32 lib64 libx32; do
     if [[ -L /$name ]]; then
-      ln -s "$(readlink "/$name")" "$jail/$name"
+      links+=("usr/$name")
+      [[ /$name -ef /usr/$name ]] || fail "copy out" "/$name is a link, but not to /usr/$name"
     elif [[ -d /$name ]]; then
-      mkdir "$jail/$name"
-      mount -n --rbind "/$name" "$jail/$name"
-      mount -n -o remount,bind,ro "$jail/$name"
+      system+=("$name")
     fi
+  done
+  mount -n -t tmpfs -o mode=0755,size=64k warden-copy "$jail"
+  mkdir "$jail/dst" "${system[@]/#/$jail/}"
+  (( ${#links[@]} == 0 )) || ln -s "${links[@]}" "$jail/"
+  mount -n --bind "/proc/self/fd/$fd" "$jail/dst"
+  for name in "${system[@]}"; do
+    mount -n --bind -o ro "/$name" "$jail/$name"
   done
   chroot "$jail" "$@"
 }
@@ -245,9 +248,14 @@ copy_out() {
       chown -R -h -- "$owner" "$chowned" \
         || { echo "copy out: cannot chown $dst to $owner" >&2; exit 1; }
     fi'
+  local -a unpack=(setpriv --bounding-set=-mknod -- tar -x --no-same-permissions -m
+    --no-same-owner -f - "${TRANSFORM[@]}" -C "$target")
+  if [[ $MAKE_DST == true || -n $owner ]]; then
+    unpack=(/bin/bash -c "$jailed" jailed "$target" "$chowned" "$owner" "$MAKE_DST" "$dst"
+      "${TRANSFORM[@]}")
+  fi
   in_container tar -c -f - --hard-dereference -C "$PACK_DIR" -- "$PACK_NAME" \
-    | in_host_jail "$HOST_DIR_FD" /bin/bash -c "$jailed" jailed \
-      "$target" "$chowned" "$owner" "$MAKE_DST" "$dst" "${TRANSFORM[@]}"
+    | in_host_jail "$HOST_DIR_FD" "${unpack[@]}"
 }
 
 "copy_$direction"
