@@ -1,4 +1,4 @@
-# -*- test-case-name: tests_linux.test_cgroups -*-
+# -*- test-case-name: tests_linux.test_jobs -*-
 """Where a Linux container's cgroups are (cgroup v1).
 
 Each controller's hierarchy is mounted somewhere (``/sys/fs/cgroup/<name>``
