@@ -21,7 +21,8 @@ from twisted.python.failure import Failure
 
 from warden.protocol import MessageDecoder
 from warden.server._config import Config, parse_config
-from warden.server._jobs import JobIdCounter, JobServices
+from warden.server._job_ids import JobIdCounter
+from warden.server._jobs import JobServices
 from warden.server._pools import NetworkPool, PortPool, UidPool
 from warden.server._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
 from warden.server.container._context import ContainerContext, ContainerIds, Registry

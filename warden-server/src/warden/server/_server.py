@@ -35,7 +35,8 @@ from warden.protocol import (
 from ._config import Config
 from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
-from ._jobs import JobIdCounter, JobServices
+from ._job_ids import JobIdCounter
+from ._jobs import JobServices
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script

@@ -18,7 +18,8 @@ from twisted.internet import defer
 
 from .._config import Config
 from .._errors import WardenError
-from .._jobs import JobIdCounter, JobServices
+from .._job_ids import JobIdCounter
+from .._jobs import JobServices
 from .._pools import NetworkPool, PortPool, UidPool
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult, run_script
 
