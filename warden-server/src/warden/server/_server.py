@@ -20,6 +20,7 @@ from twisted.logger import Logger
 
 from warden.protocol import (
     CreateRequest,
+    DestroyRequest,
     EchoRequest,
     EchoResponse,
     ErrorResponse,
@@ -37,6 +38,7 @@ from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
 from ._job_ids import JobIdCounter
 from ._jobs import JobServices
+from ._messages import client_message, describe
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
@@ -45,7 +47,13 @@ from ._stale import kill_processes, kill_processes_using, processes_of_missing_e
 from ._syslog import SyslogSender
 from ._watch import DirectoryWatcher
 from .container import backend_class
-from .container._context import ContainerContext, ContainerIds, Registry, ScriptRunner
+from .container._context import (
+    UNKNOWN_HANDLE,
+    ContainerContext,
+    ContainerIds,
+    Registry,
+    ScriptRunner,
+)
 from .container.base import ConnectionGoneError, Container
 
 __all__ = ["JOB_ID_FILE", "Server"]
@@ -249,11 +257,26 @@ class Server:
         except ConnectionGoneError:
             return
         except WardenError as error:
-            response = ErrorResponse(message=error.message)
+            response = ErrorResponse(message=self._error_message(request, error.message))
         except Exception as error:
             self.log.failure("{kind} failed", kind=type_name(request))
-            response = ErrorResponse(message=str(error) or type(error).__name__)
+            response = ErrorResponse(message=self._error_message(request, describe(error)))
         connection.send(response)
+
+    def _error_message(self, request: Message, message: str) -> str:
+        """What a client is told of a failed request: a container destroyed
+        meanwhile is an unknown handle (whatever broke under the request as
+        it went), and no Python error text gets out."""
+        if self._destroyed_under(request):
+            return UNKNOWN_HANDLE
+        return client_message(message)
+
+    def _destroyed_under(self, request: Message) -> bool:
+        handle = getattr(request, "handle", None)
+        if not handle or isinstance(request, (CreateRequest, DestroyRequest)):
+            return False
+        container = self.registry.find(handle)
+        return container is None or container.being_destroyed
 
     def answer_now(self, request: Message) -> Message | None:
         """The response to a request the server answers itself (Ping, List,
@@ -282,6 +305,9 @@ class Server:
         if handle is None:
             raise WardenError(f"Unknown request: {type_name(request)}")
         container = self.registry.get(handle)
+        if container.being_destroyed and not isinstance(request, DestroyRequest):
+            # Half torn down: to clients it is gone already.
+            raise WardenError(UNKNOWN_HANDLE)
         self._reference(connection, container)
         if isinstance(request, StopRequest) and request.background:
             # Reply now; stop on the next turn, its errors only logged.
