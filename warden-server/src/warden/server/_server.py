@@ -124,7 +124,9 @@ class Server:
         # reactor serves anyone: nobody connects through a wider mode meanwhile.
         umask = os.umask(0o077)
         try:
-            self.port = self.reactor.listenUNIX(server.unix_domain_path, WardenFactory(self))
+            self.port = self.reactor.listenUNIX(
+                server.unix_domain_path, WardenFactory(self), backlog=server.listen_backlog
+            )
         finally:
             os.umask(umask)
         os.chmod(server.unix_domain_path, server.unix_domain_permissions)
@@ -150,6 +152,13 @@ class Server:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._pidfile = fd
         self.log.info("Writing pid {pid} to {path}", pid=os.getpid(), path=path)
+
+    def teardown_host(self) -> None:
+        """At exit, after the reactor: the backend undoes its unused host setup."""
+        try:
+            self.container_class.teardown_host(self.config)
+        except Exception:  # exiting anyway: say so, do not mask the exit status
+            self.log.failure("host teardown failed")
 
     def remove_pidfile(self) -> None:
         """Remove the pidfile written at start (at exit)."""

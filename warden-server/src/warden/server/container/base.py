@@ -777,6 +777,11 @@ class Container:
     async def setup_host(cls, config: Config) -> None:
         """Prepare the host once at server start."""
 
+    @classmethod
+    def teardown_host(cls, config: Config) -> None:
+        """Undo what ``setup_host`` made that nothing uses any more, once the
+        reactor has stopped (synchronous: nothing runs after it)."""
+
     def is_alive(self) -> bool:
         """Whether a container found at start still exists."""
         return True
