@@ -14,8 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 THIS = Path(__file__).resolve().relative_to(REPO).as_posix()
 #: Built in two parts so that this file does not match itself.
 OUTSIDE = re.compile(re.escape("..") + "/shared|shared" + "/reference")
-#: A letter A-L and a number, optionally .number: how the outside notes number their items.
-ITEM_CODE = re.compile(r"\b[A-L][0-9]{1,2}(?:\.[0-9]+)?\b")
+#: A letter A-L and a number, optionally .number: how the outside notes number their items
+#: (not a command-line option such as ``df -B1``).
+ITEM_CODE = re.compile(r"(?<![-\w])[A-L][0-9]{1,2}(?:\.[0-9]+)?\b")
 #: The C helpers' folders name their language standard (C11): that is no item code.
 C_SOURCES = "root-scripts/linux/src/"
 C_STANDARD = re.compile(r"\bC(?:89|99|11|17|23)\b")
@@ -59,5 +60,5 @@ def test_the_patterns_catch_what_they_are_for() -> None:
     assert OUTSIDE.search("see " + ".." + "/shared/reference/decisions.md")
     for cited in ("(C8)", "(B0.2, F3)", "as C6 says", "(E1 ... E4)"):
         assert ITEM_CODE.search(cited), cited
-    for fine in ("ip_forward", "w-<id>-0", "0x1F", "AB12", "sha256"):
+    for fine in ("ip_forward", "w-<id>-0", "0x1F", "AB12", "sha256", "df -B1"):
         assert not ITEM_CODE.search(fine), fine

@@ -25,6 +25,7 @@ from warden.protocol import (
     StreamRequest,
     request_to_wire,
 )
+from warden.server._config import parse_config
 from warden.server._metrics import Metrics
 from warden.server._protocol import WardenConnection
 
@@ -41,6 +42,7 @@ class Owner:
         self.handled: list[Message] = []
         self._pending: list[defer.Deferred[Message]] = []
         self.metrics = Metrics(self, ())
+        self.config = parse_config(None)  # the defaults (the request size limit)
 
     # What the metrics read: nothing lives here.
     def container_states(self) -> list[str]:

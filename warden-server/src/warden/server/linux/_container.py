@@ -36,6 +36,7 @@ the firewall base is part of host setup, the container's chains come with
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -169,6 +170,21 @@ class LinuxContainer(Container):
             )
 
     # -- host --
+
+    @classmethod
+    def teardown_host(cls, config: Config) -> None:
+        """Remove the cgroup parent directories that setup.sh made, where no
+        container is left in them (rmdir refuses a cgroup with children, so
+        containers that outlive this server keep theirs). The firewall chains
+        and ip_forward stay: they are the host's setup, and containers that
+        outlive the server still need them."""
+        try:
+            mounts = set(cgroup_mounts().values())
+        except OSError:
+            return
+        for mountpoint in sorted(mounts):
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(mountpoint, config.server.cgroup_parent))
 
     @classmethod
     async def setup_host(cls, config: Config) -> None:
