@@ -49,6 +49,7 @@ install_missing() {
 key=$(cat "$HERE/build-image.sh" "$HERE"/guest/* "$REPO/constraints.txt" | sha256sum | cut -c1-16)
 cache="$CACHE_ROOT/$key"
 if [[ -f "$cache/complete" ]]; then
+  touch "$cache/complete"   # its last use, for pruning
   echo "$cache"
   exit 0
 fi
@@ -58,7 +59,7 @@ python3 -m pip --version >/dev/null 2>&1 || install_missing pip3:python3-pip
 
 mkdir -p "$CACHE_ROOT"
 exec 9>"$CACHE_ROOT/.lock"
-log "waiting for the build lock" 
+log "building $cache (waiting for the build lock)"
 flock 9
 if [[ -f "$cache/complete" ]]; then   # another run built it meanwhile
   echo "$cache"
@@ -82,7 +83,8 @@ apt-cache show linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq >&2
 kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 [[ -n "$kpkg" ]] || fail "cannot resolve the kernel package from linux-image-amd64"
 log "kernel package $kpkg, busybox-static"
-(cd "$work/debs" && apt-get download -qq "$kpkg" busybox-static >&2)
+# (as root: the _apt user cannot write into the cache directory)
+(cd "$work/debs" && apt-get download -qq -o APT::Sandbox::User=root "$kpkg" busybox-static >&2)
 for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/unpacked"; done
 kver=$(ls "$work/unpacked/lib/modules")
 [[ -f "$work/unpacked/boot/vmlinuz-$kver" ]] || fail "no kernel image in $kpkg"
@@ -99,10 +101,16 @@ install -m 0755 "$HERE/guest/init.sh" "$work/root/sbin/warden-guest-init"
 echo warden-cgroup-v2 >"$work/root/etc/hostname"
 
 # Python packages, into a directory of the image that a .pth file adds to
-# the guest's sys.path (the guest's python3 is Debian's 3.11, like cp311 wheels).
+# the guest's sys.path. Wheels only, chosen for the guest's python3 (Debian
+# bookworm's CPython 3.11, glibc 2.36), whatever the host's python3 is.
 log "pip install ${PYTHON_PACKAGES[*]} (constraints.txt)"
 python3 -m pip install -q --no-warn-script-location --target "$work/root/opt/warden-python" \
-  -c "$REPO/constraints.txt" "${PYTHON_PACKAGES[@]}" >&2
+  --only-binary=:all: --implementation cp --python-version 3.11 --abi cp311 --abi abi3 --abi none \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+  --platform manylinux_2_5_x86_64 --platform manylinux1_x86_64 --platform any \
+  -c "$REPO/constraints.txt" "${PYTHON_PACKAGES[@]}" 2>&1 | grep -v -e 'is ignored' -e 'as the .root. user' >&2 || true
+[[ -d "$work/root/opt/warden-python/twisted" && -d "$work/root/opt/warden-python/google/protobuf" ]] \
+  || fail "pip install --target did not install the test dependencies"
 echo /opt/warden-python >"$work/root/usr/lib/python3/dist-packages/warden-python.pth"
 # The tests start the server and the shell next to sys.executable (/usr/bin).
 printf '#!/usr/bin/python3\nimport sys\nfrom warden.server._main import main\nsys.exit(main())\n' \
@@ -139,7 +147,7 @@ grep -q '^virtio_blk' "$ird/modules" || fail "virtio_blk module not found for th
 # The root image: sparse, with room for the tests' depots and overlays
 # (runs boot it with snapshot=on, so writes never reach the cache).
 log "mkfs.ext4 root image"
-mkfs.ext4 -q -F -L warden-guest -d "$work/root" "$work/root.img" 6G
+mkfs.ext4 -q -F -L warden-guest -d "$work/root" "$work/root.img" 6G >&2
 
 mkdir -p "$cache.tmp"
 mv "$work/root.img" "$work/initrd.img" "$cache.tmp/"
@@ -149,4 +157,10 @@ touch "$cache.tmp/complete"
 rm -rf "$cache"
 mv "$cache.tmp" "$cache"
 log "built $cache in $((SECONDS - started)) s"
+# Keep the images of the three most recently used keys (other checkouts may
+# be on other build scripts); a running guest keeps its open image anyway.
+ls -1t "$CACHE_ROOT"/*/complete 2>/dev/null | tail -n +4 | while read -r stale; do
+  log "removing the older image ${stale%/complete}"
+  rm -rf "${stale%/complete}"
+done
 echo "$cache"

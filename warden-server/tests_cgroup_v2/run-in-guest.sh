@@ -47,7 +47,8 @@ if (( ${#missing[@]} > 0 )); then
 fi
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 is not available"
 
-image=$("$HERE/build-image.sh") || fail "building the guest image failed"
+image=$("$HERE/build-image.sh" | tail -n 1) || fail "building the guest image failed"
+[[ -f $image/complete ]] || fail "build-image.sh gave no usable image directory ('$image')"
 make -s -C "$checkout/root-scripts/linux/src/warden-exec" || fail "building warden-exec in $checkout failed"
 
 run=$(mktemp -d /tmp/warden-guest-run.XXXXXX)
