@@ -20,8 +20,10 @@ REPO=$(cd "$HERE/../.." && pwd)
 CACHE_ROOT=${WARDEN_V2_CACHE:-/var/cache/warden-cgroup-v2}
 readonly SUITE=bookworm
 readonly MIRROR=${MIRROR:-http://deb.debian.org/debian}
-# The guest root: what the tests and the Linux backend's scripts call.
-readonly GUEST_PACKAGES=python3,iproute2,iptables,util-linux,mount,kmod,procps,catatonit,tini,e2fsprogs,xfsprogs,tar,bsdutils,gcc,libc6-dev,linux-libc-dev,make
+# The guest root: what the tests and the Linux backend's scripts call
+# (debootstrap only because rootfs/setup.sh looks for it before it sees that
+# the copied rootfs is complete; the guest has no network to use it).
+readonly GUEST_PACKAGES=python3,iproute2,iptables,util-linux,mount,kmod,procps,catatonit,tini,e2fsprogs,xfsprogs,tar,bsdutils,gcc,libc6-dev,linux-libc-dev,make,debootstrap
 # Python packages for the tests, at the versions constraints.txt pins.
 readonly PYTHON_PACKAGES=(protobuf Twisted PyYAML prompt_toolkit pytest hypothesis)
 # Modules the initramfs loads (with their dependencies) to reach the root disk.

@@ -19,6 +19,14 @@ for module in tun loop veth bridge overlay nf_tables nft_chain_nat nft_compat xt
   modprobe "$module" 2>/dev/null || echo "guest: modprobe $module failed"
 done
 ip link set lo up
+# Like a systemd host: the root's controllers enabled for its children, and
+# no process left in the root cgroup (this run moves to a child of its own).
+controllers=$(sed -e 's/\([a-z_]*\)/+\1/g' /sys/fs/cgroup/cgroup.controllers)
+echo "$controllers" >/sys/fs/cgroup/cgroup.subtree_control \
+  || echo "guest: cannot enable $controllers in the root cgroup"
+mkdir -p /sys/fs/cgroup/init.scope
+echo $$ >/sys/fs/cgroup/init.scope/cgroup.procs || echo "guest: cannot move into /init.scope"
+echo "guest: cgroup.subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control); this run in $(cut -d: -f3 /proc/self/cgroup)"
 hostname warden-cgroup-v2
 mkdir -p /tmp && chmod 1777 /tmp
 
