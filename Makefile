@@ -1,5 +1,5 @@
 # warden: one virtual environment for development, tox for the test matrix.
-# Targets: setup, test, lint, type, proto, run, rootfs, bench, soak (see README.md).
+# Targets: setup, test, test-cgroup-v2, lint, type, proto, run, rootfs, bench, soak (see README.md).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -51,6 +51,14 @@ $(VENV)/.installed: constraints.txt $(foreach p,$(PACKAGES),$(wildcard $(p)/pypr
 
 test: setup
 	$(VENV)/bin/tox run
+
+# The suites listed in warden-server/tests_cgroup_v2/suites.txt, inside a QEMU
+# guest whose kernel has a pure cgroup v2 hierarchy (as root; the guest image
+# is built once and cached under /var/cache/warden-cgroup-v2). Also part of
+# `make test` as the tox environment cgroup-v2.
+.PHONY: test-cgroup-v2
+test-cgroup-v2: helpers
+	warden-server/tests_cgroup_v2/run-suites.sh
 
 lint: venv system-packages
 	$(VENV)/bin/ruff check .

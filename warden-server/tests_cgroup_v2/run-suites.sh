@@ -1,0 +1,24 @@
+#!/bin/bash
+# Run the suites listed in suites.txt inside the cgroup v2 guest.
+#
+#   run-suites.sh [--checkout DIR] [--timeout SECONDS] [PYTEST ARGS...]
+#
+# Extra arguments go to pytest (e.g. -x, -k EXPR). Exits with pytest's
+# status, or run-in-guest.sh's 125 when the guest could not run or gave no
+# result: never passes when nothing ran.
+set -o nounset -o errexit -o pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+guest_args=(--timeout 1800)
+while (( $# > 0 )); do
+  case $1 in
+    --checkout|--timeout) (( $# >= 2 )) || { echo "run-suites: $1 needs a value" >&2; exit 2; }
+      guest_args+=("$1" "$2"); shift 2 ;;
+    *) break ;;
+  esac
+done
+
+mapfile -t suites < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$HERE/suites.txt")
+(( ${#suites[@]} > 0 )) || { echo "run-suites: $HERE/suites.txt lists no suite" >&2; exit 2; }
+exec "$HERE/run-in-guest.sh" "${guest_args[@]}" -- \
+  python3 -m pytest -q -p no:cacheprovider -rfE "$@" "${suites[@]}"
