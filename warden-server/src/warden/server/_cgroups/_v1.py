@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,22 @@ class CgroupV1:
 
     version = 1
 
-    def __init__(self, root: Path, parent: str, container_id: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        parent: str,
+        container_id: str,
+        *,
+        mounts: Mapping[str, Path] | None = None,
+    ) -> None:
+        """``mounts``: controller -> mount point (default ``root/<controller>``)."""
         self.root = root
         self.relative = f"{parent}/instance-{container_id}"
+        self._mounts = mounts or {}
 
     def path(self, controller: str) -> Path:
         """The container's directory in one controller's hierarchy."""
-        return self.root / controller / self.relative
+        return self._mounts.get(controller, self.root / controller) / self.relative
 
     def exists(self) -> bool:
         return self.path("memory").is_dir()

@@ -18,7 +18,7 @@ with the hardening options of ``_security.py`` in their environment.
 
 A container lives on without the server: its init is a child of the host's
 init. At start the server recovers it when ``run/init.pid`` names a live
-process in the container's freezer cgroup. While the server runs, it follows
+process in the container's cgroup (v1: its freezer cgroup). While the server runs, it follows
 the init through a pidfd: should the init die (killed from the host, which
 takes every process of the container with it), the container gets the event
 ``container init died`` and, if active, is stopped; it stays listed, its
@@ -59,6 +59,13 @@ from warden.protocol import (
     StopRequest,
 )
 
+from .._cgroups import (
+    CgroupSetupError,
+    ContainerCgroupDirs,
+    host_layout,
+    prepare_container,
+    prepare_host,
+)
 from .._config import Config
 from .._errors import WardenError
 from .._jobs import Job
@@ -66,7 +73,6 @@ from .._limits import ContainerLimits, LimitsSettings
 from .._scripts import run_script
 from .._security import entry_environment
 from .._watch import ProcessExitWatcher
-from ._cgroups import ContainerCgroups, cgroup_mounts, init_in_cgroup
 from ._linux_create import create_environment, find_init
 from ._linux_net import ContainerNetwork
 from ._net_rules import host_firewall_env
@@ -99,11 +105,9 @@ class LinuxContainer(Container):
         return ContainerNetwork(self)
 
     @property
-    def cgroups(self) -> ContainerCgroups:
-        """The container's cgroup directories."""
-        return ContainerCgroups(
-            self.config.server.cgroup_parent, self.container_id, cgroup_mounts()
-        )
+    def cgroups(self) -> ContainerCgroupDirs:
+        """The container's cgroup directories (the layout detected at server start)."""
+        return host_layout(self.config.server.cgroup_parent).container(self.container_id)
 
     @property
     def limits(self) -> ContainerLimits:
@@ -183,6 +187,10 @@ class LinuxContainer(Container):
                 f"container_depot_path does not exist {server.container_depot_path}"
             )
         LimitsSettings.from_config(config)  # a bad limits setting stops the start here
+        try:
+            prepare_host(server.cgroup_parent)
+        except (CgroupSetupError, OSError) as problem:
+            raise WardenError(f"cgroups: {problem}") from problem
         network = config.network
         await run_script(
             [os.path.join(server.root_scripts_path, cls.backend_name, "setup.sh")],
@@ -211,8 +219,14 @@ class LinuxContainer(Container):
             uid=self.uid,
             init=find_init(),
         )
+        cgroups = self.cgroups
+        env.update(cgroups.script_env())
         await self.run_script([self._script("create.sh"), self.container_path], env=env)
         await self.limits.create()  # the disk layer, before anything mounts it
+        try:
+            prepare_container(cgroups, restrict_devices=not self.config.server.allow_nested_warden)
+        except (CgroupSetupError, OSError) as problem:
+            raise WardenError(f"cgroups: {problem}") from problem
         await self.run_script([self._own_script("start.sh")])
         self.limits.started()
         self.networking.created()
@@ -290,7 +304,7 @@ class LinuxContainer(Container):
 
     def is_alive(self) -> bool:
         pid = self.init_pid()
-        return pid is not None and init_in_cgroup(pid, self.cgroups)
+        return pid is not None and self.cgroups.contains(pid)
 
     async def restore(self) -> None:
         self._watch_init()
