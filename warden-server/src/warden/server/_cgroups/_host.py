@@ -100,8 +100,11 @@ def _mount_missing_v1(layout: CgroupLayout) -> bool:
 
 def _enable(directory: Path, controllers: tuple[str, ...]) -> None:
     """Enable ``controllers`` for the children of ``directory`` (those not enabled yet)."""
-    available = read_text(directory / "cgroup.controllers").split()
-    enabled = read_text(directory / "cgroup.subtree_control").split()
+    try:
+        available = read_text(directory / "cgroup.controllers").split()
+        enabled = read_text(directory / "cgroup.subtree_control").split()
+    except OSError as problem:
+        raise CgroupSetupError(f"{directory} is not a cgroup v2 directory: {problem}") from None
     for controller in controllers:
         if controller in enabled:
             continue
