@@ -60,7 +60,9 @@ def test_v1_script_environment() -> None:
         version=1,
         root=Path("/cg"),
         parent="p",
-        mounts={c: Path("/cg") / c for c in ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")},
+        mounts={
+            c: Path("/cg") / c for c in ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
+        },
     )
     env = layout.container("x1").script_env()
     assert env["cgroup_version"] == "1"
