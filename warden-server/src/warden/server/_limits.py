@@ -37,7 +37,7 @@ from warden.protocol import (
     LimitMemoryResponse,
 )
 
-from ._cgroups import DEFAULT_CGROUP_ROOT, ContainerCgroup, OomWatch, container_cgroup
+from ._cgroups import DEFAULT_CGROUP_ROOT, ContainerCgroup, FileWatcher, OomWatch, container_cgroup
 from ._cgroups._v2 import DEFAULT_SHARES
 from ._config import Config
 from ._disk import (
@@ -54,7 +54,6 @@ from ._disk import (
     requested_limits,
 )
 from ._errors import ConfigError, WardenError
-from ._oom import FileWatcher
 
 __all__ = [
     "DEFAULT_IMAGE_INODES",

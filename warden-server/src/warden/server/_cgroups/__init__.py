@@ -6,7 +6,8 @@ controller's ``<mount>/<cgroup_parent>/instance-<id>``, v2 the single
 it (``ContainerCgroupDirs.script_env``). ``_host`` makes the host ready at
 server start and a v2 container's cgroup (with its device filter,
 ``_devices``) before it starts; the limits code reads and writes control
-files through ``ContainerCgroup``.
+files through ``ContainerCgroup``, and ``_oom`` tells it when the OOM killer
+acted (v1: an eventfd; v2: inotify on ``memory.events``).
 """
 
 from ._detect import DEFAULT_CGROUP_ROOT, cgroup_version, container_cgroup, host_layout
@@ -15,6 +16,7 @@ from ._files import UNLIMITED
 from ._host import CgroupSetupError, prepare_container, prepare_host
 from ._interface import ContainerCgroup, CpuUsage, OomWatch
 from ._layout import V1_CONTROLLERS, V2_CONTROLLERS, CgroupLayout, ContainerCgroupDirs
+from ._oom import EventfdOomWatch, FileWatcher, MemoryEventsOomWatch
 from ._v1 import CgroupV1
 from ._v2 import CgroupV2, shares_to_weight, weight_to_shares
 
@@ -28,6 +30,9 @@ __all__ = [
     "CpuUsage",
     "DEFAULT_CGROUP_ROOT",
     "DEVICE_RULES",
+    "EventfdOomWatch",
+    "FileWatcher",
+    "MemoryEventsOomWatch",
     "OomWatch",
     "UNLIMITED",
     "V1_CONTROLLERS",

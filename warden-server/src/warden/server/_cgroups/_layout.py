@@ -166,8 +166,7 @@ class CgroupLayout:
         v1, v2 = parse_mountinfo(_read_mountinfo(mountinfo))
         # Only hierarchies under ``root`` count (a test's fake tree is not the host's).
         mounts = {
-            c: v1[c] if c in v1 and v1[c].is_relative_to(root) else root / c
-            for c in V1_CONTROLLERS
+            c: v1[c] if c in v1 and v1[c].is_relative_to(root) else root / c for c in V1_CONTROLLERS
         }
         return cls(version=1, root=root, parent=parent, mounts=mounts, hybrid=bool(v2))
 

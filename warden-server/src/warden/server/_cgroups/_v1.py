@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._oom import EventfdOomWatch, FileWatcher
 from ._files import read_int, read_keyed, read_limit, write_value
 from ._interface import CpuUsage, OomWatch
+from ._oom import EventfdOomWatch, FileWatcher
 
 __all__ = ["CgroupV1"]
 

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._oom import FileWatcher, MemoryEventsOomWatch
 from ._files import UNLIMITED, read_keyed, read_limit, write_value
 from ._interface import CpuUsage, OomWatch
+from ._oom import FileWatcher, MemoryEventsOomWatch
 
 __all__ = ["DEFAULT_SHARES", "CgroupV2", "shares_to_weight", "weight_to_shares"]
 

@@ -183,9 +183,7 @@ class LinuxContainer(Container):
                 f"container_rootfs_path does not exist {server.container_rootfs_path}"
             )
         if not os.path.isdir(server.container_depot_path):
-            raise WardenError(
-                f"container_depot_path does not exist {server.container_depot_path}"
-            )
+            raise WardenError(f"container_depot_path does not exist {server.container_depot_path}")
         LimitsSettings.from_config(config)  # a bad limits setting stops the start here
         try:
             prepare_host(server.cgroup_parent)
