@@ -42,6 +42,7 @@ from functools import cached_property
 
 from google.protobuf.message import Message
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from warden.protocol import (
     CopyInRequest,
@@ -186,9 +187,14 @@ class LinuxContainer(Container):
             raise WardenError(f"container_depot_path does not exist {server.container_depot_path}")
         LimitsSettings.from_config(config)  # a bad limits setting stops the start here
         try:
-            prepare_host(server.cgroup_parent)
+            layout = prepare_host(server.cgroup_parent)
         except (CgroupSetupError, OSError) as problem:
             raise WardenError(f"cgroups: {problem}") from problem
+        Logger(namespace="warden.server.container.linux").info(
+            "containers' cgroups: {kind}, under {parents}",
+            kind=layout.describe(),
+            parents=", ".join(str(p) for p in layout.parent_dirs()),
+        )
         network = config.network
         await run_script(
             [os.path.join(server.root_scripts_path, cls.backend_name, "setup.sh")],
