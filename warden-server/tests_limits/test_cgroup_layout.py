@@ -3,6 +3,7 @@ samples and fake trees; and host preparation on a fake v2 tree."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,22 @@ def test_v2_host_without_a_controller_is_refused_naming_it(tmp_path: Path) -> No
 def test_parent_must_be_a_plain_name(tmp_path: Path, parent: str) -> None:
     with pytest.raises(CgroupSetupError, match="plain name"):
         prepare_host(parent, fake_v2_root(tmp_path))
+
+
+def test_a_server_started_inside_its_parent_moves_into_a_leaf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warden.server._cgroups import _host
+
+    root = fake_v2_root(tmp_path)
+    fake_v2_root(root / "warden-x", "cpu memory pids")
+    (root / "warden-x" / "server").mkdir()
+    (root / "warden-x" / "server" / "cgroup.procs").write_text("")
+    monkeypatch.setattr(_host, "own_cgroup", lambda: "/warden-x")
+    try:
+        prepare_host("warden-x", root)
+    finally:
+        host_layout.cache_clear()
+    # Moved before the parent hands controllers down (it must hold no process).
+    assert (root / "warden-x" / "server" / "cgroup.procs").read_text() == str(os.getpid())
+    assert (root / "warden-x" / "cgroup.subtree_control").read_text() == "+pids"
