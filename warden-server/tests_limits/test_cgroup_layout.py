@@ -152,3 +152,14 @@ def test_a_server_started_inside_its_parent_moves_into_a_leaf(
     # Moved before the parent hands controllers down (it must hold no process).
     assert (root / "warden-x" / "server" / "cgroup.procs").read_text() == str(os.getpid())
     assert (root / "warden-x" / "cgroup.subtree_control").read_text() == "+pids"
+
+
+def test_a_cgroup2_mount_at_the_root_is_v2(tmp_path: Path) -> None:
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "25 30 0:22 / /sys rw shared:7 - sysfs sysfs rw\n"
+        "26 25 0:23 / /sys/fs/cgroup rw shared:8 - cgroup2 cgroup2 rw,nsdelegate\n"
+    )
+    layout = CgroupLayout.detect("warden", Path("/sys/fs/cgroup"), mountinfo=str(mountinfo))
+    assert (layout.version, layout.hybrid) == (2, False)
+    assert layout.container("a").main == Path("/sys/fs/cgroup/warden/instance-a")

@@ -157,17 +157,18 @@ class CgroupLayout:
     ) -> CgroupLayout:
         """The layout of this host.
 
-        v2 when ``root`` itself is a cgroup2 hierarchy (it has ``cgroup.controllers``);
-        else v1, with the mount points of ``mountinfo`` (controllers not mounted
-        there are expected at ``root/<controller>``, which host preparation mounts).
+        v2 when ``mountinfo`` shows a cgroup2 mount at ``root``; v1 when it shows
+        v1 hierarchies under ``root`` (hybrid when a cgroup2 mount exists too);
+        otherwise what ``root`` holds says it (a test's fake tree): v2 with a
+        ``cgroup.controllers`` file, else v1. On v1 the controllers no mount holds
+        are expected at ``root/<controller>``, where host preparation mounts them.
         """
-        if (root / "cgroup.controllers").is_file():
-            return cls(version=2, root=root, parent=parent)
         v1, v2 = parse_mountinfo(_read_mountinfo(mountinfo))
         # Only hierarchies under ``root`` count (a test's fake tree is not the host's).
-        mounts = {
-            c: v1[c] if c in v1 and v1[c].is_relative_to(root) else root / c for c in V1_CONTROLLERS
-        }
+        v1 = {c: path for c, path in v1.items() if path.is_relative_to(root)}
+        if root in v2 or (not v1 and (root / "cgroup.controllers").is_file()):
+            return cls(version=2, root=root, parent=parent)
+        mounts = {c: v1.get(c, root / c) for c in V1_CONTROLLERS}
         return cls(version=1, root=root, parent=parent, mounts=mounts, hybrid=bool(v2))
 
     def describe(self) -> str:
