@@ -22,7 +22,8 @@ check_init() {
   cgroup_config_defaults
   [[ -f $container/run/init.pid ]] || fail enter "container is not running"
   read -r INIT_PID < "$container/run/init.pid"
-  read -r -d '' cgroups < "/proc/$INIT_PID/cgroup" 2>/dev/null || true
+  # IFS= keeps the final newline (v2's file is that one line).
+  IFS= read -r -d '' cgroups < "/proc/$INIT_PID/cgroup" 2>/dev/null || true
   [[ $cgroups == *":$cgroup_member"$'\n'* ]] \
     || fail enter "container is not running (its init $INIT_PID is gone)"
 }
