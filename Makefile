@@ -6,16 +6,22 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := warden-protocol warden-client twisted-warden-client warden-server
+# The extras each package is installed with in the development venv.
+EXTRAS_warden-protocol := test
+EXTRAS_warden-client := test,repl
+EXTRAS_twisted-warden-client := test
+EXTRAS_warden-server := test
 # Command (or absolute path of a file) -> Debian package, installed only when missing.
 SYSTEM_TOOLS := iptables:iptables debootstrap:debootstrap catatonit:catatonit \
 	tini:tini mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs ip:iproute2 tc:iproute2 \
 	nsenter:util-linux setpriv:util-linux tar:tar logger:bsdutils \
-	gcc:gcc /usr/include/stdlib.h:libc6-dev /usr/include/linux/seccomp.h:linux-libc-dev
+	gcc:gcc /usr/include/stdlib.h:libc6-dev /usr/include/linux/seccomp.h:linux-libc-dev \
+	shellcheck:shellcheck
 DEV_TOOLS := pytest hypothesis mypy ruff tox types-PyYAML types-protobuf grpcio-tools
 # Every pip install below (build environments included) takes its version from here.
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
-.PHONY: setup system-packages venv helpers test lint type proto run rootfs
+.PHONY: setup system-packages venv helpers test lint lint-shell lint-c type proto run rootfs
 
 setup: system-packages venv helpers
 
@@ -39,21 +45,32 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: constraints.txt $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(DEV_TOOLS) $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e ./$(p)[test]))
+	$(PY) -m pip install -q $(DEV_TOOLS) $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e ./$(p)[$(EXTRAS_$(p))]))
 	touch $@
 
 test: setup
 	$(VENV)/bin/tox run
 
-lint: venv
+lint: venv system-packages
 	$(VENV)/bin/ruff check .
+	$(MAKE) -s lint-shell lint-c
+
+# Every shell script of the backends (helpers they source are followed: -x).
+SHELL_SCRIPTS = $(shell find root-scripts -name '*.sh' -not -path 'root-scripts/*/src/*' | sort)
+lint-shell:
+	shellcheck -x $(SHELL_SCRIPTS)
+	@echo "shellcheck: $(words $(SHELL_SCRIPTS)) scripts clean"
+
+# The static C helpers, compiled with the full warning set (see their Makefile).
+lint-c:
+	$(MAKE) -s -C root-scripts/linux/src/warden-exec lint
 
 type: venv
 	$(VENV)/bin/mypy $(wildcard */src)
 
 proto: venv
 	$(PY) warden-protocol/scripts/generate.py
-	$(PY) -m warden.client._codegen
+	$(PY) warden-protocol/scripts/generate_methods.py
 
 # The containers' root filesystem (Debian bookworm minbase), built once; the
 # default configuration (warden-server/config/warden.yml) points at it.
@@ -67,7 +84,10 @@ run: setup rootfs
 	exec $(VENV)/bin/warden-server --config $(SERVER_CONFIG)
 
 .PHONY: bench
+# crun is the second reference (bench/crun_bench.py): Debian's package.
 bench: setup
+	command -v crun >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq crun >/dev/null; }
 	$(PY) bench/run.py
 
 # 1,000 create/destroy cycles against a real server (as root, in a private

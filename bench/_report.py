@@ -59,10 +59,17 @@ def run_ms(argv: list[str], **kwargs: Any) -> float:
 
 @dataclass
 class Target:
-    """The issue's bar for a figure's median, and the original's figure."""
+    """The bars for a figure's median, and the original's figure.
+
+    ``limit`` is an absolute bar; ``ratio`` a bar on ``x floor`` and
+    ``crun_ratio`` one on ``x crun`` (warden / crun's median), both measured in
+    the same run, so they hold on a busier or quieter machine alike.
+    """
 
     limit: float | None = None
     original: float | None = None
+    ratio: float | None = None
+    crun_ratio: float | None = None
 
 
 @dataclass
@@ -77,27 +84,56 @@ class Figure:
     n: int
     floor: float | None = None
     ratio: float | None = None
+    crun: float | None = None
+    crun_ratio: float | None = None
     target: str | None = None
     verdict: str | None = None
     original: float | None = None
 
     @classmethod
     def of(cls, figure: str, unit: str, samples: list[float], floor: list[float] | None = None,
-           target: Target | None = None) -> Figure:  # fmt: skip
-        """A figure from its samples, its floor's samples and its target."""
+           target: Target | None = None, *, crun: list[float] | None = None,
+           ) -> Figure:  # fmt: skip
+        """A figure from its samples, its floor's and crun's samples, and its target."""
         stats = summarize(samples)
         row = cls(figure, unit, stats["min"], stats["median"], stats["p95"], int(stats["n"]))
         higher_better = unit in RATES
-        if floor:
-            row.floor = statistics.median(floor)
-            if row.floor > 0 and row.median > 0:
-                row.ratio = row.floor / row.median if higher_better else row.median / row.floor
+        row.floor, row.ratio = _reference(row.median, floor, higher_better)
+        row.crun, row.crun_ratio = _reference(row.median, crun, higher_better)
         if target is not None:
             row.original = target.original
+            bars = []
+            verdicts = []
             if target.limit is not None:
-                row.target = f"{'>=' if higher_better else '<='} {target.limit:,g}"
-                row.verdict = _verdict(row.median, target.limit, unit, higher_better)
+                bars.append(f"{'>=' if higher_better else '<='} {target.limit:,g}")
+                verdicts.append(_verdict(row.median, target.limit, unit, higher_better))
+            for name, bar, ratio in (("floor", target.ratio, row.ratio),
+                                     ("crun", target.crun_ratio, row.crun_ratio)):  # fmt: skip
+                if bar is None:
+                    continue
+                bars.append(f"<= {bar:g}x {name}")
+                verdicts.append("not measured" if ratio is None
+                                else _verdict(ratio, bar, f"x {name}", False))  # fmt: skip
+            if bars:
+                row.target = ", ".join(bars)
+                row.verdict = _summary(verdicts)
         return row
+
+
+def _reference(median: float, samples: list[float] | None,
+               higher_better: bool) -> tuple[float | None, float | None]:  # fmt: skip
+    """A reference's median and how many times it the figure costs."""
+    if not samples:
+        return None, None
+    reference = statistics.median(samples)
+    if reference <= 0 or median <= 0:
+        return reference, None
+    return reference, reference / median if higher_better else median / reference
+
+
+def _summary(verdicts: list[str]) -> str:
+    missed = [v for v in verdicts if v != "met"]
+    return "; ".join(missed) if missed else "met"
 
 
 def _verdict(value: float, limit: float, unit: str, higher_better: bool) -> str:
@@ -106,12 +142,13 @@ def _verdict(value: float, limit: float, unit: str, higher_better: bool) -> str:
         return "met"
     gap = abs(value - limit)
     times = limit / value if higher_better else value / limit
-    return f"missed by {_fmt(gap)} {unit} ({times:.1f}x)"
+    return f"missed by {_fmt(gap)} {unit} ({times:.2f}x)"
 
 
-COLUMNS = ["figure", "unit", "min", "median", "p95", "n", "floor", "ratio", "target", "verdict",
-           "original"]  # fmt: skip
-HEADINGS = {"floor": "floor median", "ratio": "x floor", "original": "Ruby Warden"}
+COLUMNS = ["figure", "unit", "min", "median", "p95", "n", "floor", "ratio", "crun", "crun_ratio",
+           "target", "verdict", "original"]  # fmt: skip
+HEADINGS = {"floor": "floor median", "ratio": "x floor", "crun": "crun median",
+            "crun_ratio": "x crun", "original": "Ruby Warden"}  # fmt: skip
 
 
 def print_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:

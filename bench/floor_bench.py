@@ -144,7 +144,7 @@ def main() -> None:
     import linux_bench
 
     with Floor() as floor:
-        _, floors = linux_bench.measure(None, floor)
+        _, floors, _ = linux_bench.measure(None, floor)
     figures = [Figure.of(name, unit_of(name), samples) for name, samples in floors.items()]
     print_figures("floor (system tools, no warden)", figures)
     write_json("floor", figures)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from typing import Any
 
 from _report import Figure, print_figures, write_json
 from _server import BenchServer
+from crun_bench import Crun
 from floor_bench import Box, Floor, make_files, pss_kib, unit_of
 
 from warden.client import Client
@@ -112,6 +114,27 @@ class FloorSide:
               f"| tar -x -p -m --no-same-owner -f - -C {dst}")  # fmt: skip
 
 
+class CrunSide:
+    """create, run and destroy with crun (``crun_bench.Crun``); handles are numbers."""
+
+    name = "crun"
+
+    def __init__(self, crun: Crun) -> None:
+        self.crun = crun
+
+    def create(self) -> int:
+        return self.crun.create()
+
+    def destroy(self, index: int) -> None:
+        self.crun.destroy(index)
+
+    def run(self, index: int, script: str, size: int = 0) -> None:
+        done = subprocess.run(self.crun.run_argv(index, script), check=True,
+                              stdout=subprocess.PIPE)  # fmt: skip
+        if len(done.stdout) != size:
+            raise RuntimeError(f"crun run printed {len(done.stdout)} bytes")
+
+
 Side = WardenSide | FloorSide
 
 
@@ -126,13 +149,18 @@ def _timed(samples: list[float], fn: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-def steps(sides: list[Side], tmp: Path) -> dict[str, Samples]:
-    """Every timed step, on each side in turn; samples by side name and figure."""
-    samples: dict[str, Samples] = {side.name: defaultdict(list) for side in sides}
-    for side in sides:  # warm-up: every code path once
+def steps(sides: list[Side], tmp: Path,
+          references: list[CrunSide] | None = None) -> dict[str, Samples]:  # fmt: skip
+    """Every timed step, on each side in turn; samples by side name and figure.
+
+    ``references`` take their turns in create, run `true` and destroy only.
+    """
+    cyclers: list[Side | CrunSide] = [*(references or []), *sides]
+    samples: dict[str, Samples] = {side.name: defaultdict(list) for side in cyclers}
+    for side in cyclers:  # warm-up: every code path once
         side.destroy(side.create())
     for _ in range(CYCLES):
-        for side in sides:
+        for side in cyclers:
             got = samples[side.name]
             handle = _timed(got["create"], side.create)
             for _ in range(RUNS // CYCLES):
@@ -230,10 +258,24 @@ def concurrent(server: BenchServer, count: int) -> Samples:
         with server.client() as client:
             client.destroy(handle, timeout=TIMEOUT)
 
-    with ThreadPoolExecutor(count) as pool:
+    pings: list[float] = []
+    burst_over = threading.Event()
+
+    def ping_meanwhile() -> None:
+        with server.client() as client:
+            while not burst_over.is_set():
+                start = time.perf_counter()
+                client.ping(timeout=TIMEOUT)
+                pings.append((time.perf_counter() - start) * 1000)
+                burst_over.wait(0.005)
+
+    with ThreadPoolExecutor(count + 1) as pool:
+        pinger = pool.submit(ping_meanwhile)
         start = time.perf_counter()
         made = list(pool.map(create, range(count)))
         wall = time.perf_counter() - start
+        burst_over.set()
+        pinger.result()
         handles = [h for h, _ in made if h is not None]
         start = time.perf_counter()
         list(pool.map(destroy, handles))
@@ -243,7 +285,13 @@ def concurrent(server: BenchServer, count: int) -> Samples:
         f"{count} concurrent creates: failures": [float(count - len(handles))],
         f"{count} concurrent creates: each": [ms for h, ms in made if h is not None],
         f"{count} concurrent destroys: wall": [destroy_wall],
+        f"ping p99 on another connection during {count} creates at once": [_p99(pings)],
     }
+
+
+def _p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def floor_concurrent(floor: Floor, count: int) -> Samples:
@@ -270,11 +318,12 @@ def _extend(samples: Samples, more: Samples) -> None:
 
 
 def measure(server: BenchServer | None, floor: Floor | None, *,
+            crun: Crun | None = None,
             memory_counts: tuple[int, ...] = (10, 50), concurrency: int = 100,
             concurrency_rounds: int = 3,
             between: Callable[[], tuple[Samples, Samples]] | None = None,
-            ) -> tuple[Samples, Samples]:  # fmt: skip
-    """Samples by figure name: warden's, the floor's (empty for a side left out).
+            ) -> tuple[Samples, Samples, Samples]:  # fmt: skip
+    """Samples by figure name: warden's, the floor's, crun's (empty for a side left out).
 
     Memory first (see ``memory``), then ``between`` (the ping suite in
     ``run.py``), the timed steps, and the 100 creates at once last, in
@@ -299,7 +348,7 @@ def measure(server: BenchServer | None, floor: Floor | None, *,
     try:
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp).chmod(0o755)
-            samples = steps(sides, Path(tmp))
+            samples = steps(sides, Path(tmp), [CrunSide(crun)] if crun else None)
     finally:
         if client is not None:
             client.disconnect()
@@ -310,14 +359,14 @@ def measure(server: BenchServer | None, floor: Floor | None, *,
             _extend(floors, floor_concurrent(floor, concurrency))
         if server is not None:
             _extend(warden, concurrent(server, concurrency))
-    return warden, floors
+    return warden, floors, samples.get("crun", {})
 
 
 def main() -> None:
     from _netns import private_netns
 
     with private_netns() as netns, BenchServer(netns) as server, Floor() as floor:
-        warden, floors = measure(server, floor)
+        warden, floors, _ = measure(server, floor)
     figures = [Figure.of(name, unit_of(name), samples, floors.get(name))
                for name, samples in warden.items()]  # fmt: skip
     print_figures("linux backend (through the server and the blocking client)", figures)

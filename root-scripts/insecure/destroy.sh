@@ -14,13 +14,14 @@ deadline=$(( $(now_us) + 10 * 1000000 ))
 while :; do
   pids=$(container_pids "$path" all)
   [ -n "$pids" ] || break
-  (( $(now_us) < deadline )) || fail "destroy: processes survive SIGKILL: $(echo $pids)"
+  (( $(now_us) < deadline )) || fail "destroy: processes survive SIGKILL: ${pids//$'\n'/ }"
+  # shellcheck disable=SC2086 # one argument per pid
   kill -KILL $pids 2>/dev/null || true
   sleep 0.05
 done
 
 # A process that was just killed may still hold a file open: retry a few times.
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   rm -rf -- "$path" 2>/dev/null && exit 0
   sleep 0.3
 done

@@ -38,7 +38,7 @@ while :; do
     signalled=()
   fi
   if [ "$signal" = KILL ] && (( now >= kill_deadline )); then
-    fail "stop: processes survive SIGKILL: $(echo $pids)"
+    fail "stop: processes survive SIGKILL: ${pids//$'\n'/ }"
   fi
   for pid in $pids; do
     # TERM each process once; KILL every round (new children may appear).

@@ -29,7 +29,7 @@ from warden.protocol import (
     StreamResponse,
     request_to_wire,
 )
-from warden.server.container.linux import INIT_DIED
+from warden.server.linux import INIT_DIED
 
 from .conftest import wait_until
 

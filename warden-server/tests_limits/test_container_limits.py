@@ -18,8 +18,8 @@ from warden.protocol import (
 )
 from warden.server._config import parse_config
 from warden.server._errors import ConfigError, WardenError
-from warden.server._limits import DEFAULT_PIDS_LIMIT, ContainerLimits, LimitsSettings
 from warden.server._watch import DirectoryWatcher
+from warden.server.linux._limits import DEFAULT_PIDS_LIMIT, ContainerLimits, LimitsSettings
 
 MIB = 1024 * 1024
 

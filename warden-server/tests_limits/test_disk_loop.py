@@ -23,7 +23,7 @@ from limits_support import (
     wait_until,
 )
 
-from warden.server._disk import DiskLimitError, DiskLimits, LoopDisk, LoopDiskPaths
+from warden.server.linux._disk import DiskLimitError, DiskLimits, LoopDisk, LoopDiskPaths
 
 MIB = 1024 * 1024
 IMAGE_SIZE = 1024 * MIB

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from limits_support import resolve
 
-from warden.server._disk import (
+from warden.server.linux._disk import (
     DiskLimitError,
     DiskLimits,
     DiskUsage,

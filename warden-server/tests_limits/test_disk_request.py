@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from warden.protocol import LimitDiskRequest, LimitDiskResponse
-from warden.server._disk import DiskLimits, fill_response, requested_limits
+from warden.server.linux._disk import DiskLimits, fill_response, requested_limits
 
 START = DiskLimits(block_soft=1, block_hard=2, inode_soft=3, inode_hard=4)
 

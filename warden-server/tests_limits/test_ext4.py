@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from warden.server._disk import read_ext4_counts
+from warden.server.linux._disk import read_ext4_counts
 
 
 def dumpe2fs(image: Path) -> dict[str, int]:

@@ -26,8 +26,8 @@ from warden.protocol import (
 from warden.server._errors import WardenError
 from warden.server._pools import PortPool
 from warden.server._scripts import ScriptError, ScriptResult
-from warden.server.container._linux_net import ContainerNetwork
-from warden.server.container._net_rules import UNLIMITED
+from warden.server.linux._net import ContainerNetwork
+from warden.server.linux._net_rules import UNLIMITED
 
 T = TypeVar("T")
 

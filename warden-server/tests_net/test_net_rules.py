@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from warden.protocol import NetOutRequest
 from warden.server._config import parse_config
 from warden.server._errors import ConfigError, WardenError
-from warden.server.container._net_rules import (
+from warden.server.linux._net_rules import (
     UNLIMITED,
     NetOutRule,
     host_firewall_env,

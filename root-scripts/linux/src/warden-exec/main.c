@@ -75,7 +75,9 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static char *default_argv[] = {"/bin/bash", NULL};
+/* Writable storage: execvp takes char *const[], and a string literal is const. */
+static char default_shell[] = "/bin/bash";
+static char *default_argv[] = {default_shell, NULL};
 
 static void parse_args(struct config *config, int argc, char **argv)
 {

@@ -160,7 +160,7 @@ static void emit_body(struct program *p, enum action action)
     case DENY_PERSONALITY:
         emit(p, LOAD(args[0]));
         for (unsigned i = 0; i < N_PERSONALITIES; i++)
-            emit(p, JUMP(BPF_JEQ, harmless_personalities[i], N_PERSONALITIES - i, 0));
+            emit(p, JUMP(BPF_JEQ, harmless_personalities[i], (__u8)(N_PERSONALITIES - i), 0));
         emit(p, RET(ERRNO(EPERM)));
         emit(p, RET(SECCOMP_RET_ALLOW));
         break;

@@ -101,7 +101,7 @@ void env_build(const struct user *user, const struct config *config)
         setenv("PATH", path, 1) || (config->lang && setenv("LANG", config->lang, 1)))
         fail("env: setenv");
     for (size_t i = 0; i < config->n_env; i++) {
-        if (putenv((char *)config->env[i]) != 0)
+        if (putenv(config->env[i]) != 0)
             fail("env: putenv(%s)", config->env[i]);
     }
 }

@@ -53,7 +53,7 @@ struct config {
     size_t n_cgroups;
     const char *user;
     long uid, gid; /* -1 when not given */
-    const char *env[MAX_ENV];
+    char *env[MAX_ENV]; /* NAME=VALUE from argv; putenv keeps these very strings */
     size_t n_env;
     const char *lang; /* LANG of our own environment, NULL when unset */
     struct rlimits rlimits;

@@ -16,10 +16,11 @@
 
 Requests are pipelined on one connection and answered in order.
 ``ReconnectingClient`` reconnects with backoff. The errors are those of
-``warden.client`` (``ServerError``, ``ClientConnectionError`` ...), re-exported here.
+``warden.protocol.errors`` (``ServerError``, ``ClientConnectionError`` ...),
+the same classes the blocking client raises, re-exported here.
 """
 
-from warden.client import (
+from warden.protocol.errors import (
     ClientConnectionError,
     ClientError,
     ClientTimeoutError,

@@ -11,8 +11,8 @@ from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 
-from warden.client import DEFAULT_SOCKET_PATH, ClientConnectionError
-from warden.protocol import DEFAULT_MAX_FRAME_SIZE
+from warden.protocol import DEFAULT_MAX_FRAME_SIZE, DEFAULT_SOCKET_PATH
+from warden.protocol.errors import ClientConnectionError
 
 from ._connection import WardenConnection
 from ._types import Endpoint

@@ -2,7 +2,7 @@
 """One connection to a warden server: requests pipelined, responses matched in order.
 
 The server answers the requests of a connection one at a time and in order,
-with no correlation id (reference A6), so the connection keeps a FIFO of
+with no correlation id (as in the original protocol), so the connection keeps a FIFO of
 pending requests and gives each decoded response to the oldest one. A stream
 request stays at the head of the FIFO until its frame with ``exit_status``.
 """
@@ -20,14 +20,6 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from warden.client import (
-    ClientConnectionError,
-    ClientError,
-    is_v1_command,
-    request_from_v1,
-    response_to_v1,
-    server_error,
-)
 from warden.protocol import (
     DEFAULT_MAX_FRAME_SIZE,
     ErrorResponse,
@@ -40,6 +32,8 @@ from warden.protocol import (
     request_to_wire,
     response_class_for,
 )
+from warden.protocol.errors import ClientConnectionError, ClientError, server_error
+from warden.protocol.v1 import is_v1_command, request_from_v1, response_to_v1
 
 from ._methods import DeferredRequestMethods
 from ._types import Transport

@@ -11,8 +11,9 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from warden.client import DEFAULT_SOCKET_PATH, ClientConnectionError, is_v1_command
-from warden.protocol import DEFAULT_MAX_FRAME_SIZE
+from warden.protocol import DEFAULT_MAX_FRAME_SIZE, DEFAULT_SOCKET_PATH
+from warden.protocol.errors import ClientConnectionError
+from warden.protocol.v1 import is_v1_command
 
 from ._connect import ConnectionFactory, endpoint_for
 from ._connection import ChunkCallback, WardenConnection

@@ -21,6 +21,7 @@ from warden.protocol import (
     response_to_wire,
 )
 
+from ._scripted_warden import scripted_warden
 from ._types import Clock, ListeningPort, Transport, UnixReactor
 
 __all__ = ["Handler", "ScriptedServer", "ServerConnection"]
@@ -171,11 +172,7 @@ class ScriptedServer:
     """
 
     def __init__(self, handler: Handler | None = None) -> None:
-        if handler is None:
-            from ._scripted_warden import scripted_warden  # it imports this module
-
-            handler = scripted_warden
-        self.handler: Handler = handler
+        self.handler: Handler = scripted_warden if handler is None else handler
         self.received: list[Request] = []
         self.connections: list[ServerConnection] = []
         self.reactor: UnixReactor | None = None

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
 
@@ -52,9 +53,35 @@ from warden.protocol import (
     response_to_wire,
 )
 
-from ._scripted_server import ServerConnection
+__all__ = ["Answering", "output_pattern", "scripted_warden"]
 
-__all__ = ["output_pattern", "scripted_warden"]
+
+class Answering(Protocol):
+    """What the canned answers use of a connection (``ServerConnection`` has it).
+
+    Declared here so that this module does not import the scripted server,
+    which imports it for its default handler.
+    """
+
+    def respond(self, response: Response) -> None:
+        """Send one response frame."""
+
+    def error(
+        self, message: str, data: str | None = None, backtrace: list[str] | None = None
+    ) -> None:
+        """Send an ErrorResponse."""
+
+    def write(self, data: bytes) -> None:
+        """Send raw bytes."""
+
+    def later(self, seconds: float, action: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        """Run ``action(*args)`` after a delay, unless the connection is gone by then."""
+
+    def write_bytewise(self, data: bytes, interval: float = 0.001) -> Deferred[Any]:
+        """Send ``data`` one byte per write."""
+
+    def close(self) -> None:
+        """Close after what was written has been sent."""
 
 
 def output_pattern(size: int) -> bytes:
@@ -63,7 +90,7 @@ def output_pattern(size: int) -> bytes:
     return (block * (size // 256 + 1))[:size]
 
 
-def _echo(conn: ServerConnection, request: EchoRequest) -> Deferred[Any] | None:
+def _echo(conn: Answering, request: EchoRequest) -> Deferred[Any] | None:
     """Echo, unless the message names a misbehaviour."""
     command, _, rest = request.message.partition(" ")
     frame = response_to_wire(EchoResponse(message=rest or request.message))
@@ -88,7 +115,7 @@ def _echo(conn: ServerConnection, request: EchoRequest) -> Deferred[Any] | None:
     return None
 
 
-def _stream(conn: ServerConnection, request: StreamRequest) -> Deferred[Any] | None:
+def _stream(conn: Answering, request: StreamRequest) -> Deferred[Any] | None:
     """``job_id`` chunks, then the exit status ``job_id % 256``.
 
     Handles: ``cut`` closes after the chunks without the last frame, ``cut-mid-frame``
@@ -173,7 +200,7 @@ def _canned(request: Request) -> Response:
     return ErrorResponse(message=f"scripted server: no answer for {type(request).__name__}")
 
 
-def scripted_warden(conn: ServerConnection, request: Request) -> Deferred[Any] | None:
+def scripted_warden(conn: Answering, request: Request) -> Deferred[Any] | None:
     """Answer like a warden server, with misbehaviours on demand.
 
     Echo messages: ``error X`` (ErrorResponse with data and backtrace), ``close``

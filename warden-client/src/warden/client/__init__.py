@@ -11,19 +11,29 @@
 Every request type has a typed method named after it (``create``, ``net_in``,
 ``limit_memory`` ...): required fields positional, the rest keywords.
 ``call(request)`` sends any request; ``call(["run", handle, "echo hi"])`` is the
-v1 form. Errors are drawn as a tree in ``warden.client._errors``.
+v1 form.
+
+The errors (drawn as a tree in ``warden.protocol.errors``) and the v1
+translation (``warden.protocol.v1``) live in warden-protocol, shared with the
+Twisted client, and are re-exported here: ``from warden.client import
+ServerError`` and ``from warden.twisted_client import ServerError`` are the
+same class. The ``warden`` shell is the ``repl`` extra
+(``pip install 'warden-client[repl]'``).
 """
 
-from ._client import DEFAULT_SOCKET_PATH, Client, server_error
-from ._errors import (
+from warden.protocol import DEFAULT_SOCKET_PATH
+from warden.protocol.errors import (
     ClientConnectionError,
     ClientError,
     ClientTimeoutError,
     ServerError,
     V1Error,
+    server_error,
 )
+from warden.protocol.v1 import V1_COMMANDS, is_v1_command, request_from_v1, response_to_v1
+
+from ._client import Client
 from ._methods import RequestMethods
-from ._v1 import V1_COMMANDS, is_v1_command, request_from_v1, response_to_v1
 
 __all__ = [
     "DEFAULT_SOCKET_PATH",

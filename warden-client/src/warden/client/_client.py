@@ -11,6 +11,7 @@ from typing import Any, Final, overload
 
 from warden.protocol import (
     DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_SOCKET_PATH,
     ErrorResponse,
     MessageDecoder,
     ProtocolError,
@@ -22,28 +23,22 @@ from warden.protocol import (
     request_to_wire,
     response_class_for,
 )
+from warden.protocol.errors import (
+    ClientConnectionError,
+    ClientError,
+    ClientTimeoutError,
+    ServerError,
+    server_error,
+)
+from warden.protocol.v1 import is_v1_command, request_from_v1, response_to_v1
 
-from ._errors import ClientConnectionError, ClientError, ClientTimeoutError, ServerError
 from ._methods import RequestMethods
-from ._v1 import is_v1_command, request_from_v1, response_to_v1
 
-__all__ = ["DEFAULT_SOCKET_PATH", "Client", "server_error"]
-
-#: Where the server listens unless configured otherwise.
-DEFAULT_SOCKET_PATH: Final = "/tmp/warden.sock"
+__all__ = ["Client"]
 
 _RECV_SIZE: Final = 256 * 1024
 #: The socket's timeout before the client has set one.
 _UNSET: Final = -1.0
-
-
-def server_error(response: ErrorResponse) -> ServerError:
-    """The ServerError for an ErrorResponse (shared with the Twisted client)."""
-    return ServerError(
-        response.message,
-        response.data if response.HasField("data") else None,
-        response.backtrace,
-    )
 
 
 class Client(RequestMethods):

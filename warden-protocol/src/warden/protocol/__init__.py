@@ -11,7 +11,13 @@ server and the shell share::
 Errors: everything this package raises for bad bytes or bad messages is a
 ``ProtocolError``; ``ConversionError`` (a ``ValueError``) is for text that does
 not convert to a field's type.
+
+What both clients share lives here too, so that neither client depends on the
+other: ``warden.protocol.errors`` (the ``ClientError`` tree both raise) and
+``warden.protocol.v1`` (the v1 command translation).
 """
+
+from typing import Final
 
 from ._convert import ConversionError, convert_text, field_type_text
 from ._envelope import (
@@ -27,7 +33,6 @@ from ._envelope import (
     unwrap_response,
     wrap,
 )
-from ._errors import ProtocolError
 from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
 from ._messages import (
     CopyInRequest,
@@ -88,6 +93,10 @@ from ._types import (
     type_number,
     type_underscored,
 )
+from .errors import ProtocolError
+
+#: Where the server listens unless configured otherwise (both clients' default).
+DEFAULT_SOCKET_PATH: Final = "/tmp/warden.sock"
 
 #: Fields that carry job output and so hold arbitrary bytes.
 BYTES_FIELDS = (
@@ -101,6 +110,7 @@ BYTES_FIELDS = (
 __all__ = [
     "BYTES_FIELDS",
     "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_SOCKET_PATH",
     "REQUEST_TYPES",
     "RESPONSE_TYPES",
     "ConversionError",

@@ -16,7 +16,6 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, EncodeError
 from google.protobuf.message import Message as _PbMessage
 
-from ._errors import ProtocolError
 from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
 from ._types import (
     filtered_fields,
@@ -26,6 +25,7 @@ from ._types import (
     response_class,
     type_number,
 )
+from .errors import ProtocolError
 
 __all__ = [
     "MessageDecoder",

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_types -*-
+# -*- test-case-name: tests.test_envelope -*-
 """Type numbers, names and the request/response class maps.
 
 One table, built from the ``Message.Type`` enum: the number ``N`` names the
@@ -14,8 +14,8 @@ from typing import Final, TypeAlias
 from google.protobuf.message import Message as _PbMessage
 
 from . import _messages
-from ._errors import ProtocolError
 from ._messages import ErrorResponse, Message, RunRequest, SpawnRequest
+from .errors import ProtocolError
 
 __all__ = [
     "REQUEST_TYPES",

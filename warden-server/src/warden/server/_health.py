@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_server -*-
+# -*- test-case-name: tests.test_main -*-
 """The health check (C13): a TCP listener that answers any data with a status line.
 
 It writes ``HTTP/1.1 200 OK\\r\\n`` (no headers, no body) and closes. It stays

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_jobs -*-
+# -*- test-case-name: tests.test_requests,tests.test_job_ids -*-
 """Jobs: a script running in a container, followed through files.
 
 A job lives in its directory ``<container_path>/jobs/<job_id>/``::

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests_abuse.test_abuse -*-
+# -*- test-case-name: tests.test_late_output,tests_abuse.test_abuse -*-
 """Output written to a job's files after the job ended: it goes nowhere.
 
 The original read a job's output through pipes that it closed once the job

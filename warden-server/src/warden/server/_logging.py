@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_logging -*-
+# -*- test-case-name: tests.test_main -*-
 """Logging through twisted.logger at the configured level (C14).
 
 Records go to ``logging.file`` (appended) or stdout, as text lines or, with

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_protocol -*-
+# -*- test-case-name: tests.test_connections -*-
 """One client connection: frames in, one request at a time, responses out (C1).
 
 Requests are queued in arrival order and served one after the other, so
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
 from twisted.internet import defer, protocol
@@ -37,11 +37,9 @@ from warden.protocol import (
     response_to_wire,
 )
 
-if TYPE_CHECKING:
-    from ._server import Server
-    from .container.base import Container
+from .container.base import Container
 
-__all__ = ["WardenConnection", "WardenFactory"]
+__all__ = ["ConnectionOwner", "WardenConnection", "WardenFactory"]
 
 #: The one request and the one response that never change.
 _PING_REQUEST_WIRE = request_to_wire(PingRequest())
@@ -52,12 +50,36 @@ _PING_WIRE = response_to_wire(PingResponse())
 _CLOSED_ON_DRAIN = (LinkRequest, StreamRequest, RunRequest)
 
 
+class ConnectionOwner(Protocol):
+    """What a connection needs of the server (``_server.Server`` is one).
+
+    Declared here so that this module does not import the server, which
+    imports this module to listen.
+    """
+
+    @property
+    def reactor(self) -> Any:
+        """The reactor the connection schedules its next request on."""
+
+    def connection_made(self, connection: WardenConnection) -> None:
+        """A client connected."""
+
+    def connection_lost(self, connection: WardenConnection) -> None:
+        """A client went away."""
+
+    def answer_now(self, request: Message) -> Message | None:
+        """The response to a request answered without waiting, else None."""
+
+    async def handle(self, request: Message, connection: WardenConnection) -> None:
+        """Serve one request and send its response."""
+
+
 class WardenConnection(protocol.Protocol):
     """A client connection; also the ``Peer`` that containers know."""
 
     _log = Logger(namespace="warden.server.connection")
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: ConnectionOwner) -> None:
         self.server = server
         self.decoder = MessageDecoder("request")
         self.queue: deque[Message | ProtocolError] = deque()
@@ -187,7 +209,7 @@ class WardenFactory(protocol.Factory):
 
     noisy = False
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: ConnectionOwner) -> None:
         self.server = server
 
     def buildProtocol(self, addr: Any) -> WardenConnection:

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_scripts -*-
+# -*- test-case-name: tests.test_spawn -*-
 """The one funnel through which the server starts processes.
 
 ``run_script`` runs a command to completion and captures its output (bounded),

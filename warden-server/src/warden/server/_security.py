@@ -23,16 +23,14 @@ their environment; the last one reaches ``create.sh``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from ._errors import ConfigError
-
-if TYPE_CHECKING:
-    from ._config import ServerConfig
 
 __all__ = [
     "CAPABILITY_NAMES",
     "CAPABILITY_SETS",
+    "HardeningOptions",
     "entry_environment",
     "parse_capabilities",
 ]
@@ -89,7 +87,25 @@ def parse_capabilities(key: str, value: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-def entry_environment(server: ServerConfig) -> Mapping[str, str]:
+class HardeningOptions(Protocol):
+    """The hardening options as ``entry_environment`` reads them
+    (``_config.ServerConfig`` has them; declared here because that module
+    imports this one to parse them)."""
+
+    @property
+    def privileged_capabilities(self) -> tuple[str, ...]:
+        """Capabilities a privileged job keeps."""
+
+    @property
+    def privileged_no_new_privs(self) -> bool:
+        """Whether root jobs run with no_new_privs."""
+
+    @property
+    def seccomp(self) -> bool:
+        """Whether the syscall filter is on."""
+
+
+def entry_environment(server: HardeningOptions) -> Mapping[str, str]:
     """What ``job.sh`` and ``copy.sh`` pass on to warden-exec."""
     return {
         "PRIVILEGED_CAPS": ",".join(server.privileged_capabilities),

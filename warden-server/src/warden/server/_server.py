@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_server -*-
+# -*- test-case-name: tests.test_requests,tests.test_connections -*-
 """The server: composition root, request dispatch, drain and recovery.
 
 ``Server`` builds the pools and the container context from the configuration,
@@ -76,7 +76,7 @@ class Server:
             ),
             port_pool=PortPool(config.port.pool_start_port, config.port.pool_size),
             uid_pool=UidPool(config.user.pool_start_uid, config.user.pool_size),
-            registry=Registry(),
+            registry=Registry[Container](),
             container_ids=ContainerIds(),
             job_ids=JobIdCounter(os.path.join(depot, JOB_ID_FILE)),
             jobs=JobServices(
@@ -92,7 +92,7 @@ class Server:
         self._pidfile: int | None = None
 
     @property
-    def registry(self) -> Registry:
+    def registry(self) -> Registry[Container]:
         """Live containers by handle."""
         return self.context.registry
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_syslog -*-
+# -*- test-case-name: tests.test_main -*-
 """Job output to syslog (C18): one datagram per line on a unix socket.
 
 The original piped a job's output through ``logger -t warden.<tag>``; here the

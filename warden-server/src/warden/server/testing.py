@@ -1,4 +1,3 @@
-# -*- test-case-name: tests.test_lifecycle -*-
 """A real warden-server process for tests and benchmarks.
 
 Shipped with the package (like ``twisted.internet.testing``) so that the

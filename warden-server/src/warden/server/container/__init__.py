@@ -14,7 +14,7 @@ def backend_class(name: str) -> type[Container]:
 
         return InsecureContainer
     if name == "linux":
-        from .linux import LinuxContainer  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        from ..linux import LinuxContainer
 
-        return LinuxContainer  # type: ignore[no-any-return,unused-ignore]
+        return LinuxContainer
     raise ValueError(f"unknown backend {name!r}")

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
 from twisted.internet import defer
@@ -21,10 +21,7 @@ from .._errors import WardenError
 from .._jobs import JobIdCounter, JobServices
 from .._pools import NetworkPool, PortPool, UidPool
 
-if TYPE_CHECKING:
-    from .base import Container
-
-__all__ = ["ContainerContext", "ContainerIds", "Peer", "Registry"]
+__all__ = ["ContainerContext", "ContainerIds", "Named", "Peer", "Registry"]
 
 
 class Peer(Protocol):
@@ -40,6 +37,18 @@ class Peer(Protocol):
 
     def when_lost(self) -> defer.Deferred[None]:
         """A Deferred that fires when the connection closes (cancel it to forget it)."""
+
+
+class Named(Protocol):
+    """What the registry needs of a container: its handle."""
+
+    @property
+    def handle(self) -> str:
+        """The container's handle."""
+
+
+#: What a registry holds (containers; the server's is a ``Registry[Container]``).
+C = TypeVar("C", bound=Named)
 
 
 class ContainerIds:
@@ -61,11 +70,15 @@ class ContainerIds:
         return "".join(self._DIGITS[(self._counter >> (55 - (i + 1) * 5)) & 31] for i in range(11))
 
 
-class Registry:
-    """Handles of live containers; handles being created are reserved, not listed."""
+class Registry(Generic[C]):
+    """Handles of live containers; handles being created are reserved, not listed.
+
+    Generic in what it holds, so that this module needs no container class
+    (the container base imports this module).
+    """
 
     def __init__(self) -> None:
-        self._live: dict[str, Container] = {}
+        self._live: dict[str, C] = {}
         self._reserved: set[str] = set()
 
     def reserve(self, handle: str) -> None:
@@ -78,18 +91,18 @@ class Registry:
         """Give up a reservation (create failed)."""
         self._reserved.discard(handle)
 
-    def register(self, container: Container) -> None:
+    def register(self, container: C) -> None:
         """Make a container reachable by its handle."""
         self._reserved.discard(container.handle)
         self._live[container.handle] = container
 
-    def unregister(self, container: Container) -> None:
+    def unregister(self, container: C) -> None:
         """Remove a container (destroyed)."""
         if self._live.get(container.handle) is container:
             del self._live[container.handle]
         self._reserved.discard(container.handle)
 
-    def get(self, handle: str) -> Container:
+    def get(self, handle: str) -> C:
         """The container with this handle, or the original's ``unknown handle``."""
         try:
             return self._live[handle]
@@ -100,7 +113,7 @@ class Registry:
         """Handles of live containers."""
         return list(self._live)
 
-    def __iter__(self) -> Iterator[Container]:
+    def __iter__(self) -> Iterator[C]:
         return iter(list(self._live.values()))
 
     def __len__(self) -> int:
@@ -116,7 +129,9 @@ class ContainerContext:
     network_pool: NetworkPool
     port_pool: PortPool
     uid_pool: UidPool
-    registry: Registry
+    #: The server's ``Registry[Container]``; containers only reserve,
+    #: release, register and unregister themselves in it.
+    registry: Registry[Any]
     container_ids: ContainerIds
     job_ids: JobIdCounter
     jobs: JobServices

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_lifecycle -*-
+# -*- test-case-name: tests.test_requests -*-
 """The container base: state machine, request table, resources, jobs, snapshots.
 
 A request reaches a container through ``Container.dispatch``, which looks the

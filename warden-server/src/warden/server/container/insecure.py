@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_insecure -*-
+# -*- test-case-name: tests.test_requests -*-
 """The insecure backend: containers are directories, jobs are host processes.
 
 Nothing is isolated: a job runs as the server's user, in

@@ -29,7 +29,7 @@ Limits and statistics (memory and OOM, cpu, disk, pids) are delegated to a
 ``create.sh`` and ``start.sh``, and mounted by the child hook.
 
 Networking (NetIn, NetOut, LimitBandwidth, Info's bandwidth_stat, restore)
-is delegated to ``ContainerNetwork`` (``_linux_net.py``, docs/networking.md);
+is delegated to ``ContainerNetwork`` (``_net.py``, docs/networking.md);
 the firewall base is part of host setup, the container's chains come with
 ``start.sh`` and go with ``destroy.sh`` (both run its ``net.sh``).
 """
@@ -70,14 +70,14 @@ from .._cgroups import (
 from .._config import Config
 from .._errors import WardenError
 from .._jobs import Job
-from .._limits import ContainerLimits, LimitsSettings
 from .._scripts import run_script
 from .._security import entry_environment
 from .._watch import ProcessExitWatcher
-from ._linux_create import create_environment, find_init
-from ._linux_net import ContainerNetwork
+from ..container.base import Container, State
+from ._create import create_environment, find_init
+from ._limits import ContainerLimits, LimitsSettings
+from ._net import ContainerNetwork
 from ._net_rules import host_firewall_env
-from .base import Container, State
 
 __all__ = ["INIT_DIED", "LinuxContainer"]
 

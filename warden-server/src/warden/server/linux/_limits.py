@@ -1,4 +1,4 @@
-"""Resource limits and statistics of one Linux container: the collaborator ``linux.py`` calls.
+"""Resource limits and statistics of one Linux container: the collaborator ``_container.py`` calls.
 
 ``LimitsSettings`` is read once from the configuration; ``ContainerLimits``
 serves one container: LimitMemory (and OOM notification), LimitCpu, LimitDisk,
@@ -37,9 +37,16 @@ from warden.protocol import (
     LimitMemoryResponse,
 )
 
-from ._cgroups import DEFAULT_CGROUP_ROOT, ContainerCgroup, FileWatcher, OomWatch, container_cgroup
-from ._cgroups._v2 import DEFAULT_SHARES
-from ._config import Config
+from .._cgroups import (
+    DEFAULT_CGROUP_ROOT,
+    ContainerCgroup,
+    FileWatcher,
+    OomWatch,
+    container_cgroup,
+)
+from .._cgroups._v2 import DEFAULT_SHARES
+from .._config import Config
+from .._errors import ConfigError, WardenError
 from ._disk import (
     DiskBackend,
     DiskLimitError,
@@ -53,7 +60,6 @@ from ._disk import (
     fill_response,
     requested_limits,
 )
-from ._errors import ConfigError, WardenError
 
 __all__ = [
     "DEFAULT_IMAGE_INODES",

@@ -1,28 +1,45 @@
-"""What the warden clients raise (the Twisted client raises the same classes).
+"""Every error the warden wire layer and the warden clients raise.
 
 ::
 
-    ClientError                   anything the client reports
+    ProtocolError                 bytes or a message that break the wire contract
+    ClientError                   anything a client reports
     ├── ServerError               the server answered with an ErrorResponse
     ├── ClientConnectionError     refused, closed, EOF mid-frame, bad bytes from the server
     │   └── ClientTimeoutError    no answer within the timeout
     └── V1Error                   a malformed v1 command, or a response with no v1 form
 
-A request that cannot be encoded (a required field unset, an integer out of
-range) raises ``warden.protocol.ProtocolError`` before anything is sent.
+The client classes live here, beside the wire contract, so that the blocking
+client (``warden.client``) and the Twisted client (``warden.twisted_client``)
+raise the very same classes without depending on each other; both re-export
+them. A request that cannot be encoded (a required field unset, an integer
+out of range) raises ``ProtocolError`` before anything is sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ._messages import ErrorResponse
+
 __all__ = [
     "ClientConnectionError",
     "ClientError",
     "ClientTimeoutError",
+    "ProtocolError",
     "ServerError",
     "V1Error",
+    "server_error",
 ]
+
+
+class ProtocolError(Exception):
+    """Bytes or a message that do not follow the warden wire contract.
+
+    Raised for a malformed frame (bad length line, missing CRLF, oversize
+    frame), an undecodable or unknown envelope, a message with required fields
+    unset, or text that is not valid UTF-8. The message names what was wrong.
+    """
 
 
 class ClientError(Exception):
@@ -68,3 +85,12 @@ class V1Error(ClientError, ValueError):
     ``Unknown net direction: up``, ``Unknown copy direction: x``,
     ``Unknown limit: cpu``, ``Unknown response: LimitCpuResponse``.
     """
+
+
+def server_error(response: ErrorResponse) -> ServerError:
+    """The ServerError a client raises for an ErrorResponse."""
+    return ServerError(
+        response.message,
+        response.data if response.HasField("data") else None,
+        response.backtrace,
+    )

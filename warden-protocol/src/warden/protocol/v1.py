@@ -1,11 +1,21 @@
-# -*- test-case-name: tests.test_v1 -*-
 """The v1 compatibility layer: v1 command lists to v2 requests, v2 responses to v1 values.
 
 A v1 command is a list ``[command, args...]`` as the original's JSON-array API
 took it (``["run", handle, "echo hi"]``). ``request_from_v1`` builds the v2
 request; ``response_to_v1`` turns the v2 response into the value the v1 API
 returned. The table, its quirks and its error messages follow the original
-client (reference item I6). Both the blocking and the Twisted client use it.
+Ruby client's v1 translation. Both clients (``warden.client``,
+``warden.twisted_client``) use it and re-export its names; its tests run
+through the blocking client (``warden-client/tests/test_v1.py``).
+
+::
+
+    >>> from warden.protocol.v1 import request_from_v1
+    >>> request = request_from_v1(["run", "h1", "echo hi"])
+    >>> type(request).__name__, request.handle, request.script
+    ('RunRequest', 'h1', 'echo hi')
+
+Malformed commands raise ``warden.protocol.errors.V1Error``.
 """
 
 from __future__ import annotations
@@ -15,7 +25,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from warden.protocol import (
+from ._envelope import to_dict
+from ._messages import (
     CopyInRequest,
     CopyInResponse,
     CopyOutRequest,
@@ -44,8 +55,6 @@ from warden.protocol import (
     NetOutResponse,
     PingRequest,
     PingResponse,
-    Request,
-    Response,
     RunRequest,
     RunResponse,
     SpawnRequest,
@@ -54,10 +63,9 @@ from warden.protocol import (
     StopResponse,
     StreamRequest,
     StreamResponse,
-    to_dict,
 )
-
-from ._errors import V1Error
+from ._types import Request, Response
+from .errors import V1Error
 
 __all__ = ["V1_COMMANDS", "is_v1_command", "request_from_v1", "response_to_v1"]
 

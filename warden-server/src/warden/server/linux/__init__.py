@@ -1,0 +1,11 @@
+"""The Linux backend, in one package: real containers (namespaces, cgroups, an overlay root).
+
+``LinuxContainer`` (``_container.py``) decides which script of
+``root-scripts/linux/`` runs when; creation's environment is ``_create.py``,
+networking ``_net.py`` and ``_net_rules.py``, resource limits ``_limits.py``
+with the disk quota backends in ``_disk/``.
+"""
+
+from ._container import INIT_DIED, LinuxContainer
+
+__all__ = ["INIT_DIED", "LinuxContainer"]
