@@ -13,7 +13,7 @@
 # 4. installs the base firewall structure: net.sh setup, when the
 #    networking part (net.sh) is present.
 # The cgroups are not its business: the server has made them ready before
-# (v1, hybrid or v2; warden-server's _cgroups package).
+# (v1, hybrid or v2; warden-server's warden.server.linux.cgroups package).
 # It is idempotent: running it again changes nothing.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace

@@ -24,7 +24,7 @@ from limits_support import CGROUP_ROOT, wait_until
 
 from warden.client import Client, ServerError
 from warden.protocol import RunResponse
-from warden.server._cgroups import CgroupLayout
+from warden.server.linux.cgroups import CgroupLayout
 from warden.server.testing import ServerProcess, sh
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from warden.server._cgroups import (
+from warden.server.linux.cgroups import (
     V1_DEVICE_RULES,
     CgroupLayout,
     CgroupSetupError,
     host_layout,
     prepare_host,
 )
-from warden.server._cgroups._layout import parse_mountinfo
+from warden.server.linux.cgroups._layout import parse_mountinfo
 
 V1_MOUNTINFO = """\
 25 30 0:22 / /sys rw,nosuid shared:7 - sysfs sysfs rw
@@ -138,7 +138,7 @@ def test_parent_must_be_a_plain_name(tmp_path: Path, parent: str) -> None:
 def test_a_server_started_inside_its_parent_moves_into_a_leaf(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from warden.server._cgroups import _host
+    from warden.server.linux.cgroups import _host
 
     root = fake_v2_root(tmp_path)
     fake_v2_root(root / "warden-x", "cpu memory pids")

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from limits_support import wait_until
 
-from warden.server._cgroups import (
+from warden.server._watch import DirectoryWatcher
+from warden.server.linux.cgroups import (
     UNLIMITED,
     CgroupV2,
     cgroup_version,
@@ -23,7 +24,6 @@ from warden.server._cgroups import (
     shares_to_weight,
     weight_to_shares,
 )
-from warden.server._watch import DirectoryWatcher
 
 MIB = 1024 * 1024
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from warden.server._cgroups import DEVICE_RULES, attach_device_filter, attached_device_programs
-from warden.server._cgroups._devices import device_program
-from warden.server._cgroups._layout import parse_mountinfo
+from warden.server.linux.cgroups import DEVICE_RULES, attach_device_filter, attached_device_programs
+from warden.server.linux.cgroups._devices import device_program
+from warden.server.linux.cgroups._layout import parse_mountinfo
 
 CHAR, BLOCK = 2, 1
 READ, WRITE, MKNOD = 1, 2, 4

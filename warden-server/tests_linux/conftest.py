@@ -34,7 +34,7 @@ import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import RunResponse
-from warden.server._cgroups import CgroupLayout
+from warden.server.linux.cgroups import CgroupLayout
 from warden.server.testing import (
     ServerProcess,
     private_netns,

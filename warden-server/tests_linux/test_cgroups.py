@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from warden.client import Client
-from warden.server._cgroups import UNLIMITED, shares_to_weight
+from warden.server.linux.cgroups import UNLIMITED, shares_to_weight
 
 from .conftest import TIMEOUT, ContainerFactory, LinuxServer, container_id, init_pid, output, run
 

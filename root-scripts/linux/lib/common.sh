@@ -23,7 +23,7 @@ require_vars() {
 }
 
 # The container's cgroups come from the server (its Python code is the one
-# description of the layout, see warden-server's _cgroups package): create.sh
+# description of the layout, see warden-server's warden.server.linux.cgroups package): create.sh
 # gets them in its environment and skeleton/setup.sh writes them into
 # etc/config:
 #   cgroup_version        1 or 2

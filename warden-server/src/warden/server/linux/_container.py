@@ -60,13 +60,6 @@ from warden.protocol import (
     StopRequest,
 )
 
-from .._cgroups import (
-    CgroupSetupError,
-    ContainerCgroupDirs,
-    host_layout,
-    prepare_container,
-    prepare_host,
-)
 from .._config import Config
 from .._errors import WardenError
 from .._jobs import Job
@@ -78,6 +71,13 @@ from ._create import create_environment, find_init
 from ._limits import ContainerLimits, LimitsSettings
 from ._net import ContainerNetwork
 from ._net_rules import host_firewall_env
+from .cgroups import (
+    CgroupSetupError,
+    ContainerCgroupDirs,
+    host_layout,
+    prepare_container,
+    prepare_host,
+)
 
 __all__ = ["INIT_DIED", "LinuxContainer"]
 

@@ -37,14 +37,6 @@ from warden.protocol import (
     LimitMemoryResponse,
 )
 
-from .._cgroups import (
-    DEFAULT_CGROUP_ROOT,
-    ContainerCgroup,
-    FileWatcher,
-    OomWatch,
-    container_cgroup,
-)
-from .._cgroups._v2 import DEFAULT_SHARES
 from .._config import Config
 from .._errors import ConfigError, WardenError
 from ._disk import (
@@ -59,6 +51,14 @@ from ._disk import (
     RunCommand,
     fill_response,
     requested_limits,
+)
+from .cgroups import (
+    DEFAULT_CGROUP_ROOT,
+    DEFAULT_SHARES,
+    ContainerCgroup,
+    FileWatcher,
+    OomWatch,
+    container_cgroup,
 )
 
 __all__ = [

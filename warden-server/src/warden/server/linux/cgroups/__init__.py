@@ -18,7 +18,7 @@ from ._interface import ContainerCgroup, CpuUsage, OomWatch
 from ._layout import V1_CONTROLLERS, V2_CONTROLLERS, CgroupLayout, ContainerCgroupDirs
 from ._oom import EventfdOomWatch, FileWatcher, MemoryEventsOomWatch
 from ._v1 import CgroupV1
-from ._v2 import CgroupV2, shares_to_weight, weight_to_shares
+from ._v2 import DEFAULT_SHARES, CgroupV2, shares_to_weight, weight_to_shares
 
 __all__ = [
     "CgroupLayout",
@@ -29,6 +29,7 @@ __all__ = [
     "CgroupV2",
     "CpuUsage",
     "DEFAULT_CGROUP_ROOT",
+    "DEFAULT_SHARES",
     "DEVICE_RULES",
     "EventfdOomWatch",
     "FileWatcher",
