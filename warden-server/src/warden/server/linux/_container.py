@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
+from pathlib import Path
 
 from google.protobuf.message import Message
 from twisted.internet import defer
@@ -108,7 +109,10 @@ class LinuxContainer(Container):
     @property
     def cgroups(self) -> ContainerCgroupDirs:
         """The container's cgroup directories (the layout detected at server start)."""
-        return host_layout(self.config.server.cgroup_parent).container(self.container_id)
+        server = self.config.server
+        return host_layout(server.cgroup_parent, Path(server.cgroup_root)).container(
+            self.container_id
+        )
 
     @property
     def limits(self) -> ContainerLimits:
@@ -185,9 +189,8 @@ class LinuxContainer(Container):
             )
         if not os.path.isdir(server.container_depot_path):
             raise WardenError(f"container_depot_path does not exist {server.container_depot_path}")
-        LimitsSettings.from_config(config)  # a bad limits setting stops the start here
         try:
-            layout = prepare_host(server.cgroup_parent)
+            layout = prepare_host(server.cgroup_parent, Path(server.cgroup_root))
         except (CgroupSetupError, OSError) as problem:
             raise WardenError(f"cgroups: {problem}") from problem
         Logger(namespace="warden.server.container.linux").info(
