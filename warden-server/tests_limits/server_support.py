@@ -80,8 +80,13 @@ class LimitsServer(ServerProcess):
 
 
 @contextlib.contextmanager
-def limits_server() -> Iterator[LimitsServer]:
-    """The session's namespace, directory and server, all removed at the end."""
+def limits_server(*, depot_of_its_own: bool = False) -> Iterator[LimitsServer]:
+    """The session's namespace, directory and server, all removed at the end.
+
+    ``depot_of_its_own``: the depot is a tmpfs mounted here (as production
+    hosts give it a partition), unmounted at the end; the unmount fails, and
+    with it the caller, while a loop device or a mount still holds a file on it.
+    """
     if not (ROOTFS / "bin" / "bash").exists():
         subprocess.run(
             [str(ROOT_SCRIPTS / "linux" / "rootfs" / "setup.sh"), str(ROOTFS)], check=True
@@ -94,17 +99,37 @@ def limits_server() -> Iterator[LimitsServer]:
         sh("ip", "-n", netns, "link", "set", "lo", "up")
         base.mkdir()
         server = LimitsServer(base, netns, token)
+        depot = base / "depot"
+        if depot_of_its_own:
+            sh("mount", "-t", "tmpfs", "-o", "size=512m", f"warden-limits-{token}", str(depot))
         try:
             server.start()
             yield server
         finally:
             server.stop()
             server.remove_leftovers()
+            if depot_of_its_own:
+                _unmount_depot(depot)
     finally:
         if os.environ.get("WARDEN_TEST_KEEP_LOG"):  # debugging: keep the server's log
             shutil.copy(base / "server.log", os.environ["WARDEN_TEST_KEEP_LOG"])
         shutil.rmtree(base, ignore_errors=True)
         sh("ip", "netns", "del", netns, check=False)
+
+
+def _unmount_depot(depot: Path) -> None:
+    """Unmount, failing if something still holds it; lazily at worst, so nothing stays."""
+
+    def unmounted() -> bool:
+        sh("umount", str(depot), check=False)
+        return not os.path.ismount(depot)
+
+    try:
+        # Loop devices are freed by the kernel shortly after their last unmount.
+        wait_until(unmounted, "the depot's tmpfs unmounted (nothing holds it)")
+    finally:
+        if os.path.ismount(depot):
+            sh("umount", "--lazy", str(depot), check=False)
 
 
 def run(client: Client, handle: str, script: str, *, privileged: bool = False) -> RunResponse:

@@ -12,6 +12,7 @@ from server_support import (
     TIMEOUT,
     LimitsServer,
     container_id,
+    limits_server,
     output,
     run,
     wait_for_state,
@@ -101,6 +102,24 @@ def test_disk_limit_fails_writes_inside_and_spares_others(
         f"more than the requested limit of {10 * MIB} bytes"
     )
     assert client.limit_disk(limited).byte_limit == 60 * MIB
+
+
+def test_disk_limit_when_the_depot_is_a_file_system_of_its_own() -> None:
+    # The kernel names a loop device's backing file through the mount it was
+    # opened by: the container's copy of the depot's file system, detached
+    # from the host's tree by the pivot, so the name reads from that file
+    # system's root. The image is recognised by its inode and device instead.
+    with limits_server(depot_of_its_own=True) as server, server.client() as client:
+        handle = client.create(timeout=TIMEOUT).handle
+        try:
+            assert client.limit_disk(handle, byte_limit=20 * MIB).byte_limit == 20 * MIB
+            failed = run(client, handle, "dd if=/dev/zero of=$HOME/big bs=1M count=30 2>&1")
+            assert b"No space left on device" in failed.stdout
+            assert client.limit_disk(handle, byte_limit=60 * MIB).byte_limit == 60 * MIB
+            written = run(client, handle, "dd if=/dev/zero of=$HOME/more bs=1M count=30")
+            assert written.exit_status == 0
+        finally:
+            client.destroy(handle, timeout=TIMEOUT)
 
 
 def test_inode_limit(client: Client, make_container: Any) -> None:

@@ -30,6 +30,15 @@ def test_exit_status_output_and_discard(client: Client, container: str) -> None:
     )
 
 
+def test_a_signal_death_is_255_and_an_exit_code_is_itself(client: Client, container: str) -> None:
+    # As the original: a job whose shell a signal ended has no exit status (255),
+    # while a shell that exits 137 (its command was killed) answers 137.
+    assert run(client, container, "kill -KILL $$").exit_status == 255
+    assert run(client, container, "kill -TERM $$").exit_status == 255
+    assert run(client, container, "sh -c 'kill -KILL $$'").exit_status == 137
+    assert run(client, container, "exit 200").exit_status == 200
+
+
 def test_jobs_run_in_the_containers_cgroups(
     server: LinuxServer, client: Client, container: str
 ) -> None:

@@ -168,6 +168,15 @@ class ServerConfig:
         rlimits(RLIMIT_NAMES), factory=dict, shown="`{}`"
     )
     job_output_limit: int = setting(NON_NEGATIVE, 10 * 1024 * 1024, shown="`10485760`")
+    #: The largest request frame a client may send (bytes). Nothing in a
+    #: request carries file data (copies name paths), so only a script that
+    #: embeds data comes near it; what a connection can hold unanswered.
+    request_size_limit: int = setting(
+        integer_range(1024, 2**31 - 1), 16 * 1024 * 1024, shown="`16777216`"
+    )
+    #: The unix socket's accept queue (the kernel caps it at
+    #: net.core.somaxconn); Twisted's default of 50 refuses a burst of clients.
+    listen_backlog: int = setting(integer_range(1, 65535), 1024, shown="`1024`")
     disk_quota_enabled: bool = setting(
         BOOLEAN, True, shown="`true`", path=("quota", "disk_quota_enabled")
     )

@@ -100,6 +100,7 @@ def _run(server: Server, reactor: Any) -> int:
     try:
         reactor.run()
     finally:
+        server.teardown_host()
         server.remove_pidfile()
     return exit_code
 

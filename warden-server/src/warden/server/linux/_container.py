@@ -36,6 +36,7 @@ the firewall base is part of host setup, the container's chains come with
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -177,6 +178,22 @@ class LinuxContainer(Container):
             )
 
     # -- host --
+
+    @classmethod
+    def teardown_host(cls, config: Config) -> None:
+        """Remove the cgroup parent directories that host preparation made, where
+        no container is left in them (rmdir refuses a cgroup with children, so
+        containers that outlive this server keep theirs). The firewall chains
+        and ip_forward stay: they are the host's setup, and containers that
+        outlive the server still need them."""
+        server = config.server
+        try:
+            layout = host_layout(server.cgroup_parent, Path(server.cgroup_root))
+        except OSError:
+            return
+        for parent in layout.parent_dirs():
+            with contextlib.suppress(OSError):
+                parent.rmdir()
 
     @classmethod
     async def setup_host(cls, config: Config) -> None:

@@ -18,6 +18,7 @@ server's script funnel.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
@@ -236,13 +237,26 @@ class ContainerLimits:
         if request.HasField("limit_in_bytes"):
             try:
                 self._apply_memory_limit(request.limit_in_bytes)
-            except (OSError, ValueError) as problem:
+            except OSError as problem:
+                if problem.errno == errno.EBUSY:  # the kernel could not reclaim enough
+                    raise WardenError(self._below_usage(request.limit_in_bytes)) from problem
+                raise WardenError(f"Failed setting memory limit: {problem}") from problem
+            except ValueError as problem:
                 raise WardenError(f"Failed setting memory limit: {problem}") from problem
             self._resources["limit_memory"] = request.limit_in_bytes
         try:
             return LimitMemoryResponse(limit_in_bytes=self.cgroup.memory_limit())
         except (OSError, ValueError) as problem:
             raise WardenError(f"Failed getting memory limit: {problem}") from problem
+
+    def _below_usage(self, limit_in_bytes: int) -> str:
+        message = f"Failed setting memory limit: the limit of {limit_in_bytes} bytes is below"
+        try:
+            stat = self.cgroup.memory_stat()
+            used = stat.get("total_rss", 0) + stat.get("total_cache", 0)
+        except (OSError, ValueError):
+            return f"{message} what the container uses"
+        return f"{message} the {used} bytes the container uses (memory and page cache)"
 
     def _apply_memory_limit(self, limit_in_bytes: int) -> None:
         # Watch before limiting, so no OOM can come between the two (F17).
