@@ -1,4 +1,4 @@
-"""Restart survival: drain with SIGUSR2, crash with SIGKILL, recover at start (C6, C8)."""
+"""Restart survival: drain with SIGUSR2, crash with SIGKILL, recover at start."""
 
 from __future__ import annotations
 

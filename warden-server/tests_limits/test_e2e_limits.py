@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +37,31 @@ def test_memory_limit_reads_back(client: Client, make_container: Any) -> None:
     assert client.limit_memory(handle).limit_in_bytes == 64 * MIB
 
 
+def oom_events(server: LimitsServer) -> float:
+    """``warden_oom_events_total`` from the server's /metrics (scraped inside its netns)."""
+    port = re.findall(r"health check on 127\.0\.0\.1:(\d+)", server.log(tail=10**7))[-1]
+    scrape = (
+        f"exec 3<>/dev/tcp/127.0.0.1/{port}; "
+        "printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"
+    )
+    answer = subprocess.run(
+        server.in_netns("bash", "-c", scrape), capture_output=True, text=True, check=True,
+        timeout=TIMEOUT,
+    ).stdout  # fmt: skip
+    return float(re.findall(r"^warden_oom_events_total (\S+)$", answer, re.MULTILINE)[0])
+
+
 def test_memory_hog_is_oom_killed_and_the_container_stops(
-    client: Client, make_container: Any
+    server: LimitsServer, client: Client, make_container: Any
 ) -> None:
     handle = make_container()
+    before = oom_events(server)
     client.limit_memory(handle, limit_in_bytes=32 * MIB)
     result = run(client, handle, MEMORY_HOG)
     assert result.exit_status != 0
     info = wait_for_state(client, handle, "stopped")
     assert "out of memory" in info.events
+    assert oom_events(server) >= before + 1
     assert info.memory_stat.hierarchical_memory_limit == 32 * MIB
 
 

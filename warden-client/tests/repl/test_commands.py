@@ -1,4 +1,4 @@
-"""The command table (K4), command parsing and the help texts (K5, K6)."""
+"""The command table, command parsing and the help texts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Commands piped to the tool, one per line: errors, ``--exit_on_error``, reconnection (K3)."""
+"""Commands piped to the tool, one per line: errors, ``--exit_on_error``, reconnection."""
 
 from __future__ import annotations
 

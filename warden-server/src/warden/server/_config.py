@@ -96,8 +96,12 @@ _SYSTEM_ROOT_SCRIPTS: Final = "/usr/share/warden/root-scripts"
 
 
 def default_root_scripts_path() -> str:
-    """The repository's ``root-scripts`` when running from a checkout, else the system copy."""
+    """The scripts installed with the package, else the checkout's ``root-scripts``
+    (an editable install), else the system copy."""
     here = Path(__file__).resolve()
+    packaged = here.parent / "root_scripts"
+    if packaged.is_dir():
+        return str(packaged)
     for parent in here.parents:
         candidate = parent / "root-scripts"
         if candidate.is_dir():
@@ -186,7 +190,8 @@ class ServerConfig:
     root_scripts_path: str = setting(
         STRING,
         factory=default_root_scripts_path,
-        shown="the repository's `root-scripts`, else `/usr/share/warden/root-scripts`",
+        shown="the scripts installed with the package (`warden/server/root_scripts`), else the "
+        "checkout's `root-scripts` (editable install), else `/usr/share/warden/root-scripts`",
     )
     cgroup_parent: str = setting(STRING, "warden", shown="`warden`")
     cgroup_root: str = setting(STRING, "/sys/fs/cgroup", shown="`/sys/fs/cgroup`")

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_connections,tests.unit.test_unit_connection -*-
-"""One client connection: frames in, one request at a time, responses out (C1).
+"""One client connection: frames in, one request at a time, responses out.
 
 Requests are queued in arrival order and served one after the other, so
 pipelined requests get their responses in order. A malformed frame or message
@@ -19,6 +19,7 @@ and one sendto.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections import deque
 from typing import Any, Protocol
@@ -42,6 +43,7 @@ from warden.protocol import (
 )
 
 from ._config import Config
+from ._metrics import OK, Metrics
 from .container.base import Container
 
 __all__ = ["ConnectionOwner", "WardenConnection", "WardenFactory"]
@@ -51,7 +53,7 @@ _PING_REQUEST_WIRE = request_to_wire(PingRequest())
 _PING_WIRE = response_to_wire(PingResponse())
 
 #: Requests that a drain interrupts (their jobs keep running and can be linked
-#: again after the restart); every other request is finished first (C6).
+#: again after the restart); every other request is finished first.
 _CLOSED_ON_DRAIN = (LinkRequest, StreamRequest, RunRequest)
 
 
@@ -75,6 +77,10 @@ class ConnectionOwner(Protocol):
 
     def connection_lost(self, connection: WardenConnection) -> None:
         """A client went away."""
+
+    @property
+    def metrics(self) -> Metrics:
+        """Where served requests are counted."""
 
     def answer_now(self, request: Message) -> Message | None:
         """The response to a request answered without waiting, else None."""
@@ -123,7 +129,9 @@ class WardenConnection(protocol.Protocol):
         if data == _PING_REQUEST_WIRE and not (self.busy or self.queue or self.decoder.buffered):
             # A lone Ping (what health checks send, over and over): its bytes
             # are known, so is the answer; nothing to decode or queue.
+            started = time.perf_counter()
             self._write(_PING_WIRE)
+            self.server.metrics.request_served(PingRequest, OK, started)
             return
         self.decoder.feed(data)
         try:

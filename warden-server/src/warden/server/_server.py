@@ -2,8 +2,8 @@
 """The server: composition root, request dispatch, drain and recovery.
 
 ``Server`` builds the pools and the container context from the configuration,
-recovers containers from the depot (C8), listens on the unix socket, and turns
-each request into a response (C3): Ping, List and Echo here, Create to a new
+recovers containers from the depot, listens on the unix socket, and turns
+each request into a response: Ping, List and Echo here, Create to a new
 container, everything else to the container its handle names.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf.message import Message
@@ -39,6 +41,7 @@ from ._health import HealthCheckFactory
 from ._job_ids import JobIdCounter
 from ._jobs import JobServices
 from ._messages import client_message, describe
+from ._metrics import CONTENT_TYPE, ERROR, OK, Metrics
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
@@ -54,7 +57,7 @@ from .container._context import (
     Registry,
     ScriptRunner,
 )
-from .container.base import ConnectionGoneError, Container
+from .container.base import ConnectionGoneError, Container, State
 
 __all__ = ["JOB_ID_FILE", "Server"]
 
@@ -80,6 +83,7 @@ class Server:
                 f"server.container_klass: the {config.backend} backend is not available ({error})"
             ) from error
         depot = config.server.container_depot_path
+        self.metrics = Metrics(self, (state.value for state in State))
         self.context = ContainerContext(
             reactor=reactor,
             config=config,
@@ -97,6 +101,7 @@ class Server:
                 syslog=SyslogSender(config.server.syslog_socket),
             ),
             run_script=run_script,
+            count_oom=self.metrics.count_oom,
         )  # fmt: skip
         self.connections: set[WardenConnection] = set()
         self.draining = False
@@ -110,7 +115,7 @@ class Server:
         """Live containers by handle."""
         return self.context.registry
 
-    # -- start (C9) --
+    # -- start --
 
     async def start(self) -> None:
         """Host setup, recovery, then listen; the pidfile is written last."""
@@ -131,7 +136,9 @@ class Server:
             os.umask(umask)
         os.chmod(server.unix_domain_path, server.unix_domain_permissions)
         self.health_port = self.reactor.listenTCP(
-            self.config.health_check_server.port, HealthCheckFactory(), interface="127.0.0.1"
+            self.config.health_check_server.port,
+            HealthCheckFactory(self.metrics.exposition, CONTENT_TYPE),
+            interface="127.0.0.1",
         )
         self.log.info(
             "Listening on {path} (health check on 127.0.0.1:{port})",
@@ -168,7 +175,7 @@ class Server:
             os.close(self._pidfile)
             self._pidfile = None
 
-    # -- recovery (C8) --
+    # -- recovery --
 
     async def recover(self) -> None:
         """Rebuild containers from their snapshots; destroy what cannot be recovered."""
@@ -229,7 +236,7 @@ class Server:
         except Exception as error:
             self.log.error("destroying {path} failed: {e}", path=container.container_path, e=error)
 
-    # -- connections and requests (C1 ... C4) --
+    # -- connections and requests --
 
     def connection_made(self, connection: WardenConnection) -> None:
         """A client connected."""
@@ -252,6 +259,7 @@ class Server:
 
     async def handle(self, request: Message, connection: WardenConnection) -> None:
         """Serve one request and send its response (none if the client left mid-wait)."""
+        started = time.perf_counter()
         try:
             response = await self.process(request, connection)
         except ConnectionGoneError:
@@ -261,7 +269,18 @@ class Server:
         except Exception as error:
             self.log.failure("{kind} failed", kind=type_name(request))
             response = ErrorResponse(message=self._error_message(request, describe(error)))
+        self._count(request, response, started)
         connection.send(response)
+
+    def _count(self, request: Message, response: Message, started: float) -> None:
+        kind = type(request)
+        failed = type(response) is ErrorResponse
+        self.metrics.request_served(kind, ERROR if failed else OK, started)
+        if not failed:
+            if kind is CreateRequest:
+                self.metrics.create_seconds.observe(time.perf_counter() - started)
+            elif kind is DestroyRequest:
+                self.metrics.destroy_seconds.observe(time.perf_counter() - started)
 
     def _error_message(self, request: Message, message: str) -> str:
         """What a client is told of a failed request: a container destroyed
@@ -281,15 +300,37 @@ class Server:
     def answer_now(self, request: Message) -> Message | None:
         """The response to a request the server answers itself (Ping, List,
         Echo: nothing to wait for), else None."""
+        started = time.perf_counter()
         kind = type(request)
+        response: Message
         if kind is PingRequest:
-            return PingResponse()
-        if kind is ListRequest:
-            return ListResponse(handles=self.registry.handles())
-        if kind is EchoRequest:
+            response = PingResponse()
+        elif kind is ListRequest:
+            response = ListResponse(handles=self.registry.handles())
+        elif kind is EchoRequest:
             assert isinstance(request, EchoRequest)
-            return EchoResponse(message=request.message)
-        return None
+            response = EchoResponse(message=request.message)
+        else:
+            return None
+        self.metrics.request_served(kind, OK, started)
+        return response
+
+    # -- what the metrics read at scrape time --
+
+    def container_states(self) -> Iterator[str]:
+        """The state name of each live container."""
+        return (container.state.value for container in self.registry)
+
+    def running_jobs(self) -> int:
+        """Jobs not yet ended, over all live containers."""
+        return sum(
+            not job.terminated for container in self.registry for job in container.jobs.values()
+        )
+
+    def pools(self) -> dict[str, NetworkPool | PortPool | UidPool]:
+        """The pools by name."""
+        context = self.context
+        return {"network": context.network_pool, "port": context.port_pool, "uid": context.uid_pool}
 
     async def process(self, request: Message, connection: WardenConnection) -> Message:
         """The response to one request (raises WardenError for an error response)."""
@@ -325,10 +366,11 @@ class Server:
             )
         )
 
-    # -- drain (C6) --
+    # -- drain --
 
     def drain(self) -> None:
-        """Stop accepting, close connections as C6 says, snapshot everything, stop."""
+        """Stop accepting, close idle connections and those waiting
+        on Link, Stream or Run, let the other requests finish, snapshot everything, stop."""
         if self.draining:
             return
         self.draining = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -86,7 +86,7 @@ C = TypeVar("C", bound=Named)
 
 
 class ContainerIds:
-    """Container ids (F5): 11 characters, base-32 digits of a counter from the clock.
+    """Container ids: 11 characters, base-32 digits of a counter from the clock.
 
     The counter starts at the current time in microseconds and is incremented
     before each use. 11 characters fit the interface names ``w-<id>-0``
@@ -175,6 +175,8 @@ class ContainerContext:
     jobs: JobServices
     #: The one funnel every backend script goes through (injected by unit tests).
     run_script: ScriptRunner = field(default=run_script)
+    #: Called when the OOM killer acts in a container (the server's metrics).
+    count_oom: Callable[[], None] = lambda: None
 
     @property
     def depot_path(self) -> str:

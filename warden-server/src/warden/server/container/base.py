@@ -130,7 +130,7 @@ STOPPING = "stopping"
 
 
 class State(enum.Enum):
-    """Container states (B0); the value is the name in snapshots and Info."""
+    """Container states; the value is the name in snapshots and Info."""
 
     BORN = "born"
     ACTIVE = "active"
@@ -139,7 +139,7 @@ class State(enum.Enum):
 
 
 class Bracket(enum.Enum):
-    """What happens to the snapshot around a request (C7)."""
+    """What happens to the snapshot around a request."""
 
     #: Not touched.
     NONE = "none"
@@ -200,7 +200,7 @@ class Container:
 
     @property
     def container_id(self) -> str:
-        """The 11-character id (F5); names the directory, cgroups, interfaces."""
+        """The 11-character id; names the directory, cgroups, interfaces."""
         return str(self.resources["container_id"])
 
     @property
@@ -268,7 +268,7 @@ class Container:
         self.events[event] = None
 
     def _acquire(self, handle: str | None, network: str | None) -> None:
-        """Take id, handle, network and uid (F6); kept ones come from a snapshot."""
+        """Take id, handle, network and uid; kept ones come from a snapshot."""
         context = self.context
         if "container_id" not in self.resources:
             self.resources["container_id"] = context.new_container_id()
@@ -408,7 +408,7 @@ class Container:
         delete_snapshot(self.container_path)
 
     def to_snapshot(self) -> dict[str, Any]:
-        """The snapshot document (C7)."""
+        """The snapshot document."""
         return {
             "state": self.state.value,
             "events": list(self.events),
@@ -483,7 +483,7 @@ class Container:
         try:
             return await self._destroy_now()
         finally:
-            # A destroy that failed leaves the container as it was (B3).
+            # A destroy that failed leaves the container as it was.
             self.being_destroyed = self.state is State.DESTROYED
 
     async def _destroy_now(self) -> DestroyResponse:
@@ -571,7 +571,7 @@ class Container:
                 "job {job_id} was ended by {signal} (answered as exit status 255)",
                 job_id=job.job_id, signal=ended_by, handle=self.handle,
             )  # fmt: skip
-        # C7: the snapshot is rewritten whenever a job ends, unless a request
+        # The snapshot is rewritten whenever a job ends, unless a request
         # holds it deleted (its bracket writes it at the end).
         if (
             self._brackets == 0
@@ -691,7 +691,7 @@ class Container:
     async def _limit_cpu(self, request: LimitCpuRequest, peer: Peer | None) -> Message:
         return await self.do_limit_cpu(request)
 
-    # -- grace timer (C12, as decided: only connections that referenced us) --
+    # -- grace timer (as decided: only connections that referenced us) --
 
     def reference(self, peer: Peer) -> None:
         """A connection created this container or named its handle."""
@@ -904,7 +904,8 @@ def _offset(network: str, n: int) -> str:
 _ACTIVE = (State.ACTIVE,)
 _ACTIVE_STOPPED = (State.ACTIVE, State.STOPPED)
 
-#: Request class -> how a container serves it (B0.2, F3). Ping, List and Echo
+#: Request class -> how a container serves it: the states it is
+#: allowed in and what happens to the snapshot around it. Ping, List and Echo
 #: never reach a container; Create reaches a new one.
 REQUEST_TABLE: Mapping[type[Message], Step] = {
     CreateRequest: Step(Container._create, (State.BORN,), Bracket.NONE),

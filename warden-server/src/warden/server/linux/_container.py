@@ -167,8 +167,9 @@ class LinuxContainer(Container):
             self.save_snapshot()
 
     def _out_of_memory(self) -> None:
-        """The OOM killer acted in the container: as the original, note it and stop (F17)."""
+        """The OOM killer acted in the container: as the original, note it and stop."""
         self.add_event("out of memory")
+        self.context.count_oom()
         if self.state is State.ACTIVE:
             stopping = defer.ensureDeferred(self.dispatch(StopRequest(handle=self.handle)))
             stopping.addErrback(

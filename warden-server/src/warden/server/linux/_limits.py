@@ -233,7 +233,7 @@ class ContainerLimits:
     # -- requests --
 
     async def limit_memory(self, request: LimitMemoryRequest) -> LimitMemoryResponse:
-        """LimitMemory (B13): set when given, answer the limit the kernel holds."""
+        """LimitMemory: set when given, answer the limit the kernel holds."""
         if request.HasField("limit_in_bytes"):
             try:
                 self._apply_memory_limit(request.limit_in_bytes)
@@ -259,7 +259,7 @@ class ContainerLimits:
         return f"{message} the {used} bytes the container uses (memory and page cache)"
 
     def _apply_memory_limit(self, limit_in_bytes: int) -> None:
-        # Watch before limiting, so no OOM can come between the two (F17).
+        # Watch before limiting, so no OOM can come between the two.
         if self._oom_watch is None or not self._oom_watch.active:
             self._oom_watch = self.cgroup.watch_oom(self._reactor, self._files, self._oomed)
         self.cgroup.set_memory_limit(limit_in_bytes)
@@ -269,7 +269,7 @@ class ContainerLimits:
         self._on_oom()
 
     async def limit_cpu(self, request: LimitCpuRequest) -> LimitCpuResponse:
-        """LimitCpu (B16): set cpu shares when given, answer the kernel's value."""
+        """LimitCpu: set cpu shares when given, answer the kernel's value."""
         if request.HasField("limit_in_shares"):
             try:
                 self.cgroup.set_cpu_shares(request.limit_in_shares)
@@ -282,7 +282,7 @@ class ContainerLimits:
             raise WardenError(f"Failed getting cpu shares: {problem}") from problem
 
     async def limit_disk(self, request: LimitDiskRequest) -> LimitDiskResponse:
-        """LimitDisk (B14): nothing when disk limits are off, else set and answer all 12 fields."""
+        """LimitDisk: nothing when disk limits are off, else set and answer all 12 fields."""
         response = LimitDiskResponse()
         if not self.disk.enabled:
             return response
