@@ -7,13 +7,13 @@
 # 1. checks that every tool the scripts use is installed (and names the
 #    Debian package of each missing one), and that bin/warden-exec (the job
 #    launcher, built by make setup) is there;
-# 2. finds the cgroup v1 hierarchies (mounting the missing ones under
-#    /sys/fs/cgroup when it is a tmpfs) and creates CGROUP_PARENT in each;
-# 3. checks overlayfs, the rootfs and the depot;
-# 4. makes the containers' /dev template in the depot (CONTAINER_DEPOT_PATH/
+# 2. checks overlayfs, the rootfs and the depot;
+# 3. makes the containers' /dev template in the depot (CONTAINER_DEPOT_PATH/
 #    .dev-template: the device nodes, copied at each start);
-# 5. installs the base firewall structure: net.sh setup, when the
+# 4. installs the base firewall structure: net.sh setup, when the
 #    networking part (net.sh) is present.
+# The cgroups are not its business: the server has made them ready before
+# (v1, hybrid or v2; warden-server's warden.server.linux.cgroups package).
 # It is idempotent: running it again changes nothing.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
@@ -46,34 +46,6 @@ check_tools() {
     "(build it with make setup, or make -C $PWD/src/warden-exec)"
 }
 
-# A controller that no hierarchy holds is mounted on its own, the layout
-# Debian uses for cgroup v1, when /sys/fs/cgroup is a tmpfs we may extend.
-mount_missing_controllers() {
-  local controller
-  local -A mounted=()
-  while read -r controller _; do mounted[$controller]=1; done < <(cgroup_mounts)
-  for controller in "${WARDEN_CONTROLLERS[@]}"; do
-    [[ -n "${mounted[$controller]:-}" ]] && continue
-    grep -qw "^$controller" /proc/cgroups \
-      || fail "setup: cgroups" "the kernel has no $controller controller"
-    [[ $(stat -f -c %T /sys/fs/cgroup) == tmpfs ]] \
-      || fail "setup: cgroups" "no cgroup v1 hierarchy holds $controller" \
-              "(this backend needs cgroup v1; /sys/fs/cgroup is not a tmpfs to mount it on)"
-    mkdir -p "/sys/fs/cgroup/$controller"
-    mount -t cgroup -o "$controller" cgroup "/sys/fs/cgroup/$controller" \
-      || fail "setup: cgroups" "cannot mount the $controller hierarchy"
-  done
-}
-
-create_cgroup_parents() {
-  local controller mountpoint
-  while read -r controller mountpoint; do
-    [[ " ${WARDEN_CONTROLLERS[*]} " == *" $controller "* ]] || continue
-    mkdir -p "$mountpoint/$CGROUP_PARENT" \
-      || fail "setup: cgroups" "cannot create $mountpoint/$CGROUP_PARENT"
-  done < <(cgroup_mounts)
-}
-
 check_filesystems() {
   grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null \
     || fail "setup: overlay" "the kernel has no overlay filesystem"
@@ -104,8 +76,6 @@ setup_firewall() {
 }
 
 check_tools
-mount_missing_controllers
-create_cgroup_parents
 check_filesystems
 make_dev_template
 setup_firewall

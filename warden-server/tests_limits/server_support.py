@@ -24,13 +24,13 @@ from limits_support import CGROUP_ROOT, wait_until
 
 from warden.client import Client, ServerError
 from warden.protocol import RunResponse
+from warden.server.linux.cgroups import CgroupLayout
 from warden.server.testing import ServerProcess, sh
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_SCRIPTS = REPO / "root-scripts"
 ROOTFS = Path(os.environ.get("WARDEN_TEST_ROOTFS", "/var/lib/warden/rootfs"))
 TIMEOUT = 120.0
-CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
 
 #: Small enough to keep the tests quick (a lower inode limit costs one ballast
 #: file per inode of difference), large enough for what they write.
@@ -67,14 +67,16 @@ class LimitsServer(ServerProcess):
         super().__init__(base, config, netns=netns)
 
     def cgroup_dir(self, controller: str, container_id: str | None = None) -> Path:
-        base = CGROUP_ROOT / controller / self.cgroup_parent
+        """The parent's (or a container's) directory holding ``controller`` (v2: the one)."""
+        layout = CgroupLayout.detect(self.cgroup_parent, CGROUP_ROOT)
+        base = layout.mount(controller) / self.cgroup_parent
         return base / f"instance-{container_id}" if container_id else base
 
     def remove_leftovers(self) -> None:
         self.destroy_leftovers(ROOT_SCRIPTS / "linux" / "destroy.sh")
-        for controller in CONTROLLERS:
+        for parent in CgroupLayout.detect(self.cgroup_parent, CGROUP_ROOT).parent_dirs():
             with contextlib.suppress(OSError):
-                self.cgroup_dir(controller).rmdir()
+                parent.rmdir()
 
 
 @contextlib.contextmanager

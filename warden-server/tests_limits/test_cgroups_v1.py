@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from limits_support import CGROUP_ROOT, CgroupSandbox, wait_until
 
-from warden.server._cgroups import UNLIMITED, CgroupV1, cgroup_version, container_cgroup
+from warden.server.linux.cgroups import UNLIMITED, CgroupV1, cgroup_version, container_cgroup
 
 MIB = 1024 * 1024
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from limits_support import wait_until
 
-from warden.server._cgroups import (
+from warden.server._watch import DirectoryWatcher
+from warden.server.linux.cgroups import (
     UNLIMITED,
     CgroupV2,
     cgroup_version,
@@ -23,7 +24,6 @@ from warden.server._cgroups import (
     shares_to_weight,
     weight_to_shares,
 )
-from warden.server._watch import DirectoryWatcher
 
 MIB = 1024 * 1024
 
@@ -85,19 +85,29 @@ def test_memory_limit_without_swap_control(cgroup: CgroupV2) -> None:
     assert not (cgroup.path / "memory.swap.max").exists()
 
 
-def test_shares_weight_mapping_keeps_defaults_and_bounds() -> None:
-    assert shares_to_weight(1024) == 100
-    assert weight_to_shares(100) == 1024
+def test_shares_weight_mapping_is_the_oci_one() -> None:
+    # 1 + (shares - 2) * 9999 / 262142, as crun and runc convert.
+    assert shares_to_weight(1024) == 39
     assert shares_to_weight(2) == 1
     assert shares_to_weight(262144) == 10000
     assert shares_to_weight(10**9) == 10000
-    assert weight_to_shares(1) == 10
+    assert shares_to_weight(0) == 1
+    assert weight_to_shares(1) == 2
+    assert weight_to_shares(10000) == 262144
+    assert weight_to_shares(100) == 2598
+
+
+def test_every_weight_survives_a_round_trip() -> None:
+    for weight in range(1, 10001):
+        assert shares_to_weight(weight_to_shares(weight)) == weight
+    for shares in range(2, 262145, 97):
+        assert weight_to_shares(shares_to_weight(shares)) <= shares
 
 
 def test_cpu_shares_read_back_exactly(cgroup: CgroupV2) -> None:
-    assert cgroup.cpu_shares() == 1024
+    assert cgroup.cpu_shares() == 2598  # the kernel's default weight, 100
     cgroup.set_cpu_shares(1000)
-    assert (cgroup.path / "cpu.weight").read_text() == "98"
+    assert (cgroup.path / "cpu.weight").read_text() == "39"
     assert cgroup.cpu_shares() == 1000
     cgroup.set_cpu_shares(1)
     assert cgroup.cpu_shares() == 2  # v1's kernel minimum, as on v1
@@ -106,7 +116,7 @@ def test_cpu_shares_read_back_exactly(cgroup: CgroupV2) -> None:
 def test_weight_changed_by_someone_else_is_converted(cgroup: CgroupV2) -> None:
     cgroup.set_cpu_shares(1000)
     (cgroup.path / "cpu.weight").write_text("50\n")
-    assert cgroup.cpu_shares() == 512
+    assert cgroup.cpu_shares() == 1287
 
 
 def test_pids_limit(cgroup: CgroupV2) -> None:

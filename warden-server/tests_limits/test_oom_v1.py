@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from limits_support import CGROUP_ROOT, CgroupSandbox, wait_until
 
-from warden.server._cgroups import CgroupV1, OomWatch, container_cgroup
+from warden.server.linux.cgroups import CgroupV1, OomWatch, container_cgroup
 
 MIB = 1024 * 1024
 

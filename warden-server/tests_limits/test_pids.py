@@ -6,7 +6,7 @@ import subprocess
 
 from limits_support import CGROUP_ROOT, CgroupSandbox
 
-from warden.server._cgroups import container_cgroup
+from warden.server.linux.cgroups import container_cgroup
 
 # Forks children that sleep, until fork fails; bounded so that a broken limit
 # cannot take the host down: it stops by itself after 2000 children.

@@ -34,7 +34,7 @@ import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import RunResponse
-from warden.server.container._cgroups import CONTROLLERS, cgroup_mounts
+from warden.server.linux.cgroups import CgroupLayout
 from warden.server.testing import (
     ServerProcess,
     private_netns,
@@ -84,9 +84,19 @@ class LinuxServer(ServerProcess):
         }
         super().__init__(base, config, netns=netns)
 
+    @property
+    def cgroup_layout(self) -> CgroupLayout:
+        """The host's cgroup layout for this server's parent (v1, hybrid or v2)."""
+        return CgroupLayout.detect(self.cgroup_parent)
+
     def cgroup_dir(self, controller: str, container_id: str | None = None) -> Path:
-        base = Path(cgroup_mounts()[controller]) / self.cgroup_parent
+        """The parent's (or a container's) directory holding ``controller`` (v2: the one)."""
+        base = self.cgroup_layout.mount(controller) / self.cgroup_parent
         return base / f"instance-{container_id}" if container_id else base
+
+    def cgroup_parents(self) -> tuple[Path, ...]:
+        """The server's parent directory in every hierarchy."""
+        return self.cgroup_layout.parent_dirs()
 
     def destroy_leftovers(self, destroy_script: Path = LINUX_SCRIPTS / "destroy.sh") -> None:
         """Destroy every container directory with the backend's own script."""
@@ -118,9 +128,9 @@ def running_server(
     finally:
         server.stop()
         server.destroy_leftovers()
-        for controller in CONTROLLERS:
-            with contextlib.suppress(OSError, KeyError):
-                server.cgroup_dir(controller).rmdir()
+        for parent in server.cgroup_parents():
+            with contextlib.suppress(OSError):
+                parent.rmdir()
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -226,8 +236,7 @@ def host_snapshot(server: LinuxServer) -> dict[str, Any]:
     processes, depot entries."""
     mountinfo = Path("/proc/self/mountinfo").read_text().splitlines()
     cgroups = []
-    for controller in CONTROLLERS:
-        top = server.cgroup_dir(controller)
+    for top in server.cgroup_parents():
         cgroups += [str(p) for p in top.rglob("*") if p.is_dir()]
     links = sh("ip", "-n", server.netns, "-o", "link", "show")
     routes = sh("ip", "-n", server.netns, "route", "show")

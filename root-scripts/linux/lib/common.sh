@@ -22,44 +22,67 @@ require_vars() {
   (( ${#missing[@]} == 0 )) || fail "$step" "required variable(s) not set: ${missing[*]}"
 }
 
-# The cgroup v1 controllers every container gets a directory in.
-WARDEN_CONTROLLERS=(cpu cpuacct memory devices pids freezer)
-
-# cgroup_mounts: print "controller mountpoint" for every mounted cgroup v1
-# controller (from the hierarchy's root mount, as /proc/self/mountinfo
-# lists it). Co-mounted controllers (cpu,cpuacct) print one line each.
-# (Builtins only: no process.)
-cgroup_mounts() {
-  local option i
-  local -a fields options
-  local -A seen=()
-  while read -r -a fields; do
-    for (( i = 6; i < ${#fields[@]}; i++ )); do [[ ${fields[i]} != - ]] || break; done
-    [[ ${fields[i + 1]:-} == cgroup && ${fields[3]} == / ]] || continue
-    IFS=, read -r -a options <<< "${fields[i + 3]}"
-    for option in "${options[@]}"; do
-      [[ -n ${seen[$option]:-} ]] && continue
-      seen[$option]=1
-      echo "$option ${fields[4]}"
-    done
-  done < /proc/self/mountinfo
+# The container's cgroups come from the server (its Python code is the one
+# description of the layout, see warden-server's warden.server.linux.cgroups package): create.sh
+# gets them in its environment and skeleton/setup.sh writes them into
+# etc/config:
+#   cgroup_version        1 or 2
+#   cgroup_dir            the main directory: v1's freezer cgroup, v2's only one
+#   cgroup_dirs           every directory (made, joined, removed), an array
+#   cgroup_devices        v1's devices cgroup (empty on v2: an eBPF program there)
+#   cgroup_devices_allow  v1's devices.allow lines, an array
+#   cgroup_member         CONTROLLER:/PATH a member shows in /proc/PID/cgroup
+# cgroup_config_defaults fills them in for a container directory made before
+# they existed (cgroup v1, the freezer cgroup as cgroup_freezer).
+cgroup_config_defaults() {
+  cgroup_version=${cgroup_version:-1}
+  cgroup_dir=${cgroup_dir:-${cgroup_freezer:-}}
+  cgroup_member=${cgroup_member:-freezer:/${cgroup_parent:-}/instance-${id:-}}
 }
 
-# signal_cgroup FREEZER_DIR SIGNAL [SPARE_PID [NS_PID]]: send SIGNAL to
-# every process in the freezer cgroup FREEZER_DIR (and its sub-cgroups)
-# except SPARE_PID; with NS_PID, only to those in NS_PID's PID namespace.
-# The cgroup is frozen while its members are listed and signalled, so a
-# process that forks at that moment cannot slip through; the signal arrives
-# when it is thawed.
-signal_cgroup() {
-  local dir=$1 signal=$2 spare=${3:-} ns_pid=${4:-} state pid tries
-  local -a pids=()
-  echo FROZEN > "$dir/freezer.state"
+# freeze_cgroup DIR / thaw_cgroup DIR: freeze (and wait until it is frozen,
+# at most a second) or thaw cgroup DIR and everything below it.
+freeze_cgroup() {
+  local dir=$1 state tries key value
   for (( tries = 0; tries < 1000; tries++ )); do
-    read -r state < "$dir/freezer.state"
-    [[ $state == FROZEN ]] && break
+    if [[ ${cgroup_version:-1} == 2 ]]; then
+      (( tries > 0 )) || echo 1 > "$dir/cgroup.freeze"
+      state=""
+      while read -r key value; do
+        [[ $key == frozen ]] && state=$value
+      done < "$dir/cgroup.events"
+      [[ $state == 1 ]] && return 0
+    else
+      (( tries > 0 )) || echo FROZEN > "$dir/freezer.state"
+      read -r state < "$dir/freezer.state"
+      [[ $state == FROZEN ]] && return 0
+    fi
     pause 0.001
   done
+}
+
+thaw_cgroup() {
+  if [[ ${cgroup_version:-1} == 2 ]]; then
+    echo 0 > "$1/cgroup.freeze"
+  else
+    echo THAWED > "$1/freezer.state"
+  fi
+}
+
+# signal_cgroup DIR SIGNAL [SPARE_PID [NS_PID]]: send SIGNAL to every
+# process in cgroup DIR (and its sub-cgroups) except SPARE_PID; with NS_PID,
+# only to those in NS_PID's PID namespace. The cgroup is frozen while its
+# members are listed and signalled, so a process that forks at that moment
+# cannot slip through; the signal arrives when it is thawed. KILL to all
+# of a v2 cgroup is one write to cgroup.kill where the kernel has it.
+signal_cgroup() {
+  local dir=$1 signal=$2 spare=${3:-} ns_pid=${4:-} pid
+  local -a pids=()
+  if [[ ${cgroup_version:-1} == 2 && $signal == KILL && -z $spare && -e $dir/cgroup.kill ]]; then
+    echo 1 > "$dir/cgroup.kill"
+    return 0
+  fi
+  freeze_cgroup "$dir"
   cgroup_pids "$dir"
   for pid in "${CGROUP_PIDS[@]}"; do
     [[ $pid != "$spare" ]] || continue
@@ -69,7 +92,7 @@ signal_cgroup() {
   if (( ${#pids[@]} > 0 )); then
     kill "-$signal" "${pids[@]}" 2>/dev/null || true
   fi
-  echo THAWED > "$dir/freezer.state"
+  thaw_cgroup "$dir"
 }
 
 # cgroup_pids DIR: set CGROUP_PIDS to the processes of cgroup DIR and of

@@ -14,14 +14,17 @@ container_user() {
 }
 
 # check_init: set INIT_PID from run/init.pid, and check that this pid is
-# still the container's init (it is in the container's freezer cgroup), so
-# that a recycled pid never lets anyone into someone else's namespaces.
+# still the container's init (it is in the container's main cgroup:
+# cgroup_member, v1's freezer line or v2's "0::" one), so that a recycled pid
+# never lets anyone into someone else's namespaces.
 check_init() {
   local cgroups=""
+  cgroup_config_defaults
   [[ -f $container/run/init.pid ]] || fail enter "container is not running"
   read -r INIT_PID < "$container/run/init.pid"
-  read -r -d '' cgroups < "/proc/$INIT_PID/cgroup" 2>/dev/null || true
-  [[ $cgroups == *":freezer:/$cgroup_parent/instance-$id"$'\n'* ]] \
+  # IFS= keeps the final newline (v2's file is that one line).
+  IFS= read -r -d '' cgroups < "/proc/$INIT_PID/cgroup" 2>/dev/null || true
+  [[ $cgroups == *":$cgroup_member"$'\n'* ]] \
     || fail enter "container is not running (its init $INIT_PID is gone)"
 }
 
@@ -41,7 +44,7 @@ enter_argv() {
   local helper=$root_scripts/bin/warden-exec
   [[ -x $helper ]] || fail enter "$helper is missing: build it with make setup" \
     "(or make -C $root_scripts/src/warden-exec)"
-  ENTER_ARGV=("$helper" --target "$INIT_PID" --target-cgroup "freezer:/$cgroup_parent/instance-$id"
+  ENTER_ARGV=("$helper" --target "$INIT_PID" --target-cgroup "$cgroup_member"
               "${cgroup_dirs[@]/#/--cgroup=}" --uid "$ENTER_UID" --gid "$ENTER_UID")
   if [[ $ENTER_UID == 0 ]]; then
     ENTER_ARGV+=(--caps "${PRIVILEGED_CAPS:-default}")

@@ -20,13 +20,14 @@ fail() { echo "rootfs: $*" >&2; exit 1; }
 
 (( $# == 1 )) || fail "usage: $0 PATH"
 [[ $(id -u) == 0 ]] || fail "must run as root"
-command -v debootstrap >/dev/null || fail "debootstrap not found (Debian package: debootstrap)"
 target=$(realpath -m -- "$1")
 
 if [[ -f "$target/$MARKER" ]]; then
   echo "rootfs: $target already built"
   exit 0
 fi
+# Only building needs it (a machine given a built rootfs may have none).
+command -v debootstrap >/dev/null || fail "debootstrap not found (Debian package: debootstrap)"
 [[ ! -e "$target" ]] || [[ -z "$(ls -A "$target")" ]] \
   || fail "$target exists and is not a rootfs built by this script; remove it first"
 

@@ -12,7 +12,8 @@ set -o nounset -o errexit -o pipefail
 [[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
 source etc/config
-require_vars destroy network_host_iface cgroup_freezer
+cgroup_config_defaults
+require_vars destroy network_host_iface cgroup_dir
 
 readonly KILL_TIMEOUT_MS=10000
 
@@ -40,17 +41,17 @@ teardown_firewall() {
 # takes a while to tear the namespaces down, more so with many at once.
 kill_processes() {
   local deadline next_signal=0 wait_ms=1 wait
-  [[ -d $cgroup_freezer ]] || return 0
+  [[ -d $cgroup_dir ]] || return 0
   now_ms
   deadline=$(( NOW_MS + KILL_TIMEOUT_MS ))
   while true; do
     if (( NOW_MS >= next_signal )); then
-      signal_cgroup "$cgroup_freezer" KILL
+      signal_cgroup "$cgroup_dir" KILL
       next_signal=$(( NOW_MS + 100 ))
     fi
     all_cgroups_empty && return 0
     now_ms
-    (( NOW_MS < deadline )) || fail "destroy: processes" "processes left in $cgroup_freezer: ${CGROUP_PIDS[*]}"
+    (( NOW_MS < deadline )) || fail "destroy: processes" "processes left in $cgroup_dir: ${CGROUP_PIDS[*]}"
     printf -v wait '0.%03d' "$wait_ms"
     pause "$wait"
     (( wait_ms >= 16 )) || wait_ms=$(( wait_ms * 2 ))
@@ -60,8 +61,8 @@ kill_processes() {
 
 all_cgroups_empty() {
   local dir pid=""
-  # The freezer's own list first: while processes are left, one read says so.
-  read -r pid < "$cgroup_freezer/cgroup.procs" 2>/dev/null || true
+  # The main cgroup's own list first: while processes are left, one read says so.
+  read -r pid < "$cgroup_dir/cgroup.procs" 2>/dev/null || true
   [[ -z $pid ]] || return 1
   for dir in "${cgroup_dirs[@]}"; do
     [[ -d $dir ]] || continue

@@ -15,7 +15,10 @@
 #   user_uid              uid and gid of vcap
 #   rootfs_path           the read-only lower layer (any directory tree)
 #   cgroup_parent         cgroup directory that holds instance-<id>
-#   allow_nested_warden   true: the devices cgroup allows every device
+#   cgroup_version, cgroup_dir, cgroup_dirs (one per line), cgroup_devices,
+#   cgroup_devices_allow (one per line), cgroup_member: where the container's
+#                         cgroups are, from the server (see lib/common.sh)
+#   allow_nested_warden   true: no device restriction
 #   restrict_proc_sys     true (default): /sys read-only, /proc's host-wide
 #                         files masked or read-only; false: as the original
 #                         (no /sys, all of /proc)
@@ -28,7 +31,8 @@ set -o nounset -o errexit -o pipefail
 [[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
 
-require_vars setup id network_host_ip network_container_ip user_uid rootfs_path cgroup_parent
+require_vars setup id network_host_ip network_container_ip user_uid rootfs_path cgroup_parent \
+  cgroup_version cgroup_dir cgroup_dirs cgroup_member
 network_netmask=${network_netmask:-255.255.255.252}
 container_iface_mtu=${container_iface_mtu:-1500}
 allow_nested_warden=${allow_nested_warden:-false}
@@ -69,18 +73,18 @@ collect_bind_mounts() {
   done
 }
 
-# Where this container's cgroup directories are, one per controller.
+# The server's cgroup paths become etc/config's arrays.
 collect_cgroups() {
-  local controller mountpoint
-  local -A found=()
-  while read -r controller mountpoint; do found[$controller]=$mountpoint; done < <(cgroup_mounts)
-  cgroup_dirs=()
-  for controller in "${WARDEN_CONTROLLERS[@]}"; do
-    [[ -n "${found[$controller]:-}" ]] || fail setup "no cgroup hierarchy holds $controller (run setup.sh)"
-    printf -v "cgroup_$controller" '%s' "${found[$controller]}/$cgroup_parent/instance-$id"
-    local var="cgroup_$controller"
-    [[ " ${cgroup_dirs[*]} " == *" ${!var} "* ]] || cgroup_dirs+=("${!var}")
-  done
+  [[ $cgroup_version == 1 || $cgroup_version == 2 ]] \
+    || fail setup "cgroup_version must be 1 or 2: $cgroup_version"
+  cgroup_devices=${cgroup_devices:-}
+  mapfile -t cgroup_dirs <<< "$cgroup_dirs"
+  if [[ -n ${cgroup_devices_allow:-} ]]; then
+    mapfile -t cgroup_devices_allow <<< "$cgroup_devices_allow"
+  else
+    cgroup_devices_allow=()
+  fi
+  [[ $cgroup_version == 2 || -n $cgroup_devices ]] || fail setup "cgroup v1 needs cgroup_devices"
 }
 
 write_config() {
@@ -89,13 +93,13 @@ write_config() {
     echo "# Written by setup.sh; sourced by the container's scripts."
     for name in id network_netmask network_host_ip network_container_ip container_iface_mtu \
         user_uid rootfs_path cgroup_parent allow_nested_warden restrict_proc_sys container_init \
-        "${WARDEN_CONTROLLERS[@]/#/cgroup_}"; do
+        cgroup_version cgroup_dir cgroup_devices cgroup_member; do
       printf '%s=%q\n' "$name" "${!name}"
     done
     printf 'network_host_iface=%q\n' "w-$id-0"
     printf 'network_container_iface=%q\n' "w-$id-1"
     printf 'network_ifb_iface=%q\n' "w-$id-2"
-    for name in cgroup_dirs bind_mount_src bind_mount_dst bind_mount_mode; do
+    for name in cgroup_dirs cgroup_devices_allow bind_mount_src bind_mount_dst bind_mount_mode; do
       local -n array=$name
       printf '%s=(' "$name"
       (( ${#array[@]} == 0 )) || printf ' %q' "${array[@]}"

@@ -15,7 +15,8 @@ set -o nounset -o errexit -o pipefail
 [[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
 source etc/config
-require_vars stop cgroup_freezer
+cgroup_config_defaults
+require_vars stop cgroup_dir
 
 usage() { echo "usage: $0 [-w SECONDS]"; }
 wait_seconds=10
@@ -30,12 +31,12 @@ done
 
 [[ -f run/init.pid ]] || fail stop "container is not running (no run/init.pid)"
 read -r init_pid < run/init.pid
-[[ -d $cgroup_freezer ]] || fail stop "no cgroup $cgroup_freezer"
+[[ -d $cgroup_dir ]] || fail stop "no cgroup $cgroup_dir"
 
 # Whether any process but the init is left.
 others_left() {
   local pid
-  cgroup_pids "$cgroup_freezer"
+  cgroup_pids "$cgroup_dir"
   for pid in "${CGROUP_PIDS[@]}"; do
     [[ $pid == "$init_pid" ]] || return 0
   done
@@ -50,15 +51,15 @@ deadline=$(( NOW_MS + wait_seconds * 1000 ))
 signal=TERM
 (( wait_seconds > 0 )) || signal=KILL
 if [[ $signal == TERM ]]; then
-  signal_cgroup "$cgroup_freezer" TERM "$init_pid" "$init_pid"
+  signal_cgroup "$cgroup_dir" TERM "$init_pid" "$init_pid"
 else
-  signal_cgroup "$cgroup_freezer" KILL "$init_pid"
+  signal_cgroup "$cgroup_dir" KILL "$init_pid"
 fi
 while others_left; do
   now_ms
   if [[ $signal == TERM ]] && (( NOW_MS >= deadline )); then
     signal=KILL
-    signal_cgroup "$cgroup_freezer" KILL "$init_pid"
+    signal_cgroup "$cgroup_dir" KILL "$init_pid"
   fi
   pause 0.005
 done

@@ -10,23 +10,19 @@ set -o nounset -o errexit -o pipefail
 if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}/.."; else cd ..; fi
 source lib/common.sh
 source etc/config
-require_vars parent-after-clone PID cgroup_devices allow_nested_warden network_host_iface network_container_iface network_host_ip network_netmask container_iface_mtu
+cgroup_config_defaults
+require_vars parent-after-clone PID cgroup_dir allow_nested_warden network_host_iface network_container_iface network_host_ip network_netmask container_iface_mtu
 
-# Devices a container may use (besides nothing): null, zero, full, random,
-# urandom, tty, ptmx, its pseudo-terminals, fuse.
-readonly ALLOWED_DEVICES=(
-  "c 1:3 rwm" "c 1:5 rwm" "c 1:7 rwm" "c 1:8 rwm" "c 1:9 rwm"
-  "c 5:0 rwm" "c 5:2 rwm" "c 136:* rwm" "c 10:229 rwm"
-)
-
-# One directory per controller, configured before the process joins, so
-# that nothing in the container ever runs outside them.
+# Every directory configured before the process joins, so that nothing in
+# the container ever runs outside them. The devices it may use (the server's
+# list): on v1 the devices cgroup's allow list, written here; on v2 an eBPF
+# program the server attached to the directory it made before this start.
 setup_cgroups() {
   local dir device
   mkdir -p "${cgroup_dirs[@]}" || fail "parent-after-clone: cgroups" "cannot create ${cgroup_dirs[*]}"
-  if [[ $allow_nested_warden != true ]]; then
+  if [[ $cgroup_version == 1 && $allow_nested_warden != true ]]; then
     echo a > "$cgroup_devices/devices.deny"
-    for device in "${ALLOWED_DEVICES[@]}"; do
+    for device in "${cgroup_devices_allow[@]}"; do
       echo "$device" > "$cgroup_devices/devices.allow"
     done
   fi
@@ -68,8 +64,8 @@ guard_host_end() {
 
 # The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in
 # the container's mount namespace only. Mounted from here because the
-# container's own processes are already in its devices cgroup, which keeps
-# them away from loop devices.
+# container's own processes are already under its device restriction, which
+# keeps them away from loop devices.
 mount_disk_layer() {
   [[ -f tmp/disk.img ]] || return 0
   nsenter --target "$PID" --mount -- mount -n -o loop "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \

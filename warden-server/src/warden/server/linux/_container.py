@@ -18,7 +18,7 @@ with the hardening options of ``_security.py`` in their environment.
 
 A container lives on without the server: its init is a child of the host's
 init. At start the server recovers it when ``run/init.pid`` names a live
-process in the container's freezer cgroup. While the server runs, it follows
+process in the container's cgroup (v1: its freezer cgroup). While the server runs, it follows
 the init through a pidfd: should the init die (killed from the host, which
 takes every process of the container with it), the container gets the event
 ``container init died`` and, if active, is stopped; it stays listed, its
@@ -40,9 +40,11 @@ import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
+from pathlib import Path
 
 from google.protobuf.message import Message
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from warden.protocol import (
     CopyInRequest,
@@ -66,12 +68,18 @@ from .._jobs import Job
 from .._scripts import run_script
 from .._security import entry_environment
 from .._watch import ProcessExitWatcher
-from ..container._cgroups import ContainerCgroups, cgroup_mounts, init_in_cgroup
 from ..container.base import Container, State
 from ._create import create_environment, find_init
 from ._limits import ContainerLimits, LimitsSettings
 from ._net import ContainerNetwork
 from ._net_rules import host_firewall_env
+from .cgroups import (
+    CgroupSetupError,
+    ContainerCgroupDirs,
+    host_layout,
+    prepare_container,
+    prepare_host,
+)
 
 __all__ = ["INIT_DIED", "LinuxContainer"]
 
@@ -100,10 +108,11 @@ class LinuxContainer(Container):
         return ContainerNetwork(self)
 
     @property
-    def cgroups(self) -> ContainerCgroups:
-        """The container's cgroup directories."""
-        return ContainerCgroups(
-            self.config.server.cgroup_parent, self.container_id, cgroup_mounts()
+    def cgroups(self) -> ContainerCgroupDirs:
+        """The container's cgroup directories (the layout detected at server start)."""
+        server = self.config.server
+        return host_layout(server.cgroup_parent, Path(server.cgroup_root)).container(
+            self.container_id
         )
 
     @property
@@ -173,18 +182,19 @@ class LinuxContainer(Container):
 
     @classmethod
     def teardown_host(cls, config: Config) -> None:
-        """Remove the cgroup parent directories that setup.sh made, where no
-        container is left in them (rmdir refuses a cgroup with children, so
+        """Remove the cgroup parent directories that host preparation made, where
+        no container is left in them (rmdir refuses a cgroup with children, so
         containers that outlive this server keep theirs). The firewall chains
         and ip_forward stay: they are the host's setup, and containers that
         outlive the server still need them."""
+        server = config.server
         try:
-            mounts = set(cgroup_mounts().values())
+            layout = host_layout(server.cgroup_parent, Path(server.cgroup_root))
         except OSError:
             return
-        for mountpoint in sorted(mounts):
+        for parent in layout.parent_dirs():
             with contextlib.suppress(OSError):
-                os.rmdir(os.path.join(mountpoint, config.server.cgroup_parent))
+                parent.rmdir()
 
     @classmethod
     async def setup_host(cls, config: Config) -> None:
@@ -196,9 +206,16 @@ class LinuxContainer(Container):
                 f"container_rootfs_path does not exist {server.container_rootfs_path}"
             )
         if not os.path.isdir(server.container_depot_path):
-            raise WardenError(
-                f"container_depot_path does not exist {server.container_depot_path}"
-            )
+            raise WardenError(f"container_depot_path does not exist {server.container_depot_path}")
+        try:
+            layout = prepare_host(server.cgroup_parent, Path(server.cgroup_root))
+        except (CgroupSetupError, OSError) as problem:
+            raise WardenError(f"cgroups: {problem}") from problem
+        Logger(namespace="warden.server.container.linux").info(
+            "containers' cgroups: {kind}, under {parents}",
+            kind=layout.describe(),
+            parents=", ".join(str(p) for p in layout.parent_dirs()),
+        )
         network = config.network
         await run_script(
             [os.path.join(server.root_scripts_path, cls.backend_name, "setup.sh")],
@@ -227,8 +244,14 @@ class LinuxContainer(Container):
             uid=self.uid,
             init=find_init(),
         )
+        cgroups = self.cgroups
+        env.update(cgroups.script_env())
         await self.run_script([self._script("create.sh"), self.container_path], env=env)
         await self.limits.create()  # the disk layer, before anything mounts it
+        try:
+            prepare_container(cgroups, restrict_devices=not self.config.server.allow_nested_warden)
+        except (CgroupSetupError, OSError) as problem:
+            raise WardenError(f"cgroups: {problem}") from problem
         await self.run_script([self._own_script("start.sh")])
         self.limits.started()
         self.networking.created()
@@ -306,7 +329,7 @@ class LinuxContainer(Container):
 
     def is_alive(self) -> bool:
         pid = self.init_pid()
-        return pid is not None and init_in_cgroup(pid, self.cgroups)
+        return pid is not None and self.cgroups.contains(pid)
 
     async def restore(self) -> None:
         self._watch_init()

@@ -38,10 +38,8 @@ from warden.protocol import (
     LimitMemoryResponse,
 )
 
-from .._cgroups import ContainerCgroup, OomWatch, container_cgroup
 from .._config import DEFAULT_IMAGE_INODES, DEFAULT_PIDS_LIMIT, DISK_BACKENDS, Config
 from .._errors import WardenError
-from .._oom import FileWatcher
 from ._disk import (
     DiskBackend,
     DiskLimitError,
@@ -54,6 +52,13 @@ from ._disk import (
     RunCommand,
     fill_response,
     requested_limits,
+)
+from .cgroups import (
+    DEFAULT_SHARES,
+    ContainerCgroup,
+    FileWatcher,
+    OomWatch,
+    container_cgroup,
 )
 
 __all__ = [
@@ -189,11 +194,16 @@ class ContainerLimits:
         self._resources["disk"] = self.disk.snapshot()
 
     def started(self) -> None:
-        """The container's cgroups exist and nothing of the user's runs yet: the pids limit."""
+        """The container's cgroups exist and nothing of the user's runs yet: the pids limit,
+        and the default cpu shares (v2 reads them back from a weight many shares map to)."""
         try:
             self.cgroup.set_pids_limit(self.settings.pids_limit)
         except (OSError, ValueError) as problem:
             raise WardenError(f"Failed setting pids limit: {problem}") from problem
+        try:
+            self.cgroup.set_cpu_shares(DEFAULT_SHARES)
+        except (OSError, ValueError) as problem:
+            raise WardenError(f"Failed setting cpu shares: {problem}") from problem
 
     def stopped(self) -> None:
         """After a stop: no more OOM watching."""
@@ -216,8 +226,7 @@ class ContainerLimits:
             self.cgroup.set_pids_limit(self.settings.pids_limit)
             if "limit_memory" in self._resources:
                 self._apply_memory_limit(int(self._resources["limit_memory"]))
-            if "limit_cpu" in self._resources:
-                self.cgroup.set_cpu_shares(int(self._resources["limit_cpu"]))
+            self.cgroup.set_cpu_shares(int(self._resources.get("limit_cpu", DEFAULT_SHARES)))
         except (OSError, ValueError) as problem:
             raise WardenError(f"Failed restoring limits: {problem}") from problem
 

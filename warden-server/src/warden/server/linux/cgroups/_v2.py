@@ -6,10 +6,12 @@ LimitCpu and Info mean the same on every host:
 - memory: ``memory.max`` (``max`` reads as ``UNLIMITED``), and
   ``memory.swap.max`` = 0 where swap is controlled: v1's memory-plus-swap limit
   equal to the memory limit leaves no room for swap either;
-- cpu: shares <-> ``cpu.weight`` as systemd maps them (weight = shares * 100 /
-  1024, clamped to 1..10000), so the defaults (1024 and 100) correspond. The
-  mapping is not one-to-one; the shares last written read back exactly as long
-  as the weight is unchanged;
+- cpu: shares <-> ``cpu.weight`` with the conversion of the OCI runtimes
+  (crun, runc): the shares range 2..262144 mapped linearly onto the weights
+  1..10000. Many shares share one weight, so the shares last written read back
+  exactly as long as the weight is unchanged; the server writes the default
+  (1024 shares) at start and every limit again after a restart, so a
+  container always reads back what it was given;
 - ``memory.stat`` keys renamed to their v1 names (``file`` -> ``cache``, ``anon``
   -> ``rss``, ...); v2 statistics are hierarchical, so ``total_*`` repeat them.
 """
@@ -21,11 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._oom import FileWatcher, MemoryEventsOomWatch
 from ._files import UNLIMITED, read_keyed, read_limit, write_value
 from ._interface import CpuUsage, OomWatch
+from ._oom import FileWatcher, MemoryEventsOomWatch
 
-__all__ = ["CgroupV2", "shares_to_weight", "weight_to_shares"]
+__all__ = ["DEFAULT_SHARES", "CgroupV2", "shares_to_weight", "weight_to_shares"]
 
 MIN_SHARES, MAX_SHARES = 2, 262144
 MIN_WEIGHT, MAX_WEIGHT = 1, 10000
@@ -45,15 +47,24 @@ _STAT_NAMES = {
 }
 
 
+#: What a v1 cgroup starts with, and what a new v2 container gets.
+DEFAULT_SHARES = 1024
+
+
 def shares_to_weight(shares: int) -> int:
-    """cgroup v1 cpu shares -> v2 cpu.weight."""
+    """cgroup v1 cpu shares -> v2 cpu.weight (OCI: 2..262144 onto 1..10000)."""
     shares = min(max(shares, MIN_SHARES), MAX_SHARES)
-    return min(max(round(shares * 100 / 1024), MIN_WEIGHT), MAX_WEIGHT)
+    return MIN_WEIGHT + (shares - MIN_SHARES) * (MAX_WEIGHT - MIN_WEIGHT) // (
+        MAX_SHARES - MIN_SHARES
+    )
 
 
 def weight_to_shares(weight: int) -> int:
-    """v2 cpu.weight -> cgroup v1 cpu shares."""
-    return min(max(round(weight * 1024 / 100), MIN_SHARES), MAX_SHARES)
+    """v2 cpu.weight -> cgroup v1 cpu shares (the inverse; the lowest shares of that weight)."""
+    weight = min(max(weight, MIN_WEIGHT), MAX_WEIGHT)
+    span_shares, span_weight = MAX_SHARES - MIN_SHARES, MAX_WEIGHT - MIN_WEIGHT
+    # Ceiling division: the smallest shares that shares_to_weight maps onto ``weight``.
+    return MIN_SHARES + -(-(weight - MIN_WEIGHT) * span_shares // span_weight)
 
 
 class CgroupV2:

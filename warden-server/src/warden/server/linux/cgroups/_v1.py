@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._oom import EventfdOomWatch, FileWatcher
 from ._files import read_int, read_keyed, read_limit, write_value
 from ._interface import CpuUsage, OomWatch
+from ._oom import EventfdOomWatch, FileWatcher
 
 __all__ = ["CgroupV1"]
 
@@ -22,13 +22,22 @@ class CgroupV1:
 
     version = 1
 
-    def __init__(self, root: Path, parent: str, container_id: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        parent: str,
+        container_id: str,
+        *,
+        mounts: Mapping[str, Path] | None = None,
+    ) -> None:
+        """``mounts``: controller -> mount point (default ``root/<controller>``)."""
         self.root = root
         self.relative = f"{parent}/instance-{container_id}"
+        self._mounts = mounts or {}
 
     def path(self, controller: str) -> Path:
         """The container's directory in one controller's hierarchy."""
-        return self.root / controller / self.relative
+        return self._mounts.get(controller, self.root / controller) / self.relative
 
     def exists(self) -> bool:
         return self.path("memory").is_dir()
@@ -45,8 +54,7 @@ class CgroupV1:
         if memsw.exists():  # only where the host accounts swap
             files.append(memsw)
         # The kernel keeps limit <= memsw limit at every step: when raising,
-        # memsw goes first; when lowering, the plain limit goes first
-        # (the kernel keeps memsw >= the plain limit).
+        # memsw goes first; when lowering, the plain limit goes first.
         if self.memory_limit() < limit_in_bytes:
             files.reverse()
         for file in files:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ._cgroups._files import read_keyed, write_value
+from ._files import read_keyed, write_value
 
 __all__ = ["EventfdOomWatch", "FileWatcher", "MemoryEventsOomWatch"]
 

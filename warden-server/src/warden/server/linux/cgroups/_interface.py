@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .._oom import FileWatcher
+from ._oom import FileWatcher
 
 __all__ = ["ContainerCgroup", "CpuUsage", "OomWatch"]
 
