@@ -25,7 +25,7 @@ readonly MIRROR=${MIRROR:-http://deb.debian.org/debian}
 # the copied rootfs is complete; the guest has no network to use it).
 readonly GUEST_PACKAGES=python3,iproute2,iptables,util-linux,mount,kmod,procps,catatonit,tini,e2fsprogs,xfsprogs,tar,bsdutils,gcc,libc6-dev,linux-libc-dev,make,debootstrap
 # Python packages for the tests, at the versions constraints.txt pins.
-readonly PYTHON_PACKAGES=(protobuf Twisted PyYAML prompt_toolkit pytest hypothesis)
+readonly PYTHON_PACKAGES=(protobuf Twisted PyYAML prompt_toolkit prometheus_client packaging pytest hypothesis)
 # Modules the initramfs loads (with their dependencies) to reach the root disk.
 readonly INITRAMFS_MODULES=(virtio_pci virtio_blk crc32c_generic ext4)
 # Host tools the build needs: command -> Debian package.

@@ -3,8 +3,8 @@
 #
 #   run-suites.sh [--checkout DIR] [--timeout SECONDS] [PYTEST ARGS...]
 #
-# Extra arguments go to pytest (e.g. -x, -k EXPR). Exits with pytest's
-# status, or run-in-guest.sh's 125 when the guest could not run or gave no
+# Extra arguments go to each pytest session (e.g. -x, -k EXPR). Exits 0
+# when every session passed, 1 when one failed, or run-in-guest.sh's 125 when the guest could not run or gave no
 # result: never passes when nothing ran.
 set -o nounset -o errexit -o pipefail
 
@@ -20,5 +20,19 @@ done
 
 mapfile -t suites < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$HERE/suites.txt")
 (( ${#suites[@]} > 0 )) || { echo "run-suites: $HERE/suites.txt lists no suite" >&2; exit 2; }
-exec "$HERE/run-in-guest.sh" "${guest_args[@]}" -- \
-  python3 -m pytest -q -p no:cacheprovider -rfE "$@" "${suites[@]}"
+# A line "---" starts another pytest session (suites whose fixtures must not
+# share one, as tox keeps them apart on the host): one guest runs them all,
+# and the run fails when any of them fails.
+script="status=0"
+group=()
+flush() {
+  (( ${#group[@]} > 0 )) || return 0
+  script+=$'\n'"python3 -m pytest -q -p no:cacheprovider -rfE $(printf '%q ' "$@" "${group[@]}")|| status=1"
+  group=()
+}
+for suite in "${suites[@]}"; do
+  if [[ $suite == --- ]]; then flush "$@"; else group+=("$suite"); fi
+done
+flush "$@"
+script+=$'\n''exit "$status"'
+exec "$HERE/run-in-guest.sh" "${guest_args[@]}" -- bash -c "$script"
