@@ -19,7 +19,6 @@ from .conftest import (
     container_id,
     init_pid,
     output,
-    run,
 )
 
 BindMount = CreateRequest.BindMount
@@ -44,20 +43,6 @@ def test_create_info_destroy(server: LinuxServer, client: Client) -> None:
     assert handle not in client.list().handles
     with pytest.raises(ServerError, match="unknown handle"):
         client.info(handle)
-
-
-def test_spawn_link_stream_run(client: Client, container: str) -> None:
-    job = client.spawn(container, "echo out; echo err >&2; exit 3").job_id
-    linked = client.link(container, job, timeout=TIMEOUT)
-    assert (linked.exit_status, linked.stdout, linked.stderr) == (3, b"out\n", b"err\n")
-    assert linked.info.state == "active"
-
-    job = client.spawn(container, "for i in 1 2 3; do echo $i; done").job_id
-    frames = list(client.stream(container, job))
-    assert b"".join(f.data for f in frames if f.name == "stdout") == b"1\n2\n3\n"
-    assert frames[-1].exit_status == 0
-
-    assert output(client, container, "echo hello") == "hello\n"
 
 
 def _wait_ready(client: Client, container: str, job_id: int) -> None:
@@ -89,25 +74,6 @@ def test_stop_terms_jobs_and_keeps_the_init(
     assert procs.read_text().split() == [str(pid)]
     # A stopped container still copies out (its init lives on).
     assert client.info(container).state == "stopped"
-
-
-def test_stop_kill_and_states(server: LinuxServer, client: Client, container: str) -> None:
-    job = client.spawn(container, "trap '' TERM; sleep 1000").job_id
-    client.stop(container, kill=True, timeout=TIMEOUT)
-    assert client.link(container, job).exit_status == 128 + 9
-    client.stop(container, timeout=TIMEOUT)  # a stopped container: no-op
-    with pytest.raises(ServerError, match="Container state must be one of 'active', "
-                       "current state is 'stopped'"):  # fmt: skip
-        client.run(container, "true")
-    with pytest.raises(ServerError, match="current state is 'stopped'"):
-        client.copy_in(container, "/etc/hostname", "/tmp/x")
-
-
-def test_copy_out_after_stop(tmp_path: Path, client: Client, container: str) -> None:
-    output(client, container, "echo kept > ~/file")
-    client.stop(container, kill=True, timeout=TIMEOUT)
-    client.copy_out(container, "/home/vcap/file", str(tmp_path / "file"), timeout=TIMEOUT)
-    assert (tmp_path / "file").read_text() == "kept\n"
 
 
 def test_handle_and_network_options(client: Client, make_container: ContainerFactory) -> None:
@@ -182,13 +148,6 @@ def test_create_failing_part_way_leaves_nothing(
     # And the pools got their resources back: the next create works.
     handle = client.create(timeout=TIMEOUT).handle
     client.destroy(handle, timeout=TIMEOUT)
-
-
-def test_run_in_wrong_states_and_unknown_job(client: Client, container: str) -> None:
-    with pytest.raises(ServerError, match="no such job"):
-        client.link(container, 999999)
-    response = run(client, container, "exit 0")
-    assert response.exit_status == 0
 
 
 def _links(server: LinuxServer) -> list[str]:
