@@ -214,12 +214,17 @@ def test_output_flood_stops_at_the_output_limit(
     ]
 
 
+#: Polled by a late writer: it writes once the test made this file, after its job ended.
+LATE_GO = "/tmp/late-writer-go"
+AWAIT_GO = f"until [ -e {LATE_GO} ]; do sleep 0.01; done"
+
+
 @pytest.mark.parametrize(
     "script",
     [
-        "(sleep 0.5; exec yes) & exit 0",
-        "(trap '' PIPE; sleep 0.5; exec yes) & exit 0",
-        "setsid sh -c 'sleep 0.5; exec cat /dev/zero >&2' & exit 0",
+        f"({AWAIT_GO}; exec yes) & exit 0",
+        f"(trap '' PIPE; {AWAIT_GO}; exec yes) & exit 0",
+        f"setsid sh -c '{AWAIT_GO}; exec cat /dev/zero >&2' & exit 0",
     ],
     ids=["background", "pipe-ignored", "own-session"],
 )
@@ -233,13 +238,18 @@ def test_output_after_the_job_ended_goes_nowhere(
     with keeps_serving(server, bystander), DiskGuard(server, path):
         result = run(client, container, script)
         assert (result.exit_status, result.stdout, result.stderr) == (0, b"", b"")
+        output(client, container, f"touch {LATE_GO}")  # the job is over: write now
         wait_until(lambda: not job_output_holders(path), "the late writer to end", STOP_WAIT)
     assert _cgroup_procs(server, client, container) == [
         int(Path(path, "run", "init.pid").read_text())
     ]
     # A job whose output is not linked yet: late output is cut back as well.
+    output(client, container, f"rm {LATE_GO}")
     with DiskGuard(server, path):
-        job = client.spawn(container, "echo kept; (sleep 0.5; exec yes) &").job_id
+        job = client.spawn(container, f"echo kept; ({AWAIT_GO}; exec yes) &").job_id
+        exit_status = Path(path, "jobs", str(job), "exit_status")
+        wait_until(exit_status.exists, "the job to end")
+        output(client, container, f"touch {LATE_GO}")
         wait_until(lambda: not job_output_holders(path), "the late writer to end", STOP_WAIT)
     assert client.link(container, job, timeout=TIMEOUT).stdout == b"kept\n"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import CreateRequest
+from warden.server.testing import wait_until
 
 from .conftest import (
     TIMEOUT,
@@ -49,10 +49,11 @@ def _wait_ready(client: Client, container: str, job_id: int) -> None:
     """Until the job printed "ready": it runs in the container, its traps set
     (Spawn returns once the job has a pid, before it entered the container)."""
     stdout = Path(client.info(container).container_path) / "jobs" / str(job_id) / "stdout"
-    deadline = time.monotonic() + TIMEOUT
-    while not (stdout.exists() and b"ready" in stdout.read_bytes()):
-        assert time.monotonic() < deadline, f"job {job_id} never got ready"
-        time.sleep(0.01)
+
+    def ready() -> bool:
+        return stdout.exists() and b"ready" in stdout.read_bytes()
+
+    wait_until(ready, TIMEOUT, f"job {job_id} to get ready")
 
 
 def test_stop_terms_jobs_and_keeps_the_init(
@@ -90,13 +91,12 @@ def test_handle_and_network_options(client: Client, make_container: ContainerFac
 def test_grace_time_option(server: LinuxServer, make_container: ContainerFactory) -> None:
     handle = make_container(grace_time=1)
     # make_container's connection is closed: nothing references the container.
-    deadline = time.monotonic() + 60
-    while True:
+
+    def gone() -> bool:
         with server.client() as client:
-            if handle not in client.list().handles:
-                break
-        assert time.monotonic() < deadline, "the grace timer did not destroy the container"
-        time.sleep(0.2)
+            return handle not in client.list().handles
+
+    wait_until(gone, 60, "the grace timer to destroy the container")
 
 
 def test_rootfs_option(tmp_path: Path, rootfs: Path, client: Client,
