@@ -25,7 +25,7 @@ TIMEOUT = REQUEST_TIMEOUT
 #: What the networking tests change in the default Linux test configuration.
 NET_CONFIG: dict[str, Any] = {
     # The server's default release delay, as the original configuration has it.
-    "network": {"pool_network": POOL_NETWORK, "mtu": 1500, "release_delay": 5.0},
+    "network": {"pool_network": POOL_NETWORK, "mtu": 1500, "release_delay": 5},
     "port": {"pool_start_port": PORT_POOL_START, "pool_size": 1000},
     "user": {"pool_start_uid": 32000, "pool_size": 64},
 }
