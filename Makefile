@@ -28,6 +28,7 @@ setup: system-packages venv helpers
 # The static C helpers in root-scripts (built into root-scripts/linux/bin/).
 helpers: system-packages
 	$(MAKE) -C root-scripts/linux/src/warden-exec
+	$(MAKE) -C root-scripts/linux/src/warden-keeper
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \

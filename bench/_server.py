@@ -9,6 +9,7 @@ backend's own destroy.sh), its cgroup parent, its directory.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -35,8 +36,11 @@ CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
 class BenchServer:
     """``with BenchServer(netns) as server:`` a running server; ``server.client()``."""
 
-    def __init__(self, netns: str) -> None:
+    def __init__(self, netns: str, repo: Path = REPO) -> None:
         self.netns = netns
+        #: The checkout whose server code and root scripts run (another one
+        #: than this: its sources come first on the server's PYTHONPATH).
+        self.repo = repo
         self.base = Path(tempfile.mkdtemp(prefix="warden-bench-"))
         self.base.chmod(0o755)
         self.socket_path = str(self.base / "warden.sock")
@@ -48,7 +52,7 @@ class BenchServer:
             unix_domain_path=self.socket_path,
             container_depot_path=str(self.depot),
             container_rootfs_path=str(ROOTFS),
-            root_scripts_path=str(REPO / "root-scripts"),
+            root_scripts_path=str(repo / "root-scripts"),
             cgroup_parent=self.cgroup_parent,
         )
         config["health_check_server"]["port"] = 0
@@ -83,8 +87,13 @@ class BenchServer:
 
     def __enter__(self) -> BenchServer:
         argv = [str(SERVER_BIN), "--config", str(self.base / "warden.yml")]
+        env = None
+        if self.repo != REPO:
+            argv[:1] = [sys.executable, "-m", "warden.server"]
+            env = {**os.environ, "PYTHONPATH": str(self.repo / "warden-server" / "src")}
         self.process = subprocess.Popen(
             in_netns(self.netns, argv),
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=open(self.base / "server.err", "wb"),
             start_new_session=True,
@@ -110,10 +119,11 @@ class BenchServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        destroy = self.repo / "root-scripts" / "linux" / "destroy.sh"
         for entry in self.depot.iterdir():
             if entry.is_dir() and not entry.name.startswith("."):
                 subprocess.run(
-                    in_netns(self.netns, [str(REPO / "root-scripts/linux/destroy.sh"), str(entry)]),
+                    in_netns(self.netns, [str(destroy), str(entry)]),
                     check=False,
                 )
         for controller in CONTROLLERS:

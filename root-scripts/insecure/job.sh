@@ -3,18 +3,23 @@
 #
 # Started by the server in a session of its own, so it outlives the server.
 # Environment: JOB_DIR (the job's directory, holding `script`), DISCARD_OUTPUT
-# (true: output goes to /dev/null), LANG, RLIMIT_<NAME> (optional).
+# (true: nothing of the output is kept), OUTPUT_LIMIT (bytes of stdout and
+# stderr together; empty: no limit), LANG, RLIMIT_<NAME> (optional).
 #
-# Runs `env -i bash` in <container>/root with the script as stdin, stdout and
-# stderr appended to JOB_DIR/stdout and JOB_DIR/stderr, in a process group of
-# its own whose leader's pid goes to JOB_DIR/pid. When it ends, writes its exit
-# status to JOB_DIR/exit_status (128+N when killed by signal N), then exits.
-# Both files appear atomically (written aside, then renamed).
+# This script becomes warden-keeper (as the Linux backend's job.sh does; see
+# root-scripts/linux/src/warden-keeper), which runs `env -i bash` in
+# <container>/root with a sealed copy of the script as stdin and pipes as
+# stdout and stderr, in
+# a process group of its own whose leader's pid goes to JOB_DIR/pid, and
+# writes what comes through the pipes to JOB_DIR/stdout and JOB_DIR/stderr.
+# When the job ends, the keeper writes its exit status to JOB_DIR/exit_status
+# (128+N when killed by signal N), then exits. Both files appear atomically
+# (written aside, then renamed).
 set -o nounset -o errexit -o pipefail
 [ -n "${DEBUG:-}" ] && set -o xtrace
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/common.sh"
-source "$here/../common/rlimits.sh"
+source "$here/../common/keeper.sh"
 
 path=${1:-}
 [ -n "$path" ] || fail "job: usage: job.sh CONTAINER_PATH"
@@ -27,30 +32,11 @@ done
 exec < /dev/null
 record_session "$path"
 
-if [ "$DISCARD_OUTPUT" = true ]; then
-  out=/dev/null err=/dev/null
-else
-  out=$JOB_DIR/stdout err=$JOB_DIR/stderr
-fi
-
-# Job control gives the job a process group of its own: the server signals
-# that group (output limit), stop.sh every process of our session.
-set -m
-(
-  apply_rlimits
-  cd "$path/root"
-  exec env -i LANG="$LANG" /bin/bash
-) < "$JOB_DIR/script" >> "$out" 2>> "$err" &
-child=$!
-if ! { echo "$child" > "$JOB_DIR/pid.tmp" && mv -f "$JOB_DIR/pid.tmp" "$JOB_DIR/pid"; }; then
-  # (A full disk.) The server would never know of the job: it must not run.
-  kill -KILL -- "-$child" 2> /dev/null || true
-  fail job "cannot record the job's pid in $JOB_DIR"
-fi
-
-# Nobody reads our own output any more (the server may be gone).
-exec > /dev/null 2>&1
-status=0
-wait "$child" || status=$?
-echo "$status" > "$JOB_DIR/exit_status.tmp"
-mv -f "$JOB_DIR/exit_status.tmp" "$JOB_DIR/exit_status"
+keeper_argv || fail "job: cannot start the job's output keeper"
+exec < "$JOB_DIR/script"
+# The rlimits are the job's, not the keeper's: they are set in the shell
+# that becomes the job.
+# shellcheck disable=SC2016
+exec "${KEEPER_ARGV[@]}" --pid-file "$JOB_DIR/pid" -- /bin/bash -c \
+  'source "$1" && apply_rlimits && cd "$2" && exec env -i LANG="$LANG" /bin/bash' \
+  job "$here/../common/rlimits.sh" "$path/root"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warden.server._jobs import JobIdCounter
+from warden.server._job_ids import JobIdCounter
 
 
 def test_ids_increase_and_survive_a_restart_without_reuse(tmp_path: Path) -> None:

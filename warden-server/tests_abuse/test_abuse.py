@@ -231,26 +231,31 @@ AWAIT_GO = f"until [ -e {LATE_GO} ]; do sleep 0.01; done"
 def test_output_after_the_job_ended_goes_nowhere(
     client: Client, container: str, bystander: str, server: LinuxTestServer, script: str
 ) -> None:
-    """As the original's closed pipes: a process the job left behind that
-    writes to the job's output gets SIGPIPE (then KILL), and what it wrote is
-    not kept."""
+    """As with the original's closed pipes: the job's keeper closes them when
+    the job ends, so a process the job left behind that writes to its output
+    gets SIGPIPE (EPIPE when it ignores SIGPIPE) and ends, and what it wrote is
+    not kept. No host file of the job is open meanwhile but the keeper's."""
     path = client.info(container).container_path
+    init = int(Path(path, "run", "init.pid").read_text())
+
+    def writer_ended() -> bool:
+        return _cgroup_procs(server, client, container) == [init]
+
     with keeps_serving(server, bystander), DiskGuard(server, path):
         result = run(client, container, script)
         assert (result.exit_status, result.stdout, result.stderr) == (0, b"", b"")
+        assert not job_output_holders(path)
         output(client, container, f"touch {LATE_GO}")  # the job is over: write now
-        wait_until(lambda: not job_output_holders(path), "the late writer to end", STOP_WAIT)
-    assert _cgroup_procs(server, client, container) == [
-        int(Path(path, "run", "init.pid").read_text())
-    ]
-    # A job whose output is not linked yet: late output is cut back as well.
+        wait_until(writer_ended, "the late writer to end", STOP_WAIT)
+    # A job whose output is not linked yet: late output is not kept either.
     output(client, container, f"rm {LATE_GO}")
     with DiskGuard(server, path):
         job = client.spawn(container, f"echo kept; ({AWAIT_GO}; exec yes) &").job_id
-        exit_status = Path(path, "jobs", str(job), "exit_status")
-        wait_until(exit_status.exists, "the job to end")
+        job_dir = Path(path, "jobs", str(job))
+        wait_until(job_dir.joinpath("exit_status").exists, "the job to end")
         output(client, container, f"touch {LATE_GO}")
-        wait_until(lambda: not job_output_holders(path), "the late writer to end", STOP_WAIT)
+        wait_until(writer_ended, "the late writer to end", STOP_WAIT)
+        assert job_dir.joinpath("stdout").read_bytes() == b"kept\n"
     assert client.link(container, job, timeout=TIMEOUT).stdout == b"kept\n"
 
 

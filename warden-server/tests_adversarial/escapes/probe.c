@@ -30,6 +30,9 @@
  *   probe mknod DIR              block and memory devices, a FIFO (control)
  *   probe clock                  clock_settime, settimeofday, clock_adjtime
  *   probe hostname               sethostname, setdomainname
+ *   probe fallocate FD BYTES     allocate BYTES of FD's file, its size kept
+ *   probe lease FD SECONDS       a write lease on FD (SIGIO ignored), then one
+ *                                line on stdout, then hold it SECONDS
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -430,6 +433,20 @@ static int cmd_hostname(void)
     return 0;
 }
 
+static int cmd_fallocate(const char *fd, const char *bytes)
+{
+    report("fallocate", fallocate(atoi(fd), FALLOC_FL_KEEP_SIZE, 0, atoll(bytes)));
+    return 0;
+}
+
+static int cmd_lease(const char *fd, const char *seconds)
+{
+    signal(SIGIO, SIG_IGN); /* never give the lease up when it is broken */
+    report("lease", fcntl(atoi(fd), F_SETLEASE, F_WRLCK));
+    sleep((unsigned)atoi(seconds));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -473,6 +490,10 @@ int main(int argc, char **argv)
         return cmd_clock();
     if (strcmp(cmd, "hostname") == 0)
         return cmd_hostname();
+    if (strcmp(cmd, "fallocate") == 0 && argc == 4)
+        return cmd_fallocate(argv[2], argv[3]);
+    if (strcmp(cmd, "lease") == 0 && argc == 4)
+        return cmd_lease(argv[2], argv[3]);
     fprintf(stderr, "usage: probe COMMAND [ARG]... (see the source)\n");
     return 2;
 }

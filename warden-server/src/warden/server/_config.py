@@ -1,30 +1,59 @@
 # -*- test-case-name: tests.test_config -*-
-"""The server configuration: a YAML file with the original's keys and defaults.
+"""The server configuration: one schema, every key declared once.
 
-Sections ``server``, ``health_check_server``, ``logging``, ``network``, ``port``
-and ``user`` are each shallow-merged over their defaults, then every known key
-is checked. Unknown keys are accepted (as the original did) and stay available
-to backends through ``Config.raw``. Any invalid value raises ``ConfigError``
-naming the key and what was expected; the server then stops at start.
+Each section (``server``, ``health_check_server``, ``logging``, ``network``,
+``port``, ``user``) is a frozen dataclass whose fields are the section's keys:
+each field is declared with ``setting(kind, default, shown=...)``, which gives
+its type, its default, its check (a ``Kind`` from ``_config_kinds``) and the
+default as the README shows it. ``parse_config`` reads every section through
+its dataclass: a missing key takes the default, null takes the default unless
+the kind accepts null, an unknown section or key is refused, and a bad value
+raises ``ConfigError`` on one line naming the dotted key. A few rules across
+keys (the legacy network pool, the port pool) follow in ``_finish_*``.
+``schema_rows()`` lists every key for the README's table (its test compares).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import dataclasses
+import difflib
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import yaml
 
+from ._config_kinds import (
+    BOOLEAN,
+    CAPABILITIES,
+    FILE_MODE,
+    IPV4_NETWORK,
+    NETWORK_LIST,
+    NON_NEGATIVE,
+    NON_NEGATIVE_SECONDS,
+    OPTIONAL_NON_NEGATIVE,
+    OPTIONAL_POSITIVE,
+    OPTIONAL_STRING,
+    PORT,
+    RLIMIT_NAMES,
+    STRING,
+    STRING_LIST,
+    Kind,
+    choice,
+    integer_range,
+    rlimits,
+    show,
+)
 from ._errors import ConfigError
-from ._security import parse_capabilities
 
 __all__ = [
     "BACKEND_NAMES",
+    "DEFAULT_IMAGE_INODES",
+    "DEFAULT_PIDS_LIMIT",
+    "DISK_BACKENDS",
     "LOG_LEVELS",
     "RLIMIT_NAMES",
     "Config",
@@ -32,29 +61,36 @@ __all__ = [
     "LoggingConfig",
     "NetworkConfig",
     "PortConfig",
+    "SchemaRow",
     "ServerConfig",
     "UserConfig",
     "default_root_scripts_path",
     "load_config",
     "parse_config",
+    "schema_rows",
 ]
-
-#: Resource limits a job may set, in the original's order (ResourceLimits fields).
-RLIMIT_NAMES: Final = (
-    "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue",
-    "nice", "nofile", "nproc", "rss", "rtprio", "sigpending", "stack",
-)  # fmt: skip
 
 #: Log levels, least to most verbose (the original's steno levels).
 LOG_LEVELS: Final = ("off", "fatal", "error", "warn", "info", "debug", "debug1", "debug2", "all")
 
-#: ``container_klass`` spellings -> backend name.
+#: ``container_klass`` spellings (lower case) -> backend name.
 BACKEND_NAMES: Final = {
     "warden::container::linux": "linux",
     "warden::container::insecure": "insecure",
     "linux": "linux",
     "insecure": "insecure",
 }
+
+#: How a Linux container's disk is limited (``server.disk_limit_backend``).
+DISK_BACKENDS: Final = ("loop", "quota", "none")
+
+#: Tasks a container may have unless ``server.container_pids_limit`` says otherwise
+#: (0 there: no limit). Enough for real work, few enough that a fork bomb stays
+#: a container's problem.
+DEFAULT_PIDS_LIMIT: Final = 1024
+
+#: Inodes of a new disk image (``server.disk_image_inodes``; 0 there means this).
+DEFAULT_IMAGE_INODES: Final = 200_000
 
 _SYSTEM_ROOT_SCRIPTS: Final = "/usr/share/warden/root-scripts"
 
@@ -69,83 +105,188 @@ def default_root_scripts_path() -> str:
     return _SYSTEM_ROOT_SCRIPTS
 
 
+def _ephemeral_upper() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 61000
+
+
+def _above_ephemeral() -> int:
+    return _ephemeral_upper() + 1
+
+
+# -- the schema --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Setting:
+    kind: Kind
+    shown: str
+    #: Where the key sits under its section, when not at the top (``quota.disk_quota_enabled``).
+    path: tuple[str, ...] | None = None
+
+
+def setting(
+    kind: Kind,
+    default: Any = None,
+    *,
+    shown: str,
+    factory: Callable[[], Any] | None = None,
+    path: tuple[str, ...] | None = None,
+) -> Any:
+    """Declare one key: its kind, its default (or ``factory``), its default as README shows it."""
+    metadata = {"setting": _Setting(kind, shown, path)}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+_LOG_LEVEL: Final = choice(LOG_LEVELS, name="log level")
+_BACKEND: Final = choice(
+    BACKEND_NAMES,
+    name="backend",
+    spelled="Warden::Container::Linux, Warden::Container::Insecure, linux or insecure",
+)
+
+
 @dataclass(frozen=True)
 class ServerConfig:
-    """``server``: the socket, the backend, paths, limits (D1) and our additions."""
+    """``server``: the socket, the backend, paths, job limits and our additions."""
 
-    unix_domain_path: str = "/tmp/warden.sock"
-    unix_domain_permissions: int = 0o755
-    container_klass: str = "insecure"
-    container_grace_time: int | None = 300
-    container_rootfs_path: str = "/var/lib/warden/rootfs"
-    container_depot_path: str = "/var/lib/warden/containers"
-    container_rlimits: Mapping[str, int] = field(default_factory=dict)
-    job_output_limit: int = 10 * 1024 * 1024
-    disk_quota_enabled: bool = True
-    allow_nested_warden: bool = False
-    pidfile: str | None = None
-    syslog_socket: str | None = None
-    root_scripts_path: str = field(default_factory=default_root_scripts_path)
-    cgroup_parent: str = "warden"
-    container_pids_limit: int | None = None
-    disk_limit_backend: str | None = None
-    #: Ours, Linux (``_security.py``): what a privileged job keeps of root's powers.
-    privileged_capabilities: tuple[str, ...] = ("default",)
-    privileged_no_new_privs: bool = True
-    seccomp: bool = True
-    restrict_proc_sys: bool = True
+    unix_domain_path: str = setting(STRING, "/tmp/warden.sock", shown="`/tmp/warden.sock`")
+    unix_domain_permissions: int = setting(FILE_MODE, 0o755, shown="`0755`")
+    container_klass: str = setting(_BACKEND, "insecure", shown="`insecure`")
+    container_grace_time: int | None = setting(OPTIONAL_NON_NEGATIVE, 300, shown="`300`")
+    container_rootfs_path: str = setting(
+        STRING, "/var/lib/warden/rootfs", shown="`/var/lib/warden/rootfs`"
+    )
+    container_depot_path: str = setting(
+        STRING, "/var/lib/warden/containers", shown="`/var/lib/warden/containers`"
+    )
+    container_rlimits: Mapping[str, int] = setting(
+        rlimits(RLIMIT_NAMES), factory=dict, shown="`{}`"
+    )
+    job_output_limit: int = setting(NON_NEGATIVE, 10 * 1024 * 1024, shown="`10485760`")
+    disk_quota_enabled: bool = setting(
+        BOOLEAN, True, shown="`true`", path=("quota", "disk_quota_enabled")
+    )
+    allow_nested_warden: bool = setting(BOOLEAN, False, shown="`false`")
+    pidfile: str | None = setting(OPTIONAL_STRING, None, shown="none")
+    syslog_socket: str | None = setting(OPTIONAL_STRING, None, shown="none (`/dev/log`)")
+    root_scripts_path: str = setting(
+        STRING,
+        factory=default_root_scripts_path,
+        shown="the repository's `root-scripts`, else `/usr/share/warden/root-scripts`",
+    )
+    cgroup_parent: str = setting(STRING, "warden", shown="`warden`")
+    cgroup_root: str = setting(STRING, "/sys/fs/cgroup", shown="`/sys/fs/cgroup`")
+    container_pids_limit: int = setting(NON_NEGATIVE, DEFAULT_PIDS_LIMIT, shown="`1024`")
+    disk_limit_backend: str = setting(choice(DISK_BACKENDS), "loop", shown="`loop`")
+    #: None: the size of the depot's file system.
+    disk_image_size: int | None = setting(NON_NEGATIVE, None, shown="the depot file system's size")
+    disk_image_inodes: int = setting(NON_NEGATIVE, DEFAULT_IMAGE_INODES, shown="`200000`")
+    #: What a privileged job keeps of root's powers (``_security.py``).
+    privileged_capabilities: tuple[str, ...] = setting(
+        CAPABILITIES, ("default",), shown="`default`"
+    )
+    privileged_no_new_privs: bool = setting(BOOLEAN, True, shown="`true`")
+    seccomp: bool = setting(BOOLEAN, True, shown="`true`")
+    restrict_proc_sys: bool = setting(BOOLEAN, True, shown="`true`")
 
 
 @dataclass(frozen=True)
 class HealthCheckConfig:
-    """``health_check_server`` (D2); port 0 picks a free port."""
+    """``health_check_server``; port 0 picks a free port."""
 
-    port: int = 2345
+    port: int = setting(PORT, 2345, shown="`2345`")
 
 
 @dataclass(frozen=True)
 class LoggingConfig:
-    """``logging`` (D3) plus ``json``: one JSON object per line."""
+    """``logging`` plus ``json``: one JSON object per line."""
 
-    level: str = "debug2"
-    file: str | None = None
-    syslog: str | None = None
-    json: bool = False
+    level: str = setting(_LOG_LEVEL, "debug2", shown="`debug2`")
+    file: str | None = setting(OPTIONAL_STRING, None, shown="stdout")
+    syslog: str | None = setting(OPTIONAL_STRING, None, shown="none")
+    json: bool = setting(BOOLEAN, False, shown="`false`")
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """``network`` (D4)."""
+    """``network``: the pool of container networks and the host firewall."""
 
-    pool_network: str = "10.254.0.0/24"
-    release_delay: float = 5.0
-    mtu: int = 1500
-    allow_networks: tuple[str, ...] = ()
+    pool_network: str = setting(IPV4_NETWORK, "10.254.0.0/24", shown="`10.254.0.0/24`")
+    #: The original's legacy form of the pool: a start address and a number of containers.
+    pool_start_address: str | None = setting(OPTIONAL_STRING, None, shown="none")
+    pool_size: int | None = setting(OPTIONAL_POSITIVE, None, shown="none")
+    release_delay: float = setting(NON_NEGATIVE_SECONDS, 5.0, shown="`5`")
+    mtu: int = setting(integer_range(68, 65535, "an MTU"), 1500, shown="`1500`")
+    allow_networks: tuple[str, ...] = setting(NETWORK_LIST, (), shown="`[]`")
     #: Ours: networks no container may reach, whatever allow_networks or NetOut say.
-    deny_networks: tuple[str, ...] = ()
-    allow_host_access: bool = False
-    dns_servers: tuple[str, ...] = ()
+    deny_networks: tuple[str, ...] = setting(NETWORK_LIST, (), shown="`[]`")
+    allow_host_access: bool = setting(BOOLEAN, False, shown="`false`")
+    dns_servers: tuple[str, ...] = setting(STRING_LIST, (), shown="`[]`")
 
 
 @dataclass(frozen=True)
 class PortConfig:
-    """``port`` (D5): the pool of host ports handed out by net_in."""
+    """``port``: the pool of host ports handed out by net_in."""
 
-    pool_start_port: int
-    pool_size: int
+    pool_start_port: int = setting(
+        PORT, factory=_above_ephemeral, shown="just above the ephemeral range"
+    )
+    #: None here means up to port 65000 (filled in by ``_finish_port``).
+    pool_size: int = setting(NON_NEGATIVE, None, shown="up to port 65000")
 
 
 @dataclass(frozen=True)
 class UserConfig:
-    """``user`` (D6): the pool of container uids."""
+    """``user``: the pool of container uids."""
 
-    pool_start_uid: int = 10000
-    pool_size: int = 64
+    pool_start_uid: int = setting(NON_NEGATIVE, 10000, shown="`10000`")
+    pool_size: int = setting(NON_NEGATIVE, 64, shown="`64`")
+
+
+#: Section name -> its dataclass, in the order the README lists them.
+_SECTIONS: Final[dict[str, type[Any]]] = {
+    "server": ServerConfig,
+    "health_check_server": HealthCheckConfig,
+    "logging": LoggingConfig,
+    "network": NetworkConfig,
+    "port": PortConfig,
+    "user": UserConfig,
+}
+
+
+@dataclass(frozen=True)
+class SchemaRow:
+    """One key as the README's configuration table shows it."""
+
+    key: str
+    type: str
+    default: str
+
+
+def _settings(section: type[Any]) -> Iterator[tuple[dataclasses.Field[Any], tuple[str, ...]]]:
+    for spec in dataclasses.fields(section):
+        meta: _Setting = spec.metadata["setting"]
+        yield spec, meta.path or (spec.name,)
+
+
+def schema_rows() -> list[SchemaRow]:
+    """Every key: dotted name, type and default, as the README's table has them."""
+    rows = []
+    for name, section in _SECTIONS.items():
+        for spec, path in _settings(section):
+            meta: _Setting = spec.metadata["setting"]
+            rows.append(SchemaRow(".".join((name, *path)), meta.kind.name, meta.shown))
+    return rows
 
 
 @dataclass(frozen=True)
 class Config:
-    """The whole validated configuration; ``raw`` holds the merged sections as read."""
+    """The whole validated configuration; ``raw`` holds the sections as read."""
 
     server: ServerConfig
     health_check_server: HealthCheckConfig
@@ -195,277 +336,84 @@ def parse_config(data: Any) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"configuration: expected a mapping of sections, got {_show(data)}")
-    sections: dict[str, dict[str, Any]] = {}
-    for name in ("server", "health_check_server", "logging", "network", "port", "user"):
-        section = data.get(name)
-        if section is None:
-            section = {}
-        if not isinstance(section, Mapping):
-            raise ConfigError(f"{name}: expected a mapping, got {_show(section)}")
-        sections[name] = dict(section)
+        raise ConfigError(f"configuration: expected a mapping of sections, got {show(data)}")
+    _refuse_unknown("", data, _SECTIONS, "section")
+    raw: dict[str, dict[str, Any]] = {}
+    for name in _SECTIONS:
+        raw[name] = dict(_mapping(name, data.get(name)))
     return Config(
-        server=_server(sections["server"]),
-        health_check_server=HealthCheckConfig(
-            port=_port_number(
-                "health_check_server.port", sections["health_check_server"].get("port", 2345)
-            )
+        server=_read("server", ServerConfig, raw["server"]),
+        health_check_server=_read(
+            "health_check_server", HealthCheckConfig, raw["health_check_server"]
         ),
-        logging=_logging(sections["logging"]),
-        network=_network(sections["network"]),
-        port=_port(sections["port"]),
-        user=_user(sections["user"]),
-        raw=sections,
+        logging=_read("logging", LoggingConfig, raw["logging"]),
+        network=_finish_network(_read("network", NetworkConfig, raw["network"])),
+        port=_finish_port(_read("port", PortConfig, raw["port"])),
+        user=_read("user", UserConfig, raw["user"]),
+        raw=raw,
     )
 
 
-# -- value checks: each takes the dotted key (for the message) and the value --
+_Section = TypeVar("_Section")
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    return f"{type(value).__name__} {value!r}"
-
-
-def _integer(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key}: expected an integer, got {_show(value)}")
-    return value
-
-
-def _non_negative(key: str, value: Any) -> int:
-    number = _integer(key, value)
-    if number < 0:
-        raise ConfigError(f"{key}: expected a non-negative integer, got {number}")
-    return number
-
-
-def _optional_integer(key: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key}: expected an integer or null, got {_show(value)}")
-    return _non_negative(key, value)
-
-
-def _string(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{key}: expected a non-empty string, got {_show(value)}")
-    return value
-
-
-def _optional_string(key: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(f"{key}: expected a string or null, got {_show(value)}")
-    return value or None
-
-
-def _boolean(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}: expected true or false, got {_show(value)}")
-    return value
-
-
-def _boolean_or_default(key: str, value: Any, default: bool) -> bool:
-    """true or false; null (the key given without a value) keeps the default."""
-    return default if value is None else _boolean(key, value)
-
-
-def _string_list(key: str, value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise ConfigError(f"{key}: expected a list of strings, got {_show(value)}")
-    out = []
-    for index, item in enumerate(value):
-        if item is None:  # the original dropped nil entries
-            continue
-        if not isinstance(item, str):
-            raise ConfigError(f"{key}[{index}]: expected a string, got {_show(item)}")
-        out.append(item)
-    return tuple(out)
-
-
-def _port_number(key: str, value: Any) -> int:
-    number = _integer(key, value)
-    if not 0 <= number <= 65535:
-        raise ConfigError(f"{key}: expected a port number 0..65535, got {number}")
-    return number
-
-
-def _merged(section: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults overlaid with the given keys; a key given as null keeps null."""
-    return {**defaults, **section}
-
-
-def _server(section: dict[str, Any]) -> ServerConfig:
-    default = ServerConfig()
-    values = _merged(section, {k: getattr(default, k) for k in vars(default)})
-    key = "server.container_klass"
-    klass = _string(key, values["container_klass"])
-    backend = BACKEND_NAMES.get(klass.lower())
-    if backend is None:
-        raise ConfigError(
-            f"{key}: expected Warden::Container::Linux, Warden::Container::Insecure, "
-            f"linux or insecure, got {klass!r}"
-        )
-    permissions = _integer("server.unix_domain_permissions", values["unix_domain_permissions"])
-    if not 0 <= permissions <= 0o7777:
-        raise ConfigError(
-            f"server.unix_domain_permissions: expected a file mode such as 0755, got {permissions}"
-        )
-    quota = section.get("quota", {"disk_quota_enabled": True})
-    if quota is None:
-        quota = {}
-    if not isinstance(quota, Mapping):
-        raise ConfigError(f"server.quota: expected a mapping, got {_show(quota)}")
-    quota_enabled = quota.get("disk_quota_enabled", True)
-    quota_enabled = True if quota_enabled is None else quota_enabled
-    rootfs = values["container_rootfs_path"]
-    depot = values["container_depot_path"]
-    root_scripts = values["root_scripts_path"]
-    return ServerConfig(
-        unix_domain_path=_string("server.unix_domain_path", values["unix_domain_path"]),
-        unix_domain_permissions=permissions,
-        container_klass=backend,
-        container_grace_time=_optional_integer(
-            "server.container_grace_time", values["container_grace_time"]
-        ),
-        container_rootfs_path=default.container_rootfs_path
-        if rootfs is None
-        else _string("server.container_rootfs_path", rootfs),
-        container_depot_path=default.container_depot_path
-        if depot is None
-        else _string("server.container_depot_path", depot),
-        container_rlimits=_rlimits("server.container_rlimits", values["container_rlimits"]),
-        job_output_limit=_non_negative("server.job_output_limit", values["job_output_limit"]),
-        disk_quota_enabled=_boolean("server.quota.disk_quota_enabled", quota_enabled),
-        allow_nested_warden=_boolean("server.allow_nested_warden", values["allow_nested_warden"]),
-        pidfile=_optional_string("server.pidfile", values["pidfile"]),
-        syslog_socket=_optional_string("server.syslog_socket", values["syslog_socket"]),
-        root_scripts_path=default.root_scripts_path
-        if root_scripts is None
-        else _string("server.root_scripts_path", root_scripts),
-        cgroup_parent=_string("server.cgroup_parent", values["cgroup_parent"]),
-        container_pids_limit=_optional_integer(
-            "server.container_pids_limit", values["container_pids_limit"]
-        ),
-        disk_limit_backend=_optional_string(
-            "server.disk_limit_backend", values["disk_limit_backend"]
-        ),
-        privileged_capabilities=parse_capabilities(
-            "server.privileged_capabilities", values["privileged_capabilities"]
-        ),
-        privileged_no_new_privs=_boolean_or_default(
-            "server.privileged_no_new_privs", values["privileged_no_new_privs"], True
-        ),
-        seccomp=_boolean_or_default("server.seccomp", values["seccomp"], True),
-        restrict_proc_sys=_boolean_or_default(
-            "server.restrict_proc_sys", values["restrict_proc_sys"], True
-        ),
-    )
-
-
-def _rlimits(key: str, value: Any) -> dict[str, int]:
+def _mapping(key: str, value: Any) -> Mapping[Any, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: expected a mapping of resource limits, got {_show(value)}")
-    out: dict[str, int] = {}
-    for name, limit in value.items():
-        if name not in RLIMIT_NAMES:
-            raise ConfigError(
-                f"{key}.{name}: unknown resource limit (expected one of {', '.join(RLIMIT_NAMES)})"
-            )
-        if limit is None:
+        raise ConfigError(f"{key}: expected a mapping, got {show(value)}")
+    return value
+
+
+def _refuse_unknown(prefix: str, given: Mapping[Any, Any], known: Iterable[str], what: str) -> None:
+    """A key not in ``known`` stops the start: most often a misspelling, so name the nearest."""
+    names = list(known)
+    for key in given:
+        if key in names:
             continue
-        out[name] = _non_negative(f"{key}.{name}", limit)
-    return out
+        hint = difflib.get_close_matches(str(key), names, n=1)
+        also = f"; did you mean {hint[0]}?" if hint else f" (expected one of {', '.join(names)})"
+        raise ConfigError(f"{prefix}{key}: unknown {what}{also}")
 
 
-def _logging(section: dict[str, Any]) -> LoggingConfig:
-    level = section.get("level", "debug2")
-    if not isinstance(level, str) or level.lower() not in LOG_LEVELS:
-        raise ConfigError(
-            f"logging.level: expected one of {', '.join(LOG_LEVELS)}, got {_show(level)}"
+def _read(name: str, section: type[_Section], given: Mapping[Any, Any]) -> _Section:
+    """One section: every key checked by its kind, defaults for the missing ones."""
+    paths = dict(_settings(section))
+    _refuse_unknown(f"{name}.", given, dict.fromkeys(path[0] for path in paths.values()), "key")
+    groups = {path[0] for path in paths.values() if len(path) > 1}
+    for group in groups:
+        inner = {path[1] for path in paths.values() if len(path) > 1 and path[0] == group}
+        _refuse_unknown(
+            f"{name}.{group}.", _mapping(f"{name}.{group}", given.get(group)), inner, "key"
         )
-    return LoggingConfig(
-        level=level.lower(),
-        file=_optional_string("logging.file", section.get("file")),
-        syslog=_optional_string("logging.syslog", section.get("syslog")),
-        json=_boolean("logging.json", section.get("json", False)),
-    )
+    values: dict[str, Any] = {}
+    for spec, path in paths.items():
+        place: Mapping[Any, Any] = given
+        for step in path[:-1]:
+            place = _mapping(f"{name}.{step}", place.get(step))
+        if path[-1] not in place:
+            continue
+        value = place[path[-1]]
+        meta: _Setting = spec.metadata["setting"]
+        if value is None and not meta.kind.nullable:
+            continue  # the key written without a value keeps its default
+        values[spec.name] = meta.kind(".".join((name, *path)), value)
+    return section(**values)
 
 
-def _network(section: dict[str, Any]) -> NetworkConfig:
-    values = dict(section)
-    start, size = values.get("pool_start_address"), values.get("pool_size")
-    if start is not None and size is not None:
-        # The original's legacy form: a start address and a number of containers.
-        size = _integer("network.pool_size", size)
-        if size < 1:
-            raise ConfigError(f"network.pool_size: expected a positive integer, got {size}")
-        prefix = 32 - (math.ceil(math.log2(size)) + 2)
-        values["pool_network"] = f"{_string('network.pool_start_address', start)}/{prefix}"
-    pool_network = values.get("pool_network")
-    if pool_network is None:
-        pool_network = "10.254.0.0/24"
-    pool_network = _string("network.pool_network", pool_network)
-    try:
-        ipaddress.IPv4Network(pool_network, strict=False)
-        if "/" not in pool_network:
-            raise ValueError(pool_network)
-    except ValueError:
-        raise ConfigError(
-            f"network.pool_network: expected an address/netmask such as 10.254.0.0/24, "
-            f"got {pool_network!r}"
-        ) from None
-    delay = values.get("release_delay")
-    mtu = values.get("mtu")
-    return NetworkConfig(
-        pool_network=pool_network,
-        release_delay=5.0
-        if delay is None
-        else float(_non_negative("network.release_delay", delay)),
-        mtu=1500 if mtu is None else _integer("network.mtu", mtu),
-        allow_networks=_network_list("network.allow_networks", values.get("allow_networks", [])),
-        deny_networks=_network_list("network.deny_networks", values.get("deny_networks", [])),
-        allow_host_access=_boolean(
-            "network.allow_host_access", values.get("allow_host_access") or False
-        ),
-        dns_servers=_string_list("network.dns_servers", values.get("dns_servers", [])),
-    )
+def _finish_network(network: NetworkConfig) -> NetworkConfig:
+    start, size = network.pool_start_address, network.pool_size
+    if start is None or size is None:
+        return network
+    # The original's legacy form: room for ``size`` containers of four addresses each.
+    prefix = 32 - (math.ceil(math.log2(size)) + 2)
+    pool = IPV4_NETWORK("network.pool_start_address", f"{start}/{prefix}")
+    return dataclasses.replace(network, pool_network=pool)
 
 
-def _network_list(key: str, value: Any) -> tuple[str, ...]:
-    """Addresses or CIDR networks, as the host firewall's iptables rules take them."""
-    networks = _string_list(key, value)
-    for index, network in enumerate(networks):
-        try:
-            ipaddress.IPv4Network(network, strict=False)
-        except ValueError:
-            raise ConfigError(
-                f"{key}[{index}]: expected an IPv4 address or network such as 10.0.0.0/8, "
-                f"got {network!r}"
-            ) from None
-    return networks
-
-
-def _ephemeral_upper() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 61000
-
-
-def _port(section: dict[str, Any]) -> PortConfig:
-    start = section.get("pool_start_port")
-    start = _ephemeral_upper() + 1 if start is None else _port_number("port.pool_start_port", start)
-    size = section.get("pool_size")
-    size = 65001 - start if size is None else _integer("port.pool_size", size)
+def _finish_port(port: PortConfig) -> PortConfig:
+    start = port.pool_start_port
+    size = 65001 - start if port.pool_size is None else port.pool_size
     if size < 1000:
         raise ConfigError(
             f"port.pool_size: Insufficient non-ephemeral ports available "
@@ -475,13 +423,4 @@ def _port(section: dict[str, Any]) -> PortConfig:
         raise ConfigError(
             f"port.pool_size: the pool {start}..{start + size - 1} goes past port 65535"
         )
-    return PortConfig(pool_start_port=start, pool_size=size)
-
-
-def _user(section: dict[str, Any]) -> UserConfig:
-    start = section.get("pool_start_uid", 10000)
-    size = section.get("pool_size", 64)
-    return UserConfig(
-        pool_start_uid=_non_negative("user.pool_start_uid", 10000 if start is None else start),
-        pool_size=_non_negative("user.pool_size", 64 if size is None else size),
-    )
+    return dataclasses.replace(port, pool_size=size)

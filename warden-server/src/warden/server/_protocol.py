@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_connections -*-
+# -*- test-case-name: tests.test_connections,tests.unit.test_unit_connection -*-
 """One client connection: frames in, one request at a time, responses out (C1).
 
 Requests are queued in arrival order and served one after the other, so

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_requests,tests.test_connections -*-
+# -*- test-case-name: tests.test_requests,tests.test_connections,tests.unit.test_unit_server -*-
 """The server: composition root, request dispatch, drain and recovery.
 
 ``Server`` builds the pools and the container context from the configuration,
@@ -35,15 +35,17 @@ from warden.protocol import (
 from ._config import Config
 from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
-from ._jobs import JobIdCounter, JobServices
+from ._job_ids import JobIdCounter
+from ._jobs import JobServices
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
+from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
 from ._syslog import SyslogSender
 from ._watch import DirectoryWatcher
 from .container import backend_class
-from .container._context import ContainerContext, ContainerIds, Registry
+from .container._context import ContainerContext, ContainerIds, Registry, ScriptRunner
 from .container.base import ConnectionGoneError, Container
 
 __all__ = ["JOB_ID_FILE", "Server"]
@@ -57,7 +59,10 @@ class Server:
 
     log = Logger(namespace="warden.server")
 
-    def __init__(self, config: Config, reactor: Any) -> None:
+    def __init__(
+        self, config: Config, reactor: Any, *, run_script: ScriptRunner = run_script
+    ) -> None:
+        """``run_script``: how containers run host commands (a fake in unit tests)."""
         self.config = config
         self.reactor = reactor
         try:
@@ -83,6 +88,7 @@ class Server:
                 reactor=reactor, watcher=DirectoryWatcher(reactor),
                 syslog=SyslogSender(config.server.syslog_socket),
             ),
+            run_script=run_script,
         )  # fmt: skip
         self.connections: set[WardenConnection] = set()
         self.draining = False

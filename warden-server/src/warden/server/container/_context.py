@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
@@ -18,10 +18,12 @@ from twisted.internet import defer
 
 from .._config import Config
 from .._errors import WardenError
-from .._jobs import JobIdCounter, JobServices
+from .._job_ids import JobIdCounter
+from .._jobs import JobServices
 from .._pools import NetworkPool, PortPool, UidPool
+from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult, run_script
 
-__all__ = ["ContainerContext", "ContainerIds", "Named", "Peer", "Registry"]
+__all__ = ["ContainerContext", "ContainerIds", "Named", "Peer", "Registry", "ScriptRunner"]
 
 
 class Peer(Protocol):
@@ -37,6 +39,22 @@ class Peer(Protocol):
 
     def when_lost(self) -> defer.Deferred[None]:
         """A Deferred that fires when the connection closes (cancel it to forget it)."""
+
+
+class ScriptRunner(Protocol):
+    """How containers run host commands: ``_scripts.run_script``, or a fake in unit tests."""
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, object] | None = None,
+        stdin: bytes | None = None,
+        max_output: int = DEFAULT_MAX_OUTPUT,
+        check: bool = True,
+        reactor: Any = None,
+    ) -> defer.Deferred[ScriptResult]:
+        """Run ``argv`` to its end (``ScriptError`` on failure when ``check``)."""
 
 
 class Named(Protocol):
@@ -135,6 +153,8 @@ class ContainerContext:
     container_ids: ContainerIds
     job_ids: JobIdCounter
     jobs: JobServices
+    #: The one funnel every backend script goes through (injected by unit tests).
+    run_script: ScriptRunner = field(default=run_script)
 
     @property
     def depot_path(self) -> str:

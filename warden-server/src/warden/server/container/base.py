@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_requests -*-
+# -*- test-case-name: tests.test_requests,tests.unit.test_unit_lifecycle -*-
 """The container base: state machine, request table, resources, jobs, snapshots.
 
 A request reaches a container through ``Container.dispatch``, which looks the
@@ -101,7 +101,7 @@ from .._errors import StateError, WardenError
 from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._pools import NetworkPool
-from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult, run_script
+from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult
 from .._snapshot import delete_snapshot, write_snapshot
 from ._context import ContainerContext, Peer
 
@@ -318,8 +318,8 @@ class Container:
         max_output: int = DEFAULT_MAX_OUTPUT,
         check: bool = True,
     ) -> defer.Deferred[ScriptResult]:
-        """Run a host command through the one funnel (``_scripts.run_script``)."""
-        return run_script(
+        """Run a host command through the one funnel (the context's, ``_scripts.run_script``)."""
+        return self.context.run_script(
             argv, env=env, stdin=stdin, max_output=max_output, check=check,
             reactor=self.context.reactor,
         )  # fmt: skip

@@ -182,7 +182,6 @@ class LinuxContainer(Container):
             raise WardenError(
                 f"container_depot_path does not exist {server.container_depot_path}"
             )
-        LimitsSettings.from_config(config)  # a bad limits setting stops the start here
         network = config.network
         await run_script(
             [os.path.join(server.root_scripts_path, cls.backend_name, "setup.sh")],

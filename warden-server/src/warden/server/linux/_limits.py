@@ -19,8 +19,8 @@ server's script funnel.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,9 @@ from warden.protocol import (
     LimitMemoryResponse,
 )
 
-from .._cgroups import DEFAULT_CGROUP_ROOT, ContainerCgroup, OomWatch, container_cgroup
-from .._config import Config
-from .._errors import ConfigError, WardenError
+from .._cgroups import ContainerCgroup, OomWatch, container_cgroup
+from .._config import DEFAULT_IMAGE_INODES, DEFAULT_PIDS_LIMIT, DISK_BACKENDS, Config
+from .._errors import WardenError
 from .._oom import FileWatcher
 from ._disk import (
     DiskBackend,
@@ -63,40 +63,33 @@ __all__ = [
     "LimitsSettings",
 ]
 
-#: Tasks a container may have when ``server.container_pids_limit`` is not set
-#: (0 there means no limit). Enough for real work, few enough that a fork bomb
-#: stays a container's problem.
-DEFAULT_PIDS_LIMIT = 1024
-
-#: Inodes of a new disk image (``server.disk_image_inodes``); an inode limit
-#: below it costs one ballast file per inode of difference (see disk.sh).
-DEFAULT_IMAGE_INODES = 200_000
-
-DISK_BACKENDS = ("loop", "quota", "none")
-
 _MEMORY_STAT_FIELDS = frozenset(f.name for f in InfoResponse.MemoryStat.DESCRIPTOR.fields)
 
 
 @dataclass(frozen=True)
 class LimitsSettings:
-    """What the configuration says about limits (see ``from_config`` for the keys)."""
+    """What the configuration says about limits (see ``from_config`` for the keys).
 
-    cgroup_parent: str = "warden"
-    cgroup_root: Path = DEFAULT_CGROUP_ROOT
+    No defaults here but the detected cgroup version: the configuration schema
+    (``_config.py``) holds every default.
+    """
+
+    cgroup_parent: str
+    cgroup_root: Path
+    pids_limit: int | None
+    disk_backend: str
+    disk_script: Path
+    depot_path: Path
+    disk_image_size: int | None
+    disk_image_inodes: int
     cgroup_version: int | None = None
-    pids_limit: int | None = DEFAULT_PIDS_LIMIT
-    disk_backend: str = "loop"
-    disk_script: Path = field(default_factory=lambda: Path("root-scripts/linux/disk.sh"))
-    depot_path: Path = Path("/var/lib/warden/containers")
-    disk_image_size: int | None = None
-    disk_image_inodes: int = DEFAULT_IMAGE_INODES
 
     @classmethod
     def from_config(cls, config: Config) -> LimitsSettings:
-        """Read the settings; a bad value raises ``ConfigError`` naming the key.
+        """Read the settings from the validated configuration (its schema checks the keys).
 
         - ``server.cgroup_parent``: the cgroup that holds ``instance-<id>``;
-        - ``server.container_pids_limit``: tasks per container (null: 1024, 0: none);
+        - ``server.container_pids_limit``: tasks per container (default 1024, 0: none);
         - ``server.disk_limit_backend``: ``loop`` (default), ``quota`` or ``none``;
           ``server.quota.disk_quota_enabled: false`` turns disk limits off whatever it says;
         - ``server.disk_image_size``: bytes of a new container's disk image
@@ -105,26 +98,15 @@ class LimitsSettings:
         - ``server.cgroup_root``: where the cgroup hierarchies are (default /sys/fs/cgroup).
         """
         server = config.server
-        raw: Mapping[str, Any] = config.raw.get("server", {})
-        backend = server.disk_limit_backend or "loop"
-        if backend not in DISK_BACKENDS:
-            raise ConfigError(
-                f"server.disk_limit_backend: expected one of {', '.join(DISK_BACKENDS)}, "
-                f"got {backend!r}"
-            )
-        if not server.disk_quota_enabled:
-            backend = "none"
-        pids = server.container_pids_limit
         return cls(
             cgroup_parent=server.cgroup_parent,
-            cgroup_root=Path(_text(raw, "cgroup_root", str(DEFAULT_CGROUP_ROOT))),
-            pids_limit=DEFAULT_PIDS_LIMIT if pids is None else (pids or None),
-            disk_backend=backend,
+            cgroup_root=Path(server.cgroup_root),
+            pids_limit=server.container_pids_limit or None,
+            disk_backend=server.disk_limit_backend if server.disk_quota_enabled else "none",
             disk_script=Path(server.root_scripts_path) / "linux" / "disk.sh",
             depot_path=Path(server.container_depot_path),
-            disk_image_size=_size(raw, "disk_image_size", None),
-            disk_image_inodes=_size(raw, "disk_image_inodes", DEFAULT_IMAGE_INODES)
-            or DEFAULT_IMAGE_INODES,
+            disk_image_size=server.disk_image_size,
+            disk_image_inodes=server.disk_image_inodes or DEFAULT_IMAGE_INODES,
         )
 
     def image_size(self) -> int:
@@ -133,24 +115,6 @@ class LimitsSettings:
             return self.disk_image_size
         stat = os.statvfs(self.depot_path)
         return stat.f_blocks * stat.f_frsize
-
-
-def _text(raw: Mapping[str, Any], key: str, default: str) -> str:
-    value = raw.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"server.{key}: expected a non-empty string, got {value!r}")
-    return value
-
-
-def _size(raw: Mapping[str, Any], key: str, default: int | None) -> int | None:
-    value = raw.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"server.{key}: expected a non-negative integer, got {value!r}")
-    return value
 
 
 class ContainerLimits:

@@ -1,0 +1,373 @@
+/*
+ * warden-keeper: runs one job with its stdout and stderr on pipes, and keeps
+ * its output on the host side of them.
+ *
+ *   warden-keeper [--limit BYTES | --unbounded | --discard] [--pid-file PATH]
+ *                 JOB_DIR -- PROGRAM [ARG...]
+ *
+ * The job (PROGRAM, in a process group of its own whose id is its pid) gets
+ * as stdin a sealed in-memory copy of this program's stdin (the job's script;
+ * seekable, so bash reads it a buffer at a time, but no file of the host and
+ * neither writable nor growable), and pipes as stdout and stderr, whose
+ * output is read here and appended to JOB_DIR/stdout and JOB_DIR/stderr. So
+ * the job holds no host file: it cannot fallocate, lease, chmod, chown or
+ * reopen any of them.
+ *
+ *   --limit BYTES  stdout and stderr together keep at most BYTES. Past it,
+ *                  JOB_DIR/output_exceeded is created, the job's group gets
+ *                  SIGTERM, and SIGKILL a second later (even if the job has
+ *                  ended meanwhile); what comes past the limit is dropped.
+ *   --unbounded    the files are written without a limit.
+ *   --discard      no file is written; the pipes are read and emptied.
+ *   --pid-file     write the job's pid there (atomically) once it is started.
+ *
+ * When the job's process ends, what is left in the pipes is read, the files
+ * are closed and JOB_DIR/exit_status gets its status (the exit code, or 128+N
+ * when signal N ended it) atomically; then this program exits, and the pipes
+ * close with it: a process the job left behind that writes to them gets
+ * SIGPIPE (or EPIPE), as with the original's closed pipes.
+ *
+ * Exit status: 0 once exit_status is written, 1 when the job could not be
+ * started (the reason on stderr), 2 for a bad command line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum mode { MODE_LIMIT, MODE_UNBOUNDED, MODE_DISCARD };
+
+/* One output stream: the pipe's read end and the file it goes to. */
+struct stream {
+	const char *name;
+	int pipe_fd; /* -1 once closed */
+	int file_fd; /* -1 when output is discarded */
+};
+
+/* After SIGTERM for too much output, SIGKILL follows this much later. */
+static const long kill_after_ms = 1000;
+/* At the job's end, at most this much more is read from each pipe: a
+ * writer the job left behind must not keep the keeper from finishing. */
+static const size_t final_drain_max = 1024 * 1024;
+
+static enum mode mode = MODE_LIMIT;
+static uint64_t limit;
+static uint64_t kept; /* bytes written to the files, both streams */
+static int exceeded;
+static long kill_at_ms = -1; /* monotonic time of the pending SIGKILL */
+static pid_t job_pid;
+static int dir_fd = -1;
+
+static void die(int status, const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	fputs("warden-keeper: ", stderr);
+	vfprintf(stderr, format, args);
+	va_end(args);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+static long now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Write all of a buffer; a failure (a full disk) drops the rest. */
+static void write_all(int fd, const char *data, size_t size)
+{
+	while (size > 0) {
+		ssize_t done = write(fd, data, size);
+		if (done < 0 && errno == EINTR)
+			continue;
+		if (done <= 0)
+			return;
+		data += done;
+		size -= (size_t)done;
+	}
+}
+
+/* Create or replace JOB_DIR/name with text, written aside and renamed. */
+static int write_file_atomically(const char *name, const char *text)
+{
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, "%s.tmp", name);
+	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	size_t size = strlen(text);
+	ssize_t done = write(fd, text, size);
+	if (close(fd) < 0 || done != (ssize_t)size) {
+		unlinkat(dir_fd, tmp, 0);
+		return -1;
+	}
+	return renameat(dir_fd, tmp, dir_fd, name);
+}
+
+static void over_the_limit(void)
+{
+	exceeded = 1;
+	int fd = openat(dir_fd, "output_exceeded", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	kill(-job_pid, SIGTERM);
+	kill_at_ms = now_ms() + kill_after_ms;
+}
+
+/* Keep what a read brought, within the limit. */
+static void keep(struct stream *stream, const char *data, size_t size)
+{
+	if (stream->file_fd < 0)
+		return;
+	if (mode == MODE_LIMIT) {
+		uint64_t room = limit - kept;
+		if (size > room) {
+			size = (size_t)room;
+			if (!exceeded)
+				over_the_limit();
+		}
+	}
+	write_all(stream->file_fd, data, size);
+	kept += size;
+}
+
+/* Read once from a stream's pipe; returns the bytes read, 0 at EOF (the
+ * pipe is then closed) and -1 when nothing is there now. */
+static ssize_t pump(struct stream *stream)
+{
+	static char buffer[64 * 1024];
+	ssize_t got = read(stream->pipe_fd, buffer, sizeof buffer);
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return -1;
+	if (got <= 0) {
+		close(stream->pipe_fd);
+		stream->pipe_fd = -1;
+		return 0;
+	}
+	keep(stream, buffer, (size_t)got);
+	return got;
+}
+
+/* A sealed memfd holding all of fd 0, at offset 0: the job's stdin. */
+static int script_copy(void)
+{
+	int fd = memfd_create("script", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		die(1, "memfd_create: %s", strerror(errno));
+	static char buffer[64 * 1024];
+	for (;;) {
+		ssize_t got = read(0, buffer, sizeof buffer);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			die(1, "cannot read the script: %s", strerror(errno));
+		if (got == 0)
+			break;
+		write_all(fd, buffer, (size_t)got);
+	}
+	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+	if (fcntl(fd, F_ADD_SEALS, seals) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		die(1, "cannot seal the script: %s", strerror(errno));
+	return fd;
+}
+
+static int pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static void usage(void)
+{
+	die(2, "usage: warden-keeper [--limit BYTES | --unbounded | --discard] "
+	       "[--pid-file PATH] JOB_DIR -- PROGRAM [ARG...]");
+}
+
+static int open_output(const char *name)
+{
+	if (mode == MODE_DISCARD)
+		return -1;
+	int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die(1, "cannot create %s in the job's directory: %s", name, strerror(errno));
+	return fd;
+}
+
+/* In the child: become the job. Does not return. */
+static void start_job(int in, int out, int err, char **argv)
+{
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL); /* ignored here; the job must not inherit that */
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		_exit(127);
+	/* Only fds 0-2 go on to the job. */
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	execv(argv[0], argv);
+	dprintf(2, "warden-keeper: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static void start_killer_of_group(void)
+{
+	/* The SIGKILL due a second after SIGTERM outlives the keeper. */
+	long wait_ms = kill_at_ms - now_ms();
+	if (wait_ms > 0 && fork() == 0) {
+		struct timespec pause = {wait_ms / 1000, (wait_ms % 1000) * 1000000};
+		while (nanosleep(&pause, &pause) < 0 && errno == EINTR) {
+		}
+		kill(-job_pid, SIGKILL);
+		_exit(0);
+	}
+	if (wait_ms <= 0)
+		kill(-job_pid, SIGKILL);
+}
+
+int main(int argc, char **argv)
+{
+	const char *pid_file = NULL;
+	int i = 1;
+	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			unsigned long long value = strtoull(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || argv[i][0] == '-')
+				die(2, "--limit takes a number of bytes, not '%s'", argv[i]);
+			mode = MODE_LIMIT;
+			limit = value;
+		} else if (strcmp(argv[i], "--unbounded") == 0) {
+			mode = MODE_UNBOUNDED;
+		} else if (strcmp(argv[i], "--discard") == 0) {
+			mode = MODE_DISCARD;
+		} else if (strcmp(argv[i], "--pid-file") == 0 && i + 1 < argc) {
+			pid_file = argv[++i];
+		} else if (argv[i][0] == '-' || dir_fd >= 0) {
+			usage();
+		} else {
+			dir_fd = open(argv[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dir_fd < 0)
+				die(1, "cannot open the job directory %s: %s", argv[i], strerror(errno));
+		}
+	}
+	if (dir_fd < 0 || i + 1 >= argc)
+		usage();
+	char **job_argv = argv + i + 1;
+	signal(SIGPIPE, SIG_IGN);
+
+	struct stream streams[2] = {{"stdout", -1, -1}, {"stderr", -1, -1}};
+	int write_ends[2];
+	for (int s = 0; s < 2; s++) {
+		int ends[2];
+		if (pipe2(ends, O_CLOEXEC) < 0)
+			die(1, "pipe: %s", strerror(errno));
+		streams[s].pipe_fd = ends[0];
+		write_ends[s] = ends[1];
+		streams[s].file_fd = open_output(streams[s].name);
+	}
+
+	int script = script_copy();
+
+	job_pid = fork();
+	if (job_pid < 0)
+		die(1, "fork: %s", strerror(errno));
+	if (job_pid == 0)
+		start_job(script, write_ends[0], write_ends[1], job_argv);
+	setpgid(job_pid, job_pid); /* whichever of the two runs first */
+	close(script);
+	close(write_ends[0]);
+	close(write_ends[1]);
+	int job_fd = pidfd_open(job_pid);
+	if (job_fd < 0) {
+		kill(-job_pid, SIGKILL);
+		die(1, "pidfd_open: %s", strerror(errno));
+	}
+	if (pid_file) {
+		char text[32];
+		snprintf(text, sizeof text, "%d\n", (int)job_pid);
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof tmp, "%s.tmp", pid_file);
+		FILE *handle = fopen(tmp, "we");
+		if (!handle || fputs(text, handle) < 0 || fclose(handle) != 0 || rename(tmp, pid_file) < 0) {
+			/* The server would never know of the job: it must not run. */
+			kill(-job_pid, SIGKILL);
+			die(1, "cannot record the job's pid in %s", pid_file);
+		}
+	}
+	/* Nobody reads our own stdio from here on (the server may be gone). */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	for (int s = 0; s < 2; s++)
+		fcntl(streams[s].pipe_fd, F_SETFL, O_NONBLOCK);
+
+	int status = 0;
+	for (;;) {
+		struct pollfd fds[3] = {
+			{streams[0].pipe_fd, POLLIN, 0},
+			{streams[1].pipe_fd, POLLIN, 0},
+			{job_fd, POLLIN, 0},
+		};
+		int timeout = -1;
+		if (kill_at_ms >= 0) {
+			long left = kill_at_ms - now_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
+		if (poll(fds, 3, timeout) < 0 && errno != EINTR) {
+			/* Cannot follow the output any more: wait for the end. */
+			while (waitpid(job_pid, &status, 0) < 0 && errno == EINTR) {
+			}
+			break;
+		}
+		if (kill_at_ms >= 0 && now_ms() >= kill_at_ms) {
+			kill(-job_pid, SIGKILL);
+			kill_at_ms = -1;
+		}
+		for (int s = 0; s < 2; s++)
+			if (streams[s].pipe_fd >= 0 && fds[s].revents)
+				pump(&streams[s]);
+		if (fds[2].revents) {
+			if (waitpid(job_pid, &status, 0) == job_pid)
+				break;
+		}
+	}
+	/* What the job wrote before it ended is in the pipes: read it. */
+	for (int s = 0; s < 2; s++) {
+		size_t drained = 0;
+		while (streams[s].pipe_fd >= 0 && drained < final_drain_max) {
+			ssize_t got = pump(&streams[s]);
+			if (got <= 0)
+				break;
+			drained += (size_t)got;
+		}
+		if (streams[s].pipe_fd >= 0)
+			close(streams[s].pipe_fd);
+		if (streams[s].file_fd >= 0)
+			close(streams[s].file_fd);
+	}
+	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	char text[16];
+	snprintf(text, sizeof text, "%d\n", code);
+	write_file_atomically("exit_status", text);
+	if (kill_at_ms >= 0)
+		start_killer_of_group();
+	return 0;
+}

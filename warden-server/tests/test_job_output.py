@@ -1,0 +1,96 @@
+"""What readers see of a job's output files (the keeper writes them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from warden.server._job_files import JobFiles
+from warden.server._job_output import JobOutput
+from warden.server._syslog import PRIORITY_STDERR, PRIORITY_STDOUT, SyslogSender
+
+
+class RecordingSyslog(SyslogSender):
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.records: list[tuple[str, int, bytes]] = []
+
+    def send(self, tag: str, priority: int, line: bytes) -> None:  # type: ignore[override]
+        self.records.append((tag, priority, line))
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> JobFiles:
+    files = JobFiles.create(str(tmp_path / "7"), "echo hi\n")
+    yield files  # type: ignore[misc]
+    files.close()
+
+
+def append(files: JobFiles, name: str, data: bytes) -> None:
+    with open(files.file(name), "ab") as handle:
+        handle.write(data)
+
+
+def test_followers_get_what_was_written_and_each_new_chunk(files: JobFiles) -> None:
+    output = JobOutput(files, discard_output=False, log_tag=None, syslog=RecordingSyslog())
+    append(files, "stdout", b"one\n")
+    output.refresh()
+    got: list[tuple[str, bytes]] = []
+    output.add_follower(lambda name, data: got.append((name, data)))
+    append(files, "stderr", b"two\n")
+    output.refresh()
+    assert got == [("stdout", b"one\n"), ("stderr", b"two\n")]
+
+
+def test_sizes_are_fixed_when_the_job_ends(files: JobFiles) -> None:
+    output = JobOutput(files, discard_output=False, log_tag=None, syslog=RecordingSyslog())
+    append(files, "stdout", b"kept\n")
+    output.finish()
+    append(files, "stdout", b"after the end\n")
+    output.refresh()
+    assert output.read_all("stdout") == b"kept\n"
+    assert output.final_sizes == {"stdout": 5, "stderr": 0}
+
+
+def test_snapshot_sizes_bound_what_is_seen_after_a_restart(files: JobFiles) -> None:
+    output = JobOutput(files, discard_output=False, log_tag=None, syslog=RecordingSyslog())
+    append(files, "stdout", b"kept\nlate\n")
+    output.finish({"stdout": 5, "stderr": 0})
+    assert output.read_all("stdout") == b"kept\n"
+
+
+def test_discarded_output_is_not_seen_but_logged_lines_are(files: JobFiles) -> None:
+    syslog = RecordingSyslog()
+    output = JobOutput(files, discard_output=True, log_tag="app", syslog=syslog)
+    output.follow_to_syslog(from_now=False)
+    append(files, "stdout", b"a\nb")
+    append(files, "stderr", b"oops\n")
+    output.refresh()
+    assert syslog.records == [("app", PRIORITY_STDOUT, b"a"), ("app", PRIORITY_STDERR, b"oops")]
+    output.finish()
+    assert syslog.records[-1] == ("app", PRIORITY_STDOUT, b"b")  # the unfinished line, at the end
+    assert output.read_all("stdout") == b""
+
+
+def test_syslog_from_now_skips_what_was_written_before(files: JobFiles) -> None:
+    syslog = RecordingSyslog()
+    output = JobOutput(files, discard_output=False, log_tag="app", syslog=syslog)
+    append(files, "stdout", b"sent by the previous server\n")
+    output.follow_to_syslog(from_now=True)
+    append(files, "stdout", b"new\n")
+    output.refresh()
+    assert syslog.records == [("app", PRIORITY_STDOUT, b"new")]
+
+
+def test_nothing_is_read_when_nothing_is_written(files: JobFiles) -> None:
+    output = JobOutput(files, discard_output=True, log_tag=None, syslog=RecordingSyslog())
+    append(files, "stdout", b"should not exist\n")
+    output.refresh()
+    assert output.readable("stdout") == 0
+    assert not output.written
+
+
+def test_an_unreadable_output_file_reads_as_nothing_for_now(files: JobFiles) -> None:
+    Path(files.file("stdout")).mkdir()  # open succeeds, pread fails (EISDIR)
+    assert files.read("stdout", 0, 10) == b""
