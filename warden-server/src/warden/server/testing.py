@@ -459,7 +459,7 @@ def linux_server(
 
     Its directory is ``/tmp/warden-<name>-<token>`` and its cgroup parent
     ``warden-<name>-<token>``. It runs in ``netns`` if given, else in a private
-    network namespace ``warden-<name>-<token>`` made (and removed) here. The
+    network namespace ``warden-<name>-<hex>`` made (and removed) here. The
     rootfs is built first when missing. ``start=False`` yields it unstarted.
     """
     token = token or unique_token()
