@@ -13,7 +13,7 @@
 # a process group of its own whose leader's pid goes to JOB_DIR/pid, and
 # writes what comes through the pipes to JOB_DIR/stdout and JOB_DIR/stderr.
 # When the job ends, the keeper writes its exit status to JOB_DIR/exit_status
-# (128+N when killed by signal N), then exits. Both files appear atomically
+# (-N when killed by signal N), then exits. Both files appear atomically
 # (written aside, then renamed).
 set -o nounset -o errexit -o pipefail
 [ -n "${DEBUG:-}" ] && set -o xtrace

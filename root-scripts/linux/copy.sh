@@ -19,12 +19,29 @@
 # set-group-ID and sticky bits (--no-same-permissions under umask 022:
 # group and other lose write permission too). Files copied in belong to
 # vcap; files copied out to root, or to OWNER (user[:group], chown -R).
+#
+# Host paths may hold symlinks that container data put there (an earlier
+# copy out keeps links as links: d -> /etc). So the host's side never
+# follows a symlink: the host directory a copy reads from or writes into is
+# opened once and refused if reaching it went through a symlink (its real
+# path must be the path as given, made absolute), and a copy out unpacks,
+# creates and chowns inside a chroot whose root holds only that directory
+# (bind-mounted from the opened descriptor) and the host's /usr (and /etc
+# for OWNER) read-only, in a mount namespace of its own: a symlink in the destination
+# tree, old or just unpacked, resolves inside that root, so nothing outside
+# the destination is ever written, whatever the stream says and whatever
+# changes meanwhile.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 root_scripts=${BASH_SOURCE[0]%/*}
 source "$root_scripts/lib/common.sh"
 source "$root_scripts/lib/enter.sh"
 umask 022
+
+# A copy out runs in a private mount namespace (its mounts go when it exits).
+if [[ ${1:-} == out && -z ${COPY_IN_NAMESPACE:-} ]]; then
+  COPY_IN_NAMESPACE=1 exec unshare --mount --propagation private -- "$0" "$@"
+fi
 
 (( $# >= 4 && $# <= 5 )) || fail copy "usage: $0 in|out CONTAINER_PATH SRC DST [OWNER]"
 direction=$1 container=$2 src=$3 dst=$4 owner=${5:-}
@@ -89,6 +106,36 @@ name_of() {
   NAME=${TRIMMED##*/}
 }
 
+# normalised PATH: set NORMAL to PATH made absolute (from the working
+# directory) with ".", ".." and repeated slashes resolved by name alone.
+normalised() {
+  local rest=$1 part out=""
+  [[ $rest == /* ]] || rest=$PWD/$rest
+  while [[ -n $rest ]]; do
+    part=${rest%%/*}
+    if [[ $rest == */* ]]; then rest=${rest#*/}; else rest=""; fi
+    case $part in
+      "" | .) ;;
+      ..) out=${out%/*} ;;
+      *) out+=/$part ;;
+    esac
+  done
+  NORMAL=${out:-/}
+}
+
+# open_host_dir STEP PATH: open the host directory PATH as fd HOST_DIR_FD,
+# refusing it unless its real path is PATH's name (no symlink on the way).
+# Checked on the opened descriptor, so nothing can swap a component after.
+open_host_dir() {
+  local step=$1 path=$2 real
+  normalised "$path"
+  exec {HOST_DIR_FD}< "$NORMAL" || fail "$step" "cannot open the directory $path"
+  # (the x keeps the trailing newlines of a name that ends with some)
+  real=$(readlink "/proc/self/fd/$HOST_DIR_FD" && echo x) real=${real%$'\nx'}
+  [[ $real == "$NORMAL" ]] \
+    || fail "$step" "$path leads through a symbolic link (to $real): symbolic links on the host are not followed, give the real path"
+}
+
 # plan SRC_KIND DST_KIND: decide from the rsync rules where the stream is
 # unpacked (EXTRACT_DIR), whether DST must be created first (MAKE_DST), and
 # how member names change (TRANSFORM), given the kinds of SRC and DST.
@@ -134,8 +181,38 @@ copy_in() {
     [[ $CONTENTS == true ]] && TRANSFORM=("--transform=s/^\\.\\//$ESCAPED\\//S")
     EXTRACT_DIR=$PARENT
   fi
-  tar -c -f - --hard-dereference "${TRANSFORM[@]}" -C "$PACK_DIR" -- "$PACK_NAME" \
-    | in_container tar -x -p -m -f - -C "$EXTRACT_DIR"
+  open_host_dir "copy in" "$PACK_DIR"
+  tar -c -f - --hard-dereference "${TRANSFORM[@]}" -C "/proc/self/fd/$HOST_DIR_FD" \
+    -- "$PACK_NAME" | in_container tar -x -p -m -f - -C "$EXTRACT_DIR"
+}
+
+# in_host_jail DIR_FD CMD...: run CMD as root chrooted into a new root that
+# holds the opened host directory DIR_FD at /dst and the host's /usr (and
+# /etc when OWNER names a user or group) read-only, nothing else. Mounted
+# over the container's tmp/ in this script's private mount namespace. Few
+# programs: each costs an exec on every copy out.
+in_host_jail() {
+  local fd=$1 jail=$container/tmp name
+  local -a system=(usr) links=()
+  shift
+  [[ -z $owner ]] || system+=(etc)
+  # Merged /usr (Debian 12 and later): /bin, /lib ... are links into usr/.
+  for name in bin sbin lib lib32 lib64 libx32; do
+    if [[ -L /$name ]]; then
+      links+=("usr/$name")
+      [[ /$name -ef /usr/$name ]] || fail "copy out" "/$name is a link, but not to /usr/$name"
+    elif [[ -d /$name ]]; then
+      system+=("$name")
+    fi
+  done
+  mount -n -t tmpfs -o mode=0755,size=64k warden-copy "$jail"
+  mkdir "$jail/dst" "${system[@]/#/$jail/}"
+  (( ${#links[@]} == 0 )) || ln -s "${links[@]}" "$jail/"
+  mount -n --bind "/proc/self/fd/$fd" "$jail/dst"
+  for name in "${system[@]}"; do
+    mount -n --bind -o ro "/$name" "$jail/$name"
+  done
+  chroot "$jail" "$@"
 }
 
 # In the container, tar as vcap packs; on the host, tar as root unpacks,
@@ -147,15 +224,38 @@ copy_out() {
   [[ $src_kind != missing ]] || fail "copy out" "no such file or directory in the container: $src"
   dst_kind=$(kind_on_host "$dst")
   plan "$src_kind" "$dst_kind"
-  if [[ $MAKE_DST == true ]]; then
-    mkdir -- "$dst" || fail "copy out" "cannot create $dst"
+  # Inside the jail: the directory opened (dst's parent when dst is to be
+  # made, or is a file) is /dst; where to unpack, and what OWNER gets.
+  local opened=$EXTRACT_DIR target=/dst chowned=/dst
+  if [[ $MAKE_DST == true || $EXTRACT_DIR != "$dst" ]]; then
+    parent_of "$dst"; name_of "$dst"
+    opened=$PARENT chowned=/dst/$NAME
+    [[ $MAKE_DST == true ]] && target=/dst/$NAME
+  fi
+  open_host_dir "copy out" "$opened"
+  # The jail's commands: make dst's directory if needed, then unpack the
+  # stream on stdin (the host's tar, without CAP_MKNOD), then chown.
+  local jailed='
+    set -o errexit
+    target=$1 chowned=$2 owner=$3 make=$4 dst=$5
+    shift 5
+    if [[ $make == true ]]; then
+      mkdir -- "$target" || { echo "copy out: cannot create $dst" >&2; exit 1; }
+    fi
+    setpriv --bounding-set=-mknod -- \
+      tar -x --no-same-permissions -m --no-same-owner -f - "$@" -C "$target"
+    if [[ -n $owner ]]; then
+      chown -R -h -- "$owner" "$chowned" \
+        || { echo "copy out: cannot chown $dst to $owner" >&2; exit 1; }
+    fi'
+  local -a unpack=(setpriv --bounding-set=-mknod -- tar -x --no-same-permissions -m
+    --no-same-owner -f - "${TRANSFORM[@]}" -C "$target")
+  if [[ $MAKE_DST == true || -n $owner ]]; then
+    unpack=(/bin/bash -c "$jailed" jailed "$target" "$chowned" "$owner" "$MAKE_DST" "$dst"
+      "${TRANSFORM[@]}")
   fi
   in_container tar -c -f - --hard-dereference -C "$PACK_DIR" -- "$PACK_NAME" \
-    | setpriv --bounding-set=-mknod -- \
-      tar -x --no-same-permissions -m --no-same-owner -f - "${TRANSFORM[@]}" -C "$EXTRACT_DIR"
-  if [[ -n $owner ]]; then
-    chown -R -h -- "$owner" "$dst" || fail "copy out" "cannot chown $dst to $owner"
-  fi
+    | in_host_jail "$HOST_DIR_FD" "${unpack[@]}"
 }
 
 "copy_$direction"

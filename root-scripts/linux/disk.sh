@@ -128,6 +128,21 @@ report() {
   echo "image_bytes=${IMAGE_BYTES:-$(stat -c %s "$DISK_IMAGE")}"
 }
 
+# The identity of a loop device's backing file, and of a file: "inode
+# major:minor". Not the path: the kernel gives a loop device's backing file
+# as seen through the mount it was opened by, and that mount is the
+# container's copy, so when the depot is a file system of its own the path
+# reads relative to that file system's root (…/tmp/disk.img).
+backing_identity() {
+  local inode device
+  read -r inode device < <(losetup --list --noheadings --output BACK-INO,BACK-MAJ:MIN "$1")
+  echo "$inode $device"
+}
+
+file_identity() {
+  stat -L -c '%i %Hd:%Ld' "$1"
+}
+
 admin_device() {
   findmnt -n -o SOURCE --mountpoint "$DISK_ADMIN"
 }
@@ -268,7 +283,7 @@ do_limit() {
   mount_admin
   device=$(admin_device)
   # The device must still be this image's (not one freed and reused meanwhile).
-  [[ $(cat "/sys/block/${device#/dev/}/loop/backing_file") -ef $DISK_IMAGE ]] \
+  [[ $(backing_identity "$device") == "$(file_identity "$DISK_IMAGE")" ]] \
     || fail 1 "$device is not backed by $DISK_IMAGE"
   measure
   if (( DISK_BYTES > 0 && used_bytes > DISK_BYTES )); then

@@ -26,7 +26,7 @@
 # JOB_DIR/pid gets the pid of the job's process group (what the server
 # signals) once the job is inside the container; it stays empty when the
 # job could not get in (warden-exec's reason is on the job's stderr).
-# JOB_DIR/exit_status gets its exit status (128+N when a signal N ended it)
+# JOB_DIR/exit_status gets its exit status (-N when a signal N ended it)
 # once it ends; JOB_DIR/output_exceeded appears when it printed more than
 # OUTPUT_LIMIT.
 set -o nounset -o errexit -o pipefail

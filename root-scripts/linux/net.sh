@@ -57,92 +57,119 @@ fail() {
 # right after it (skeleton/net.sh finds it by this comment).
 instances_marker="warden-instances"
 
-teardown_filter() {
-  step="net.sh teardown filter"
-  # Hooks in the built-in chains.
-  delete_rules_matching filter FORWARD " -j ${filter_forward_chain}( |\$)"
-  delete_rules_matching filter INPUT ' --comment "?warden-(block-traffic-to-host|related-traffic)'
-
-  # warden-forward refers to the instance chains, which refer to their log
-  # chains and to warden-default: flush everything first, then delete.
-  local chain
-  if chain_exists filter "${filter_forward_chain}"; then
-    ipt -F "${filter_forward_chain}"
-  fi
-  for chain in $(chains_with_prefix filter "${instance_chain_prefix}"); do
-    ipt -F "${chain}"
-  done
-  for chain in $(chains_with_prefix filter "${instance_chain_prefix}"); do
-    ipt -X "${chain}"
-  done
-  delete_chain filter "${filter_forward_chain}"
-  delete_chain filter "${filter_default_chain}"
+# The whole firewall changes in one iptables-restore transaction, planned
+# from one iptables-save of each table: a restart of the server rebuilds it
+# with a handful of processes instead of one iptables call per rule (about
+# 20 ms instead of 300 here). Parsing uses bash builtins only.
+read_rules() {
+  filter_rules=$(iptables-save -t filter)
+  nat_rules=$(iptables-save -t nat)
 }
 
-setup_filter() {
-  step="net.sh setup filter"
+# has_chain RULES CHAIN: whether an iptables-save dump declares CHAIN.
+has_chain() {
+  [[ $'\n'"$1" == *$'\n:'"$2 "* ]]
+}
+
+# hooks_to_delete RULES CHAIN REGEX: the -D commands for CHAIN's rules whose
+# line matches REGEX (extended).
+hooks_to_delete() {
+  local line
+  while IFS= read -r line; do
+    if [[ ${line} == "-A $2 "* && ${line} =~ $3 ]]; then echo "-D ${line#-A }"; fi
+  done <<<"$1"
+}
+
+# chains_named RULES PREFIX: the chains of a dump whose name starts with PREFIX.
+chains_named() {
+  local line name
+  while IFS= read -r line; do
+    [[ ${line} == ":$2"* ]] || continue
+    name=${line#:}
+    echo "${name%% *}"
+  done <<<"$1"
+}
+
+# teardown_commands RULES TABLE: the -D, -F and -X commands that remove
+# warden's hooks and chains from TABLE (the host's other rules stay).
+teardown_commands() {
+  local rules=$1 table=$2 chain
+  local -a chains
+  if [[ ${table} == filter ]]; then
+    hooks_to_delete "${rules}" FORWARD " -j ${filter_forward_chain}( |\$)"
+    hooks_to_delete "${rules}" INPUT ' --comment "?warden-(block-traffic-to-host|related-traffic)'
+    chains=("${filter_forward_chain}" "${filter_default_chain}")
+  else
+    hooks_to_delete "${rules}" PREROUTING " -j ${nat_prerouting_chain}( |\$)"
+    hooks_to_delete "${rules}" OUTPUT " -j ${nat_prerouting_chain}( |\$)"
+    hooks_to_delete "${rules}" POSTROUTING " -j ${nat_postrouting_chain}( |\$)"
+    chains=("${nat_prerouting_chain}" "${nat_postrouting_chain}")
+  fi
+  mapfile -t -O "${#chains[@]}" chains < <(chains_named "${rules}" "${instance_chain_prefix}")
+  # The chains refer to each other: empty every one before deleting any.
+  for chain in "${chains[@]}"; do
+    if has_chain "${rules}" "${chain}"; then echo "-F ${chain}"; fi
+  done
+  for chain in "${chains[@]}"; do
+    if has_chain "${rules}" "${chain}"; then echo "-X ${chain}"; fi
+  done
+}
+
+setup_commands_filter() {
   local network
-
-  ipt -N "${filter_default_chain}"
+  echo ":${filter_default_chain} - [0:0]"
+  echo ":${filter_forward_chain} - [0:0]"
   for network in ${ALLOW_NETWORKS}; do
-    ipt -A "${filter_default_chain}" --destination "${network}" --jump ACCEPT
+    echo "-A ${filter_default_chain} -d ${network} -j ACCEPT"
   done
-  ipt -A "${filter_default_chain}" --jump REJECT
-
-  ipt -N "${filter_forward_chain}"
-  ipt -A "${filter_forward_chain}" -m conntrack --ctstate ESTABLISHED,RELATED --jump ACCEPT
+  echo "-A ${filter_default_chain} -j REJECT"
+  echo "-A ${filter_forward_chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
   for network in ${DENY_NETWORKS}; do
-    ipt -A "${filter_forward_chain}" --in-interface "w-+" --destination "${network}" \
-      --jump REJECT
+    echo "-A ${filter_forward_chain} -i w-+ -d ${network} -j REJECT"
   done
-  ipt -A "${filter_forward_chain}" ! --in-interface "w-+" --out-interface "w-+" \
-    -m conntrack --ctstate DNAT --jump ACCEPT
-  ipt -A "${filter_forward_chain}" ! --in-interface "w-+" \
-    -m comment --comment "${instances_marker}" --jump RETURN
-  ipt -A "${filter_forward_chain}" --jump DROP
-
+  echo "-A ${filter_forward_chain} ! -i w-+ -o w-+ -m conntrack --ctstate DNAT -j ACCEPT"
+  echo "-A ${filter_forward_chain} ! -i w-+ -m comment --comment ${instances_marker} -j RETURN"
+  echo "-A ${filter_forward_chain} -j DROP"
   # Inserted in reverse order, so the from-container hook comes first.
-  ipt -I FORWARD 1 --out-interface "w-+" --jump "${filter_forward_chain}"
-  ipt -I FORWARD 1 --in-interface "w-+" --jump "${filter_forward_chain}"
-
+  echo "-I FORWARD 1 -o w-+ -j ${filter_forward_chain}"
+  echo "-I FORWARD 1 -i w-+ -j ${filter_forward_chain}"
   if [ "${ALLOW_HOST_ACCESS}" != "true" ]; then
-    ipt -I INPUT 1 --source "${POOL_NETWORK}" \
-      -m comment --comment "warden-block-traffic-to-host" --jump REJECT
+    echo "-I INPUT 1 -s ${POOL_NETWORK} -m comment --comment warden-block-traffic-to-host -j REJECT"
     # Replies to connections the host opened (pings, NetIn from the host) are
     # still let through.
-    ipt -I INPUT 1 --source "${POOL_NETWORK}" -m conntrack --ctstate ESTABLISHED,RELATED \
-      -m comment --comment "warden-related-traffic" --jump ACCEPT
+    echo "-I INPUT 1 -s ${POOL_NETWORK} -m conntrack --ctstate ESTABLISHED,RELATED" \
+      "-m comment --comment warden-related-traffic -j ACCEPT"
   fi
 }
 
-teardown_nat() {
-  step="net.sh teardown nat"
-  delete_rules_matching nat PREROUTING " -j ${nat_prerouting_chain}( |\$)"
-  delete_rules_matching nat OUTPUT " -j ${nat_prerouting_chain}( |\$)"
-  delete_rules_matching nat POSTROUTING " -j ${nat_postrouting_chain}( |\$)"
-
-  local chain
-  if chain_exists nat "${nat_prerouting_chain}"; then
-    ipt -t nat -F "${nat_prerouting_chain}"
-  fi
-  for chain in $(chains_with_prefix nat "${instance_chain_prefix}"); do
-    delete_chain nat "${chain}"
-  done
-  delete_chain nat "${nat_prerouting_chain}"
-  delete_chain nat "${nat_postrouting_chain}"
-}
-
-setup_nat() {
-  step="net.sh setup nat"
-  ipt -t nat -N "${nat_prerouting_chain}"
-  ipt -t nat -I PREROUTING 1 --jump "${nat_prerouting_chain}"
+setup_commands_nat() {
+  echo ":${nat_prerouting_chain} - [0:0]"
+  echo ":${nat_postrouting_chain} - [0:0]"
+  echo "-I PREROUTING 1 -j ${nat_prerouting_chain}"
   # Connections the host opens to one of its own addresses leave through lo.
-  ipt -t nat -I OUTPUT 1 --out-interface lo --jump "${nat_prerouting_chain}"
+  echo "-I OUTPUT 1 -o lo -j ${nat_prerouting_chain}"
+  echo "-A ${nat_postrouting_chain} -s ${POOL_NETWORK} ! -d ${POOL_NETWORK} -j MASQUERADE"
+  echo "-I POSTROUTING 1 -j ${nat_postrouting_chain}"
+}
 
-  ipt -t nat -N "${nat_postrouting_chain}"
-  ipt -t nat -A "${nat_postrouting_chain}" --source "${POOL_NETWORK}" \
-    ! --destination "${POOL_NETWORK}" --jump MASQUERADE
-  ipt -t nat -I POSTROUTING 1 --jump "${nat_postrouting_chain}"
+# apply_firewall setup|teardown: one transaction for both tables.
+apply_firewall() {
+  local filter_commands nat_commands
+  read_rules
+  filter_commands=$(teardown_commands "${filter_rules}" filter)
+  nat_commands=$(teardown_commands "${nat_rules}" nat)
+  if [[ $1 == setup ]]; then
+    filter_commands+=$'\n'$(setup_commands_filter)
+    nat_commands+=$'\n'$(setup_commands_nat)
+  fi
+  iptables-restore -w --noflush <<EOF
+*filter
+${filter_commands}
+COMMIT
+*nat
+${nat_commands}
+COMMIT
+EOF
 }
 
 check_setup_environment() {
@@ -161,16 +188,12 @@ check_setup_environment() {
 case "${1:-}" in
   setup)
     check_setup_environment
-    teardown_filter
-    teardown_nat
-    setup_filter
-    setup_nat
-    step="net.sh setup"
+    apply_firewall setup || fail "cannot install the firewall"
     echo 1 > /proc/sys/net/ipv4/ip_forward
     ;;
   teardown)
-    teardown_filter
-    teardown_nat
+    step="net.sh teardown"
+    apply_firewall teardown || fail "cannot remove the firewall"
     ;;
   *)
     fail "Unknown command: ${1:-}"

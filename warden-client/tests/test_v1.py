@@ -1,4 +1,4 @@
-"""The v1 compatibility layer: every row and every error of the original's table (I6).
+"""The v1 compatibility layer: every row and every error of the original's table.
 
 Each row is checked twice: as a pure translation, and end to end through a
 real client and the scripted server (which records the v2 request it got).

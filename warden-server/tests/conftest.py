@@ -15,6 +15,7 @@ interface so that one test body drives either.
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import threading
 import time
@@ -221,3 +222,9 @@ def process_alive(pid: int) -> bool:
         return False
     return state != "Z"
 
+
+
+def job_ended(container_path: str, job_id: int) -> bool:
+    """Whether a job has ended (its wrapper wrote its exit status). Info's
+    job_ids cannot tell: it lists every job that can still be linked."""
+    return os.path.exists(os.path.join(container_path, "jobs", str(job_id), "exit_status"))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT_SCRIPTS, WardenServer, wait_for
+from conftest import ROOT_SCRIPTS, WardenServer, job_ended, wait_for
 from test_connections import RawConnection
 from test_requests import processes_in
 
@@ -89,7 +89,8 @@ def test_a_stream_whose_client_leaves_keeps_the_job(server: WardenServer) -> Non
         assert raw.receive().data == b"first\n"
         raw.close()
         (root / "go").touch()
-        wait_for(lambda: job_id not in client.info(handle).job_ids, what="the job to end")
+        path = client.info(handle).container_path
+        wait_for(lambda: job_ended(path, job_id), what="the job to end")
         result = client.link(handle, job_id)
         assert result.stdout == b"first\nsecond\n"
 
@@ -100,6 +101,6 @@ def test_an_idle_container_has_no_processes(server: WardenServer) -> None:
         path = client.info(handle).container_path
         client.run(handle, "echo hi")
         job_id = client.spawn(handle, "true").job_id
-        wait_for(lambda: job_id not in client.info(handle).job_ids, what="the job to end")
+        wait_for(lambda: job_ended(path, job_id), what="the job to end")
+        wait_for(lambda: processes_in(path) == [], what="its wrapper to exit")
         assert processes_in(path + "/root") == []
-        assert processes_in(path) == []

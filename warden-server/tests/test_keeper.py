@@ -67,9 +67,9 @@ def test_the_job_holds_no_host_file(job_dir: Path) -> None:
     assert (job_dir / "stdout").read_text().split() == ["0", "1", "2", "3"]
 
 
-def test_a_signal_death_is_128_plus_the_signal(job_dir: Path) -> None:
+def test_a_signal_death_is_recorded_as_minus_the_signal(job_dir: Path) -> None:
     keep(job_dir, "kill -TERM $$", "--limit", "100")
-    assert (job_dir / "exit_status").read_text() == f"{128 + signal.SIGTERM}\n"
+    assert (job_dir / "exit_status").read_text() == f"{-signal.SIGTERM}\n"
 
 
 def test_the_limit_is_exact_across_both_streams(job_dir: Path) -> None:
@@ -79,12 +79,12 @@ def test_the_limit_is_exact_across_both_streams(job_dir: Path) -> None:
     assert len(kept) == 9
     assert (job_dir / "output_exceeded").exists()
     # TERM ended the job (not its sleep).
-    assert (job_dir / "exit_status").read_text() == f"{128 + signal.SIGTERM}\n"
+    assert (job_dir / "exit_status").read_text() == f"{-signal.SIGTERM}\n"
 
 
 def test_past_the_limit_kill_follows_term(job_dir: Path) -> None:
     keep(job_dir, "trap '' TERM; while :; do echo flood; done", "--limit", "1000")
-    assert (job_dir / "exit_status").read_text() == f"{128 + signal.SIGKILL}\n"
+    assert (job_dir / "exit_status").read_text() == f"{-signal.SIGKILL}\n"
     assert len((job_dir / "stdout").read_bytes()) == 1000
 
 

@@ -1,4 +1,4 @@
-"""Pools of networks, ports and uids (E1 ... E4)."""
+"""Pools of networks, ports and uids."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,10 @@ def error_of(call: object, *args: object, **kwargs: object) -> str:
     with pytest.raises(ServerError) as caught:
         call(*args, **kwargs)  # type: ignore[operator]
     return str(caught.value.message)
+
+
+def state_error(allowed: str, current: str) -> str:
+    return f"Container state must be one of '{allowed}', current state is '{current}'"
 
 
 def processes_in(directory: str) -> list[int]:
@@ -193,18 +198,23 @@ def test_stop_terminates_every_process(client: AnyClient) -> None:
     wait_for(lambda: len(processes_in(root)) >= 5, what="the jobs to start")
     client.stop(handle)
     assert processes_in(root) == []
-    assert client.info(handle).job_ids == []
-    assert client.link(handle, first).exit_status == 128 + 15
-    assert client.link(handle, second).exit_status == 128 + 15
+    assert sorted(client.info(handle).job_ids) == [first, second]  # ended, still linkable
+    # As the original: a job that a signal ended has no exit status (255).
+    assert client.link(handle, first).exit_status == 255
+    assert client.link(handle, second).exit_status == 255
 
 
-def test_stop_with_kill_does_not_wait_for_term(client: AnyClient) -> None:
+def test_stop_with_kill_does_not_wait_for_term(server: WardenServer, client: AnyClient) -> None:
     handle = client.create().handle
     job_id = client.spawn(handle, "trap '' TERM; echo ready; sleep 1000").job_id
+    streamed = client.spawn(handle, "trap '' TERM; sleep 1000").job_id
     root = os.path.join(client.info(handle).container_path, "root")
-    wait_for(lambda: len(processes_in(root)) >= 2, what="the job to start")
+    wait_for(lambda: len(processes_in(root)) >= 3, what="the jobs to start")
     client.stop(handle, kill=True)
-    assert client.link(handle, job_id).exit_status == 128 + 9
+    assert client.link(handle, job_id).exit_status == 255
+    assert client.stream_all(handle, streamed)[-1].exit_status == 255
+    # The signal is not lost: the server's log names it.
+    assert f"job {job_id} was ended by SIGKILL" in server.log()
     assert processes_in(root) == []
 
 
@@ -212,8 +222,41 @@ def test_background_stop_replies_at_once(client: AnyClient) -> None:
     handle = client.create().handle
     job_id = client.spawn(handle, "sleep 1000").job_id
     client.stop(handle, background=True)
-    assert client.link(handle, job_id).exit_status == 128 + 15
+    assert client.link(handle, job_id).exit_status == 255
     wait_for(lambda: client.info(handle).state == "stopped", what="the stop")
+
+
+#: A job that leaves only once file ``go`` exists after its TERM, with status 3.
+SLOW_TO_STOP = "trap 'while [ ! -e go ]; do sleep 0.02; done; exit 3' TERM; sleep 1000 & wait"
+
+
+def test_info_says_stopping_until_a_background_stop_is_done(client: AnyClient) -> None:
+    handle = client.create().handle
+    root = Path(client.info(handle).container_path) / "root"
+    # The job takes its time to go: until it has, the stop is under way.
+    job_id = client.spawn(handle, SLOW_TO_STOP).job_id
+    wait_for(lambda: len(processes_in(str(root))) >= 2, what="the job to start")
+    client.stop(handle, background=True)
+    wait_for(lambda: client.info(handle).state != "active", what="the stop to start")
+    assert client.info(handle).state == "stopping"
+    assert error_of(client.spawn, handle, "true") == state_error("active", "stopping")
+    (root / "go").touch()
+    wait_for(lambda: client.info(handle).state == "stopped", what="the stop")
+    assert client.link(handle, job_id).exit_status == 3
+    assert processes_in(str(root)) == []
+
+
+def test_a_stop_during_a_background_stop_returns_once_stopped(client: AnyClient) -> None:
+    handle = client.create().handle
+    root = Path(client.info(handle).container_path) / "root"
+    client.spawn(handle, SLOW_TO_STOP)
+    wait_for(lambda: len(processes_in(str(root))) >= 2, what="the job to start")
+    client.stop(handle, background=True)
+    wait_for(lambda: client.info(handle).state == "stopping", what="the stop to start")
+    threading.Timer(0.3, (root / "go").touch).start()
+    client.stop(handle)
+    assert client.info(handle).state == "stopped"
+    assert processes_in(str(root)) == []
 
 
 def test_destroy_removes_processes_and_files(client: AnyClient) -> None:
@@ -231,21 +274,27 @@ def test_destroy_removes_processes_and_files(client: AnyClient) -> None:
 def test_link_during_destroy_ends_with_the_obituary(
     server: WardenServer, connect_client: object
 ) -> None:
-    linker = connect_client(server)  # type: ignore[operator]
-    destroyer = connect_client(server)  # type: ignore[operator]
-    handle = linker.create().handle
-    job_id = linker.spawn(handle, "echo started; sleep 1000").job_id
-    import threading
+    from test_connections import RawConnection
 
-    result: list[object] = []
-    thread = threading.Thread(target=lambda: result.append(linker.link(handle, job_id)))
-    thread.start()
+    from warden.protocol import LinkRequest, PingRequest, request_to_wire
+
+    destroyer = connect_client(server)  # type: ignore[operator]
+    handle = destroyer.create().handle
+    job_id = destroyer.spawn(handle, "echo started; sleep 1000").job_id
+    linker = RawConnection(server.socket_path)
+    linker.send(request_to_wire(PingRequest()))
+    linker.receive()  # the server has taken the connection in
+    linker.send(request_to_wire(LinkRequest(handle=handle, job_id=job_id)))
+    # The server reads both sockets in the turn that answers this Ping: the
+    # Link is waiting before the Destroy arrives (a Link sent once the
+    # destroy is under way gets "unknown handle").
+    destroyer.ping()
     destroyer.destroy(handle)
-    thread.join(60)
-    (linked,) = result
-    assert linked.exit_status != 0  # type: ignore[attr-defined]
-    assert linked.stdout == b"started\n"  # type: ignore[attr-defined]
-    assert linked.info.state == "active"  # type: ignore[attr-defined]  # taken before the stop
+    linked = linker.receive()
+    linker.close()
+    assert linked.exit_status != 0
+    assert linked.stdout == b"started\n"
+    assert linked.info.state == "active"  # taken before the stop
 
 
 # -- net_in and copies --
@@ -299,7 +348,9 @@ def test_copy_in_and_out(client: AnyClient, server: WardenServer) -> None:
     client.stop(handle)  # copy_out works on a stopped container
     client.copy_out(handle, "/single", str(server.base / "single"))
     assert (server.base / "single").read_bytes() == b"data"
-    assert error_of(client.copy_out, handle, "/missing", str(out)) == "command exited with failure"
+    assert error_of(client.copy_out, handle, "/missing", str(out)) == (
+        "command exited with failure: copy: /missing does not exist"
+    )
 
 
 @pytest.mark.parametrize(

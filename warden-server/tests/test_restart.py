@@ -1,4 +1,4 @@
-"""Restart survival: drain with SIGUSR2, crash with SIGKILL, recover at start (C6, C8)."""
+"""Restart survival: drain with SIGUSR2, crash with SIGKILL, recover at start."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WardenServer, process_alive, wait_for
+from conftest import WardenServer, job_ended, process_alive, wait_for
 
 from warden.client import Client, ClientConnectionError, ServerError
 
@@ -48,7 +48,7 @@ def test_drain_keeps_jobs_and_their_output(started: WardenServer) -> None:
         running = client.spawn(handle, WAIT_FOR_GO.format(name="go1")).job_id
         ended_before = client.spawn(handle, "echo finished early; exit 2").job_id
         ends_while_down = client.spawn(handle, WAIT_FOR_GO.format(name="go2")).job_id
-        wait_for(lambda: ended_before not in client.info(handle).job_ids, what="a job to end")
+        wait_for(lambda: job_ended(path, ended_before), what="a job to end")
         net_port = client.net_in(handle).host_port
         wrapper = wrapper_pid(path, running)
 
@@ -80,7 +80,8 @@ def test_drain_keeps_jobs_and_their_output(started: WardenServer) -> None:
         assert list(client.list().handles) == ["survivor"]
         info = client.info(handle)
         assert info.state == "active"
-        assert running in info.job_ids and ends_while_down not in info.job_ids
+        # Every job that can still be linked, running or not.
+        assert {running, ended_before, ends_while_down} <= set(info.job_ids)
         early = client.link(handle, ended_before)
         assert (early.exit_status, early.stdout) == (2, b"finished early\n")
         down = client.link(handle, ends_while_down)
@@ -260,7 +261,7 @@ def test_late_output_of_finished_jobs_goes_nowhere_with_or_without_a_server(
         after_restart = client.spawn(handle, LATE_WRITER.format(name="go1")).job_id
         while_down = client.spawn(handle, LATE_WRITER.format(name="go2")).job_id
         jobs = {after_restart, while_down}
-        wait_for(lambda: not jobs & set(client.info(handle).job_ids), what="the jobs to end")
+        wait_for(lambda: all(job_ended(path, job) for job in jobs), what="the jobs to end")
     assert server.drain() == 0
     root = Path(path) / "root"
     def written(path: Path) -> bool:
@@ -280,3 +281,21 @@ def test_late_output_of_finished_jobs_goes_nowhere_with_or_without_a_server(
             assert (job_dir(path, job_id) / "stdout").read_bytes() == b"kept\n"
             result = client.link(handle, job_id)
             assert (result.exit_status, result.stdout) == (0, b"kept\n")
+
+
+def test_a_job_spawned_just_before_a_drain_still_runs_after_the_restart(
+    started: WardenServer,
+) -> None:
+    server = started
+    with Client(server.socket_path) as client:
+        handles = [client.create().handle for _ in range(3)]
+        handle = handles[-1]
+        root = Path(client.info(handle).container_path) / "root"
+        job = client.spawn(handle, "echo $$ > job.pid; sleep 3; echo slept").job_id
+        wait_for(lambda: (root / "job.pid").exists() and (root / "job.pid").read_text(), what="pid")
+    assert server.drain() == 0
+    server.start()
+    with Client(server.socket_path) as client:
+        assert process_alive(int((root / "job.pid").read_text()))
+        result = client.link(handle, job, timeout=60)
+        assert (result.exit_status, result.stdout) == (0, b"slept\n")

@@ -1,4 +1,4 @@
-"""Snapshots (C7): written atomically, at the original's moments."""
+"""Snapshots: written atomically, at the original's moments."""
 
 from __future__ import annotations
 

@@ -103,20 +103,24 @@ def test_stop_states_and_their_errors(client: Client, container: str) -> None:
 
 
 def test_stop_terms_jobs_and_kill_does_not_wait(
-    client: Client, make_container: ContainerFactory
+    backend: Backend, client: Client, make_container: ContainerFactory
 ) -> None:
     termed = make_container()
     job = client.spawn(termed, "echo ready; exec sleep 1000").job_id
     wait_for_output(client, termed, job, b"ready")
     client.stop(termed, timeout=REQUEST_TIMEOUT)
-    assert client.link(termed, job, timeout=REQUEST_TIMEOUT).exit_status == 128 + 15
+    # As the original: a job that a signal ended has no exit status (255).
+    assert client.link(termed, job, timeout=REQUEST_TIMEOUT).exit_status == 255
 
     killed = make_container()
     job = client.spawn(killed, "trap '' TERM; echo ready; sleep 1000").job_id
     wait_for_output(client, killed, job, b"ready")
     client.stop(killed, kill=True, timeout=REQUEST_TIMEOUT)
-    assert client.link(killed, job, timeout=REQUEST_TIMEOUT).exit_status == 128 + 9
-    assert client.info(killed).job_ids == []
+    assert list(client.info(killed).job_ids) == [job]  # ended, still linkable
+    assert client.link(killed, job, timeout=REQUEST_TIMEOUT).exit_status == 255
+    assert list(client.info(killed).job_ids) == []
+    # The signal is not lost: the server's log names it.
+    assert f"job {job} was ended by SIGKILL" in backend.server.log()
 
 
 def wait_for_output(client: Client, handle: str, job_id: int, marker: bytes) -> None:
@@ -168,6 +172,16 @@ def test_run_exit_status_output_and_discard(client: Client, container: str) -> N
     assert read.stdout == b"this line is read\n"
 
 
+def test_a_signal_death_is_255_and_an_exit_code_is_itself(client: Client, container: str) -> None:
+    # As the original: a job whose shell a signal ended has no exit status
+    # (255), while a shell that exits 137 (its command was killed) answers 137.
+    assert client.run(container, "kill -KILL $$").exit_status == 255
+    assert client.run(container, "kill -TERM $$").exit_status == 255
+    assert client.run(container, "sh -c 'kill -KILL $$'").exit_status == 137
+    assert client.run(container, "exit 137").exit_status == 137
+    assert client.run(container, "exit 200").exit_status == 200
+
+
 def test_binary_output_round_trips(client: Client, container: str) -> None:
     every_byte = "for i in $(seq 0 255); do printf \"\\\\$(printf %03o $i)\"; done"
     assert client.run(container, every_byte, timeout=REQUEST_TIMEOUT).stdout == bytes(range(256))
@@ -184,6 +198,7 @@ def test_spawn_then_link_forgets_the_job(client: Client, container: str) -> None
     assert (linked.exit_status, linked.stdout, linked.stderr) == (3, b"out\n", b"err\n")
     assert linked.info.state == "active"
     assert first not in client.info(container).job_ids
+    assert second in client.info(container).job_ids  # ended or not, not linked yet
     assert error_of(client.link, container, first) == "no such job"
     assert client.link(container, second, timeout=REQUEST_TIMEOUT).exit_status == 0
 
@@ -202,7 +217,9 @@ def test_stream_sends_chunks_then_the_exit_status(client: Client, container: str
 
 def test_stream_of_a_finished_job_sends_its_stored_output(client: Client, container: str) -> None:
     job = client.spawn(container, "echo out; echo err >&2").job_id
-    wait_until(lambda: job not in client.info(container).job_ids, message="the job to end")
+    # Info lists a job until it is linked: its exit status file tells it ended.
+    exit_status = Path(client.info(container).container_path, "jobs", str(job), "exit_status")
+    wait_until(exit_status.exists, message="the job to end")
     frames = list(client.stream(container, job))
     assert [(f.name, f.data) for f in frames[:-1]] == [("stdout", b"out\n"), ("stderr", b"err\n")]
     assert frames[-1].exit_status == 0
@@ -239,9 +256,10 @@ def test_copy_in_and_out(backend: Backend, client: Client, container: str, tmp_p
 
 
 def test_copy_of_a_missing_source(client: Client, container: str, tmp_path: Path) -> None:
-    failure = "command exited with failure"
-    assert error_of(client.copy_in, container, str(tmp_path / "none"), "/tmp-x") == failure
-    assert error_of(client.copy_out, container, "/none", str(tmp_path / "x")) == failure
+    # Both say that the copy failed, and why (the wording of the why is the backend's).
+    failure = "command exited with failure: "
+    assert error_of(client.copy_in, container, str(tmp_path / "none"), "/tmp-x").startswith(failure)
+    assert error_of(client.copy_out, container, "/none", str(tmp_path / "x")).startswith(failure)
 
 
 # -- limits and networking: where the backends differ on purpose --

@@ -10,7 +10,13 @@ copy of the server's log (for debugging).
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from limits_support import wait_until
 
 from warden.server.testing import (
     REQUEST_TIMEOUT,
@@ -19,6 +25,8 @@ from warden.server.testing import (
     linux_server,
     output,
     run,
+    sh,
+    unique_token,
     wait_for_state,
 )
 
@@ -58,6 +66,40 @@ LIMITS_CONFIG = {
 }
 
 
-def limits_server() -> AbstractContextManager[LinuxTestServer]:
-    """The session's namespace, directory and server, all removed at the end."""
-    return linux_server("limits", overrides=LIMITS_CONFIG)
+@contextlib.contextmanager
+def limits_server(*, depot_of_its_own: bool = False) -> Iterator[LinuxTestServer]:
+    """The session's namespace, directory and server, all removed at the end.
+
+    ``depot_of_its_own``: the depot is a tmpfs mounted here (as production
+    hosts give it a partition), unmounted at the end; the unmount fails, and
+    with it the caller, while a loop device or a mount still holds a file on it.
+    """
+    token = unique_token()
+    base = Path(f"/tmp/warden-limits-{token}")
+    try:
+        with linux_server("limits", overrides=LIMITS_CONFIG, token=token, start=False) as server:
+            if depot_of_its_own:
+                tmpfs = f"warden-limits-{token}"
+                sh("mount", "-t", "tmpfs", "-o", "size=512m", tmpfs, str(server.depot))
+            server.start()
+            yield server
+    finally:
+        # After the server's cleanup stopped it and destroyed what it left.
+        if depot_of_its_own and os.path.ismount(base / "depot"):
+            _unmount_depot(base / "depot")
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _unmount_depot(depot: Path) -> None:
+    """Unmount, failing if something still holds it; lazily at worst, so nothing stays."""
+
+    def unmounted() -> bool:
+        sh("umount", str(depot), check=False)
+        return not os.path.ismount(depot)
+
+    try:
+        # Loop devices are freed by the kernel shortly after their last unmount.
+        wait_until(unmounted, "the depot's tmpfs unmounted (nothing holds it)")
+    finally:
+        if os.path.ismount(depot):
+            sh("umount", "--lazy", str(depot), check=False)

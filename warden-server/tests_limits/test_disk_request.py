@@ -1,4 +1,4 @@
-"""LimitDisk's fields, aliases and precedence (B14), without any kernel object."""
+"""LimitDisk's fields, aliases and precedence, without any kernel object."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from server_support import (
     TIMEOUT,
     LimitsServer,
     container_id,
+    limits_server,
     output,
     run,
     wait_for_state,
@@ -34,15 +37,31 @@ def test_memory_limit_reads_back(client: Client, make_container: Any) -> None:
     assert client.limit_memory(handle).limit_in_bytes == 64 * MIB
 
 
+def oom_events(server: LimitsServer) -> float:
+    """``warden_oom_events_total`` from the server's /metrics (scraped inside its netns)."""
+    port = re.findall(r"health check on 127\.0\.0\.1:(\d+)", server.log(tail=10**7))[-1]
+    scrape = (
+        f"exec 3<>/dev/tcp/127.0.0.1/{port}; "
+        "printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"
+    )
+    answer = subprocess.run(
+        server.in_netns("bash", "-c", scrape), capture_output=True, text=True, check=True,
+        timeout=TIMEOUT,
+    ).stdout  # fmt: skip
+    return float(re.findall(r"^warden_oom_events_total (\S+)$", answer, re.MULTILINE)[0])
+
+
 def test_memory_hog_is_oom_killed_and_the_container_stops(
-    client: Client, make_container: Any
+    server: LimitsServer, client: Client, make_container: Any
 ) -> None:
     handle = make_container()
+    before = oom_events(server)
     client.limit_memory(handle, limit_in_bytes=32 * MIB)
     result = run(client, handle, MEMORY_HOG)
     assert result.exit_status != 0
     info = wait_for_state(client, handle, "stopped")
     assert "out of memory" in info.events
+    assert oom_events(server) >= before + 1
     assert info.memory_stat.hierarchical_memory_limit == 32 * MIB
 
 
@@ -101,6 +120,24 @@ def test_disk_limit_fails_writes_inside_and_spares_others(
         f"more than the requested limit of {10 * MIB} bytes"
     )
     assert client.limit_disk(limited).byte_limit == 60 * MIB
+
+
+def test_disk_limit_when_the_depot_is_a_file_system_of_its_own() -> None:
+    # The kernel names a loop device's backing file through the mount it was
+    # opened by: the container's copy of the depot's file system, detached
+    # from the host's tree by the pivot, so the name reads from that file
+    # system's root. The image is recognised by its inode and device instead.
+    with limits_server(depot_of_its_own=True) as server, server.client() as client:
+        handle = client.create(timeout=TIMEOUT).handle
+        try:
+            assert client.limit_disk(handle, byte_limit=20 * MIB).byte_limit == 20 * MIB
+            failed = run(client, handle, "dd if=/dev/zero of=$HOME/big bs=1M count=30 2>&1")
+            assert b"No space left on device" in failed.stdout
+            assert client.limit_disk(handle, byte_limit=60 * MIB).byte_limit == 60 * MIB
+            written = run(client, handle, "dd if=/dev/zero of=$HOME/more bs=1M count=30")
+            assert written.exit_status == 0
+        finally:
+            client.destroy(handle, timeout=TIMEOUT)
 
 
 def test_inode_limit(client: Client, make_container: Any) -> None:

@@ -97,3 +97,20 @@ def test_container_symlinks_never_reach_the_host(tmp_path: Path, client: Client,
         client.copy_out(container, "/etc/shadow", str(tmp_path / "shadow"), timeout=TIMEOUT)
 
 
+def test_host_directories_with_odd_names_are_not_taken_for_links(
+        tmp_path: Path, client: Client, container: str) -> None:  # fmt: skip
+    # The host's side checks that its directory's real path is the path
+    # given: names ending in newlines, with spaces, "." and ".." compare whole.
+    odd = tmp_path / "ends in newline\n\n"
+    odd.mkdir()
+    (odd / "f").write_text("odd\n")
+    client.copy_in(container, f"{odd}/./", "/home/vcap/odd", timeout=TIMEOUT)
+    assert output(client, container, "cat /home/vcap/odd/f") == "odd\n"
+    client.copy_out(container, "/home/vcap/odd/f", f"{odd}/../{odd.name}/back", timeout=TIMEOUT)
+    assert (odd / "back").read_text() == "odd\n"
+    # A real link of the host's own is refused like a container's: the
+    # real path is asked for.
+    (tmp_path / "link").symlink_to(odd)
+    with pytest.raises(ServerError):
+        client.copy_out(container, "/home/vcap/odd/f", f"{tmp_path}/link/again", timeout=TIMEOUT)
+    assert not (odd / "again").exists()

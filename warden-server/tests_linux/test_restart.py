@@ -57,3 +57,25 @@ def test_dead_container_is_destroyed_at_restart(server: LinuxServer) -> None:
         assert handle not in client.list().handles
     assert not path.exists()
     assert not server.cgroup_dir("freezer", path.name).exists()
+
+
+def test_a_job_spawned_just_before_a_drain_still_runs_after_the_restart(
+    server: LinuxServer,
+) -> None:
+    # Drain and start are quick (a few containers to recover, the firewall
+    # rebuilt in one transaction): a job of a few seconds outlives both.
+    with server.client() as client:
+        handles = [client.create(timeout=TIMEOUT).handle for _ in range(3)]
+        handle = handles[-1]
+        job = client.spawn(handle, "echo $$ > /tmp/job.pid; sleep 3; echo slept").job_id
+        started = "while [ ! -s /tmp/job.pid ]; do sleep 0.01; done; echo up"
+        assert output(client, handle, started) == "up\n"
+    assert server.drain() == 0
+    server.start()
+    with server.client() as client:
+        still = "kill -0 $(cat /tmp/job.pid) && echo running"
+        assert output(client, handle, still) == "running\n"
+        result = client.link(handle, job, timeout=TIMEOUT)
+        assert (result.exit_status, result.stdout) == (0, b"slept\n")
+        for made in handles:
+            client.destroy(made, timeout=TIMEOUT)

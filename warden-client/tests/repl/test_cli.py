@@ -1,4 +1,4 @@
-"""The ``warden`` tool as a subprocess: options, one command after ``--`` (K1, K2)."""
+"""The ``warden`` tool as a subprocess: options, one command after ``--``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The command table (K4), command parsing and the help texts (K5, K6)."""
+"""The command table, command parsing and the help texts."""
 
 from __future__ import annotations
 
@@ -76,6 +76,36 @@ def test_split_line_uses_shell_quoting() -> None:
     ]  # fmt: skip
     with pytest.raises(CommandError, match="No closing quotation"):
         split_line("echo --message 'open")
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        # Inside double quotes a backslash escapes what a shell's does, only.
+        ('run --script "echo tick \\$HOME"', ["run", "--script", "echo tick $HOME"]),
+        ('x "a\\"b" "c\\\\d" "e\\nf" "g\\`h"', ["x", 'a"b', "c\\d", "e\\nf", "g`h"]),
+        # Single quotes keep everything; outside quotes a backslash quotes one character.
+        ("x 'a\\$b' c\\$d \\'e", ["x", "a\\$b", "c$d", "'e"]),
+        ('x a"b c"\'d e\'f', ["x", "ab cd ef"]),
+        ("x \"\" ''", ["x", "", ""]),
+        ("x a\\\nb", ["x", "ab"]),
+    ],
+)
+def test_split_line_splits_as_a_posix_shell(line: str, words: list[str]) -> None:
+    assert split_line(line) == words
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('echo "open', "No closing quotation"),
+        ('echo "open\\"', "No closing quotation"),
+        ("echo trailing\\", "No escaped character"),
+    ],
+)
+def test_split_line_refuses_open_quotes(line: str, message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        split_line(line)
 
 
 def test_global_help_lists_every_command_then_help() -> None:

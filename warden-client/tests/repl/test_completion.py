@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import io
+
+import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
+from warden.client import Client, ClientConnectionError, ServerError
 from warden.client._repl._completion import WardenCompleter
+from warden.client._repl._execute import Executor
+from warden.client._repl._handles import LiveHandles
+from warden.client._repl._output import Output
 
+from .conftest import Server
 from .test_commands import ALL_COMMANDS
 
 
@@ -94,3 +102,79 @@ def test_quoted_values_count_as_one_word() -> None:
     line = "run --script 'echo a b' "
     assert line + "--handle" in complete(line)
     assert complete("run --script 'echo a") == []  # inside the quote
+
+
+# -- live handles after --handle --
+
+
+def complete_with(handles: LiveHandles, text: str) -> list[str]:
+    completions = WardenCompleter(handles).get_completions(
+        Document(text), CompleteEvent(completion_requested=True)
+    )
+    return [text[: len(text) + c.start_position] + c.text for c in completions]
+
+
+class FakeList:
+    """A List that answers ``handles``, or raises ``error``; counts its calls."""
+
+    def __init__(self, handles: list[str], error: BaseException | None = None) -> None:
+        self.handles = handles
+        self.error = error
+        self.calls = 0
+
+    def __call__(self) -> list[str]:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return list(self.handles)
+
+
+def test_handle_values_complete_to_live_handles() -> None:
+    listed = FakeList(["web-2", "db-1", "web-1"])
+    handles = LiveHandles(listed)
+    assert complete_with(handles, "info --handle ") == [
+        "info --handle db-1", "info --handle web-1", "info --handle web-2",
+    ]  # fmt: skip
+    assert complete_with(handles, "run --handle we") == ["run --handle web-1", "run --handle web-2"]
+    assert complete_with(handles, "info --handle x") == []
+    # Only the --handle flag's value: other strings complete to nothing.
+    assert complete_with(handles, "echo --message ") == []
+
+
+def test_the_list_is_kept_briefly() -> None:
+    now = [100.0]
+    listed = FakeList(["a"])
+    handles = LiveHandles(listed, kept_for=2.0, clock=lambda: now[0])
+    assert handles() == ["a"] and handles() == ["a"]
+    listed.handles = ["a", "b"]
+    now[0] += 1.9
+    assert handles() == ["a"] and listed.calls == 1
+    now[0] += 0.2
+    assert handles() == ["a", "b"] and listed.calls == 2
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ClientConnectionError("cannot connect to /nowhere"),
+        ServerError("no"),
+        OSError(111, "Connection refused"),
+    ],
+)
+def test_a_failing_list_completes_nothing(error: BaseException) -> None:
+    handles = LiveHandles(FakeList([], error))
+    assert complete_with(handles, "info --handle ") == []
+
+
+def test_handles_come_from_the_server(server: Server) -> None:
+    out, err = io.BytesIO(), io.BytesIO()
+    with Client(server.socket_path) as client:
+        client.create(handle="complete-me")
+        executor = Executor(client, Output(out, err))
+        handles = LiveHandles(executor.list_handles)
+        assert complete_with(handles, "stop --handle comp") == ["stop --handle complete-me"]
+        client.destroy("complete-me")
+    # No server at all: nothing offered, nothing printed.
+    lost = Executor(Client(server.socket_path + ".gone"), Output(out, err))
+    assert complete_with(LiveHandles(lost.list_handles), "stop --handle ") == []
+    assert (out.getvalue(), err.getvalue()) == (b"", b"")

@@ -1,4 +1,4 @@
-"""The flag syntax of the original (K7): nested, repeated, bools, enums, errors."""
+"""The flag syntax of the original: nested, repeated, bools, enums, errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Responses printed as ``field : value`` lines (K8)."""
+"""Responses printed as ``field : value`` lines."""
 
 from __future__ import annotations
 

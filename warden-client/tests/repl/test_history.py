@@ -1,4 +1,4 @@
-"""The history file: a JSON array of lines, oldest first (K9)."""
+"""The history file: a JSON array of lines, oldest first."""
 
 from __future__ import annotations
 

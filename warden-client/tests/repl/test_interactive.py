@@ -1,4 +1,4 @@
-"""The interactive shell driven through prompt_toolkit's pipe input (K3, K9).
+"""The interactive shell driven through prompt_toolkit's pipe input.
 
 Tab is not tested here: completion runs as a background task of the prompt,
 and keys queued in a pipe are all handled before it runs. test_terminal.py

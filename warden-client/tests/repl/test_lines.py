@@ -1,4 +1,4 @@
-"""Commands piped to the tool, one per line: errors, ``--exit_on_error``, reconnection (K3)."""
+"""Commands piped to the tool, one per line: errors, ``--exit_on_error``, reconnection."""
 
 from __future__ import annotations
 
@@ -164,3 +164,45 @@ def test_ctrl_c_outside_the_prompt_ends_the_tool(server: Server, home: Path) -> 
     assert piped.finish() == 130
     assert piped.out == b"handle : repl-sigint\nup-now\n"
     assert piped.err == b"\nExiting...\n"
+
+
+def test_lines_are_split_as_a_shell_splits_them_and_traced_quoted(
+    server: Server, home: Path
+) -> None:
+    script = "\n".join(
+        [
+            "create --handle repl-words",
+            'run --handle repl-words --script "echo tick \\$HOME; echo \\"q\\""',
+            "echo --message 'two words'",
+            "destroy --handle repl-words",
+        ]
+    )
+    done = run_warden("--socket", server.socket_path, "--trace", input=script + "\n", home=home)
+    assert done.returncode == 0, done.stderr
+    # The container's shell got `echo tick $HOME` (its HOME is not set here).
+    assert done.stdout.decode() == (
+        "+ create --handle repl-words\n"
+        "handle : repl-words\n"
+        "+ run --handle repl-words --script 'echo tick $HOME; echo \"q\"'\n"
+        "tick\nq\n"
+        "+ echo --message 'two words'\n"
+        "message : two words\n"
+        "+ destroy --handle repl-words\n"
+    )
+
+
+def test_a_job_that_failed_shows_the_containers_events(server: Server, home: Path) -> None:
+    # Over the default output limit (10 MiB): the job ends with 255 and the event.
+    script = "\n".join(
+        [
+            "create --handle repl-events",
+            "run --handle repl-events --script 'head -c 11000000 /dev/zero'",
+            "run --handle repl-events --script 'exit 3'",
+            "run --handle repl-events --script 'true'",
+            "destroy --handle repl-events",
+        ]
+    )
+    done = run_warden("--socket", server.socket_path, input=script + "\n", home=home)
+    assert done.returncode == 0
+    # Each failed run tells the events; the one that succeeded does not.
+    assert done.stderr.count(b"event : command exceeded maximum output\n") == 2

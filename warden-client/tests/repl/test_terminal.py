@@ -71,6 +71,16 @@ class Terminal:
         consumed, self.seen = self.text[self.seen : found], found
         return consumed
 
+    def wait_for_prompt(self) -> None:
+        """The prompt, once it reads keys one by one: keys typed while the tty
+        is still in cooked (line) mode would wait there for a newline."""
+        self.wait_for(PROMPT)
+        deadline = time.monotonic() + _WAIT
+        while termios.tcgetattr(self.fd)[3] & termios.ICANON:
+            left = deadline - time.monotonic()
+            assert left > 0, "the prompt never left cooked mode"
+            self._read(min(left, 0.02))
+
     def exit_status(self) -> int:
         deadline = time.monotonic() + _WAIT
         while self._read(max(deadline - time.monotonic(), 0.01)):
@@ -157,3 +167,22 @@ def test_history_survives_sessions(server: Server, home: Path) -> None:
         assert terminal.exit_status() == 0
     finally:
         terminal.kill()
+
+
+def test_tab_completes_live_handles(terminal: Terminal) -> None:
+    terminal.wait_for_prompt()
+    terminal.send("create --handle repl-tab-one\r")
+    terminal.wait_for("handle : repl-tab-one")
+    terminal.wait_for_prompt()
+    terminal.send("info --handle repl-tab-o\t")
+    terminal.wait_for("repl-tab-o")
+    # The completion from a List is drawn (the renderer may redraw only the
+    # tail), then the line runs as completed: "repl-tab-o" would be unknown.
+    terminal.wait_for("ne")
+    terminal.send("\r")
+    terminal.wait_for("state : active")
+    terminal.wait_for_prompt()
+    terminal.send("destroy --handle repl-tab-one\r")
+    terminal.wait_for_prompt()
+    terminal.send("\x04")
+    assert terminal.exit_status() == 0

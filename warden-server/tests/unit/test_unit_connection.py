@@ -25,6 +25,8 @@ from warden.protocol import (
     StreamRequest,
     request_to_wire,
 )
+from warden.server._config import parse_config
+from warden.server._metrics import Metrics
 from warden.server._protocol import WardenConnection
 
 from ._fakes import responses
@@ -39,6 +41,18 @@ class Owner:
         self.lost: list[WardenConnection] = []
         self.handled: list[Message] = []
         self._pending: list[defer.Deferred[Message]] = []
+        self.metrics = Metrics(self, ())
+        self.config = parse_config(None)  # the defaults (the request size limit)
+
+    # What the metrics read: nothing lives here.
+    def container_states(self) -> list[str]:
+        return []
+
+    def running_jobs(self) -> int:
+        return 0
+
+    def pools(self) -> dict[str, Any]:
+        return {}
 
     def connection_made(self, connection: WardenConnection) -> None:
         self.connections.append(connection)
@@ -104,6 +118,9 @@ def test_a_ping_is_answered_at_once(
 ) -> None:
     connection.dataReceived(request_to_wire(PingRequest()))
     assert responses(transport.value()) == [PingResponse()]
+    # The shortcut for a lone Ping counts it all the same.
+    owner: Any = connection.server
+    assert b'warden_requests_total{outcome="ok",type="Ping"} 1.0' in owner.metrics.exposition()
 
 
 def test_a_frame_split_byte_by_byte_is_one_request(

@@ -23,6 +23,13 @@
  *   probe tcp ADDR PORT          connect (2 s at most); ADDR may be fe80::x%iface
  *   probe udp ADDR PORT          send one datagram
  *   probe raw                    raw and packet sockets
+ *   probe ping ADDR              an ICMP echo through an unprivileged ICMP
+ *                                socket (what ping uses without CAP_NET_RAW):
+ *                                ping-socket, then ping-reply (OK, or
+ *                                ETIMEDOUT after 2 s, or the send's error)
+ *   probe vsock                  socket families outside the network
+ *                                namespace: vsock (then bind any port),
+ *                                Qualcomm IPC router
  *   probe spoof SRC DST PORT     a foreign source address: IP_TRANSPARENT,
  *                                IP_FREEBIND + send
  *   probe netadmin IFACE         address, hardware address, MTU, a route
@@ -39,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/vm_sockets.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -325,6 +333,44 @@ static int cmd_raw(void)
     return 0;
 }
 
+static int cmd_ping(const char *host)
+{
+    struct address to = parse_address(host, "0");
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+    report("ping-socket", fd);
+    if (fd < 0)
+        return 0;
+    /* type 8 (echo), code 0; the kernel fills in the identifier and checksum */
+    unsigned char echo[16] = {8, 0, 0, 0, 0, 0, 0, 1, 'w', 'a', 'r', 'd', 'e', 'n', '!', '\n'};
+    if (sendto(fd, echo, sizeof echo, 0, (struct sockaddr *)&to.storage, to.len) < 0) {
+        report("ping-reply", -1);
+    } else {
+        struct pollfd in = {.fd = fd, .events = POLLIN};
+        unsigned char reply[64];
+        int ready = poll(&in, 1, 2000);
+        if (ready == 0)
+            errno = ETIMEDOUT;
+        report("ping-reply", ready > 0 && recv(fd, reply, sizeof reply, 0) > 0 && reply[0] == 0 ? 0 : -1);
+    }
+    close(fd);
+    return 0;
+}
+
+/* Bound to a port the kernel picks and closed at once: nothing is sent. */
+static int cmd_vsock(void)
+{
+    struct sockaddr_vm any = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
+                              .svm_port = VMADDR_PORT_ANY};
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    report("vsock-socket", fd);
+    if (fd >= 0) {
+        report("vsock-bind", bind(fd, (struct sockaddr *)&any, sizeof any));
+        close(fd);
+    }
+    try_socket("qipcrtr-socket", 42 /* AF_QIPCRTR */, SOCK_DGRAM, 0);
+    return 0;
+}
+
 static int cmd_spoof(const char *src, const char *dst, const char *port)
 {
     int one = 1;
@@ -478,6 +524,10 @@ int main(int argc, char **argv)
         return cmd_udp(argv[2], argv[3]);
     if (strcmp(cmd, "raw") == 0)
         return cmd_raw();
+    if (strcmp(cmd, "ping") == 0 && argc == 3)
+        return cmd_ping(argv[2]);
+    if (strcmp(cmd, "vsock") == 0)
+        return cmd_vsock();
     if (strcmp(cmd, "spoof") == 0 && argc == 5)
         return cmd_spoof(argv[2], argv[3], argv[4]);
     if (strcmp(cmd, "netadmin") == 0 && argc == 3)

@@ -172,3 +172,69 @@ def test_a_forged_copy_out_stream_lands_nothing_outside_and_nothing_dangerous(
     assert os.readlink(out / "link") == str(victim)
     assert all(stat.S_ISREG(s.st_mode) or stat.S_ISDIR(s.st_mode) or stat.S_ISLNK(s.st_mode)
                for s in arrived.values())  # fmt: skip
+
+
+def _victim(tmp_path: Path) -> Path:
+    """A host directory a container must never write into (root's, 0755)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    return victim
+
+
+def test_a_link_copied_out_earlier_does_not_steer_a_later_copy_out(
+        client: Client, fresh: Callable[[], str], tmp_path: Path) -> None:
+    # The first copy out brings back out/a/d -> victim (a link stays a link);
+    # then the container makes d a real directory and asks for its contents
+    # at out/a/d/: a host path that now leads through the container's link.
+    handle, victim, out = fresh(), _victim(tmp_path), tmp_path / "out"
+    vcap = Attempt(client, handle, "vcap")
+    vcap.shell(f"mkdir ~/a && ln -s {victim} ~/a/d")
+    client.copy_out(handle, "/home/vcap/a", str(out), timeout=TIMEOUT)
+    assert os.readlink(out / "a" / "d") == str(victim)
+    vcap.shell("rm ~/a/d && mkdir ~/a/d && echo planted > ~/a/d/planted")
+    for dst, owner in ((out / "a" / "d", ""), (out / "a" / "d" / "new", "nobody")):
+        with pytest.raises(ServerError, match="command exited with failure"):
+            client.copy_out(handle, "/home/vcap/a/d/", f"{dst}/", owner=owner,
+                            timeout=TIMEOUT)  # fmt: skip
+    assert os.listdir(victim) == []
+    assert victim.stat().st_uid == 0
+
+
+def test_a_forged_stream_does_not_write_through_a_link_copied_out_earlier(
+        client: Client, fresh: Callable[[], str], tmp_path: Path) -> None:
+    # The same destination again, with a stream that names a/d/planted but
+    # not the directory a/d (which would have replaced the link): without
+    # the jail the host's tar opens a/d/planted through the old link.
+    handle, victim, out = fresh(), _victim(tmp_path), tmp_path / "out"
+    Attempt(client, handle, "vcap").shell(f"mkdir ~/a && ln -s {victim} ~/a/d")
+    client.copy_out(handle, "/home/vcap/a", str(out), timeout=TIMEOUT)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        info = tarfile.TarInfo("a/d/planted")
+        info.size = 8
+        archive.addfile(info, io.BytesIO(b"planted\n"))
+    forged = tmp_path / "forged.tar"
+    forged.write_bytes(buffer.getvalue())
+    client.copy_in(handle, str(forged), "/home/vcap/forged.tar", timeout=TIMEOUT)
+    Attempt(client, handle, "root").shell(
+        "printf '#!/bin/bash\\ncat /home/vcap/forged.tar\\n' > /usr/bin/tar"
+        " && chmod 755 /usr/bin/tar")  # fmt: skip
+    with contextlib.suppress(ServerError):
+        client.copy_out(handle, "/home/vcap/a", str(out), owner="nobody", timeout=TIMEOUT)
+    assert os.listdir(victim) == []
+    assert victim.stat().st_uid == 0
+    assert os.readlink(out / "a" / "d") == str(victim)
+
+
+def test_copy_in_does_not_read_through_a_link_copied_out_earlier(
+        client: Client, fresh: Callable[[], str], host_secret: HostSecret,
+        tmp_path: Path) -> None:  # fmt: skip
+    # out/d -> the host's secret directory, from the container; copying
+    # out/d/ back in would hand the container the host's files.
+    handle, out = fresh(), tmp_path / "out"
+    Attempt(client, handle, "vcap").shell(f"ln -s {host_secret.directory} ~/d")
+    out.mkdir()
+    client.copy_out(handle, "/home/vcap/d", str(out), timeout=TIMEOUT)
+    with pytest.raises(ServerError, match="command exited with failure"):
+        client.copy_in(handle, f"{out}/d/", "/home/vcap/got/", timeout=TIMEOUT)
+    assert Attempt(client, handle, "vcap").read("/home/vcap/got/secret.txt") == "ENOENT\n"

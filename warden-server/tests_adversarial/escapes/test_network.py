@@ -103,6 +103,27 @@ def test_raw_and_packet_sockets_are_refused(inside: Attempt) -> None:
         ["raw-ip", "raw-icmp", "raw-udp", "raw-ipv6", "packet-raw", "packet-dgram"], "EPERM")
 
 
+def test_ping_works_without_raw_sockets_and_meets_the_firewall(inside: Attempt) -> None:
+    # ping's file capability is void under no_new_privs: it needs the
+    # namespace's ping_group_range to open an ICMP echo socket. Only
+    # addresses of the container's own namespace answer; the host end of the
+    # veth drops them like any other traffic from its containers.
+    _, host_ip, container_ip = container_info(inside.client, inside.handle)
+    for addr in ("127.0.0.1", container_ip):
+        assert inside.probe("ping", addr) == {"ping-socket": "OK", "ping-reply": "OK"}, addr
+    refused = inside.probe("ping", host_ip)
+    assert refused["ping-socket"] == "OK"
+    assert refused["ping-reply"] != "OK"
+
+
+def test_socket_families_outside_the_network_namespace_are_refused(inside: Attempt) -> None:
+    # A vsock port is bound host-wide and reaches the hypervisor past the
+    # veth and its firewall; on a kernel without the family the answer is
+    # the same EAFNOSUPPORT, so the test holds on any host.
+    assert inside.probe("vsock") == dict.fromkeys(["vsock-socket", "qipcrtr-socket"],
+                                                  "EAFNOSUPPORT")
+
+
 def test_foreign_source_addresses_are_refused(inside: Attempt, fresh: Callable[[], str],
                                               netns: str, listener: HostListener) -> None:
     _, host_ip, _ = container_info(inside.client, inside.handle)

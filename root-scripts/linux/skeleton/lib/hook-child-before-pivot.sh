@@ -134,9 +134,14 @@ set_hostname() {
 # The container's end of the veth (created by hook-parent-after-clone.sh in
 # this network namespace): no IPv6 (a link-local address would reach the
 # host past its IPv4 firewall; loopback keeps ::1), address, MTU, default
-# route through the host.
+# route through the host. Every group may open ICMP echo sockets (as
+# container engines set it): ping works without CAP_NET_RAW, which jobs
+# never get back from ping's file capability under no_new_privs. The
+# setting is the namespace's own; the packets meet the same firewall.
 setup_network() {
   local ipv6=/proc/sys/net/ipv6/conf name
+  echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range \
+    || fail "child-before-pivot: network" "cannot allow ICMP echo sockets (ping_group_range)"
   if [[ -d $ipv6 ]]; then
     for name in default "$network_container_iface"; do
       echo 1 > "$ipv6/$name/disable_ipv6" \

@@ -25,7 +25,7 @@ static const char usage[] =
     "pid): its namespaces and root, as NAME from the container's /etc/passwd, with\n"
     "only HOME, USER, PATH, LANG (when set here) and --env in the environment, only\n"
     "fds 0, 1 and 2, rlimits, a capability set, no_new_privs and a seccomp filter.\n"
-    "Exits with PROGRAM's status (128+N when signal N ended it), or 255 when a step\n"
+    "Ends as PROGRAM did (its exit code, or killed by the same signal), or 255 when a step\n"
     "fails (\"warden-exec: STEP(WHAT): REASON\" on stderr).\n"
     "\n"
     "  -t, --target PID          the container's init, as the host sees it\n"

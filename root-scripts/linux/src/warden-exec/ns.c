@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -183,8 +184,8 @@ void ns_enter(struct target *t)
 /* Joining a pid namespace takes effect for children only, so we fork once.
  * The child goes on into the container and returns; the parent stays
  * outside (invisible to the container: it is in the host's pid namespace),
- * waits, and exits with the child's status: its exit code, or 128+N when
- * signal N ended it.
+ * waits, and ends as the child did: with its exit code, or killed by the
+ * same signal N (128+N to a shell).
  *
  * The child stays in our process group, so a signal to the group (what the
  * server sends to a job) reaches it directly. The parent blocks every
@@ -193,6 +194,8 @@ void ns_enter(struct target *t)
  *
  * pid_fd (-1: none) is --pid-file's: the parent writes its pid there once
  * the child exists, so whoever reads it knows the job is inside. */
+static void die_of_signal(int sig) __attribute__((noreturn));
+
 void fork_into_pid_ns(bool keep_parent_fd, int pid_fd)
 {
     sigset_t all;
@@ -232,7 +235,25 @@ void fork_into_pid_ns(bool keep_parent_fd, int pid_fd)
         if (errno != EINTR)
             fail("waitpid");
     }
-    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    if (WIFEXITED(status))
+        _exit(WEXITSTATUS(status));
+    die_of_signal(WTERMSIG(status));
+}
+
+/* End as a signal ended the child, so that whoever waits for us (the job's
+ * keeper) can tell a death by signal from an exit code; with no core file of
+ * ours. A signal whose default is not to terminate leaves us here: 128+N. */
+static void die_of_signal(int sig)
+{
+    struct rlimit no_core = {0, 0};
+    (void)setrlimit(RLIMIT_CORE, &no_core);
+    (void)signal(sig, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    (void)kill(getpid(), sig);
+    (void)sigprocmask(SIG_UNBLOCK, &only, NULL);
+    _exit(128 + sig);
 }
 
 /* The target's own root (as nsenter --root does), not merely its mount

@@ -36,6 +36,7 @@ enum action {
     NOSYS,            /* ENOSYS: clone3, whose flags a filter cannot read; libc falls back to clone */
     DENY_NS_FLAGS,    /* EPERM when argument 0 asks for a new namespace */
     DENY_PERSONALITY, /* EPERM unless argument 0 is one of Docker's harmless values */
+    DENY_FAMILIES,    /* EAFNOSUPPORT when argument 0 is a socket family outside the netns */
 };
 
 static const struct rule {
@@ -102,6 +103,9 @@ static const struct rule {
     {SYS_io_uring_enter, ALWAYS, DENY},
     {SYS_io_uring_register, ALWAYS, DENY},
     {SYS_personality, ALWAYS, DENY_PERSONALITY},
+    /* socket families that ignore the network namespace (below) */
+    {SYS_socket, ALWAYS, DENY_FAMILIES},
+    {SYS_socketpair, ALWAYS, DENY_FAMILIES},
     /* obsolete */
     {SYS_nfsservctl, ALWAYS, DENY},
 #ifdef SYS_uselib
@@ -122,6 +126,18 @@ static const struct rule {
 /* Docker's list: plain Linux, its 32-bit variant, UNAME26 and the query. */
 static const uint32_t harmless_personalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 #define N_PERSONALITIES (sizeof harmless_personalities / sizeof harmless_personalities[0])
+
+/* Socket families whose sockets are not confined to the caller's network
+ * namespace, so the veth and its firewall never see their traffic. vsock
+ * reaches the hypervisor (and, with vhost-vsock, other guests) through a
+ * port space shared by the whole host; Qualcomm's IPC router has one
+ * host-wide node too. Docker and Podman deny vsock for the same reason.
+ * Families the kernel itself refuses outside the initial namespace
+ * (Bluetooth, NFC, AX.25, X.25 ...) need no entry. The error is the one a
+ * kernel without the family gives, which programs already handle. Numbers,
+ * not AF_ names: older libc headers lack them. */
+static const uint32_t unconfined_families[] = {40 /* AF_VSOCK */, 42 /* AF_QIPCRTR */};
+#define N_FAMILIES (sizeof unconfined_families / sizeof unconfined_families[0])
 
 #define LOAD(field) (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
 #define RET(value) (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, (value))
@@ -164,6 +180,13 @@ static void emit_body(struct program *p, enum action action)
         emit(p, RET(ERRNO(EPERM)));
         emit(p, RET(SECCOMP_RET_ALLOW));
         break;
+    case DENY_FAMILIES:
+        emit(p, LOAD(args[0]));
+        for (unsigned i = 0; i < N_FAMILIES; i++)
+            emit(p, JUMP(BPF_JEQ, unconfined_families[i], (unsigned char)(N_FAMILIES - i), 0));
+        emit(p, RET(SECCOMP_RET_ALLOW));
+        emit(p, RET(ERRNO(EAFNOSUPPORT)));
+        break;
     }
 }
 
@@ -174,6 +197,8 @@ static unsigned char body_len(enum action action)
         return 4;
     case DENY_PERSONALITY:
         return (unsigned char)(N_PERSONALITIES + 3);
+    case DENY_FAMILIES:
+        return (unsigned char)(N_FAMILIES + 3);
     default:
         return 1;
     }

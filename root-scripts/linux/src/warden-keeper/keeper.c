@@ -22,7 +22,7 @@
  *   --pid-file     write the job's pid there (atomically) once it is started.
  *
  * When the job's process ends, what is left in the pipes is read, the files
- * are closed and JOB_DIR/exit_status gets its status (the exit code, or 128+N
+ * are closed and JOB_DIR/exit_status gets its status (the exit code, or -N
  * when signal N ended it) atomically; then this program exits, and the pipes
  * close with it: a process the job left behind that writes to them gets
  * SIGPIPE (or EPIPE), as with the original's closed pipes.
@@ -363,7 +363,8 @@ int main(int argc, char **argv)
 		if (streams[s].file_fd >= 0)
 			close(streams[s].file_fd);
 	}
-	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	/* A death by signal N is recorded as -N: an exit code (0-255) never looks like one. */
+	int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
 	char text[16];
 	snprintf(text, sizeof text, "%d\n", code);
 	write_file_atomically("exit_status", text);

@@ -96,8 +96,12 @@ _SYSTEM_ROOT_SCRIPTS: Final = "/usr/share/warden/root-scripts"
 
 
 def default_root_scripts_path() -> str:
-    """The repository's ``root-scripts`` when running from a checkout, else the system copy."""
+    """The scripts installed with the package, else the checkout's ``root-scripts``
+    (an editable install), else the system copy."""
     here = Path(__file__).resolve()
+    packaged = here.parent / "root_scripts"
+    if packaged.is_dir():
+        return str(packaged)
     for parent in here.parents:
         candidate = parent / "root-scripts"
         if candidate.is_dir():
@@ -168,6 +172,15 @@ class ServerConfig:
         rlimits(RLIMIT_NAMES), factory=dict, shown="`{}`"
     )
     job_output_limit: int = setting(NON_NEGATIVE, 10 * 1024 * 1024, shown="`10485760`")
+    #: The largest request frame a client may send (bytes). Nothing in a
+    #: request carries file data (copies name paths), so only a script that
+    #: embeds data comes near it; what a connection can hold unanswered.
+    request_size_limit: int = setting(
+        integer_range(1024, 2**31 - 1), 16 * 1024 * 1024, shown="`16777216`"
+    )
+    #: The unix socket's accept queue (the kernel caps it at
+    #: net.core.somaxconn); Twisted's default of 50 refuses a burst of clients.
+    listen_backlog: int = setting(integer_range(1, 65535), 1024, shown="`1024`")
     disk_quota_enabled: bool = setting(
         BOOLEAN, True, shown="`true`", path=("quota", "disk_quota_enabled")
     )
@@ -177,7 +190,8 @@ class ServerConfig:
     root_scripts_path: str = setting(
         STRING,
         factory=default_root_scripts_path,
-        shown="the repository's `root-scripts`, else `/usr/share/warden/root-scripts`",
+        shown="the scripts installed with the package (`warden/server/root_scripts`), else the "
+        "checkout's `root-scripts` (editable install), else `/usr/share/warden/root-scripts`",
     )
     cgroup_parent: str = setting(STRING, "warden", shown="`warden`")
     cgroup_root: str = setting(STRING, "/sys/fs/cgroup", shown="`/sys/fs/cgroup`")

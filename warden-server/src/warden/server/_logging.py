@@ -1,10 +1,15 @@
-# -*- test-case-name: tests.test_main -*-
-"""Logging through twisted.logger at the configured level (C14).
+# -*- test-case-name: tests.test_logging -*-
+"""Logging through twisted.logger at the configured level.
 
 Records go to ``logging.file`` (appended) or stdout, as text lines or, with
 ``logging.json: true``, as one JSON object per line; ``logging.syslog`` (an
 ident) sends them to the system log as well. The original's levels map onto
 twisted's: fatal -> critical, debug/debug1/debug2/all -> debug, off -> nothing.
+
+Twisted's own chatter (factories starting, ports closing, the main loop
+ending) arrives at info level, much of it through the legacy ``log.msg``
+bridge; it is demoted to debug so that a normal run logs only warden's
+records. Legacy errors keep their level.
 """
 
 from __future__ import annotations
@@ -50,11 +55,17 @@ _SYSLOG_PRIORITY = {
 }
 
 
+#: Fields the legacy-log bridge adds to every event; they repeat the message.
+_LEGACY_FIELDS = frozenset({"isError", "message", "system", "time", "format"})
+
+
 def _extra(event: dict[str, Any]) -> str:
     """The event's own fields (handle, request ...), for the text format."""
+    legacy = event.get("log_namespace") == "log_legacy"
     fields = {
         k: v for k, v in event.items()
         if not k.startswith("log_") and f"{{{k}" not in event.get("log_format", "")
+        and not (legacy and k in _LEGACY_FIELDS)
     }  # fmt: skip
     return " ".join(f"{k}={v!r}" for k, v in sorted(fields.items()))
 
@@ -88,6 +99,27 @@ def _syslog_observer(ident: str) -> Callable[[dict[str, Any]], None]:
     return observe
 
 
+def _is_twisted_chatter(event: dict[str, Any]) -> bool:
+    """Twisted's own informational records (not warden's, not errors)."""
+    if event.get("log_level") is not LogLevel.info:
+        return False
+    namespace = event.get("log_namespace", "")
+    if namespace == "log_legacy":
+        return not event.get("isError")
+    return bool(namespace.startswith("twisted."))
+
+
+def _quieting(observer: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """``observer`` seeing Twisted's informational chatter at debug level."""
+
+    def observe(event: dict[str, Any]) -> None:
+        if _is_twisted_chatter(event):
+            event = {**event, "log_level": LogLevel.debug}
+        observer(event)
+
+    return observe
+
+
 #: Whether debug records reach a sink (set by ``observers_for``).
 _debug = False
 
@@ -110,7 +142,7 @@ def observers_for(config: LoggingConfig, stream: IO[str] | None = None) -> list[
     if config.syslog:
         sinks.append(_syslog_observer(config.syslog))
     predicate: Any = LogLevelFilterPredicate(defaultLogLevel=level)
-    return [FilteringLogObserver(sink, [predicate]) for sink in sinks]
+    return [_quieting(FilteringLogObserver(sink, [predicate])) for sink in sinks]
 
 
 def setup_logging(config: LoggingConfig) -> None:

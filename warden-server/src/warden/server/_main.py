@@ -1,10 +1,12 @@
 # -*- test-case-name: tests.test_main -*-
 """``warden-server --config FILE``: the process around the server.
 
-Startup order (C9): read and check the configuration (an invalid one stops
-here with the key and what was expected), start logging, build the pools,
+Startup order: read and check the configuration (an invalid one stops
+here with the key and what was expected), take the socket's lock (a second
+server on the same socket stops here, having touched nothing), check that the
+backend's scripts and files are there, start logging, build the pools,
 raise RLIMIT_NOFILE, log the configuration, then in the reactor: host setup,
-recovery, listen, pidfile. SIGUSR2 drains (C6) and exits 0; SIGTERM and
+recovery, listen, pidfile. SIGUSR2 drains (``Server.drain``) and exits 0; SIGTERM and
 SIGINT stop at once (snapshots are current anyway).
 """
 
@@ -22,7 +24,9 @@ from twisted.logger import Logger
 
 from ._config import Config, load_config, parse_config
 from ._errors import ConfigError
+from ._lock import ServerLockedError, take_server_lock
 from ._logging import setup_logging
+from ._preflight import problems
 from ._server import Server
 
 __all__ = ["main"]
@@ -54,12 +58,26 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the server until drained (0) or stopped; 2 for a bad configuration."""
+    """Run the server until drained (0) or stopped; 2 for a bad configuration or a
+    missing file, 1 when another server holds the socket or the start fails."""
     args = _parse_args(argv)
     try:
         config: Config = load_config(args.config) if args.config else parse_config(None)
     except ConfigError as error:
         print(f"warden-server: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    # Before anything else is touched: a second server on this socket stops here.
+    try:
+        take_server_lock(config.server.unix_domain_path)  # held (left open) until exit
+    except ServerLockedError as error:
+        print(f"warden-server: cannot start: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"warden-server: cannot start: lock file: {error}", file=sys.stderr)
+        return 1
+    missing = problems(config)
+    if missing:
+        print("warden-server: cannot start: " + "; ".join(missing), file=sys.stderr)
         return 2
     setup_logging(config.logging)
 
@@ -100,6 +118,7 @@ def _run(server: Server, reactor: Any) -> int:
     try:
         reactor.run()
     finally:
+        server.teardown_host()
         server.remove_pidfile()
     return exit_code
 

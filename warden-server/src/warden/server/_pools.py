@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_pools -*-
-"""Pools of /30 networks, host ports and uids (E1 ... E4).
+"""Pools of /30 networks, host ports and uids.
 
 A pool is an ordered list of entries, each available now or only after a time
 (the release delay). ``acquire`` looks only at the head of the list, as the
@@ -58,6 +58,11 @@ class Pool(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        """How many entries the pool was made with (free or not)."""
+        return len(self._members)
 
     def __contains__(self, entry: object) -> bool:
         return any(e == entry for _, e in self._entries)

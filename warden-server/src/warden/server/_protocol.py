@@ -1,10 +1,14 @@
 # -*- test-case-name: tests.test_connections,tests.unit.test_unit_connection -*-
-"""One client connection: frames in, one request at a time, responses out (C1).
+"""One client connection: frames in, one request at a time, responses out.
 
 Requests are queued in arrival order and served one after the other, so
 pipelined requests get their responses in order. A malformed frame or message
 is logged and answered, in its place in the queue, with an ErrorResponse that
-says what was wrong; then this connection (and only it) is closed.
+says what was wrong; then this connection (and only it) is closed. A frame
+longer than ``server.request_size_limit`` is refused from its length line,
+before its bytes are kept. While requests wait behind a busy one, reading
+stops once they hold more than that limit, so a client that pipelines
+without reading answers cannot make the server hold more than about twice it.
 
 Ping, List and Echo are answered on the spot (no coroutine, no Deferred, no
 reactor turn in between; a lone Ping frame is recognised by its bytes), and a
@@ -15,6 +19,7 @@ and one sendto.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections import deque
 from typing import Any, Protocol
@@ -37,6 +42,8 @@ from warden.protocol import (
     response_to_wire,
 )
 
+from ._config import Config
+from ._metrics import OK, Metrics
 from .container.base import Container
 
 __all__ = ["ConnectionOwner", "WardenConnection", "WardenFactory"]
@@ -46,7 +53,7 @@ _PING_REQUEST_WIRE = request_to_wire(PingRequest())
 _PING_WIRE = response_to_wire(PingResponse())
 
 #: Requests that a drain interrupts (their jobs keep running and can be linked
-#: again after the restart); every other request is finished first (C6).
+#: again after the restart); every other request is finished first.
 _CLOSED_ON_DRAIN = (LinkRequest, StreamRequest, RunRequest)
 
 
@@ -61,11 +68,19 @@ class ConnectionOwner(Protocol):
     def reactor(self) -> Any:
         """The reactor the connection schedules its next request on."""
 
+    @property
+    def config(self) -> Config:
+        """The server's configuration (for ``server.request_size_limit``)."""
+
     def connection_made(self, connection: WardenConnection) -> None:
         """A client connected."""
 
     def connection_lost(self, connection: WardenConnection) -> None:
         """A client went away."""
+
+    @property
+    def metrics(self) -> Metrics:
+        """Where served requests are counted."""
 
     def answer_now(self, request: Message) -> Message | None:
         """The response to a request answered without waiting, else None."""
@@ -81,7 +96,8 @@ class WardenConnection(protocol.Protocol):
 
     def __init__(self, server: ConnectionOwner) -> None:
         self.server = server
-        self.decoder = MessageDecoder("request")
+        self.size_limit = server.config.server.request_size_limit
+        self.decoder = MessageDecoder("request", max_frame_size=self.size_limit)
         self.queue: deque[Message | ProtocolError] = deque()
         self.current: Message | None = None
         self.busy = False
@@ -89,6 +105,10 @@ class WardenConnection(protocol.Protocol):
         self.draining = False
         self.lost = False
         self.broken = False
+        #: Encoded size of the requests in the queue, and whether reading is
+        #: paused because of it.
+        self.queued_bytes = 0
+        self.paused = False
         #: Containers this connection created or named (for their grace timers);
         #: weak, so that one long-lived connection does not keep every
         #: container it ever named alive once destroyed.
@@ -109,17 +129,26 @@ class WardenConnection(protocol.Protocol):
         if data == _PING_REQUEST_WIRE and not (self.busy or self.queue or self.decoder.buffered):
             # A lone Ping (what health checks send, over and over): its bytes
             # are known, so is the answer; nothing to decode or queue.
+            started = time.perf_counter()
             self._write(_PING_WIRE)
+            self.server.metrics.request_served(PingRequest, OK, started)
             return
         self.decoder.feed(data)
         try:
             for request in self.decoder:
                 self.queue.append(request)
+                if self.busy:
+                    self.queued_bytes += request.ByteSize()
         except ProtocolError as error:
             # Answer it in its turn, after the requests before it, then close.
             self.broken = True
             self.queue.append(error)
         self._next()
+        if self.queued_bytes > self.size_limit and not self.paused and not self.lost:
+            transport: Any = self.transport
+            if transport is not None:
+                self.paused = True
+                transport.pauseProducing()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.lost = True
@@ -162,6 +191,9 @@ class WardenConnection(protocol.Protocol):
     def _next(self) -> None:
         while not (self.busy or self.closing or self.lost) and self.queue:
             item = self.queue.popleft()
+            if not self.queue:
+                self.queued_bytes = 0
+                self._resume()
             if isinstance(item, ProtocolError):
                 self._log.warn("bad frame from {peer}, closing: {error}", peer=self, error=item)
                 self.send(ErrorResponse(message=str(item)))
@@ -189,10 +221,18 @@ class WardenConnection(protocol.Protocol):
         # next_tick), which also keeps long pipelines off the stack.
         self.server.reactor.callLater(0, self._next)
 
+    def _resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            transport: Any = self.transport
+            if transport is not None and not self.lost:
+                transport.resumeProducing()
+
     def close(self) -> None:
         """Close after pending writes; queued requests are dropped."""
         self.closing = True
         self.queue.clear()
+        self.queued_bytes = 0
         transport: Any = self.transport
         if transport is not None:
             transport.loseConnection()

@@ -2,7 +2,7 @@
 """The one funnel through which the server starts processes.
 
 ``run_script`` runs a command to completion and captures its output (bounded),
-like the original's ``sh`` helper (C20): a non-zero exit is
+like the original's ``sh`` helper: a non-zero exit is
 ``command exited with failure``, too much output is
 ``command exceeded maximum output``. ``spawn_detached`` starts a job wrapper in
 its own session, so that it outlives the server.

@@ -2,8 +2,8 @@
 """The server: composition root, request dispatch, drain and recovery.
 
 ``Server`` builds the pools and the container context from the configuration,
-recovers containers from the depot (C8), listens on the unix socket, and turns
-each request into a response (C3): Ping, List and Echo here, Create to a new
+recovers containers from the depot, listens on the unix socket, and turns
+each request into a response: Ping, List and Echo here, Create to a new
 container, everything else to the container its handle names.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf.message import Message
@@ -20,6 +22,7 @@ from twisted.logger import Logger
 
 from warden.protocol import (
     CreateRequest,
+    DestroyRequest,
     EchoRequest,
     EchoResponse,
     ErrorResponse,
@@ -37,6 +40,8 @@ from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
 from ._job_ids import JobIdCounter
 from ._jobs import JobServices
+from ._messages import client_message, describe
+from ._metrics import CONTENT_TYPE, ERROR, OK, Metrics
 from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
@@ -45,8 +50,14 @@ from ._stale import kill_processes, kill_processes_using, processes_of_missing_e
 from ._syslog import SyslogSender
 from ._watch import DirectoryWatcher
 from .container import backend_class
-from .container._context import ContainerContext, ContainerIds, Registry, ScriptRunner
-from .container.base import ConnectionGoneError, Container
+from .container._context import (
+    UNKNOWN_HANDLE,
+    ContainerContext,
+    ContainerIds,
+    Registry,
+    ScriptRunner,
+)
+from .container.base import ConnectionGoneError, Container, State
 
 __all__ = ["JOB_ID_FILE", "Server"]
 
@@ -72,6 +83,7 @@ class Server:
                 f"server.container_klass: the {config.backend} backend is not available ({error})"
             ) from error
         depot = config.server.container_depot_path
+        self.metrics = Metrics(self, (state.value for state in State))
         self.context = ContainerContext(
             reactor=reactor,
             config=config,
@@ -89,6 +101,7 @@ class Server:
                 syslog=SyslogSender(config.server.syslog_socket),
             ),
             run_script=run_script,
+            count_oom=self.metrics.count_oom,
         )  # fmt: skip
         self.connections: set[WardenConnection] = set()
         self.draining = False
@@ -102,7 +115,7 @@ class Server:
         """Live containers by handle."""
         return self.context.registry
 
-    # -- start (C9) --
+    # -- start --
 
     async def start(self) -> None:
         """Host setup, recovery, then listen; the pidfile is written last."""
@@ -116,12 +129,16 @@ class Server:
         # reactor serves anyone: nobody connects through a wider mode meanwhile.
         umask = os.umask(0o077)
         try:
-            self.port = self.reactor.listenUNIX(server.unix_domain_path, WardenFactory(self))
+            self.port = self.reactor.listenUNIX(
+                server.unix_domain_path, WardenFactory(self), backlog=server.listen_backlog
+            )
         finally:
             os.umask(umask)
         os.chmod(server.unix_domain_path, server.unix_domain_permissions)
         self.health_port = self.reactor.listenTCP(
-            self.config.health_check_server.port, HealthCheckFactory(), interface="127.0.0.1"
+            self.config.health_check_server.port,
+            HealthCheckFactory(self.metrics.exposition, CONTENT_TYPE),
+            interface="127.0.0.1",
         )
         self.log.info(
             "Listening on {path} (health check on 127.0.0.1:{port})",
@@ -143,6 +160,13 @@ class Server:
         self._pidfile = fd
         self.log.info("Writing pid {pid} to {path}", pid=os.getpid(), path=path)
 
+    def teardown_host(self) -> None:
+        """At exit, after the reactor: the backend undoes its unused host setup."""
+        try:
+            self.container_class.teardown_host(self.config)
+        except Exception:  # exiting anyway: say so, do not mask the exit status
+            self.log.failure("host teardown failed")
+
     def remove_pidfile(self) -> None:
         """Remove the pidfile written at start (at exit)."""
         if self._pidfile is not None and self.config.server.pidfile:
@@ -151,7 +175,7 @@ class Server:
             os.close(self._pidfile)
             self._pidfile = None
 
-    # -- recovery (C8) --
+    # -- recovery --
 
     async def recover(self) -> None:
         """Rebuild containers from their snapshots; destroy what cannot be recovered."""
@@ -212,7 +236,7 @@ class Server:
         except Exception as error:
             self.log.error("destroying {path} failed: {e}", path=container.container_path, e=error)
 
-    # -- connections and requests (C1 ... C4) --
+    # -- connections and requests --
 
     def connection_made(self, connection: WardenConnection) -> None:
         """A client connected."""
@@ -235,29 +259,78 @@ class Server:
 
     async def handle(self, request: Message, connection: WardenConnection) -> None:
         """Serve one request and send its response (none if the client left mid-wait)."""
+        started = time.perf_counter()
         try:
             response = await self.process(request, connection)
         except ConnectionGoneError:
             return
         except WardenError as error:
-            response = ErrorResponse(message=error.message)
+            response = ErrorResponse(message=self._error_message(request, error.message))
         except Exception as error:
             self.log.failure("{kind} failed", kind=type_name(request))
-            response = ErrorResponse(message=str(error) or type(error).__name__)
+            response = ErrorResponse(message=self._error_message(request, describe(error)))
+        self._count(request, response, started)
         connection.send(response)
+
+    def _count(self, request: Message, response: Message, started: float) -> None:
+        kind = type(request)
+        failed = type(response) is ErrorResponse
+        self.metrics.request_served(kind, ERROR if failed else OK, started)
+        if not failed:
+            if kind is CreateRequest:
+                self.metrics.create_seconds.observe(time.perf_counter() - started)
+            elif kind is DestroyRequest:
+                self.metrics.destroy_seconds.observe(time.perf_counter() - started)
+
+    def _error_message(self, request: Message, message: str) -> str:
+        """What a client is told of a failed request: a container destroyed
+        meanwhile is an unknown handle (whatever broke under the request as
+        it went), and no Python error text gets out."""
+        if self._destroyed_under(request):
+            return UNKNOWN_HANDLE
+        return client_message(message)
+
+    def _destroyed_under(self, request: Message) -> bool:
+        handle = getattr(request, "handle", None)
+        if not handle or isinstance(request, (CreateRequest, DestroyRequest)):
+            return False
+        container = self.registry.find(handle)
+        return container is None or container.being_destroyed
 
     def answer_now(self, request: Message) -> Message | None:
         """The response to a request the server answers itself (Ping, List,
         Echo: nothing to wait for), else None."""
+        started = time.perf_counter()
         kind = type(request)
+        response: Message
         if kind is PingRequest:
-            return PingResponse()
-        if kind is ListRequest:
-            return ListResponse(handles=self.registry.handles())
-        if kind is EchoRequest:
+            response = PingResponse()
+        elif kind is ListRequest:
+            response = ListResponse(handles=self.registry.handles())
+        elif kind is EchoRequest:
             assert isinstance(request, EchoRequest)
-            return EchoResponse(message=request.message)
-        return None
+            response = EchoResponse(message=request.message)
+        else:
+            return None
+        self.metrics.request_served(kind, OK, started)
+        return response
+
+    # -- what the metrics read at scrape time --
+
+    def container_states(self) -> Iterator[str]:
+        """The state name of each live container."""
+        return (container.state.value for container in self.registry)
+
+    def running_jobs(self) -> int:
+        """Jobs not yet ended, over all live containers."""
+        return sum(
+            not job.terminated for container in self.registry for job in container.jobs.values()
+        )
+
+    def pools(self) -> dict[str, NetworkPool | PortPool | UidPool]:
+        """The pools by name."""
+        context = self.context
+        return {"network": context.network_pool, "port": context.port_pool, "uid": context.uid_pool}
 
     async def process(self, request: Message, connection: WardenConnection) -> Message:
         """The response to one request (raises WardenError for an error response)."""
@@ -273,6 +346,9 @@ class Server:
         if handle is None:
             raise WardenError(f"Unknown request: {type_name(request)}")
         container = self.registry.get(handle)
+        if container.being_destroyed and not isinstance(request, DestroyRequest):
+            # Half torn down: to clients it is gone already.
+            raise WardenError(UNKNOWN_HANDLE)
         self._reference(connection, container)
         if isinstance(request, StopRequest) and request.background:
             # Reply now; stop on the next turn, its errors only logged.
@@ -290,10 +366,11 @@ class Server:
             )
         )
 
-    # -- drain (C6) --
+    # -- drain --
 
     def drain(self) -> None:
-        """Stop accepting, close connections as C6 says, snapshot everything, stop."""
+        """Stop accepting, close idle connections and those waiting
+        on Link, Stream or Run, let the other requests finish, snapshot everything, stop."""
         if self.draining:
             return
         self.draining = True

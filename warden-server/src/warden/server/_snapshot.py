@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_snapshot -*-
-"""A container's snapshot: ``<container_path>/snapshot.json`` (C7).
+"""A container's snapshot: ``<container_path>/snapshot.json``.
 
 Written atomically (a temporary file in ``<container_path>/tmp``, then a
 rename), so a reader sees either the old or the new snapshot, never a torn

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_main -*-
-"""Job output to syslog (C18): one datagram per line on a unix socket.
+"""Job output to syslog: one datagram per line on a unix socket.
 
 The original piped a job's output through ``logger -t warden.<tag>``; here the
 server writes the records itself, in the format ``logger`` uses for a local

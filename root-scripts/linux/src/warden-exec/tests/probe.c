@@ -43,6 +43,7 @@
 #include <sys/ptrace.h>
 #include <sys/quota.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
 #include <sys/syscall.h>
@@ -296,6 +297,22 @@ static long attempt(const char *name)
         return ptrace(PTRACE_TRACEME, 0, NULL, NULL);
     if (!strcmp(name, "chroot"))
         return chroot("/");
+    if (!strncmp(name, "socket_", 7) || !strncmp(name, "socketpair_", 11)) {
+        /* socket_FAMILY / socketpair_FAMILY: created and closed unused */
+        const char *family = strchr(name, '_') + 1;
+        int domain = !strcmp(family, "vsock")   ? 40 /* AF_VSOCK */
+                     : !strcmp(family, "qipcrtr") ? 42 /* AF_QIPCRTR */
+                     : !strcmp(family, "unix")    ? AF_UNIX
+                                                  : AF_INET;
+        int type = domain == 42 ? SOCK_DGRAM : SOCK_STREAM;
+        int fds[2];
+        long r = name[6] == 'p' ? socketpair(domain, type, 0, fds) : (fds[0] = socket(domain, type, 0));
+        if (r >= 0)
+            close(fds[0]);
+        if (r >= 0 && name[6] == 'p')
+            close(fds[1]);
+        return r < 0 ? -1 : 0;
+    }
     fprintf(stderr, "probe: unknown syscall %s\n", name);
     exit(2);
 }

@@ -155,9 +155,9 @@ def test_target_cgroup_is_checked(run: Callable[..., subprocess.CompletedProcess
 @pytest.mark.parametrize(("argv", "status"), [
     (["probe", "exit", "0"], 0),
     (["probe", "exit", "42"], 42),
-    (["probe", "raise", str(int(signal.SIGTERM))], 128 + signal.SIGTERM),
-    (["probe", "raise", str(int(signal.SIGKILL))], 128 + signal.SIGKILL),
-    (["probe", "raise", str(int(signal.SIGSEGV))], 128 + signal.SIGSEGV),
+    (["probe", "raise", str(int(signal.SIGTERM))], -signal.SIGTERM),
+    (["probe", "raise", str(int(signal.SIGKILL))], -signal.SIGKILL),
+    (["probe", "raise", str(int(signal.SIGSEGV))], -signal.SIGSEGV),
 ])
 def test_exit_status_is_the_programs(run: Callable[..., subprocess.CompletedProcess[str]],
                                      argv: list[str], status: int) -> None:
@@ -182,7 +182,7 @@ def test_signal_to_the_process_group_ends_the_job_and_is_reported(
         # What the server does: signal the job's process group.
         os.killpg(job.pid, signal.SIGTERM)
         # warden-exec itself was not killed: it reports the job's end.
-        assert job.wait(timeout=10) == 128 + signal.SIGTERM
+        assert job.wait(timeout=10) == -signal.SIGTERM
     finally:
         job.kill()
         job.wait()

@@ -1,5 +1,6 @@
 # -*- test-case-name: tests.repl.test_completion -*-
-"""Tab completion: command names, then the command's flags and enum values.
+"""Tab completion: command names, then the command's flags and enum values,
+and the live handles after ``--handle`` (a List, kept for 2 s: ``_handles.py``).
 
 Flags are offered as whole paths (``--rlimits.nofile``,
 ``--bind_mounts[0].src_path``). A repeated field is offered at the index last
@@ -9,8 +10,7 @@ used on the line (to fill more of that element) and at the next one.
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -21,6 +21,7 @@ from warden.protocol import field_type_text
 from ._commands import COMMANDS, Command, field_description
 from ._errors import FlagError
 from ._flags import DELIMITER, parse_flag
+from ._words import UnbalancedQuoteError, shell_words
 
 __all__ = ["WardenCompleter", "flag_paths"]
 
@@ -69,7 +70,11 @@ def _leaf_field(command: Command, flag: str) -> FieldDescriptor | None:
 
 
 class WardenCompleter(Completer):
-    """Completes the shell's command lines."""
+    """Completes the shell's command lines; ``handles`` gives the live
+    handles that a ``--handle`` value completes to (none without it)."""
+
+    def __init__(self, handles: Callable[[], Sequence[str]] | None = None) -> None:
+        self._handles = handles
 
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
@@ -77,8 +82,8 @@ class WardenCompleter(Completer):
         """Candidates for the word before the cursor."""
         before = document.text_before_cursor
         try:
-            words = shlex.split(before)
-        except ValueError:
+            words = shell_words(before)
+        except UnbalancedQuoteError:
             return  # inside an open quote: a value is being typed
         current = "" if not words or before[-1:].isspace() else words.pop()
         if not words:
@@ -94,7 +99,10 @@ class WardenCompleter(Completer):
             return
         previous = _leaf_field(command, words[-1]) if len(words) > 1 else None
         if previous is not None and previous.type != FieldDescriptor.TYPE_BOOL:
-            yield from self._values(previous, current)  # the flag's value comes next
+            # The flag's value comes next.
+            if previous.name == "handle" and self._handles is not None:
+                yield from self._handle_values(self._handles(), current)
+            yield from self._values(previous, current)
             return
         yield from self._flags(command, words, current)
 
@@ -105,6 +113,12 @@ class WardenCompleter(Completer):
             if name.startswith(current.lower()):
                 meta = COMMANDS[name].description if name in COMMANDS else ""
                 yield Completion(name, -len(current), display_meta=meta)
+
+    @staticmethod
+    def _handle_values(handles: Sequence[str], current: str) -> Iterator[Completion]:
+        for handle in handles:
+            if handle.startswith(current):
+                yield Completion(handle, -len(current), display_meta="live container")
 
     @staticmethod
     def _values(field: FieldDescriptor, current: str) -> Iterator[Completion]:

@@ -10,6 +10,10 @@ job's output instead, stdout to stdout and stderr to stderr:
 - ``link``: the job's whole output once it ended; its exit status becomes the
   command's.
 
+When such a job ends with a status other than 0, the container's events
+(``out of memory``, ``command exceeded maximum output``) follow on stderr as
+``event : <event>`` lines: the job's output cannot tell them.
+
 A connection that was open before the command and turns out broken is
 reopened once and the command sent again, after ``Reconnecting...``, unless
 part of the command already took effect (``run`` whose job started).
@@ -17,11 +21,13 @@ part of the command already took effect (``run`` whose job started).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 from warden.client import Client, ClientConnectionError, ClientTimeoutError
 from warden.protocol import (
     LinkRequest,
+    LinkResponse,
     RunRequest,
     SpawnRequest,
     StreamRequest,
@@ -33,7 +39,10 @@ from ._help import command_help, global_help
 from ._output import Output
 from ._parse import CommandHelp, GlobalHelp, Invocation, parse_command
 
-__all__ = ["Executor"]
+__all__ = ["LIST_TIMEOUT", "Executor"]
+
+#: Seconds a List for completion may take: a Tab must not hang the prompt.
+LIST_TIMEOUT = 2.0
 
 
 class Executor:
@@ -54,7 +63,8 @@ class Executor:
     def execute(self, words: Sequence[str]) -> int | None:
         """Run one command given as words (``["echo", "--message", "hi"]``)."""
         if self.trace:
-            self.output.write("+ " + " ".join(words) + "\n")
+            # Quoted so that the line can be pasted back.
+            self.output.write("+ " + shlex.join(words) + "\n")
         parsed = parse_command(words)
         if isinstance(parsed, GlobalHelp):
             self.output.write(global_help())
@@ -63,6 +73,12 @@ class Executor:
             self.output.write(command_help(parsed.command))
             return None
         return self._send(parsed)
+
+    def list_handles(self) -> list[str]:
+        """The server's live handles (for completion); the client's errors go through."""
+        if not self.client.connected:
+            self.client.connect()
+        return list(self.client.list(timeout=LIST_TIMEOUT).handles)
 
     def drop_connection(self) -> None:
         """Forget the connection (after an interrupted command left it mid-answer)."""
@@ -99,6 +115,7 @@ class Executor:
             linked = self.client.call(request)
             self.output.write(linked.stdout)
             self.output.error(linked.stderr)
+            self._tell_events(linked)
             return linked.exit_status if linked.HasField("exit_status") else None
         self.output.write(format_response(self.client.call(request)))
         return None
@@ -120,4 +137,14 @@ class Executor:
             elif chunk.name == "stderr":
                 self.output.error(chunk.data)
             final = chunk
+        if final is not None:
+            self._tell_events(final)
         return final
+
+    def _tell_events(self, ended: LinkResponse | StreamResponse) -> None:
+        """A job that failed: the container's events say why when the job
+        cannot (``out of memory``: the OOM killer ended it)."""
+        if ended.exit_status == 0 or not ended.HasField("info"):
+            return
+        for event in ended.info.events:
+            self.output.error(f"event : {event}\n")

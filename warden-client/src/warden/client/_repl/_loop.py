@@ -23,6 +23,7 @@ from warden.protocol import ProtocolError
 from ._completion import WardenCompleter
 from ._errors import CommandError
 from ._execute import Executor
+from ._handles import LiveHandles
 from ._history import JsonHistory
 from ._parse import split_line
 
@@ -95,14 +96,14 @@ def run_interactive(
 ) -> int:
     """The ``warden>`` prompt, until Ctrl-D (or a failure with ``exit_on_error``).
 
-    Tab completes command names and flags; lines are kept in ``history_path``;
+    Tab completes command names, flags and live handles; lines are kept in ``history_path``;
     Ctrl-C abandons the line being typed, or the command running.
     """
     history = JsonHistory(history_path, warn=lambda text: executor.output.error(text + "\n"))
     session: PromptSession[str] = PromptSession(
         PROMPT,
         history=history,
-        completer=WardenCompleter(),
+        completer=WardenCompleter(LiveHandles(executor.list_handles)),
         complete_while_typing=False,
         input=prompt_input,
         output=prompt_output,

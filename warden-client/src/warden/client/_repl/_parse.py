@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from warden.protocol import Request
 from ._commands import Command, lookup_command
 from ._errors import CommandError
 from ._flags import is_flag, missing_required_flags, populate
+from ._words import UnbalancedQuoteError, shell_words
 
 __all__ = ["CommandHelp", "GlobalHelp", "Invocation", "Parsed", "parse_command", "split_line"]
 
@@ -68,8 +68,8 @@ def parse_command(words: Sequence[str]) -> Parsed:
 
 
 def split_line(line: str) -> list[str]:
-    """Split a typed line with shell quoting rules; CommandError for bad quoting."""
+    """Split a typed line as a POSIX shell does; CommandError for bad quoting."""
     try:
-        return shlex.split(line)
-    except ValueError as error:
+        return shell_words(line)
+    except UnbalancedQuoteError as error:
         raise CommandError(f"{error}: {line.strip()}") from None

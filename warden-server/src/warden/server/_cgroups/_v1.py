@@ -45,7 +45,8 @@ class CgroupV1:
         if memsw.exists():  # only where the host accounts swap
             files.append(memsw)
         # The kernel keeps limit <= memsw limit at every step: when raising,
-        # memsw goes first; when lowering, the plain limit goes first (F17).
+        # memsw goes first; when lowering, the plain limit goes first
+        # (the kernel keeps memsw >= the plain limit).
         if self.memory_limit() < limit_in_bytes:
             files.reverse()
         for file in files:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -23,7 +23,18 @@ from .._jobs import JobServices
 from .._pools import NetworkPool, PortPool, UidPool
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult, run_script
 
-__all__ = ["ContainerContext", "ContainerIds", "Named", "Peer", "Registry", "ScriptRunner"]
+__all__ = [
+    "UNKNOWN_HANDLE",
+    "ContainerContext",
+    "ContainerIds",
+    "Named",
+    "Peer",
+    "Registry",
+    "ScriptRunner",
+]
+
+#: The original's answer for a handle that names no container.
+UNKNOWN_HANDLE = "unknown handle"
 
 
 class Peer(Protocol):
@@ -58,11 +69,16 @@ class ScriptRunner(Protocol):
 
 
 class Named(Protocol):
-    """What the registry needs of a container: its handle."""
+    """What the registry needs of a container: its handle, and whether its
+    destroy is under way (then it is no longer listed)."""
 
     @property
     def handle(self) -> str:
         """The container's handle."""
+
+    @property
+    def being_destroyed(self) -> bool:
+        """Whether a Destroy of the container is under way."""
 
 
 #: What a registry holds (containers; the server's is a ``Registry[Container]``).
@@ -70,7 +86,7 @@ C = TypeVar("C", bound=Named)
 
 
 class ContainerIds:
-    """Container ids (F5): 11 characters, base-32 digits of a counter from the clock.
+    """Container ids: 11 characters, base-32 digits of a counter from the clock.
 
     The counter starts at the current time in microseconds and is incremented
     before each use. 11 characters fit the interface names ``w-<id>-0``
@@ -125,11 +141,15 @@ class Registry(Generic[C]):
         try:
             return self._live[handle]
         except KeyError:
-            raise WardenError("unknown handle") from None
+            raise WardenError(UNKNOWN_HANDLE) from None
+
+    def find(self, handle: str) -> C | None:
+        """The container with this handle, or None."""
+        return self._live.get(handle)
 
     def handles(self) -> list[str]:
-        """Handles of live containers."""
-        return list(self._live)
+        """Handles of live containers (not those whose destroy is under way)."""
+        return [handle for handle, c in self._live.items() if not c.being_destroyed]
 
     def __iter__(self) -> Iterator[C]:
         return iter(list(self._live.values()))
@@ -155,6 +175,8 @@ class ContainerContext:
     jobs: JobServices
     #: The one funnel every backend script goes through (injected by unit tests).
     run_script: ScriptRunner = field(default=run_script)
+    #: Called when the OOM killer acts in a container (the server's metrics).
+    count_oom: Callable[[], None] = lambda: None
 
     @property
     def depot_path(self) -> str:

@@ -55,7 +55,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -98,10 +98,12 @@ from warden.protocol import (
 
 from .._config import Config
 from .._errors import StateError, WardenError
+from .._exit_status import client_exit_status, signal_name
 from .._jobs import Job, JobResult
 from .._logging import debug_enabled
+from .._messages import script_reason
 from .._pools import NetworkPool
-from .._scripts import DEFAULT_MAX_OUTPUT, ScriptResult
+from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
 from .._snapshot import delete_snapshot, write_snapshot
 from ._context import ContainerContext, Peer
 
@@ -122,8 +124,13 @@ T = TypeVar("T")
 SNAPSHOT_RETRY = 2.0
 
 
+#: What Info says while a Stop is under way (the original said ``stopped``
+#: at once).
+STOPPING = "stopping"
+
+
 class State(enum.Enum):
-    """Container states (B0); the value is the name in snapshots and Info."""
+    """Container states; the value is the name in snapshots and Info."""
 
     BORN = "born"
     ACTIVE = "active"
@@ -132,7 +139,7 @@ class State(enum.Enum):
 
 
 class Bracket(enum.Enum):
-    """What happens to the snapshot around a request (C7)."""
+    """What happens to the snapshot around a request."""
 
     #: Not touched.
     NONE = "none"
@@ -183,13 +190,17 @@ class Container:
         self._grace_timer: Any = None
         self._brackets = 0
         self._destroying = False
+        #: A Destroy is under way: to clients the container is already gone.
+        self.being_destroyed = False
+        #: Fires when the Stop under way ends (None when none is).
+        self._stopping: defer.Deferred[None] | None = None
         self._snapshot_retry: Any = None
 
     # -- identity and resources --
 
     @property
     def container_id(self) -> str:
-        """The 11-character id (F5); names the directory, cgroups, interfaces."""
+        """The 11-character id; names the directory, cgroups, interfaces."""
         return str(self.resources["container_id"])
 
     @property
@@ -243,12 +254,21 @@ class Container:
         """The container's uid from the uid pool."""
         return int(self.resources["uid"])
 
+    @property
+    def state_name(self) -> str:
+        """The state as clients see it: ``stopping`` while a Stop is under
+        way (the container is already ``stopped`` to what it allows), then
+        ``stopped`` once every process has ended."""
+        if self._stopping is not None:
+            return STOPPING
+        return self.state.value
+
     def add_event(self, event: str) -> None:
         """Record an event (Info lists each once, in order of first occurrence)."""
         self.events[event] = None
 
     def _acquire(self, handle: str | None, network: str | None) -> None:
-        """Take id, handle, network and uid (F6); kept ones come from a snapshot."""
+        """Take id, handle, network and uid; kept ones come from a snapshot."""
         context = self.context
         if "container_id" not in self.resources:
             self.resources["container_id"] = context.new_container_id()
@@ -333,7 +353,7 @@ class Container:
             raise WardenError(f"Unknown request: {type(request).__name__}")
         started = self.context.reactor.seconds()
         if step.states is not None and self.state not in step.states:
-            raise StateError(tuple(s.value for s in step.states), self.state.value)
+            raise StateError(tuple(s.value for s in step.states), self.state_name)
         if step.bracket is Bracket.AROUND:
             async with self._snapshot_bracket():
                 response = await step.handler(self, request, peer)
@@ -388,7 +408,7 @@ class Container:
         delete_snapshot(self.container_path)
 
     def to_snapshot(self) -> dict[str, Any]:
-        """The snapshot document (C7)."""
+        """The snapshot document."""
         return {
             "state": self.state.value,
             "events": list(self.events),
@@ -441,17 +461,32 @@ class Container:
 
     async def _stop(self, request: StopRequest, peer: Peer | None) -> StopResponse:
         if self.state is State.STOPPED:
+            if self._stopping is not None:  # a Stop under way (in the background)
+                await _waiting_on(self._stopping)
             return StopResponse()
         self.state = State.STOPPED
-        async with self._snapshot_bracket():
-            await self.do_stop(request.kill)
-            # Postcondition of stop: every job has ended.
-            running = [job.finished() for job in self.jobs.values() if not job.terminated]
-            if running:
-                await defer.DeferredList(running)
+        self._stopping = defer.Deferred()
+        try:
+            async with self._snapshot_bracket():
+                await self.do_stop(request.kill)
+                # Postcondition of stop: every job has ended.
+                running = [job.finished() for job in self.jobs.values() if not job.terminated]
+                if running:
+                    await defer.DeferredList(running)
+        finally:
+            stopped, self._stopping = self._stopping, None
+            stopped.callback(None)
         return StopResponse()
 
     async def _destroy(self, request: DestroyRequest, peer: Peer | None) -> DestroyResponse:
+        self.being_destroyed = True
+        try:
+            return await self._destroy_now()
+        finally:
+            # A destroy that failed leaves the container as it was.
+            self.being_destroyed = self.state is State.DESTROYED
+
+    async def _destroy_now(self) -> DestroyResponse:
         if self.state is not State.DESTROYED:
             try:
                 obituary = await self.dispatch(InfoRequest(handle=self.handle))
@@ -459,8 +494,8 @@ class Container:
                 self.obituary = obituary
             except WardenError:
                 pass  # best effort; a container that failed to create has none
-            if self.state is not State.STOPPED:
-                with contextlib.suppress(WardenError):  # best effort
+            if self.state is not State.STOPPED or self._stopping is not None:
+                with contextlib.suppress(WardenError):  # best effort; waits for one under way
                     await self.dispatch(StopRequest(handle=self.handle))
         self._destroying = True
         # Gone first: should the server die in the middle, the next one
@@ -485,12 +520,14 @@ class Container:
 
     async def _info(self, request: InfoRequest, peer: Peer | None) -> InfoResponse:
         response = InfoResponse(
-            state=self.state.value,
+            state=self.state_name,
             events=list(self.events),
             host_ip=self.host_ip,
             container_ip=self.container_ip,
             container_path=self.container_path,
-            job_ids=[i for i, job in self.jobs.items() if not job.terminated],
+            # Every job that can still be linked: running, or ended and not
+            # yet linked or streamed to its end (the original: running only).
+            job_ids=sorted(self.jobs),
         )
         await self.add_info(response)
         return response
@@ -527,7 +564,14 @@ class Container:
         return SpawnResponse(job_id=job.job_id)
 
     def _job_finished(self, job: Job) -> None:
-        # C7: the snapshot is rewritten whenever a job ends, unless a request
+        ended_by = signal_name(job.status) if job.status is not None else None
+        if ended_by is not None:
+            # Clients get 255 for it (as the original's); the signal is told here.
+            self.log.info(
+                "job {job_id} was ended by {signal} (answered as exit status 255)",
+                job_id=job.job_id, signal=ended_by, handle=self.handle,
+            )  # fmt: skip
+        # The snapshot is rewritten whenever a job ends, unless a request
         # holds it deleted (its bracket writes it at the end).
         if (
             self._brackets == 0
@@ -571,7 +615,10 @@ class Container:
     async def _link(self, request: LinkRequest, peer: Peer | None) -> LinkResponse:
         result, info = await self._linked(request.job_id, peer)
         return LinkResponse(
-            exit_status=result.exit_status, stdout=result.stdout, stderr=result.stderr, info=info
+            exit_status=client_exit_status(result.exit_status),
+            stdout=result.stdout,
+            stderr=result.stderr,
+            info=info,
         )
 
     async def _stream(self, request: StreamRequest, peer: Peer | None) -> StreamResponse:
@@ -587,7 +634,9 @@ class Container:
         finally:
             job.remove_follower(follower)
         self._forget(job, result)
-        return StreamResponse(exit_status=result.exit_status, info=await self._container_info())
+        return StreamResponse(
+            exit_status=client_exit_status(result.exit_status), info=await self._container_info()
+        )
 
     async def _run(self, request: RunRequest, peer: Peer | None) -> RunResponse:
         spawn = SpawnRequest(
@@ -607,7 +656,10 @@ class Container:
         # asked once.
         result, info = await self._linked(spawned.job_id, peer)
         return RunResponse(
-            exit_status=result.exit_status, stdout=result.stdout, stderr=result.stderr, info=info
+            exit_status=client_exit_status(result.exit_status),
+            stdout=result.stdout,
+            stderr=result.stderr,
+            info=info,
         )
 
     async def _net_in(self, request: NetInRequest, peer: Peer | None) -> NetInResponse:
@@ -618,11 +670,13 @@ class Container:
         return NetOutResponse()
 
     async def _copy_in(self, request: CopyInRequest, peer: Peer | None) -> CopyInResponse:
-        await self.do_copy_in(request)
+        with _saying_why():
+            await self.do_copy_in(request)
         return CopyInResponse()
 
     async def _copy_out(self, request: CopyOutRequest, peer: Peer | None) -> CopyOutResponse:
-        await self.do_copy_out(request)
+        with _saying_why():
+            await self.do_copy_out(request)
         return CopyOutResponse()
 
     async def _limit_memory(self, request: LimitMemoryRequest, peer: Peer | None) -> Message:
@@ -637,7 +691,7 @@ class Container:
     async def _limit_cpu(self, request: LimitCpuRequest, peer: Peer | None) -> Message:
         return await self.do_limit_cpu(request)
 
-    # -- grace timer (C12, as decided: only connections that referenced us) --
+    # -- grace timer (as decided: only connections that referenced us) --
 
     def reference(self, peer: Peer) -> None:
         """A connection created this container or named its handle."""
@@ -723,6 +777,11 @@ class Container:
     async def setup_host(cls, config: Config) -> None:
         """Prepare the host once at server start."""
 
+    @classmethod
+    def teardown_host(cls, config: Config) -> None:
+        """Undo what ``setup_host`` made that nothing uses any more, once the
+        reactor has stopped (synchronous: nothing runs after it)."""
+
     def is_alive(self) -> bool:
         """Whether a container found at start still exists."""
         return True
@@ -796,6 +855,33 @@ class _SnapshotBracket:
             container.save_snapshot()
 
 
+def _waiting_on(event: defer.Deferred[None]) -> defer.Deferred[None]:
+    """A Deferred that fires with ``event`` and whose cancelling leaves ``event`` alone."""
+    waiter: defer.Deferred[None] = defer.Deferred()
+
+    def fire(result: object) -> object:
+        if not waiter.called:
+            waiter.callback(None)
+        return result
+
+    event.addBoth(fire)
+    return waiter
+
+
+@contextlib.contextmanager
+def _saying_why() -> Iterator[None]:
+    """A failed script's error carries what the script said (the original
+    answered the bare ``command exited with failure``, which it keeps as the
+    start of the message)."""
+    try:
+        yield
+    except ScriptError as error:
+        reason = script_reason(error.result.stderr)
+        if not reason:
+            raise
+        raise WardenError(f"{error.message}: {reason}") from error
+
+
 def _loggable(fields: dict[str, Any]) -> dict[str, Any]:
     """Job output (bytes, up to the output limit) is logged by its size only."""
     out: dict[str, Any] = {}
@@ -818,7 +904,8 @@ def _offset(network: str, n: int) -> str:
 _ACTIVE = (State.ACTIVE,)
 _ACTIVE_STOPPED = (State.ACTIVE, State.STOPPED)
 
-#: Request class -> how a container serves it (B0.2, F3). Ping, List and Echo
+#: Request class -> how a container serves it: the states it is
+#: allowed in and what happens to the snapshot around it. Ping, List and Echo
 #: never reach a container; Create reaches a new one.
 REQUEST_TABLE: Mapping[type[Message], Step] = {
     CreateRequest: Step(Container._create, (State.BORN,), Bracket.NONE),

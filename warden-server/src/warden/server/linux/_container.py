@@ -36,6 +36,7 @@ the firewall base is part of host setup, the container's chains come with
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -157,8 +158,9 @@ class LinuxContainer(Container):
             self.save_snapshot()
 
     def _out_of_memory(self) -> None:
-        """The OOM killer acted in the container: as the original, note it and stop (F17)."""
+        """The OOM killer acted in the container: as the original, note it and stop."""
         self.add_event("out of memory")
+        self.context.count_oom()
         if self.state is State.ACTIVE:
             stopping = defer.ensureDeferred(self.dispatch(StopRequest(handle=self.handle)))
             stopping.addErrback(
@@ -168,6 +170,21 @@ class LinuxContainer(Container):
             )
 
     # -- host --
+
+    @classmethod
+    def teardown_host(cls, config: Config) -> None:
+        """Remove the cgroup parent directories that setup.sh made, where no
+        container is left in them (rmdir refuses a cgroup with children, so
+        containers that outlive this server keep theirs). The firewall chains
+        and ip_forward stay: they are the host's setup, and containers that
+        outlive the server still need them."""
+        try:
+            mounts = set(cgroup_mounts().values())
+        except OSError:
+            return
+        for mountpoint in sorted(mounts):
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(mountpoint, config.server.cgroup_parent))
 
     @classmethod
     async def setup_host(cls, config: Config) -> None:

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests_linux.test_lifecycle -*-
 """What a Linux container's ``create.sh`` gets: Create's options, checked.
 
-The environment is the original's (F14: ``id``, ``network_*``, ``user_uid``,
+The environment is the original's (``id``, ``network_*``, ``user_uid``,
 ``rootfs_path`` ...) plus ours (``cgroup_parent``, ``container_init``,
 ``bind_mount_<i>_src|dst|mode``). Options are checked here, before anything
 is made, with the original's error texts where it had them.

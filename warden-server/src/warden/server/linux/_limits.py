@@ -18,6 +18,7 @@ server's script funnel.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
@@ -223,11 +224,15 @@ class ContainerLimits:
     # -- requests --
 
     async def limit_memory(self, request: LimitMemoryRequest) -> LimitMemoryResponse:
-        """LimitMemory (B13): set when given, answer the limit the kernel holds."""
+        """LimitMemory: set when given, answer the limit the kernel holds."""
         if request.HasField("limit_in_bytes"):
             try:
                 self._apply_memory_limit(request.limit_in_bytes)
-            except (OSError, ValueError) as problem:
+            except OSError as problem:
+                if problem.errno == errno.EBUSY:  # the kernel could not reclaim enough
+                    raise WardenError(self._below_usage(request.limit_in_bytes)) from problem
+                raise WardenError(f"Failed setting memory limit: {problem}") from problem
+            except ValueError as problem:
                 raise WardenError(f"Failed setting memory limit: {problem}") from problem
             self._resources["limit_memory"] = request.limit_in_bytes
         try:
@@ -235,8 +240,17 @@ class ContainerLimits:
         except (OSError, ValueError) as problem:
             raise WardenError(f"Failed getting memory limit: {problem}") from problem
 
+    def _below_usage(self, limit_in_bytes: int) -> str:
+        message = f"Failed setting memory limit: the limit of {limit_in_bytes} bytes is below"
+        try:
+            stat = self.cgroup.memory_stat()
+            used = stat.get("total_rss", 0) + stat.get("total_cache", 0)
+        except (OSError, ValueError):
+            return f"{message} what the container uses"
+        return f"{message} the {used} bytes the container uses (memory and page cache)"
+
     def _apply_memory_limit(self, limit_in_bytes: int) -> None:
-        # Watch before limiting, so no OOM can come between the two (F17).
+        # Watch before limiting, so no OOM can come between the two.
         if self._oom_watch is None or not self._oom_watch.active:
             self._oom_watch = self.cgroup.watch_oom(self._reactor, self._files, self._oomed)
         self.cgroup.set_memory_limit(limit_in_bytes)
@@ -246,7 +260,7 @@ class ContainerLimits:
         self._on_oom()
 
     async def limit_cpu(self, request: LimitCpuRequest) -> LimitCpuResponse:
-        """LimitCpu (B16): set cpu shares when given, answer the kernel's value."""
+        """LimitCpu: set cpu shares when given, answer the kernel's value."""
         if request.HasField("limit_in_shares"):
             try:
                 self.cgroup.set_cpu_shares(request.limit_in_shares)
@@ -259,7 +273,7 @@ class ContainerLimits:
             raise WardenError(f"Failed getting cpu shares: {problem}") from problem
 
     async def limit_disk(self, request: LimitDiskRequest) -> LimitDiskResponse:
-        """LimitDisk (B14): nothing when disk limits are off, else set and answer all 12 fields."""
+        """LimitDisk: nothing when disk limits are off, else set and answer all 12 fields."""
         response = LimitDiskResponse()
         if not self.disk.enabled:
             return response

@@ -138,7 +138,7 @@ class ContainerNetwork:
 
     async def restore(self) -> None:
         """Re-create the chains (host setup dropped them at server start) and
-        replay every recorded NetIn and NetOut (F19). Bandwidth limits are
+        replay every recorded NetIn and NetOut. Bandwidth limits are
         kernel state that outlives the server: nothing to replay, they are read
         again."""
         self._container.resources.pop("bandwidth", None)
@@ -152,7 +152,7 @@ class ContainerNetwork:
 
     async def net_in(self, request: NetInRequest) -> NetInResponse:
         """Forward a host port (the requested one, or one from the pool) to a
-        container port (by default the same number) for TCP (B9)."""
+        container port (by default the same number) for TCP."""
         for field in ("host_port", "container_port"):
             if request.HasField(field) and not valid_port(getattr(request, field)):
                 raise WardenError(
@@ -176,7 +176,7 @@ class ContainerNetwork:
         await self._net_sh("in", HOST_PORT=str(host_port), CONTAINER_PORT=str(container_port))
 
     async def net_out(self, request: NetOutRequest) -> None:
-        """Allow the container to reach what the request names (B10)."""
+        """Allow the container to reach what the request names."""
         rule = NetOutRule.from_request(request)
         await self._net_out(rule)
         self._records("net_out").append(rule.to_record())
@@ -185,7 +185,7 @@ class ContainerNetwork:
         await self._net_sh("out", **rule.script_env())
 
     async def limit_bandwidth(self, request: LimitBandwidthRequest) -> LimitBandwidthResponse:
-        """Shape both directions to ``rate`` bytes/s with ``burst`` bytes (B15, F21)."""
+        """Shape both directions to ``rate`` bytes/s with ``burst`` bytes."""
         if request.rate <= 0:
             raise WardenError("rate must be greater than 0 (bytes per second)")
         if request.burst <= 0:
@@ -199,7 +199,7 @@ class ContainerNetwork:
         return LimitBandwidthResponse(rate=request.rate, burst=request.burst)
 
     async def bandwidth_stat(self) -> InfoResponse.BandwidthStat:
-        """The limits in force (F20): ``in_*`` towards the container (the host
+        """The limits in force: ``in_*`` towards the container (the host
         veth), ``out_*`` from it (the ifb); 0xffffffff where there is none.
         From the record; the kernel is asked when there is none."""
         record = self._container.resources.get("bandwidth")

@@ -25,7 +25,7 @@ __all__ = [
     "valid_port",
 ]
 
-#: What Info reports for a direction without a bandwidth limit (F20).
+#: What Info reports for a direction without a bandwidth limit.
 UNLIMITED = 0xFFFFFFFF
 
 _PROTOCOLS = {
@@ -43,7 +43,7 @@ def valid_port(value: int) -> bool:
 
 @dataclass(frozen=True)
 class NetOutRule:
-    """One NetOut, as net.sh takes it and as the snapshot records it (F19).
+    """One NetOut, as net.sh takes it and as the snapshot records it.
 
     ``ports`` is ``""``, ``"n"`` or ``"min:max"``; ``icmp_type``/``icmp_code``
     are None for "any"; ``log`` is None when the request did not say.

@@ -1,4 +1,4 @@
-"""Disk limits with kernel quotas, for hosts that have them (F22).
+"""Disk limits with kernel quotas, for hosts that have them.
 
 As the original: per-uid user quotas on the file system that holds the
 container depot, in 1 KiB blocks and inodes, reset to no limit at create. The

@@ -1,4 +1,4 @@
-"""LimitDisk's fields and aliases (B14), as the original read and answered them.
+"""LimitDisk's fields and aliases, as the original read and answered them.
 
 Limits are kept in quota units: 1 KiB blocks (the kernel's quota block,
 whatever the file system's block size) and inodes, each with a soft and a

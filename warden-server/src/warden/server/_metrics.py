@@ -1,0 +1,142 @@
+# -*- test-case-name: tests.test_metrics -*-
+"""Prometheus metrics, served at ``/metrics`` on the health-check port.
+
+Each server has a registry of its own (several servers may share a process in
+tests). The request path only bumps counters and histograms, through children
+looked up once per request type and outcome; what can be read off the server's
+state (containers by state, running jobs, pool usage) is computed at scrape
+time by a collector and costs nothing between scrapes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final, Protocol
+
+from google.protobuf.message import Message
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from warden.protocol import type_name
+
+__all__ = ["CONTENT_TYPE", "ERROR", "OK", "Metrics", "PoolLike", "ServerState"]
+
+#: The text exposition format's content type.
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+
+#: Request outcomes: a response, an error response.
+OK: Final = "ok"
+ERROR: Final = "error"
+
+#: Seconds; from a ping (tens of microseconds) to a slow create or a long Run.
+_BUCKETS: Final = (
+    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 300.0,
+)  # fmt: skip
+
+
+class PoolLike(Protocol):
+    """What the collector reads of a pool."""
+
+    @property
+    def size(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+class ServerState(Protocol):
+    """What the collector reads of the server at scrape time."""
+
+    def container_states(self) -> Iterable[str]:
+        """The state name of each live container."""
+        ...
+
+    def running_jobs(self) -> int:
+        """Jobs not yet ended, over all containers."""
+        ...
+
+    def pools(self) -> Mapping[str, PoolLike]:
+        """The server's pools by name."""
+        ...
+
+
+class _StateCollector(Collector):
+    def __init__(self, state: ServerState, state_names: Iterable[str]) -> None:
+        self._state = state
+        self._state_names = tuple(state_names)
+
+    def collect(self) -> Iterator[Metric]:
+        containers = GaugeMetricFamily(
+            "warden_containers", "Live containers by state.", labels=["state"]
+        )
+        counts = dict.fromkeys(self._state_names, 0)
+        for name in self._state.container_states():
+            counts[name] = counts.get(name, 0) + 1
+        for name, count in counts.items():
+            containers.add_metric([name], count)
+        yield containers
+        yield GaugeMetricFamily(
+            "warden_jobs_running", "Jobs that have not ended yet.", value=self._state.running_jobs()
+        )
+        size = GaugeMetricFamily(
+            "warden_pool_size", "Entries of each pool (networks, uids, ports).", labels=["pool"]
+        )
+        used = GaugeMetricFamily(
+            "warden_pool_in_use", "Entries of each pool held by containers.", labels=["pool"]
+        )
+        for name, pool in self._state.pools().items():
+            size.add_metric([name], pool.size)
+            used.add_metric([name], pool.size - len(pool))
+        yield size
+        yield used
+
+
+class Metrics:
+    """The server's metrics and the registry that exposes them."""
+
+    def __init__(self, state: ServerState, state_names: Iterable[str]) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.requests = Counter(
+            "warden_requests", "Requests served, by type and outcome (ok or error).",
+            ["type", "outcome"], registry=self.registry,
+        )  # fmt: skip
+        self.request_seconds = Histogram(
+            "warden_request_duration_seconds", "Time from a request's start to its response.",
+            ["type"], buckets=_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.create_seconds = Histogram(
+            "warden_container_create_duration_seconds", "Successful creates, start to response.",
+            buckets=_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.destroy_seconds = Histogram(
+            "warden_container_destroy_duration_seconds",
+            "Successful destroy requests, start to response.",
+            buckets=_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.oom_events = Counter(
+            "warden_oom_events", "Times the OOM killer acted in a container.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.registry.register(_StateCollector(state, state_names))
+        self._children: dict[tuple[type, str], tuple[Any, Any]] = {}
+
+    def request_served(self, kind: type[Message], outcome: str, started: float) -> None:
+        """Count one request of class ``kind`` begun at ``started`` (``time.perf_counter``)."""
+        children = self._children.get((kind, outcome))
+        if children is None:
+            name = type_name(kind)
+            children = (self.requests.labels(name, outcome), self.request_seconds.labels(name))
+            self._children[kind, outcome] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(time.perf_counter() - started)
+
+    def count_oom(self) -> None:
+        """The OOM killer acted in a container."""
+        self.oom_events.inc()
+
+    def exposition(self) -> bytes:
+        """Every metric in the text format, for a scrape."""
+        return generate_latest(self.registry)
