@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -31,7 +30,8 @@ from twisted.internet.threads import blockingCallFromThread
 
 from warden.client import Client
 from warden.protocol import StreamRequest
-from warden.server.testing import ServerProcess, deep_merge
+from warden.server import testing
+from warden.server.testing import InsecureTestServer
 from warden.twisted_client import connect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,34 +44,11 @@ reactor: Any = _reactor
 
 def insecure_config(base: Path) -> dict[str, Any]:
     """The suite's configuration: the insecure backend, everything under ``base``."""
-    return {
-        "server": {
-            "container_klass": "insecure",
-            "unix_domain_path": str(base / "w.sock"),
-            "container_depot_path": str(base / "depot"),
-            "root_scripts_path": str(ROOT_SCRIPTS),
-            "container_grace_time": None,
-            "job_output_limit": 1024 * 1024,
-        },
-        "health_check_server": {"port": 0},
-        "logging": {"level": "debug"},
-        "network": {"release_delay": 0},
-        "port": {"pool_start_port": 40000, "pool_size": 1000},
-        "user": {"pool_start_uid": 30000, "pool_size": 64},
-    }
+    return testing.insecure_config(base, ROOT_SCRIPTS)
 
 
-class WardenServer(ServerProcess):
+class WardenServer(InsecureTestServer):
     """A warden-server process with the insecure backend, its own socket, depot and log."""
-
-    def __init__(self, base: Path, overrides: dict[str, Any] | None = None) -> None:
-        config = deep_merge(insecure_config(base), overrides or {})
-        super().__init__(base, config, env=os.environ)
-
-    def cleanup(self) -> None:
-        self.stop()
-        self.destroy_leftovers(ROOT_SCRIPTS / "insecure" / "destroy.sh")
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """The whole request set against a real server (insecure backend), through both clients.
 
 Each test runs twice: with the blocking ``warden.client.Client`` and with the
-Twisted client (``client`` fixture).
+Twisted client (``client`` fixture). What both backends must do alike (states
+and their errors, unknown handles and jobs, run, link, stream, copies) is the
+backend contract, ``tests_contract/``; this module keeps what the insecure
+backend and the two clients add.
 """
 
 from __future__ import annotations
@@ -12,26 +15,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import AnyClient, WardenServer, job_ended, wait_for
+from conftest import AnyClient, WardenServer, wait_for
 
 from warden.client import ServerError
 from warden.protocol import (
-    CopyInRequest,
-    CopyOutRequest,
-    DestroyRequest,
-    InfoRequest,
-    LimitBandwidthRequest,
-    LimitCpuRequest,
-    LimitDiskRequest,
-    LimitMemoryRequest,
-    LinkRequest,
-    NetInRequest,
-    NetOutRequest,
     ResourceLimits,
-    RunRequest,
-    SpawnRequest,
-    StopRequest,
-    StreamRequest,
 )
 
 
@@ -57,17 +45,6 @@ def processes_in(directory: str) -> list[int]:
             except OSError:
                 continue
     return found
-
-
-# -- server-answered requests --
-
-
-def test_ping_echo_list(client: AnyClient) -> None:
-    assert client.ping().ByteSize() == 0
-    assert client.echo("héllo, wörld").message == "héllo, wörld"
-    assert list(client.list().handles) == []
-    handle = client.create().handle
-    assert list(client.list().handles) == [handle]
 
 
 # -- create --
@@ -115,72 +92,6 @@ def test_create_fails_cleanly_when_the_uid_pool_is_empty(
     assert client.create(handle="second").handle == "second"
 
 
-# -- lifecycle and state errors --
-
-
-def test_lifecycle_and_state_errors(client: AnyClient) -> None:
-    handle = client.create().handle
-    client.stop(handle)
-    client.stop(handle)  # stopping a stopped container is a no-op
-    assert client.info(handle).state == "stopped"
-    stopped = state_error("active", "stopped")
-    assert error_of(client.spawn, handle, "true") == stopped
-    assert error_of(client.run, handle, "true") == stopped
-    assert error_of(client.net_in, handle) == stopped
-    assert error_of(client.copy_in, handle, "/etc/hostname", "/x") == stopped
-    # Limits are allowed when stopped; the insecure backend has none.
-    assert error_of(client.limit_memory, handle) == "not implemented"
-    client.destroy(handle)
-    assert error_of(client.destroy, handle) == "unknown handle"
-    assert error_of(client.info, handle) == "unknown handle"
-    assert list(client.list().handles) == []
-
-
-@pytest.mark.parametrize(
-    "request_",
-    [
-        StopRequest(handle="nope"),
-        DestroyRequest(handle="nope"),
-        InfoRequest(handle="nope"),
-        SpawnRequest(handle="nope", script="true"),
-        LinkRequest(handle="nope", job_id=1),
-        RunRequest(handle="nope", script="true"),
-        StreamRequest(handle="nope", job_id=1),
-        NetInRequest(handle="nope"),
-        NetOutRequest(handle="nope", port=80),
-        CopyInRequest(handle="nope", src_path="/a", dst_path="/b"),
-        CopyOutRequest(handle="nope", src_path="/a", dst_path="/b"),
-        LimitMemoryRequest(handle="nope"),
-        LimitDiskRequest(handle="nope"),
-        LimitBandwidthRequest(handle="nope", rate=1, burst=1),
-        LimitCpuRequest(handle="nope"),
-    ],
-    ids=lambda r: type(r).__name__,
-)
-def test_unknown_handle(shared_client: AnyClient, request_: object) -> None:
-    if isinstance(request_, StreamRequest):
-        assert error_of(shared_client.stream_all, "nope", 1) == "unknown handle"
-    else:
-        assert error_of(shared_client.call, request_) == "unknown handle"
-
-
-def test_unknown_job(client: AnyClient) -> None:
-    handle = client.create().handle
-    assert error_of(client.link, handle, 999999) == "no such job"
-    assert error_of(client.stream_all, handle, 999999) == "no such job"
-
-
-def test_backend_without_limits_or_net_out(client: AnyClient) -> None:
-    handle = client.create().handle
-    assert error_of(client.net_out, handle, port=80) == "not implemented"
-    assert error_of(client.limit_memory, handle, limit_in_bytes=1 << 30) == "not implemented"
-    assert error_of(client.limit_disk, handle) == "not implemented"
-    assert error_of(client.limit_bandwidth, handle, 1, 1) == "not implemented"
-    assert error_of(client.limit_cpu, handle) == "not implemented"
-    assert client.info(handle).state == "active"  # and the snapshot was written back
-    assert Path(client.info(handle).container_path, "snapshot.json").is_file()
-
-
 # -- jobs --
 
 
@@ -192,54 +103,6 @@ def test_run_returns_status_output_and_info(client: AnyClient) -> None:
     assert result.stdout == f"out\n{root}\n".encode()
     assert result.stderr == b"err\n"
     assert result.info.state == "active"
-
-
-def test_spawn_then_link_forgets_the_job(client: AnyClient) -> None:
-    handle = client.create().handle
-    root = Path(client.info(handle).container_path) / "root"
-    first = client.spawn(handle, "while [ ! -e go ]; do sleep 0.02; done; echo went").job_id
-    second = client.spawn(handle, "exit 0").job_id
-    assert second > first
-    assert first in client.info(handle).job_ids
-    (root / "go").touch()
-    result = client.link(handle, first)
-    assert (result.exit_status, result.stdout) == (0, b"went\n")
-    assert first not in client.info(handle).job_ids
-    assert second in client.info(handle).job_ids  # ended, not linked yet
-    assert error_of(client.link, handle, first) == "no such job"
-    assert client.link(handle, second).exit_status == 0
-
-
-def test_stream_sends_chunks_then_the_exit_status(client: AnyClient) -> None:
-    handle = client.create().handle
-    job_id = client.spawn(handle, "echo a; echo b >&2; sleep 0.1; echo c; exit 7").job_id
-    frames = client.stream_all(handle, job_id)
-    final = frames[-1]
-    assert final.exit_status == 7 and final.info.state == "active"
-    chunks = frames[:-1]
-    assert all(f.data and not f.HasField("exit_status") for f in chunks)
-    assert b"".join(f.data for f in chunks if f.name == "stdout") == b"a\nc\n"
-    assert b"".join(f.data for f in chunks if f.name == "stderr") == b"b\n"
-    assert error_of(client.stream_all, handle, job_id) == "no such job"
-
-
-def test_stream_of_a_finished_job_sends_its_stored_output(client: AnyClient) -> None:
-    handle = client.create().handle
-    job_id = client.spawn(handle, "echo out; echo err >&2").job_id
-    path = client.info(handle).container_path
-    wait_for(lambda: job_ended(path, job_id), what="the job to end")
-    frames = client.stream_all(handle, job_id)
-    assert [(f.name, f.data) for f in frames[:-1]] == [("stdout", b"out\n"), ("stderr", b"err\n")]
-    assert frames[-1].exit_status == 0
-
-
-def test_binary_output_round_trips(client: AnyClient) -> None:
-    handle = client.create().handle
-    every_byte = "for i in $(seq 0 255); do printf \"\\\\$(printf %03o $i)\"; done"
-    assert client.run(handle, every_byte).stdout == bytes(range(256))
-    job_id = client.spawn(handle, every_byte + " >&2").job_id
-    frames = client.stream_all(handle, job_id)
-    assert b"".join(f.data for f in frames[:-1] if f.name == "stderr") == bytes(range(256))
 
 
 def test_output_limit_kills_the_job(make_server: object, connect_client: object) -> None:
@@ -353,12 +216,6 @@ def test_stop_with_kill_does_not_wait_for_term(server: WardenServer, client: Any
     # The signal is not lost: the server's log names it.
     assert f"job {job_id} was ended by SIGKILL" in server.log()
     assert processes_in(root) == []
-
-
-def test_an_exit_code_above_128_is_not_taken_for_a_signal(client: AnyClient) -> None:
-    handle = client.create().handle
-    assert client.run(handle, "exit 137").exit_status == 137
-    assert client.run(handle, "kill -TERM $$").exit_status == 255
 
 
 def test_background_stop_replies_at_once(client: AnyClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -212,7 +213,14 @@ def test_a_drain_lets_other_requests_finish(started: WardenServer) -> None:
     slow: dict[str, Any] = {}
     with Client(server.socket_path) as client:
         handle = client.create().handle
-        client.spawn(handle, "trap 'sleep 0.5; exit 0' TERM; while :; do sleep 0.05; done")
+        root = Path(client.info(handle).container_path) / "root"
+        # The job ends on TERM only once the test says so: the stop is in flight
+        # for as long as the test needs, however loaded the machine.
+        client.spawn(
+            handle,
+            "trap 'until [ -e go ]; do sleep 0.02; done; exit 0' TERM;"
+            " while :; do sleep 0.05; done",
+        )
 
     def stop() -> None:
         with Client(server.socket_path) as stopper:
@@ -227,7 +235,11 @@ def test_a_drain_lets_other_requests_finish(started: WardenServer) -> None:
     # Stop deletes the snapshot when it begins (and writes it when it ends).
     snapshot_file = server.depot / handle / "snapshot.json"
     wait_for(lambda: not snapshot_file.exists(), what="the stop to begin")
-    assert server.drain() == 0
+    assert server.process is not None
+    server.process.send_signal(signal.SIGUSR2)
+    wait_for(lambda: "Drain initiated" in server.log(), what="the drain to begin")
+    (root / "go").touch()
+    assert server.wait() == 0
     thread.join(30)
     assert slow == {"stopped": True}
     snapshot = json.loads(snapshot_file.read_text())

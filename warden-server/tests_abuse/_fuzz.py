@@ -16,10 +16,10 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from hypothesis import strategies as st
-from tests_linux.conftest import TOKEN
 
 from warden.protocol import REQUEST_TYPES, MessageDecoder
 from warden.protocol._framing import encode_frame
+from warden.server.testing import unique_token
 
 #: Field name -> strategy of its value (text or number), instead of the generated one.
 Overrides = dict[str, st.SearchStrategy[Any]]
@@ -27,7 +27,7 @@ Overrides = dict[str, st.SearchStrategy[Any]]
 Drawn = tuple[int, str | None, bytes]
 
 #: The file every payload tries to create on the host. It must never appear.
-CANARY = Path(f"/tmp/warden-canary-{TOKEN}")
+CANARY = Path(f"/tmp/warden-canary-{unique_token()}")
 
 #: Ways of smuggling a command into a shell, a command line, a sed or tar
 #: expression, a config file or an option list: each runs ``touch CANARY``

@@ -1,10 +1,10 @@
 """Fixtures for the abuse, fault, bad-input and load tests (as root).
 
-They reuse the Linux backend's test fixtures (``tests_linux/conftest.py``):
-the same ``LinuxServer``, started with ``nsenter --net`` in a network
-namespace made for the session, with a depot, socket and ``cgroup_parent``
-unique to the session, and the rootfs built once. What differs is the
-configuration, chosen so that abuse stays cheap and bounded:
+The session's server is ``warden.server.testing.linux_server`` named
+``abuse``: started with ``nsenter --net`` in a private network namespace made
+for the session, with a depot, socket and ``cgroup_parent`` unique to the
+session, and the rootfs built once. Its configuration is chosen so that abuse
+stays cheap and bounded:
 
 - ``container_pids_limit`` 256: a fork bomb meets it quickly;
 - ``job_output_limit`` 256 KiB: an output flood goes past it at once;
@@ -19,31 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests_linux.conftest import (
-    TIMEOUT,
-    TOKEN,
-    LinuxServer,
-    client,
-    container,
-    make_container,
-    private_netns,
-    rootfs,
-    running_server,
-)
 
 from warden.client import Client
-
-__all__ = [  # the fixtures this folder takes from tests_linux
-    "client",
-    "container",
-    "make_container",
-    "rootfs",
-]
+from warden.server import testing
+from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
+from warden.server.testing import ContainerFactory, ContainerMaker, LinuxTestServer
 
 PIDS_LIMIT = 256
 OUTPUT_LIMIT = 256 * 1024
@@ -60,34 +44,58 @@ ABUSE_CONFIG = {
 
 
 @pytest.fixture(scope="session")
-def netns() -> Iterator[str]:
-    """The session's private network namespace."""
-    with private_netns(f"warden-abuse-{TOKEN}") as name:
-        yield name
+def rootfs() -> Path:
+    """The default rootfs, built once when missing."""
+    try:
+        return testing.ensure_rootfs()
+    except RuntimeError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")
-def server(rootfs: Path, netns: str) -> Iterator[LinuxServer]:
+def server(rootfs: Path) -> Iterator[LinuxTestServer]:
     """The session's server (tests that restart it leave it running)."""
-    base = Path(f"/tmp/warden-abuse-{TOKEN}")
-    with running_server(base, netns, rootfs, name="abuse", server_config=ABUSE_CONFIG) as made:
+    with testing.linux_server("abuse", overrides={"server": ABUSE_CONFIG}, rootfs=rootfs) as made:
         yield made
+
+
+@pytest.fixture(scope="session")
+def netns(server: LinuxTestServer) -> str:
+    """The session's private network namespace (the server's)."""
+    assert server.netns is not None
+    return server.netns
+
+
+@pytest.fixture
+def client(server: LinuxTestServer) -> Iterator[Client]:
+    with server.client() as made:
+        yield made
+
+
+@pytest.fixture
+def make_container(server: LinuxTestServer) -> Iterator[ContainerFactory]:
+    """Create containers (keyword arguments of Create); all destroyed afterwards."""
+    maker = ContainerMaker(server)
+    yield maker
+    maker.close()
+
+
+@pytest.fixture
+def container(make_container: ContainerFactory) -> str:
+    """One container with the default options."""
+    return make_container()
 
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> None:
     """Wait until ``predicate()`` is true (a bound on waiting, not a speed check)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    testing.wait_until(predicate, timeout, what)
 
 
 class ServiceProbe:
     """Checks, from a thread, that the server and a container keep serving:
     Ping, then ``echo`` run in the container, over and over."""
 
-    def __init__(self, server: LinuxServer, handle: str) -> None:
+    def __init__(self, server: LinuxTestServer, handle: str) -> None:
         self.server = server
         self.handle = handle
         self.rounds = 0
@@ -123,7 +131,7 @@ class ServiceProbe:
 
 
 @contextlib.contextmanager
-def keeps_serving(server: LinuxServer, handle: str) -> Iterator[ServiceProbe]:
+def keeps_serving(server: LinuxTestServer, handle: str) -> Iterator[ServiceProbe]:
     """Probe ``handle`` while the block runs; fail if the server or it stopped serving."""
     with ServiceProbe(server, handle) as probe:
         yield probe
@@ -135,6 +143,6 @@ def keeps_serving(server: LinuxServer, handle: str) -> Iterator[ServiceProbe]:
         assert (result.exit_status, result.stdout) == (0, b"after\n")
 
 
-def connect(server: LinuxServer) -> Client:
+def connect(server: LinuxTestServer) -> Client:
     """A connected blocking client (the caller closes it)."""
     return server.client()

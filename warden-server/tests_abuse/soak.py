@@ -17,7 +17,8 @@ import statistics
 import time
 from pathlib import Path
 
-from tests_linux.conftest import TIMEOUT, LinuxServer, host_snapshot
+from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
+from warden.server.testing import LinuxTestServer, host_snapshot
 
 from .conftest import wait_until
 from .test_load import _server_fds
@@ -25,7 +26,7 @@ from .test_load import _server_fds
 CYCLES = int(os.environ.get("WARDEN_SOAK_CYCLES", "1000"))
 
 
-def _rss_kib(server: LinuxServer) -> int:
+def _rss_kib(server: LinuxTestServer) -> int:
     assert server.process is not None
     for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -33,7 +34,7 @@ def _rss_kib(server: LinuxServer) -> int:
     return 0
 
 
-def test_create_destroy_soak(server: LinuxServer) -> None:
+def test_create_destroy_soak(server: LinuxTestServer) -> None:
     before = host_snapshot(server)
     before.pop("mount_count")
     fds_before, rss_before = _server_fds(server), _rss_kib(server)

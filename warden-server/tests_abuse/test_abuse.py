@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_linux.conftest import TIMEOUT, ContainerFactory, LinuxServer, container_id, output, run
 
 from warden.client import Client, ServerError
+from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
+from warden.server.testing import ContainerFactory, LinuxTestServer, container_id, output, run
 
 from .conftest import IMAGE_SIZE, OUTPUT_LIMIT, PIDS_LIMIT, keeps_serving, wait_until
 
@@ -26,12 +27,12 @@ def bystander(make_container: ContainerFactory) -> str:
     return make_container()
 
 
-def _cgroup_file(server: LinuxServer, client: Client, handle: str, controller: str,
+def _cgroup_file(server: LinuxTestServer, client: Client, handle: str, controller: str,
                  name: str) -> Path:  # fmt: skip
     return server.cgroup_dir(controller, container_id(client, handle)) / name
 
 
-def _cgroup_procs(server: LinuxServer, client: Client, handle: str) -> list[int]:
+def _cgroup_procs(server: LinuxTestServer, client: Client, handle: str) -> list[int]:
     procs = _cgroup_file(server, client, handle, "freezer", "cgroup.procs")
     return [int(pid) for pid in procs.read_text().split()]
 
@@ -68,7 +69,7 @@ class DiskGuard:
 
     CAP = 1024 * 1024 * 1024
 
-    def __init__(self, server: LinuxServer, container_path: str) -> None:
+    def __init__(self, server: LinuxTestServer, container_path: str) -> None:
         self.server = server
         self.container_path = container_path
         self.tripped: list[str] = []
@@ -107,7 +108,7 @@ STOP_WAIT = 30.0
 
 
 def test_fork_bomb_meets_the_pids_limit(
-    server: LinuxServer, client: Client, container: str, bystander: str
+    server: LinuxTestServer, client: Client, container: str, bystander: str
 ) -> None:
     pids = _cgroup_file(server, client, container, "pids", "pids.current")
     events = _cgroup_file(server, client, container, "pids", "pids.events")
@@ -139,7 +140,7 @@ def test_fork_bomb_meets_the_pids_limit(
     "bomb", ["tail /dev/zero", "head -c 512M /dev/zero > /dev/shm/fill"], ids=["heap", "shm"]
 )
 def test_memory_bomb_is_killed_by_the_memory_limit(
-    client: Client, container: str, bystander: str, server: LinuxServer, bomb: str
+    client: Client, container: str, bystander: str, server: LinuxTestServer, bomb: str
 ) -> None:
     limit = 64 * 1024 * 1024
     client.limit_memory(container, limit_in_bytes=limit, timeout=TIMEOUT)
@@ -158,7 +159,7 @@ def test_memory_bomb_is_killed_by_the_memory_limit(
 
 
 def test_filling_the_disk_stops_at_the_disk_limit(
-    client: Client, container: str, bystander: str, server: LinuxServer
+    client: Client, container: str, bystander: str, server: LinuxTestServer
 ) -> None:
     limit = 32 * 1024 * 1024
     image = Path(client.info(container).container_path, "tmp", "disk.img")
@@ -198,7 +199,7 @@ def test_filling_the_disk_stops_at_the_disk_limit(
     ids=["stdout", "stderr", "term-ignored", "own-session"],
 )
 def test_output_flood_stops_at_the_output_limit(
-    client: Client, container: str, bystander: str, server: LinuxServer, flood: str
+    client: Client, container: str, bystander: str, server: LinuxTestServer, flood: str
 ) -> None:
     path = client.info(container).container_path
     with keeps_serving(server, bystander), DiskGuard(server, path):
@@ -213,17 +214,22 @@ def test_output_flood_stops_at_the_output_limit(
     ]
 
 
+#: Polled by a late writer: it writes once the test made this file, after its job ended.
+LATE_GO = "/tmp/late-writer-go"
+AWAIT_GO = f"until [ -e {LATE_GO} ]; do sleep 0.01; done"
+
+
 @pytest.mark.parametrize(
     "script",
     [
-        "(sleep 0.5; exec yes) & exit 0",
-        "(trap '' PIPE; sleep 0.5; exec yes) & exit 0",
-        "setsid sh -c 'sleep 0.5; exec cat /dev/zero >&2' & exit 0",
+        f"({AWAIT_GO}; exec yes) & exit 0",
+        f"(trap '' PIPE; {AWAIT_GO}; exec yes) & exit 0",
+        f"setsid sh -c '{AWAIT_GO}; exec cat /dev/zero >&2' & exit 0",
     ],
     ids=["background", "pipe-ignored", "own-session"],
 )
 def test_output_after_the_job_ended_goes_nowhere(
-    client: Client, container: str, bystander: str, server: LinuxServer, script: str
+    client: Client, container: str, bystander: str, server: LinuxTestServer, script: str
 ) -> None:
     """As with the original's closed pipes: the job's keeper closes them when
     the job ends, so a process the job left behind that writes to its output
@@ -239,12 +245,15 @@ def test_output_after_the_job_ended_goes_nowhere(
         result = run(client, container, script)
         assert (result.exit_status, result.stdout, result.stderr) == (0, b"", b"")
         assert not job_output_holders(path)
+        output(client, container, f"touch {LATE_GO}")  # the job is over: write now
         wait_until(writer_ended, "the late writer to end", STOP_WAIT)
     # A job whose output is not linked yet: late output is not kept either.
+    output(client, container, f"rm {LATE_GO}")
     with DiskGuard(server, path):
-        job = client.spawn(container, "echo kept; (sleep 0.5; exec yes) &").job_id
+        job = client.spawn(container, f"echo kept; ({AWAIT_GO}; exec yes) &").job_id
         job_dir = Path(path, "jobs", str(job))
         wait_until(job_dir.joinpath("exit_status").exists, "the job to end")
+        output(client, container, f"touch {LATE_GO}")
         wait_until(writer_ended, "the late writer to end", STOP_WAIT)
         assert job_dir.joinpath("stdout").read_bytes() == b"kept\n"
     assert client.link(container, job, timeout=TIMEOUT).stdout == b"kept\n"
@@ -260,7 +269,7 @@ def test_a_background_process_that_keeps_quiet_lives_on(client: Client, containe
 
 
 def test_file_descriptor_exhaustion(
-    client: Client, container: str, bystander: str, server: LinuxServer
+    client: Client, container: str, bystander: str, server: LinuxTestServer
 ) -> None:
     def open_files() -> int:
         return int(Path("/proc/sys/fs/file-nr").read_text().split()[0])
@@ -295,7 +304,7 @@ def host_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_ten_thousand_small_files_copied_out(
-    client: Client, container: str, bystander: str, server: LinuxServer, host_dir: Path
+    client: Client, container: str, bystander: str, server: LinuxTestServer, host_dir: Path
 ) -> None:
     output(client, container, "mkdir many; cd many; for i in {1..10000}; do echo $i > f$i; done")
     with keeps_serving(server, bystander):

@@ -25,8 +25,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import WardenServer
-from tests_linux.conftest import LinuxServer, output
 
 from warden.client import Client, ServerError
 from warden.protocol import (
@@ -37,6 +35,8 @@ from warden.protocol import (
     ResourceLimits,
     response_class_for,
 )
+from warden.server.testing import InsecureTestServer as WardenServer
+from warden.server.testing import LinuxTestServer, output
 
 from ._fuzz import CANARY, METACHARACTERS, exchange, injections, nasty_text, wire_requests
 
@@ -174,7 +174,7 @@ def target(client: Client) -> Iterator[Target]:
 @settings(SETTINGS, max_examples=60)
 @given(data=st.data())
 def test_linux_requests_at_the_wire_level(
-    server: LinuxServer, client: Client, target: Target, data: st.DataObject
+    server: LinuxTestServer, client: Client, target: Target, data: st.DataObject
 ) -> None:
     errors: set[str] = set()
     type_number, _, frame = data.draw(wire_requests([target.handle], lambda *_: {}, LINUX_TYPES))
@@ -187,7 +187,7 @@ def test_linux_requests_at_the_wire_level(
 @settings(SETTINGS, max_examples=6)
 @given(data=st.data())
 def test_linux_disk_limits_at_the_wire_level(
-    server: LinuxServer, client: Client, target: Target, data: st.DataObject
+    server: LinuxTestServer, client: Client, target: Target, data: st.DataObject
 ) -> None:
     """LimitDisk apart: each one runs disk.sh (a mount, sometimes a resize)."""
     errors: set[str] = set()
@@ -337,7 +337,7 @@ def test_copy_keeps_names_exactly(
 
 
 def test_rlimits_that_crash_the_way_in_leave_no_core_on_the_host(
-    server: LinuxServer, client: Client, target: Target
+    server: LinuxTestServer, client: Client, target: Target
 ) -> None:
     """A stack too small for even the host-side programs that enter the
     container: the job fails, and their core dump does not land in the

@@ -15,17 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_linux.conftest import (
-    TIMEOUT,
-    TOKEN,
-    LinuxServer,
-    host_snapshot,
-    private_netns,
-    running_server,
-    sh,
-)
 
 from warden.client import ServerError
+from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
+from warden.server.testing import LinuxTestServer, host_snapshot, linux_server, sh, unique_token
 
 from .conftest import wait_until
 
@@ -34,21 +27,22 @@ DEPOT_SIZE = "160m"
 
 
 @pytest.fixture
-def server(rootfs: Path) -> Iterator[LinuxServer]:
+def server(rootfs: Path) -> Iterator[LinuxTestServer]:
     """A server whose depot is a tmpfs of ``DEPOT_SIZE``."""
-    name = f"warden-abusedf-{TOKEN}"
-    base = Path(f"/tmp/{name}")
-    depot = base / "depot"
-    depot.mkdir(parents=True)
-    sh("mount", "-t", "tmpfs", "-o", f"size={DEPOT_SIZE},mode=0755", name, str(depot))
-    config = {"disk_image_size": 48 * 1024**2, "disk_image_inodes": 4096}
+    token = unique_token()
+    base = Path(f"/tmp/warden-abusedf-{token}")
+    config = {"server": {"disk_image_size": 48 * 1024**2, "disk_image_inodes": 4096}}
     try:
-        with private_netns(name) as netns, running_server(
-            base, netns, rootfs, name="abusedf", server_config=config
+        with linux_server(
+            "abusedf", overrides=config, rootfs=rootfs, token=token, start=False
         ) as made:
+            name = f"warden-abusedf-{token}"
+            sh("mount", "-t", "tmpfs", "-o", f"size={DEPOT_SIZE},mode=0755", name, str(made.depot))
+            made.start()
             yield made
     finally:
-        sh("umount", str(depot), check=False)
+        # After the server's cleanup destroyed the containers on it.
+        sh("umount", str(base / "depot"), check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -60,7 +54,7 @@ def _fill(depot: Path) -> None:
     assert os.statvfs(depot).f_bavail == 0
 
 
-def test_depot_disk_full(server: LinuxServer) -> None:
+def test_depot_disk_full(server: LinuxTestServer) -> None:
     before = host_snapshot(server)
     before.pop("mount_count")
     with server.client() as client:

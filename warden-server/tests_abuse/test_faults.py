@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_linux.conftest import TIMEOUT, LinuxServer, host_snapshot, init_pid, output
 
 from warden.client import ServerError
 from warden.protocol import (
@@ -30,11 +29,13 @@ from warden.protocol import (
     request_to_wire,
 )
 from warden.server.linux import INIT_DIED
+from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
+from warden.server.testing import LinuxTestServer, host_snapshot, init_pid, output
 
 from .conftest import wait_until
 
 
-def _snapshot(server: LinuxServer) -> dict[str, Any]:
+def _snapshot(server: LinuxTestServer) -> dict[str, Any]:
     snapshot = host_snapshot(server)
     # Other tests' servers on this machine may mount things meanwhile.
     snapshot.pop("mount_count")
@@ -78,7 +79,7 @@ def alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def raw_connection(server: LinuxServer) -> Iterator[socket.socket]:
+def raw_connection(server: LinuxTestServer) -> Iterator[socket.socket]:
     """A bare socket to the server: requests sent, the connection dropped at will."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(server.socket_path)
@@ -88,7 +89,7 @@ def raw_connection(server: LinuxServer) -> Iterator[socket.socket]:
         sock.close()
 
 
-def catch_step(server: LinuxServer, sock: socket.socket, step: str) -> int | None:
+def catch_step(server: LinuxTestServer, sock: socket.socket, step: str) -> int | None:
     """Wait for the server to run ``step`` and stop it there (SIGSTOP); None
     if the request was answered first."""
     sock.setblocking(False)
@@ -121,7 +122,7 @@ CREATE_STEPS = [
 
 
 @pytest.mark.parametrize("step", CREATE_STEPS)
-def test_server_killed_during_create(server: LinuxServer, step: str) -> None:
+def test_server_killed_during_create(server: LinuxTestServer, step: str) -> None:
     """The server dies while ``step`` of a create runs, and that step is
     held up (SIGSTOP) until the next server has started: it must not finish
     the container behind the new server's back."""
@@ -158,7 +159,9 @@ CHANGES = [
 
 
 @pytest.mark.parametrize(("request_kind", "step"), CHANGES)
-def test_server_killed_during_a_change(server: LinuxServer, request_kind: str, step: str) -> None:
+def test_server_killed_during_a_change(
+    server: LinuxTestServer, request_kind: str, step: str
+) -> None:
     """A destroy the server had started is finished by the next one; a
     container caught in the middle of another change (no snapshot) is
     destroyed; either way nothing is left."""
@@ -184,7 +187,7 @@ def test_server_killed_during_a_change(server: LinuxServer, request_kind: str, s
     assert _snapshot(server) == before
 
 
-def test_server_killed_during_a_job(server: LinuxServer) -> None:
+def test_server_killed_during_a_job(server: LinuxTestServer) -> None:
     before = _snapshot(server)
     with server.client() as client:
         handle = client.create(timeout=TIMEOUT).handle
@@ -207,7 +210,9 @@ def test_server_killed_during_a_job(server: LinuxServer) -> None:
 
 
 @pytest.mark.parametrize("direction", ["in", "out"])
-def test_server_killed_during_a_copy(server: LinuxServer, tmp_path: Path, direction: str) -> None:
+def test_server_killed_during_a_copy(
+    server: LinuxTestServer, tmp_path: Path, direction: str
+) -> None:
     before = _snapshot(server)
     many = tmp_path / "many"
     many.mkdir()
@@ -244,14 +249,14 @@ def test_server_killed_during_a_copy(server: LinuxServer, tmp_path: Path, direct
 # -- a container's init killed from the host --
 
 
-def test_init_killed_from_the_host(server: LinuxServer) -> None:
+def test_init_killed_from_the_host(server: LinuxTestServer) -> None:
     """The container is reported (stopped, with an event), its jobs end, and
     destroy leaves nothing."""
     before = _snapshot(server)
     with server.client() as client:
         handle = client.create(timeout=TIMEOUT).handle
         job = client.spawn(handle, "sleep 1000").job_id
-        os.kill(init_pid(server, client, handle), signal.SIGKILL)
+        os.kill(init_pid(client, handle), signal.SIGKILL)
         wait_until(lambda: client.info(handle).state == "stopped", "the container to stop")
         info = client.info(handle)
         assert INIT_DIED in info.events
@@ -267,7 +272,7 @@ def test_init_killed_from_the_host(server: LinuxServer) -> None:
 # -- clients that go away --
 
 
-def test_client_gone_in_the_middle_of_a_stream(server: LinuxServer) -> None:
+def test_client_gone_in_the_middle_of_a_stream(server: LinuxTestServer) -> None:
     with server.client() as client:
         handle = client.create(timeout=TIMEOUT).handle
         job = client.spawn(handle, "for i in $(seq 20); do echo $i; sleep 0.05; done").job_id
@@ -287,7 +292,7 @@ def test_client_gone_in_the_middle_of_a_stream(server: LinuxServer) -> None:
         client.destroy(handle, timeout=TIMEOUT)
 
 
-def test_client_gone_in_the_middle_of_a_copy(server: LinuxServer, tmp_path: Path) -> None:
+def test_client_gone_in_the_middle_of_a_copy(server: LinuxTestServer, tmp_path: Path) -> None:
     with server.client() as client:
         handle = client.create(timeout=TIMEOUT).handle
         output(client, handle, "mkdir many; for i in {1..3000}; do echo $i > many/f$i; done")

@@ -9,10 +9,10 @@ import random
 import threading
 from pathlib import Path
 
-from tests_linux.conftest import TIMEOUT, LinuxServer, host_snapshot
-
 from warden.client import Client
 from warden.protocol import StreamRequest
+from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
+from warden.server.testing import LinuxTestServer, host_snapshot
 
 from .conftest import wait_until
 
@@ -21,7 +21,7 @@ REQUESTS = 100
 CONTAINERS = 20
 
 
-def _server_fds(server: LinuxServer) -> tuple[int, int]:
+def _server_fds(server: LinuxTestServer) -> tuple[int, int]:
     """(open descriptors, inotify watches) of the server process."""
     assert server.process is not None
     fd_dir = Path(f"/proc/{server.process.pid}/fd")
@@ -66,7 +66,7 @@ def _mixed(client: Client, handles: list[str], rng: random.Random, n: int) -> No
         assert client.limit_cpu(handle, limit_in_shares=shares).limit_in_shares == shares
 
 
-def test_hundred_clients_hundred_requests_twenty_containers(server: LinuxServer) -> None:
+def test_hundred_clients_hundred_requests_twenty_containers(server: LinuxTestServer) -> None:
     before = host_snapshot(server)
     before.pop("mount_count")
     fds_before = _server_fds(server)

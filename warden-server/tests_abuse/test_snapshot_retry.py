@@ -9,14 +9,13 @@ directory should be. ``test_depot_full.py`` fills a real disk.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import WardenServer
 
 from warden.client import Client
+from warden.server.testing import InsecureTestServer, insecure_server
 
 from .conftest import wait_until
 
@@ -24,16 +23,13 @@ TIMEOUT = 60.0
 
 
 @pytest.fixture
-def server() -> Iterator[WardenServer]:
+def server() -> Iterator[InsecureTestServer]:
     """An insecure server of its own (the module's Linux one is not needed)."""
-    made = WardenServer(Path(tempfile.mkdtemp(prefix="wabuse-", dir="/tmp")))
-    try:
-        yield made.start()
-    finally:
-        made.cleanup()
+    with insecure_server() as made:
+        yield made
 
 
-def test_snapshot_written_once_it_can_be(server: WardenServer) -> None:
+def test_snapshot_written_once_it_can_be(server: InsecureTestServer) -> None:
     with Client(server.socket_path) as client:
         handle = client.create(timeout=TIMEOUT).handle
         path = Path(client.info(handle, timeout=TIMEOUT).container_path)

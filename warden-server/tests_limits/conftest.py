@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from limits_support import CgroupSandbox
-from server_support import TIMEOUT, LimitsServer, destroy_quietly, limits_server
+from server_support import LimitsServer, limits_server
 
-from warden.client import Client, ServerError
+from warden.client import Client
+from warden.server.testing import ContainerMaker
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,18 +65,6 @@ def client(server: LimitsServer) -> Iterator[Client]:
 @pytest.fixture
 def make_container(server: LimitsServer) -> Iterator[Any]:
     """Create containers (keyword arguments of Create); all destroyed afterwards."""
-    handles: list[str] = []
-
-    def make(**fields: Any) -> str:
-        with server.client() as client:
-            try:
-                handle = client.create(timeout=TIMEOUT, **fields).handle
-            except ServerError as error:
-                raise AssertionError(f"create failed: {error}\n{server.log()}") from error
-        handles.append(handle)
-        return handle
-
-    yield make
-    with server.client() as client:
-        for handle in handles:
-            destroy_quietly(client, handle)
+    maker = ContainerMaker(server)
+    yield maker
+    maker.close()

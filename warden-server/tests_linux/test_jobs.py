@@ -19,26 +19,6 @@ def test_rlimits_from_request_and_defaults(client: Client, container: str) -> No
     assert output(client, container, "ulimit -n") == "1024\n"
 
 
-def test_exit_status_output_and_discard(client: Client, container: str) -> None:
-    result = run(client, container, "printf 'a\\0b'; printf 'err' >&2; exit 42")
-    assert (result.exit_status, result.stdout, result.stderr) == (42, b"a\0b", b"err")
-    discarded = run(client, container, "echo hidden; exit 5", discard_output=True)
-    assert (discarded.exit_status, discarded.stdout, discarded.stderr) == (5, b"", b"")
-    # The script is the shell's stdin.
-    assert output(client, container, "read line\nthis line is read\necho \"$line\"") == (
-        "this line is read\n"
-    )
-
-
-def test_a_signal_death_is_255_and_an_exit_code_is_itself(client: Client, container: str) -> None:
-    # As the original: a job whose shell a signal ended has no exit status (255),
-    # while a shell that exits 137 (its command was killed) answers 137.
-    assert run(client, container, "kill -KILL $$").exit_status == 255
-    assert run(client, container, "kill -TERM $$").exit_status == 255
-    assert run(client, container, "sh -c 'kill -KILL $$'").exit_status == 137
-    assert run(client, container, "exit 200").exit_status == 200
-
-
 def test_jobs_run_in_the_containers_cgroups(
     server: LinuxServer, client: Client, container: str
 ) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import CreateRequest
+from warden.server.testing import wait_until
 
 from .conftest import (
     TIMEOUT,
@@ -19,7 +19,6 @@ from .conftest import (
     container_id,
     init_pid,
     output,
-    run,
 )
 
 BindMount = CreateRequest.BindMount
@@ -46,28 +45,15 @@ def test_create_info_destroy(server: LinuxServer, client: Client) -> None:
         client.info(handle)
 
 
-def test_spawn_link_stream_run(client: Client, container: str) -> None:
-    job = client.spawn(container, "echo out; echo err >&2; exit 3").job_id
-    linked = client.link(container, job, timeout=TIMEOUT)
-    assert (linked.exit_status, linked.stdout, linked.stderr) == (3, b"out\n", b"err\n")
-    assert linked.info.state == "active"
-
-    job = client.spawn(container, "for i in 1 2 3; do echo $i; done").job_id
-    frames = list(client.stream(container, job))
-    assert b"".join(f.data for f in frames if f.name == "stdout") == b"1\n2\n3\n"
-    assert frames[-1].exit_status == 0
-
-    assert output(client, container, "echo hello") == "hello\n"
-
-
 def _wait_ready(client: Client, container: str, job_id: int) -> None:
     """Until the job printed "ready": it runs in the container, its traps set
     (Spawn returns once the job has a pid, before it entered the container)."""
     stdout = Path(client.info(container).container_path) / "jobs" / str(job_id) / "stdout"
-    deadline = time.monotonic() + TIMEOUT
-    while not (stdout.exists() and b"ready" in stdout.read_bytes()):
-        assert time.monotonic() < deadline, f"job {job_id} never got ready"
-        time.sleep(0.01)
+
+    def ready() -> bool:
+        return stdout.exists() and b"ready" in stdout.read_bytes()
+
+    wait_until(ready, TIMEOUT, f"job {job_id} to get ready")
 
 
 def test_stop_terms_jobs_and_keeps_the_init(
@@ -92,26 +78,6 @@ def test_stop_terms_jobs_and_keeps_the_init(
     assert client.info(container).state == "stopped"
 
 
-def test_stop_kill_and_states(server: LinuxServer, client: Client, container: str) -> None:
-    job = client.spawn(container, "trap '' TERM; sleep 1000").job_id
-    client.stop(container, kill=True, timeout=TIMEOUT)
-    assert client.link(container, job).exit_status == 255
-    assert f"job {job} was ended by SIGKILL" in server.log()
-    client.stop(container, timeout=TIMEOUT)  # a stopped container: no-op
-    with pytest.raises(ServerError, match="Container state must be one of 'active', "
-                       "current state is 'stopped'"):  # fmt: skip
-        client.run(container, "true")
-    with pytest.raises(ServerError, match="current state is 'stopped'"):
-        client.copy_in(container, "/etc/hostname", "/tmp/x")
-
-
-def test_copy_out_after_stop(tmp_path: Path, client: Client, container: str) -> None:
-    output(client, container, "echo kept > ~/file")
-    client.stop(container, kill=True, timeout=TIMEOUT)
-    client.copy_out(container, "/home/vcap/file", str(tmp_path / "file"), timeout=TIMEOUT)
-    assert (tmp_path / "file").read_text() == "kept\n"
-
-
 def test_handle_and_network_options(client: Client, make_container: ContainerFactory) -> None:
     handle = make_container(handle="my-handle", network="10.254.0.201")
     info = client.info(handle)
@@ -126,13 +92,12 @@ def test_handle_and_network_options(client: Client, make_container: ContainerFac
 def test_grace_time_option(server: LinuxServer, make_container: ContainerFactory) -> None:
     handle = make_container(grace_time=1)
     # make_container's connection is closed: nothing references the container.
-    deadline = time.monotonic() + 60
-    while True:
+
+    def gone() -> bool:
         with server.client() as client:
-            if handle not in client.list().handles:
-                break
-        assert time.monotonic() < deadline, "the grace timer did not destroy the container"
-        time.sleep(0.2)
+            return handle not in client.list().handles
+
+    wait_until(gone, 60, "the grace timer to destroy the container")
 
 
 def test_rootfs_option(tmp_path: Path, rootfs: Path, client: Client,
@@ -184,13 +149,6 @@ def test_create_failing_part_way_leaves_nothing(
     # And the pools got their resources back: the next create works.
     handle = client.create(timeout=TIMEOUT).handle
     client.destroy(handle, timeout=TIMEOUT)
-
-
-def test_run_in_wrong_states_and_unknown_job(client: Client, container: str) -> None:
-    with pytest.raises(ServerError, match="no such job"):
-        client.link(container, 999999)
-    response = run(client, container, "exit 0")
-    assert response.exit_status == 0
 
 
 def _links(server: LinuxServer) -> list[str]:

@@ -3,63 +3,59 @@ namespace (see _netns.py), for the end-to-end networking tests."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from _netns import PROBE, ROOT_SCRIPTS, Netns, ProbeServer, World
+from _netns import PROBE, Netns, ProbeServer, World
 
-from warden.client import ServerError
-from warden.server.testing import ServerProcess
+from warden.server.testing import (
+    DEFAULT_ROOTFS,
+    REQUEST_TIMEOUT,
+    LinuxTestServer,
+    deep_merge,
+    ensure_rootfs,
+    linux_config,
+)
 
-ROOTFS = Path(os.environ.get("WARDEN_TEST_ROOTFS", "/var/lib/warden/rootfs"))
 POOL_NETWORK = "10.254.0.0/24"
 PORT_POOL_START = 62000
-TIMEOUT = 120.0
+TIMEOUT = REQUEST_TIMEOUT
+
+#: What the networking tests change in the default Linux test configuration.
+NET_CONFIG: dict[str, Any] = {
+    # The server's default release delay, as the original configuration has it.
+    "network": {"pool_network": POOL_NETWORK, "mtu": 1500, "release_delay": 5},
+    "port": {"pool_start_port": PORT_POOL_START, "pool_size": 1000},
+    "user": {"pool_start_uid": 32000, "pool_size": 64},
+}
 
 
 def build_rootfs() -> Path:
     """The default rootfs, built once when missing (the linux tests share it)."""
-    subprocess.run([str(ROOT_SCRIPTS / "rootfs" / "setup.sh"), str(ROOTFS)], check=True)
-    return ROOTFS
+    return ensure_rootfs(DEFAULT_ROOTFS)
 
 
-class NetServer(ServerProcess):
+class NetServer(LinuxTestServer):
     """warden-server in ``world.host``; its containers are real."""
 
     def __init__(self, world: World, base: Path) -> None:
         self.world = world
-        self.base = base
-        (base / "depot").mkdir(parents=True)
-        self.cgroup_parent = f"warden-net-test-{world.tag}"
-        super().__init__(base, self.network_config(), netns=world.host.name)
+        base.mkdir(parents=True)
+        parent = f"warden-net-test-{world.tag}"
+        super().__init__(base, world.host.name, cgroup_parent=parent, overrides=NET_CONFIG)
 
     def network_config(self, **network: Any) -> dict[str, Any]:
-        return {
-            "server": {
-                "container_klass": "linux",
-                "unix_domain_path": str(self.base / "warden.sock"),
-                "container_depot_path": str(self.base / "depot"),
-                "container_rootfs_path": str(ROOTFS),
-                "root_scripts_path": str(ROOT_SCRIPTS.parent),
-                "container_grace_time": None,
-                "cgroup_parent": self.cgroup_parent,
-            },
-            "health_check_server": {"port": 0},
-            "logging": {"level": "debug"},
-            "network": {"pool_network": POOL_NETWORK, "mtu": 1500, **network},
-            "port": {"pool_start_port": PORT_POOL_START, "pool_size": 1000},
-            "user": {"pool_start_uid": 32000, "pool_size": 64},
-        }
+        """The test configuration with these ``network`` settings."""
+        defaults = linux_config(self.base, cgroup_parent=self.cgroup_parent)
+        return deep_merge(deep_merge(defaults, NET_CONFIG), {"network": network})
 
     def start(self, timeout: float = 60.0, **network: Any) -> NetServer:
         """Start with these ``network`` settings; return once it answers a Ping."""
         self.config = self.network_config(**network)
         self.write_config()
-        return super().start(timeout)
+        super().start(timeout)
+        return self
 
     def drain(self) -> int:
         """SIGUSR2: the server exits and leaves its containers running."""
@@ -73,26 +69,8 @@ class NetServer(ServerProcess):
 
     def close(self) -> None:
         """Destroy every container, stop the server, remove the cgroup parents."""
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(Exception), self.client() as client:
-                for handle in client.list(timeout=TIMEOUT).handles:
-                    with contextlib.suppress(ServerError):
-                        client.destroy(handle, timeout=TIMEOUT)
-        self.stop()
-        self.destroy_leftovers(ROOT_SCRIPTS / "destroy.sh")
-        for mount in _cgroup_mounts():
-            with contextlib.suppress(OSError):
-                (Path(mount) / self.cgroup_parent).rmdir()
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
-def _cgroup_mounts() -> set[str]:
-    mounts = set()
-    for line in Path("/proc/self/mounts").read_text().splitlines():
-        fields = line.split()
-        if fields[2] in ("cgroup", "cgroup2"):
-            mounts.add(fields[1])
-    return mounts
+        self.destroy_all()
+        self.cleanup()
 
 
 class ContainerNetns:

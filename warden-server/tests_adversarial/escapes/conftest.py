@@ -1,9 +1,9 @@
-"""Fixtures for the escapes suite: the Linux suite's server, a probe, a host
-secret, host processes and host listeners to escape to.
+"""Fixtures for the escapes suite: a Linux server, a probe, a host secret,
+host processes and host listeners to escape to.
 
-The session's server, network namespace and rootfs are the linux tests'
-fixtures (``tests_linux/conftest.py``), imported here: the server runs in a
-private network namespace, with a unique depot, socket and cgroup parent.
+The session's server is ``warden.server.testing.linux_server`` named
+``escape``: it runs in a private network namespace, with a unique depot,
+socket and cgroup parent.
 On top of them, for the session (all removed at the end):
 
 - ``/tmp/warden-escapes-<token>/probe/probe``: ``probe.c`` built static, which
@@ -32,20 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_linux.conftest import (
-    TIMEOUT,
-    TOKEN,
-    LinuxServer,
-    client,
-    make_container,
-    netns,
-    rootfs,
-    server,
-    sh,
-)
 
 from warden.client import Client, ServerError
 from warden.protocol import CreateRequest
+from warden.server import testing
+from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
+from warden.server.testing import ContainerFactory, ContainerMaker, LinuxTestServer, sh
 
 __all__ = [
     "PROBE",
@@ -54,18 +46,53 @@ __all__ = [
     "HostSecret",
     "LinuxServer",
     "sh",
-    "client",
-    "make_container",
-    "netns",
-    "rootfs",
-    "server",
 ]
 
 HERE = Path(__file__).resolve().parent
+TOKEN = testing.unique_token()
 BASE = Path(f"/tmp/warden-escapes-{TOKEN}")
 #: Where every container sees the probe.
 PROBE = "/opt/escape-probe/probe"
 USERS = ("vcap", "root")
+#: The name the test modules use.
+LinuxServer = LinuxTestServer
+
+
+@pytest.fixture(scope="session")
+def rootfs() -> Path:
+    """The default rootfs, built once when missing."""
+    try:
+        return testing.ensure_rootfs()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def server(rootfs: Path) -> Iterator[LinuxTestServer]:
+    """The session's server (tests that restart it leave it running)."""
+    with testing.linux_server("escape", rootfs=rootfs) as made:
+        yield made
+
+
+@pytest.fixture(scope="session")
+def netns(server: LinuxTestServer) -> str:
+    """The session's private network namespace (the server's, the containers' host)."""
+    assert server.netns is not None
+    return server.netns
+
+
+@pytest.fixture
+def client(server: LinuxTestServer) -> Iterator[Client]:
+    with server.client() as made:
+        yield made
+
+
+@pytest.fixture
+def make_container(server: LinuxTestServer) -> Iterator[ContainerFactory]:
+    """Create containers (keyword arguments of Create); all destroyed afterwards."""
+    maker = ContainerMaker(server)
+    yield maker
+    maker.close()
 
 
 @pytest.fixture(scope="session")
