@@ -182,7 +182,7 @@ copy_in() {
     EXTRACT_DIR=$PARENT
   fi
   open_host_dir "copy in" "$PACK_DIR"
-  tar -c -f - --hard-dereference "${TRANSFORM[@]}" -C "/proc/self/fd/$HOST_DIR_FD" \
+  tar -c -f - --no-unquote --hard-dereference "${TRANSFORM[@]}" -C "/proc/self/fd/$HOST_DIR_FD" \
     -- "$PACK_NAME" | in_container tar -x -p -m -f - -C "$EXTRACT_DIR"
 }
 
@@ -254,7 +254,7 @@ copy_out() {
     unpack=(/bin/bash -c "$jailed" jailed "$target" "$chowned" "$owner" "$MAKE_DST" "$dst"
       "${TRANSFORM[@]}")
   fi
-  in_container tar -c -f - --hard-dereference -C "$PACK_DIR" -- "$PACK_NAME" \
+  in_container tar -c -f - --no-unquote --hard-dereference -C "$PACK_DIR" -- "$PACK_NAME" \
     | in_host_jail "$HOST_DIR_FD" "${unpack[@]}"
 }
 

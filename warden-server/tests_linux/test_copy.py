@@ -114,3 +114,22 @@ def test_host_directories_with_odd_names_are_not_taken_for_links(
     with pytest.raises(ServerError):
         client.copy_out(container, "/home/vcap/odd/f", f"{tmp_path}/link/again", timeout=TIMEOUT)
     assert not (odd / "again").exists()
+
+
+def test_names_with_backslashes_are_copied_as_they_are(
+        tmp_path: Path, client: Client, container: str) -> None:  # fmt: skip
+    # tar reads backslash escapes in the names it is given unless told not to:
+    # "a\b" must not become "a" and a backspace.
+    names = ["a\\b", "x\\\\y", "tab\\t", "octal\\101"]
+    source = tmp_path / "in"
+    source.mkdir()
+    for name in names:
+        (source / name).write_text(name)
+        client.copy_in(container, str(source / name), f"/home/vcap/{name}", timeout=TIMEOUT)
+    assert output(client, container, "cd /home/vcap && cat -- " + " ".join(
+        f"'{name}'" for name in names)) == "".join(names)  # fmt: skip
+    back = tmp_path / "out"
+    back.mkdir()
+    for name in names:
+        client.copy_out(container, f"/home/vcap/{name}", str(back / name), timeout=TIMEOUT)
+    assert sorted(p.name for p in back.iterdir()) == sorted(names)
