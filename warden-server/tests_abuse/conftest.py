@@ -25,9 +25,17 @@ from pathlib import Path
 import pytest
 
 from warden.client import Client
-from warden.server import testing
+from warden.server import testing, testing_fixtures
 from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
-from warden.server.testing import ContainerFactory, ContainerMaker, LinuxTestServer
+from warden.server.testing import LinuxTestServer
+
+# The suites' shared fixtures (on this suite's ``server``).
+client = testing_fixtures.client
+container = testing_fixtures.container
+make_container = testing_fixtures.make_container
+netns = testing_fixtures.netns
+rootfs = testing_fixtures.rootfs
+
 
 PIDS_LIMIT = 256
 OUTPUT_LIMIT = 256 * 1024
@@ -44,46 +52,10 @@ ABUSE_CONFIG = {
 
 
 @pytest.fixture(scope="session")
-def rootfs() -> Path:
-    """The default rootfs, built once when missing."""
-    try:
-        return testing.ensure_rootfs()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-
-
-@pytest.fixture(scope="session")
 def server(rootfs: Path) -> Iterator[LinuxTestServer]:
     """The session's server (tests that restart it leave it running)."""
     with testing.linux_server("abuse", overrides={"server": ABUSE_CONFIG}, rootfs=rootfs) as made:
         yield made
-
-
-@pytest.fixture(scope="session")
-def netns(server: LinuxTestServer) -> str:
-    """The session's private network namespace (the server's)."""
-    assert server.netns is not None
-    return server.netns
-
-
-@pytest.fixture
-def client(server: LinuxTestServer) -> Iterator[Client]:
-    with server.client() as made:
-        yield made
-
-
-@pytest.fixture
-def make_container(server: LinuxTestServer) -> Iterator[ContainerFactory]:
-    """Create containers (keyword arguments of Create); all destroyed afterwards."""
-    maker = ContainerMaker(server)
-    yield maker
-    maker.close()
-
-
-@pytest.fixture
-def container(make_container: ContainerFactory) -> str:
-    """One container with the default options."""
-    return make_container()
 
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> None:

@@ -25,11 +25,10 @@ from typing import Any
 import pytest
 
 from warden.client import Client
-from warden.server import testing
+from warden.server import testing, testing_fixtures
 from warden.server.testing import (
     DEFAULT_ROOTFS,
     REQUEST_TIMEOUT,
-    ContainerMaker,
     LinuxTestServer,
     container_id,
     host_processes,
@@ -39,6 +38,14 @@ from warden.server.testing import (
     run,
     sh,
 )
+
+# The suites' shared fixtures (on this suite's ``server``).
+client = testing_fixtures.client
+container = testing_fixtures.container
+make_container = testing_fixtures.make_container
+netns = testing_fixtures.netns
+rootfs = testing_fixtures.rootfs
+
 
 __all__ = [
     "ROOTFS",
@@ -91,43 +98,9 @@ def running_server(
 
 
 @pytest.fixture(scope="session")
-def rootfs() -> Path:
-    """The default rootfs, built once (about half a minute) when missing."""
-    try:
-        return testing.ensure_rootfs(ROOTFS)
-    except RuntimeError as error:
-        pytest.fail(str(error))
-
-
-@pytest.fixture(scope="session")
-def netns(server: LinuxTestServer) -> str:
-    """The session's private network namespace (the server's)."""
-    assert server.netns is not None
-    return server.netns
-
-
-@pytest.fixture(scope="session")
 def server(rootfs: Path) -> Iterator[LinuxTestServer]:
     """The session's server (tests that restart it leave it running)."""
     with testing.linux_server("test", rootfs=rootfs, token=TOKEN) as made:
         yield made
 
 
-@pytest.fixture
-def client(server: LinuxTestServer) -> Iterator[Client]:
-    with server.client() as made:
-        yield made
-
-
-@pytest.fixture
-def make_container(server: LinuxTestServer) -> Iterator[ContainerFactory]:
-    """Create containers (keyword arguments of Create); all destroyed afterwards."""
-    maker = ContainerMaker(server)
-    yield maker
-    maker.close()
-
-
-@pytest.fixture
-def container(make_container: ContainerFactory) -> str:
-    """One container with the default options."""
-    return make_container()

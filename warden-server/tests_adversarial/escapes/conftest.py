@@ -35,9 +35,16 @@ import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import CreateRequest
-from warden.server import testing
+from warden.server import testing, testing_fixtures
 from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
-from warden.server.testing import ContainerFactory, ContainerMaker, LinuxTestServer, sh
+from warden.server.testing import LinuxTestServer, sh
+
+# The suites' shared fixtures (on this suite's ``server``).
+client = testing_fixtures.client
+make_container = testing_fixtures.make_container
+netns = testing_fixtures.netns
+rootfs = testing_fixtures.rootfs
+
 
 __all__ = [
     "PROBE",
@@ -59,40 +66,10 @@ LinuxServer = LinuxTestServer
 
 
 @pytest.fixture(scope="session")
-def rootfs() -> Path:
-    """The default rootfs, built once when missing."""
-    try:
-        return testing.ensure_rootfs()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-
-
-@pytest.fixture(scope="session")
 def server(rootfs: Path) -> Iterator[LinuxTestServer]:
     """The session's server (tests that restart it leave it running)."""
     with testing.linux_server("escape", rootfs=rootfs) as made:
         yield made
-
-
-@pytest.fixture(scope="session")
-def netns(server: LinuxTestServer) -> str:
-    """The session's private network namespace (the server's, the containers' host)."""
-    assert server.netns is not None
-    return server.netns
-
-
-@pytest.fixture
-def client(server: LinuxTestServer) -> Iterator[Client]:
-    with server.client() as made:
-        yield made
-
-
-@pytest.fixture
-def make_container(server: LinuxTestServer) -> Iterator[ContainerFactory]:
-    """Create containers (keyword arguments of Create); all destroyed afterwards."""
-    maker = ContainerMaker(server)
-    yield maker
-    maker.close()
 
 
 @pytest.fixture(scope="session")
