@@ -18,6 +18,8 @@ LimitCpu and Info mean the same on every host:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -87,10 +89,31 @@ class CgroupV2:
         return UNLIMITED if limit is None else limit
 
     def set_memory_limit(self, limit_in_bytes: int) -> None:
+        self._refuse_below_usage(limit_in_bytes)
         swap = self.path / "memory.swap.max"
         if swap.exists():
             write_value(swap, 0)
         write_value(self.path / "memory.max", limit_in_bytes)
+
+    def _refuse_below_usage(self, limit_in_bytes: int) -> None:
+        """As v1 does: a limit below what cannot be reclaimed fails with EBUSY.
+
+        v2 would take such a limit and let the OOM killer meet it. So the
+        difference is reclaimed first (``memory.reclaim``, page cache and
+        the like); what still exceeds the limit refuses it, nothing killed.
+        """
+        current_file = self.path / "memory.current"
+        if not current_file.exists():
+            return
+        current = read_keyed_single(current_file)
+        if current <= limit_in_bytes:
+            return
+        reclaim = self.path / "memory.reclaim"
+        if reclaim.exists():
+            with contextlib.suppress(OSError):  # EAGAIN: not all of it could be
+                write_value(reclaim, current - limit_in_bytes)
+        if read_keyed_single(current_file) > limit_in_bytes:
+            raise OSError(errno.EBUSY, "the container uses more memory than the limit")
 
     def memory_stat(self) -> dict[str, int]:
         raw = read_keyed(self.path / "memory.stat")
