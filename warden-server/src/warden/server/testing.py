@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from warden.server._config import default_root_scripts_path
 from warden.server.linux.cgroups import CgroupLayout
 
 if TYPE_CHECKING:
@@ -273,17 +274,22 @@ def unique_token(length: int = 3) -> str:
 
 
 def default_root_scripts() -> Path:
-    """``root-scripts/`` of the source checkout this package is installed from.
+    """The scripts the test servers use.
 
-    ``WARDEN_ROOT_SCRIPTS`` overrides it (for an installed, not editable, package).
+    ``WARDEN_ROOT_SCRIPTS`` when set (tox sets the checkout's), else the
+    checkout this package runs from (an editable install), else the copy
+    installed with the package.
     """
     if "WARDEN_ROOT_SCRIPTS" in os.environ:
         return Path(os.environ["WARDEN_ROOT_SCRIPTS"])
     # src/warden/server/testing.py -> the repository holding warden-server/.
     path = Path(__file__).resolve().parents[4] / "root-scripts"
-    if not path.is_dir():
-        raise RuntimeError(f"no root-scripts at {path}: set WARDEN_ROOT_SCRIPTS")
-    return path
+    if path.is_dir():
+        return path
+    installed = Path(default_root_scripts_path())
+    if not installed.is_dir():
+        raise RuntimeError(f"no root-scripts at {path} or {installed}: set WARDEN_ROOT_SCRIPTS")
+    return installed
 
 
 def cgroup_mounts() -> dict[str, Path]:
