@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from limits_support import CgroupSandbox
 from server_support import LimitsServer, limits_server
 
-from warden.client import Client
-from warden.server.testing import ContainerMaker
+from warden.server import testing_fixtures
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,15 +54,6 @@ def server() -> Iterator[LimitsServer]:
         yield made
 
 
-@pytest.fixture
-def client(server: LimitsServer) -> Iterator[Client]:
-    with server.client() as made:
-        yield made
-
-
-@pytest.fixture
-def make_container(server: LimitsServer) -> Iterator[Any]:
-    """Create containers (keyword arguments of Create); all destroyed afterwards."""
-    maker = ContainerMaker(server)
-    yield maker
-    maker.close()
+# The Linux suites' shared fixtures, on this suite's ``server``.
+client = testing_fixtures.client
+make_container = testing_fixtures.make_container
