@@ -31,6 +31,8 @@
 #   DISK_SIZE         create: image size in bytes
 #   DISK_INODES       create: inode count; limit: inode limit (0: none)
 #   DISK_SEED         create: optional directory whose files move into upper/
+#   DISK_TEMPLATES    create: optional directory of template images (one per
+#                     size and inode count), copied instead of running mkfs
 #   DISK_MOUNT        mount: where to mount; destroy: unmounted if mounted
 #   DISK_BYTES        limit: byte limit (0: none)
 #   DISK_BASE_BYTES, DISK_BASE_INODES
@@ -78,9 +80,11 @@ in_private_namespace() {
   fi
 }
 
+# mount_admin [IMAGE]: mount IMAGE (default DISK_IMAGE) at DISK_ADMIN.
 mount_admin() {
+  local image=${1:-$DISK_IMAGE}
   [[ -d $DISK_ADMIN ]] || mkdir -p "$DISK_ADMIN"
-  mount -n -o loop "$DISK_IMAGE" "$DISK_ADMIN" || fail 1 "cannot mount $DISK_IMAGE"
+  mount -n -o loop "$image" "$DISK_ADMIN" || fail 1 "cannot mount $image"
 }
 
 # measure: read the file system (mounted at $DISK_ADMIN) into globals.
@@ -147,18 +151,24 @@ admin_device() {
   findmnt -n -o SOURCE --mountpoint "$DISK_ADMIN"
 }
 
-do_create() {
-  require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
-  require_number DISK_SIZE DISK_INODES
-  in_private_namespace create
-  [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
-  truncate -s "$DISK_SIZE" "$DISK_IMAGE"
+# make_filesystem IMAGE SIZE INODES: the empty file system of an image. The
+# one place that decides how images are made (mkfs options); templates made
+# by an older copy of this script are not used (see template_image).
+make_filesystem() {
+  truncate -s "$2" "$1"
   # No reserved blocks (limits are the ballast's job), a small journal (a
   # large one would end up written to the host), tables initialised lazily.
-  mkfs.ext4 -q -F -b "$BLOCK_SIZE" -m 0 -N "$DISK_INODES" -J size=16 \
-    -E lazy_itable_init=1,lazy_journal_init=1 "$DISK_IMAGE" \
-    || fail 1 "mkfs.ext4 failed for $DISK_IMAGE"
-  mount_admin
+  mkfs.ext4 -q -F -b "$BLOCK_SIZE" -m 0 -N "$3" -J size=16 \
+    -E lazy_itable_init=1,lazy_journal_init=1 "$1" \
+    || fail 1 "mkfs.ext4 failed for $1"
+}
+
+# new_layout IMAGE: make the file system in IMAGE, mount it at DISK_ADMIN and
+# lay it out (upper/, work/); sets DISK_BASE_BYTES and DISK_BASE_INODES to
+# what the layout uses, and OVERHEAD to the file system's own blocks.
+new_layout() {
+  make_filesystem "$1" "$DISK_SIZE" "$DISK_INODES"
+  mount_admin "$1"
   # work/work is what overlayfs makes in its work directory at each mount;
   # made here, it belongs to the layout's own use, not the container's.
   mkdir -m 0755 "$DISK_ADMIN/upper" "$DISK_ADMIN/work"
@@ -166,6 +176,48 @@ do_create() {
   DISK_BASE_BYTES=0 DISK_BASE_INODES=0
   measure
   DISK_BASE_BYTES=$used_bytes DISK_BASE_INODES=$used_inodes
+  OVERHEAD=$(overhead_blocks "$1")
+}
+
+# template_image: DISK_IMAGE as a copy of a template image laid out for
+# DISK_SIZE and DISK_INODES (made the first time, in DISK_TEMPLATES), mounted
+# at DISK_ADMIN; sets what new_layout sets. A copy of the same file system
+# is what mkfs and the layout would give (no mkfs on the create path): sparse
+# (or a reflink where the depot's file system has them), a few MiB of data.
+# A template older than this script is made again, so a change of
+# make_filesystem takes effect. Concurrent creates may each make one: the
+# values file and then the image are renamed into place, the image last.
+template_image() {
+  local name=$DISK_TEMPLATES/$DISK_SIZE-$DISK_INODES
+  local new=$name.new.$$ values=""
+  if [[ -f $name.img && -f $name.values && $name.img -nt ${BASH_SOURCE[0]} ]]; then
+    read -r values < "$name.values" || values=""
+  fi
+  if [[ ! $values =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]]; then
+    [[ -d $DISK_TEMPLATES ]] || mkdir -p -m 0700 "$DISK_TEMPLATES"
+    new_layout "$new.img"
+    umount "$DISK_ADMIN" || fail 1 "cannot unmount the template $new.img"
+    echo "$DISK_BASE_BYTES $DISK_BASE_INODES $OVERHEAD" > "$new.values"
+    mv -f "$new.values" "$name.values"
+    mv -f "$new.img" "$name.img"
+  else
+    read -r DISK_BASE_BYTES DISK_BASE_INODES OVERHEAD <<< "$values"
+  fi
+  cp --sparse=always --reflink=auto -- "$name.img" "$DISK_IMAGE" \
+    || fail 1 "cannot copy the template $name.img"
+  mount_admin "$DISK_IMAGE"
+}
+
+do_create() {
+  require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
+  require_number DISK_SIZE DISK_INODES
+  in_private_namespace create
+  [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
+  if [[ -n "${DISK_TEMPLATES:-}" ]]; then
+    template_image
+  else
+    new_layout "$DISK_IMAGE"
+  fi
   if [[ -n "${DISK_SEED:-}" && -d $DISK_SEED ]]; then
     # Moved across file systems: copied with every attribute, then removed.
     local -a seed
@@ -178,7 +230,13 @@ do_create() {
   fi
   echo "base_bytes=$DISK_BASE_BYTES"
   echo "base_inodes=$DISK_BASE_INODES"
-  IMAGE_BYTES=$DISK_SIZE report "$DISK_IMAGE"
+  measure
+  echo "used_bytes=$used_bytes"
+  echo "used_inodes=$used_inodes"
+  echo "ballast_bytes=$ballast_bytes"
+  echo "ballast_inodes=$ballast_inodes"
+  echo "overhead_blocks=$OVERHEAD"
+  echo "image_bytes=$DISK_SIZE"
 }
 
 do_mount() {

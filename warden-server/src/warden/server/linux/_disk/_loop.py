@@ -48,6 +48,9 @@ class LoopDiskPaths:
     mount: Path
     admin: Path
     seed: Path
+    #: Template images copied instead of making each new image (disk.sh's
+    #: DISK_TEMPLATES); None: every image is made afresh.
+    templates: Path | None = None
 
     @classmethod
     def for_container(cls, container_path: Path) -> LoopDiskPaths:
@@ -55,6 +58,8 @@ class LoopDiskPaths:
 
         ``tmp/rootfs`` is also where the container's first files are written
         before the image exists; they move into the image's ``upper/``.
+        Templates live in the depot's ``.disk-templates`` (a dot entry: not a
+        container), on the same file system as the images (reflinks).
         """
         tmp = container_path / "tmp"
         return cls(
@@ -62,6 +67,7 @@ class LoopDiskPaths:
             mount=tmp / "rootfs",
             admin=tmp / "disk-admin",
             seed=tmp / "rootfs",
+            templates=container_path.parent / ".disk-templates",
         )
 
 
@@ -110,6 +116,7 @@ class LoopDisk:
             DISK_SIZE=self._image_size,
             DISK_INODES=self._image_inodes,
             DISK_SEED=self.paths.seed,
+            **({"DISK_TEMPLATES": self.paths.templates} if self.paths.templates else {}),
         )
         self._state = self._updated(
             _State(base_bytes=values["base_bytes"], base_inodes=values["base_inodes"]), values
