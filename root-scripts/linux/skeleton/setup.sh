@@ -24,6 +24,8 @@
 #                         (no /sys, all of /proc)
 #   dns_servers           newline-separated; empty: derived from the host's
 #   container_init        static init run as PID 1 (default /usr/bin/catatonit)
+#   warden_start          the warden-start helper (create.sh gives its own
+#                         bin/warden-start)
 #   bind_mount_count      number of bind mounts, each given by
 #   bind_mount_<i>_src, bind_mount_<i>_dst, bind_mount_<i>_mode (ro|rw)
 set -o nounset -o errexit -o pipefail
@@ -39,6 +41,7 @@ allow_nested_warden=${allow_nested_warden:-false}
 restrict_proc_sys=${restrict_proc_sys:-true}
 dns_servers=${dns_servers:-}
 container_init=${container_init:-/usr/bin/catatonit}
+warden_start=${warden_start:-}
 bind_mount_count=${bind_mount_count:-0}
 
 readonly LAYER=tmp/rootfs
@@ -93,6 +96,7 @@ write_config() {
     echo "# Written by setup.sh; sourced by the container's scripts."
     for name in id network_netmask network_host_ip network_container_ip container_iface_mtu \
         user_uid rootfs_path cgroup_parent allow_nested_warden restrict_proc_sys container_init \
+        warden_start \
         cgroup_version cgroup_dir cgroup_devices cgroup_member; do
       printf '%s=%q\n' "$name" "${!name}"
     done

@@ -46,7 +46,7 @@ EOT
 # The host's end carries IPv4 only, and only from the container's address:
 # - no IPv6: the firewall is iptables (IPv4), so a link-local IPv6 address
 #   on each end would let the container reach every host service listening
-#   on [::] past it (hook-child-before-pivot.sh turns it off on the other end);
+#   on [::] past it (warden-start turns it off on the other end);
 # - strict reverse-path filtering: a packet whose source address would not
 #   be routed back through this veth (a spoofed one) is dropped before the
 #   firewall sees it, so a container that could forge packets still could not
