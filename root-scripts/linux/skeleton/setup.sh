@@ -55,7 +55,11 @@ check_input() {
   [[ $restrict_proc_sys == true || $restrict_proc_sys == false ]] \
     || fail setup "restrict_proc_sys must be true or false: $restrict_proc_sys"
   [[ -d $rootfs_path ]] || fail setup "rootfs $rootfs_path not found"
-  rootfs_path=$(realpath -e -- "$rootfs_path")
+  # Its canonical path (realpath's), by cd -P and back: no process.
+  local here=$PWD
+  CDPATH='' cd -P -- "$rootfs_path" || fail setup "rootfs $rootfs_path not found"
+  rootfs_path=$PWD
+  cd -- "$here"
   [[ -x $container_init ]] || fail setup "container init $container_init not found"
 }
 
