@@ -472,17 +472,21 @@ static const char *init_name(void)
 }
 
 /* The container's PID 1 until it executes the init. */
-static void child(int exec_fd) __attribute__((noreturn));
+static void child(int exec_fd, int ready_fd) __attribute__((noreturn));
 
 /* EXEC_FD: the write end of a close-on-exec pipe; the parent reads its end
- * of the file when the init has been executed (or the child has died). */
-static void child(int exec_fd)
+ * of the file when the init has been executed (or the child has died).
+ * READY_FD: closed once the child's mounts are private, before the parent
+ * reports its pid: nothing start.sh mounts in its namespace may reach the
+ * host's. */
+static void child(int exec_fd, int ready_fd)
 {
 	char dev[PATH_MAX], link[PATH_MAX], target[32];
 	const char *name = init_name();
 	if (setsid() < 0)
 		die("setsid");
 	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	close(ready_fd);
 	wait_for("go");
 	mount_root();
 	mount_dev();
@@ -574,9 +578,10 @@ static void finish(pid_t pid, int exec_fd)
 int main(int argc, char **argv)
 {
 	char line[32];
-	int exec_pipe[2];
+	int exec_pipe[2], ready_pipe[2];
+	char byte;
 	parse(argc, argv);
-	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0)
 		die("pipe");
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 					      CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -584,10 +589,19 @@ int main(int argc, char **argv)
 		die("cannot make the container's namespaces");
 	if (pid == 0) {
 		close(exec_pipe[0]);
-		child(exec_pipe[1]);
+		close(ready_pipe[0]);
+		child(exec_pipe[1], ready_pipe[1]);
 	}
 	child_pid = pid;
 	close(exec_pipe[1]);
+	close(ready_pipe[1]);
+	/* End of file: the child's mounts are private (or it died: then the
+	 * waits below say so). */
+	if (read(ready_pipe[0], &byte, 1) != 0) {
+		errno = 0;
+		die("unexpected data from the container's first process");
+	}
+	close(ready_pipe[0]);
 	snprintf(line, sizeof line, "%d\n", (int)pid);
 	say(line);
 	/* From here on, the child is start.sh's to talk to. */
