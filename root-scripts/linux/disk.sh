@@ -32,7 +32,8 @@
 #   DISK_INODES       create: inode count; limit: inode limit (0: none)
 #   DISK_SEED         create: optional directory whose files move into upper/
 #   DISK_TEMPLATES    create: optional directory of template images (one per
-#                     size and inode count), copied instead of running mkfs
+#                     size and inode count), copied instead of running mkfs;
+#                     with no DISK_SEED files as well, nothing is mounted
 #   DISK_MOUNT        mount: where to mount; destroy: unmounted if mounted
 #   DISK_BYTES        limit: byte limit (0: none)
 #   DISK_BASE_BYTES, DISK_BASE_INODES
@@ -189,48 +190,62 @@ new_layout() {
 # values file and then the image are renamed into place, the image last.
 template_image() {
   local name=$DISK_TEMPLATES/$DISK_SIZE-$DISK_INODES
-  local new=$name.new.$$ values=""
-  if [[ -f $name.img && -f $name.values && $name.img -nt ${BASH_SOURCE[0]} ]]; then
-    read -r values < "$name.values" || values=""
-  fi
-  if [[ ! $values =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]]; then
-    [[ -d $DISK_TEMPLATES ]] || mkdir -p -m 0700 "$DISK_TEMPLATES"
+  local new=$name.new.$$
+  if ! template_values "$name"; then
+    in_private_namespace create
+    [[ -d $DISK_TEMPLATES ]] || mkdir -m 0700 "$DISK_TEMPLATES"
     new_layout "$new.img"
     umount "$DISK_ADMIN" || fail 1 "cannot unmount the template $new.img"
     echo "$DISK_BASE_BYTES $DISK_BASE_INODES $OVERHEAD" > "$new.values"
     mv -f "$new.values" "$name.values"
     mv -f "$new.img" "$name.img"
-  else
-    read -r DISK_BASE_BYTES DISK_BASE_INODES OVERHEAD <<< "$values"
   fi
   cp --sparse=always --reflink=auto -- "$name.img" "$DISK_IMAGE" \
     || fail 1 "cannot copy the template $name.img"
-  mount_admin "$DISK_IMAGE"
+}
+
+# template_values NAME: whether NAME.img is a template this script made (newer
+# than itself); sets what new_layout sets from NAME.values.
+template_values() {
+  local values=""
+  [[ -f $1.img && -f $1.values && $1.img -nt ${BASH_SOURCE[0]} ]] || return 1
+  read -r values < "$1.values" || return 1
+  [[ $values =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]] || return 1
+  read -r DISK_BASE_BYTES DISK_BASE_INODES OVERHEAD <<< "$values"
 }
 
 do_create() {
   require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
   require_number DISK_SIZE DISK_INODES
-  in_private_namespace create
-  [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
-  if [[ -n "${DISK_TEMPLATES:-}" ]]; then
-    template_image
-  else
-    new_layout "$DISK_IMAGE"
-  fi
+  local -a seed=()
   if [[ -n "${DISK_SEED:-}" && -d $DISK_SEED ]]; then
-    # Moved across file systems: copied with every attribute, then removed.
-    local -a seed
     shopt -s dotglob nullglob
     seed=("$DISK_SEED"/*)
     shopt -u dotglob nullglob
+  fi
+  # Mounted only to make the file system or to move files in: a copy of a
+  # template with nothing to add is the fresh layout as it is (no use yet).
+  if [[ -n "${DISK_TEMPLATES:-}" ]] && (( ${#seed[@]} == 0 )); then
+    [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
+    template_image
+    used_bytes=0 used_inodes=0 ballast_bytes=0 ballast_inodes=0
+  else
+    in_private_namespace create
+    [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
+    if [[ -n "${DISK_TEMPLATES:-}" ]]; then
+      template_image
+      mount_admin
+    else
+      new_layout "$DISK_IMAGE"
+    fi
     if (( ${#seed[@]} > 0 )); then
+      # Moved across file systems: copied with every attribute, then removed.
       mv -- "${seed[@]}" "$DISK_ADMIN/upper/" || fail 1 "cannot move $DISK_SEED into the image"
     fi
+    measure
   fi
   echo "base_bytes=$DISK_BASE_BYTES"
   echo "base_inodes=$DISK_BASE_INODES"
-  measure
   echo "used_bytes=$used_bytes"
   echo "used_inodes=$used_inodes"
   echo "ballast_bytes=$ballast_bytes"

@@ -65,11 +65,32 @@ guard_host_end() {
 # The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in
 # the container's mount namespace only. Mounted from here because the
 # container's own processes are already under its device restriction, which
-# keeps them away from loop devices.
+# keeps them away from loop devices. When setup.sh's first files are still in
+# tmp/rootfs (disk.sh create copied a template and mounted nothing), the
+# image is mounted beside them, they move into its upper/, and the mount
+# moves onto tmp/rootfs: one mount of the image per create.
 mount_disk_layer() {
   [[ -f tmp/disk.img ]] || return 0
-  nsenter --target "$PID" --mount -- mount -n -o loop "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
-    || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
+  local -a seed
+  shopt -s dotglob nullglob
+  seed=(tmp/rootfs/*)
+  shopt -u dotglob nullglob
+  if (( ${#seed[@]} == 0 )); then
+    nsenter --target "$PID" --mount -- mount -n -o loop "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
+      || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
+    return 0
+  fi
+  # Absolute paths: nsenter keeps the host's working directory.
+  # shellcheck disable=SC2016  # expanded by the bash in the namespace
+  nsenter --target "$PID" --mount -- /bin/bash -o errexit -o nounset -o pipefail -c '
+    cd -- "$1"
+    [[ -d tmp/disk-admin ]] || mkdir tmp/disk-admin
+    mount -n -o loop tmp/disk.img tmp/disk-admin
+    shopt -s dotglob nullglob
+    mv -- tmp/rootfs/* tmp/disk-admin/upper/
+    mount -n --move tmp/disk-admin tmp/rootfs
+  ' mount-disk "$PWD" \
+    || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img with its first files"
 }
 
 setup_cgroups
