@@ -101,3 +101,21 @@ def test_a_template_older_than_the_script_is_made_again(tmp_path: Path, disks: D
     assert image.stat().st_mtime > DISK_SCRIPT.stat().st_mtime
     # Only the template and its values: no half-made template left behind.
     assert len(template_files(tmp_path)) == 2
+
+
+def test_a_copy_with_nothing_to_move_in_is_not_mounted(tmp_path: Path, disks: Disks) -> None:
+    """The Linux backend's case: setup.sh's files stay for the start to move
+    in, and the copy of the template is the layout as the template has it."""
+    fresh, _ = new_disk(disks, tmp_path / "fresh", template=False)
+    new_disk(disks, tmp_path / "first", template=True)  # makes the template
+    path = tmp_path / "later"
+    container = LayerContainer(path)
+    paths = LoopDiskPaths.for_container(path, seed_at_start=True)
+    disk = make_disk(paths, container)
+    disks.append((disk, container))
+    resolve(disk.prepare())
+    assert (path / "tmp" / "rootfs" / "etc" / "hostname").read_text() == "layer-test\n"
+    assert not (path / "tmp" / "disk-admin").exists()  # never mounted
+    assert disk.snapshot() == fresh.snapshot()
+    container.start()
+    assert resolve(disk.usage()).bytes_used == 0
