@@ -67,8 +67,9 @@ guard_host_end() {
 # container's own processes are already under its device restriction, which
 # keeps them away from loop devices. When setup.sh's first files are still in
 # tmp/rootfs (disk.sh create copied a template and mounted nothing), the
-# image is mounted beside them, they move into its upper/, and the mount
-# moves onto tmp/rootfs: one mount of the image per create.
+# image is mounted beside them (on mnt, empty until the root is mounted
+# there), they move into its upper/, and the mount moves onto tmp/rootfs: one
+# mount of the image per create.
 mount_disk_layer() {
   [[ -f tmp/disk.img ]] || return 0
   local -a seed
@@ -84,11 +85,10 @@ mount_disk_layer() {
   # shellcheck disable=SC2016  # expanded by the bash in the namespace
   nsenter --target "$PID" --mount -- /bin/bash -o errexit -o nounset -o pipefail -c '
     cd -- "$1"
-    [[ -d tmp/disk-admin ]] || mkdir tmp/disk-admin
-    mount -n -o loop tmp/disk.img tmp/disk-admin
+    mount -n -o loop tmp/disk.img mnt
     shopt -s dotglob nullglob
-    mv -- tmp/rootfs/* tmp/disk-admin/upper/
-    mount -n --move tmp/disk-admin tmp/rootfs
+    mv -- tmp/rootfs/* mnt/upper/
+    mount -n --move mnt tmp/rootfs
   ' mount-disk "$PWD" \
     || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img with its first files"
 }
