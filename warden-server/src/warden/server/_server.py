@@ -21,11 +21,16 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from warden.protocol import (
+    BulkInfoRequest,
+    BulkInfoResponse,
+    CapacityRequest,
     CreateRequest,
     DestroyRequest,
     EchoRequest,
     EchoResponse,
     ErrorResponse,
+    InfoRequest,
+    InfoResponse,
     ListRequest,
     ListResponse,
     PingRequest,
@@ -35,6 +40,7 @@ from warden.protocol import (
     type_name,
 )
 
+from ._capacity import capacity
 from ._config import Config
 from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
@@ -43,6 +49,7 @@ from ._jobs import JobServices
 from ._messages import client_message, describe
 from ._metrics import CONTENT_TYPE, ERROR, OK, Metrics
 from ._pools import NetworkPool, PortPool, UidPool
+from ._properties import matches
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
@@ -306,13 +313,50 @@ class Server:
         if kind is PingRequest:
             response = PingResponse()
         elif kind is ListRequest:
-            response = ListResponse(handles=self.registry.handles())
+            assert isinstance(request, ListRequest)
+            response = ListResponse(handles=self._list(request))
         elif kind is EchoRequest:
             assert isinstance(request, EchoRequest)
             response = EchoResponse(message=request.message)
+        elif kind is CapacityRequest:
+            response = capacity(self.config, self.context.network_pool, self.context.uid_pool)
         else:
             return None
         self.metrics.request_served(kind, OK, started)
+        return response
+
+    def _list(self, request: ListRequest) -> list[str]:
+        handles = self.registry.handles()
+        if not request.properties:  # what the original answers, unchanged
+            return handles
+        wanted = request.properties
+        return [
+            handle
+            for handle in handles
+            if (found := self.registry.find(handle)) is not None
+            and matches(found.properties, wanted)
+        ]
+
+    async def _bulk_info(self, request: BulkInfoRequest) -> BulkInfoResponse:
+        """Each handle's Info or its error; no handles: every container.
+
+        Unlike Info, naming a container here does not hold off its grace timer.
+        """
+        response = BulkInfoResponse()
+        for handle in list(request.handles) or self.registry.handles():
+            entry = response.entries.add(handle=handle)
+            try:
+                container = self.registry.get(handle)
+                if container.being_destroyed:
+                    raise WardenError(UNKNOWN_HANDLE)
+                info = await container.dispatch(InfoRequest(handle=handle))
+                assert isinstance(info, InfoResponse)
+                entry.info.CopyFrom(info)
+            except WardenError as error:
+                entry.error = self._error_message(InfoRequest(handle=handle), error.message)
+            except Exception as error:
+                self.log.failure("Info of {handle} failed", handle=handle)
+                entry.error = client_message(describe(error))
         return response
 
     # -- what the metrics read at scrape time --
@@ -342,6 +386,8 @@ class Server:
             response = await container.dispatch(request, connection)
             self._reference(connection, container)
             return response
+        if isinstance(request, BulkInfoRequest):
+            return await self._bulk_info(request)
         handle = getattr(request, "handle", None)
         if handle is None:
             raise WardenError(f"Unknown request: {type_name(request)}")
