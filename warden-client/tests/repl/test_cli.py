@@ -59,7 +59,7 @@ def test_help_needs_no_server(home: Path, tmp_path: Path) -> None:
     absent = str(tmp_path / "absent.sock")
     done = run_warden("--socket", absent, "--", "help", home=home)
     assert done.returncode == 0
-    assert done.stdout.decode().startswith("\n\tcopy_in ")
+    assert done.stdout.decode().startswith("\n\tbulk_info ")
     done = run_warden("--socket", absent, "--", "create", "--help", home=home)
     assert done.returncode == 0
     assert done.stdout.decode().startswith("command: create\n")
@@ -190,7 +190,7 @@ def test_trace_comes_before_the_output(server: Server, home: Path) -> None:
     )
     assert done.stdout == b"+ echo --message hi\nmessage : hi\n"
     done = run_warden("--trace", "--", "help", home=home)
-    assert done.stdout.startswith(b"+ help\n\n\tcopy_in")
+    assert done.stdout.startswith(b"+ help\n\n\tbulk_info")
 
 
 def test_job_output_bytes_are_passed_through(server: Server, home: Path) -> None:

@@ -100,7 +100,7 @@ class WardenCompleter(Completer):
         previous = _leaf_field(command, words[-1]) if len(words) > 1 else None
         if previous is not None and previous.type != FieldDescriptor.TYPE_BOOL:
             # The flag's value comes next.
-            if previous.name == "handle" and self._handles is not None:
+            if previous.name in ("handle", "handles") and self._handles is not None:
                 yield from self._handle_values(self._handles(), current)
             yield from self._values(previous, current)
             return
