@@ -3,8 +3,9 @@
 
 ``Server`` builds the pools and the container context from the configuration,
 recovers containers from the depot, listens on the unix socket, and turns
-each request into a response: Ping, List and Echo here, Create to a new
-container, everything else to the container its handle names.
+each request into a response: Ping, List, Echo and Capacity here, BulkInfo
+over many containers, Create to a new container, everything else to the
+container its handle names.
 """
 
 from __future__ import annotations
