@@ -4,6 +4,8 @@ the insecure and the Linux backend (each test runs against both)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -93,3 +95,41 @@ def test_capacity(backend: Backend, client: Client) -> None:
     network = config["network"].get("pool_network", "10.254.0.0/24")
     network_size = 2 ** (32 - int(network.split("/")[1])) // 4
     assert capacity.max_containers == min(network_size, config["user"]["pool_size"])
+
+
+def warden_tool(backend: Backend, *command: str, expect: int = 0) -> tuple[str, str]:
+    """The ``warden`` shell, one command, against this backend's server."""
+    tool = os.path.join(os.path.dirname(sys.executable), "warden")
+    done = subprocess.run(
+        [tool, "--socket", backend.server.socket_path, "--", *command],
+        capture_output=True,
+        timeout=REQUEST_TIMEOUT,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == expect, (command, done)
+    return done.stdout.decode(), done.stderr.decode()
+
+
+def test_the_shell_commands(backend: Backend, client: Client, container: str) -> None:
+    token = unique_token(6)
+    assert warden_tool(backend, "set_property", "--handle", container, "--key", "s",
+                       "--value", token) == ("", "")  # fmt: skip
+    assert warden_tool(backend, "get_property", "--handle", container, "--key", "s") == (
+        f"value : {token}\n",
+        "",
+    )
+    assert warden_tool(backend, "list", "--properties", f"s={token}") == (
+        f"handles[0] : {container}\n",
+        "",
+    )
+    out, _ = warden_tool(backend, "bulk_info", "--handles", container)
+    assert out.startswith(f"entries[0].handle : {container}\nentries[0].info.state : active\n")
+    job = client.spawn(container, "trap 'exit 7' USR2; echo ready; while :; do sleep 0.05; done")
+    wait_for_output(client, container, job.job_id, b"ready")
+    assert warden_tool(backend, "signal", "--handle", container, "--job_id", str(job.job_id),
+                       "--signal", "usr2") == ("", "")  # fmt: skip
+    assert client.link(container, job.job_id, timeout=REQUEST_TIMEOUT).exit_status == 7
+    assert warden_tool(backend, "remove_property", "--handle", container, "--key", "s") == ("", "")
+    out, _ = warden_tool(backend, "capacity")
+    assert out.startswith("memory_in_bytes : ")
