@@ -16,8 +16,9 @@ raise the very same classes without depending on each other; both re-export
 them. An extension request (type 100 and up, not in the original warden)
 answered with the error of a server that does not know its type raises
 ``ExtensionNotSupported``; an original Ruby server does not answer such a
-request at all, so a caller talking to one should pass a timeout. A request that cannot be encoded (a required field unset, an integer
-out of range) raises ``ProtocolError`` before anything is sent.
+request at all, so a caller talking to one should pass a timeout. A request
+that cannot be encoded (a required field unset, an integer out of range)
+raises ``ProtocolError`` before anything is sent.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class V1Error(ClientError, ValueError):
     """
 
 
-class ExtensionNotSupported(ServerError):
+class ExtensionNotSupported(ServerError):  # noqa: N818 (the name Garden users know)
     """The server does not know an extension request (a warden without it).
 
     ``str(error)`` is ``the server does not support <method>`` (``method``:
