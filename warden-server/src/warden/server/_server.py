@@ -344,21 +344,30 @@ class Server:
         Unlike Info, naming a container here does not hold off its grace timer.
         """
         response = BulkInfoResponse()
-        for handle in list(request.handles) or self.registry.handles():
-            entry = response.entries.add(handle=handle)
-            try:
-                container = self.registry.get(handle)
-                if container.being_destroyed:
-                    raise WardenError(UNKNOWN_HANDLE)
-                info = await container.dispatch(InfoRequest(handle=handle))
-                assert isinstance(info, InfoResponse)
-                entry.info.CopyFrom(info)
-            except WardenError as error:
-                entry.error = self._error_message(InfoRequest(handle=handle), error.message)
-            except Exception as error:
-                self.log.failure("Info of {handle} failed", handle=handle)
-                entry.error = client_message(describe(error))
+        entries = [
+            response.entries.add(handle=handle)
+            for handle in list(request.handles) or self.registry.handles()
+        ]
+        # Side by side: a Linux container's Info reads its cgroups and disk.
+        await defer.gatherResults(
+            [defer.ensureDeferred(self._bulk_entry(entry)) for entry in entries]
+        )
         return response
+
+    async def _bulk_entry(self, entry: BulkInfoResponse.Entry) -> None:
+        request = InfoRequest(handle=entry.handle)
+        try:
+            container = self.registry.get(entry.handle)
+            if container.being_destroyed:
+                raise WardenError(UNKNOWN_HANDLE)
+            info = await container.dispatch(request)
+            assert isinstance(info, InfoResponse)
+            entry.info.CopyFrom(info)
+        except WardenError as error:
+            entry.error = self._error_message(request, error.message)
+        except Exception as error:
+            self.log.failure("Info of {handle} failed", handle=entry.handle)
+            entry.error = client_message(describe(error))
 
     # -- what the metrics read at scrape time --
 
