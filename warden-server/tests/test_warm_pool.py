@@ -9,7 +9,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from conftest import WardenServer, wait_for
@@ -92,7 +91,7 @@ def test_pooled_containers_are_unknown_to_clients(pool_server: WardenServer) -> 
         assert list(client.list().handles) == []
         for cid in ready:
             for call in (client.info, client.destroy, client.stop):
-                with pytest.raises(ServerError, match="^unknown handle$"):
+                with pytest.raises(ServerError, match=r"^unknown handle$"):
                     call(cid)
     assert pooled(pool_server) == ready
 
@@ -194,7 +193,7 @@ def test_a_restart_keeps_the_pool_and_the_named_containers_apart(
         assert handle in ready
         assert client.run(handle, "true").exit_status == 0
         for cid in ready - {handle}:
-            with pytest.raises(ServerError, match="^unknown handle$"):
+            with pytest.raises(ServerError, match=r"^unknown handle$"):
                 client.info(cid)
 
 
