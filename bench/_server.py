@@ -36,8 +36,14 @@ CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
 class BenchServer:
     """``with BenchServer(netns) as server:`` a running server; ``server.client()``."""
 
-    def __init__(self, netns: str, repo: Path = REPO, *,
-                 server: dict[str, Any] | None = None, stop_timeout: float = 30) -> None:  # fmt: skip
+    def __init__(
+        self,
+        netns: str,
+        repo: Path = REPO,
+        *,
+        server: dict[str, Any] | None = None,
+        stop_timeout: float = 30,
+    ) -> None:
         """``server``: keys of the ``server`` section set beyond the default
         configuration (the warm pool's bench); ``stop_timeout``: seconds the
         server has to exit on SIGTERM before it is killed."""
