@@ -38,6 +38,9 @@ __all__ = ["REFILL_RETRY", "WarmPool"]
 #: tried again, unless a take starts one sooner.
 REFILL_RETRY = 5.0
 
+#: Pooled containers destroyed at once at shutdown (each is a few scripts).
+SHUTDOWN_CONCURRENCY = 8
+
 
 class WarmPool:
     """``size`` idle containers made by ``make`` (a new, unmade container)."""
@@ -192,8 +195,10 @@ class WarmPool:
         self.idle.clear()
         if idle:
             self.log.info("destroying {n} pooled containers", n=len(idle))
+            limit = defer.DeferredSemaphore(SHUTDOWN_CONCURRENCY)
             await defer.DeferredList(
-                [defer.ensureDeferred(self._destroy(c)) for c in idle], consumeErrors=True
+                [limit.run(self._destroy, container) for container in idle],
+                consumeErrors=True,
             )
 
     def _destroy_later(self, container: Container) -> None:
