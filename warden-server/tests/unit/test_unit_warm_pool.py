@@ -14,7 +14,7 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from warden.protocol import CreateRequest, CreateResponse, ErrorResponse, request_to_wire
 from warden.server import Server
 from warden.server._protocol import WardenConnection
-from warden.server._warm_pool import REFILL_RETRY
+from warden.server._warm_pool import REFILL_DELAY, REFILL_RETRY
 
 from ._fakes import RecordingScripts, responses, unit_config
 
@@ -62,7 +62,7 @@ def test_one_refill_at_a_time_until_full(server: Server, scripts: RecordingScrip
     assert server.registry.handles() == []
 
 
-def test_a_take_answers_without_a_script_and_the_refill_starts_next_turn(
+def test_a_take_answers_without_a_script_and_the_refill_starts_after_the_takes(
     server: Server, reactor: MemoryReactorClock, scripts: RecordingScripts
 ) -> None:
     server.warm_pool.refill()
@@ -73,9 +73,14 @@ def test_a_take_answers_without_a_script_and_the_refill_starts_next_turn(
     assert responses(transport.value()) == [CreateResponse(handle="h")]
     assert len(scripts.calls) == calls  # answered before any script ran
     assert server.registry.get("h").grace_time == 7
-    reactor.advance(0)
+    reactor.advance(REFILL_DELAY / 2)
+    connection.dataReceived(request_to_wire(CreateRequest(handle="i")))
+    assert responses(transport.value())[-1] == CreateResponse(handle="i")
+    reactor.advance(REFILL_DELAY / 2)
+    assert len(scripts.calls) == calls  # the second take put the refill off
+    reactor.advance(REFILL_DELAY / 2)
     assert scripts.names()[calls:] == ["create.sh"]
-    assert len(server.warm_pool.idle) == 2
+    assert len(server.warm_pool.idle) == 1  # room for three containers only
 
 
 def test_refills_wait_for_clients_creates(

@@ -32,11 +32,15 @@ from warden.protocol import CreateRequest, DestroyRequest
 from ._errors import WardenError
 from .container.base import Container, State
 
-__all__ = ["REFILL_RETRY", "WarmPool"]
+__all__ = ["REFILL_DELAY", "REFILL_RETRY", "WarmPool"]
 
 #: Seconds before a refill that failed (say, the network pool is empty) is
 #: tried again, unless a take starts one sooner.
 REFILL_RETRY = 5.0
+
+#: Seconds without a take before a refill starts: a burst of takes is not
+#: slowed by a refill's scripts starting in between (the answers go first).
+REFILL_DELAY = 0.05
 
 #: Pooled containers destroyed at once at shutdown (each is a few scripts).
 SHUTDOWN_CONCURRENCY = 8
@@ -67,6 +71,7 @@ class WarmPool:
         self._refill_running = False
         self._refilled: defer.Deferred[None] | None = None
         self._retry: Any = None
+        self._kick: Any = None
         self._closed = False
 
     # -- what the server asks --
@@ -84,8 +89,12 @@ class WarmPool:
         the normal path's WardenError."""
         if not self.eligible(request):
             return None
-        # On the next turn: the answer goes out before a refill's scripts start.
-        self._reactor.callLater(0, self.refill)
+        # Later: the answer goes out before a refill's scripts start, and a
+        # burst of takes is served before any does.
+        if self._kick is not None and self._kick.active():
+            self._kick.reset(REFILL_DELAY)
+        else:
+            self._kick = self._reactor.callLater(REFILL_DELAY, self.refill)
         while self.idle:
             container = self.idle.popleft()
             if container.state is not State.ACTIVE or container.being_destroyed:
@@ -182,8 +191,9 @@ class WarmPool:
         destroy every idle container (else their snapshots keep them pooled
         for the next start)."""
         self._closed = True
-        if self._retry is not None and self._retry.active():
-            self._retry.cancel()
+        for call in (self._retry, self._kick):
+            if call is not None and call.active():
+                call.cancel()
         if self._clients_done is not None:
             done, self._clients_done = self._clients_done, None
             done.callback(None)
