@@ -47,8 +47,8 @@ TARGETS = {
     "100 concurrent destroys: wall": Target(None, None, ratio=1.5),
     "ping p99 on another connection during 100 creates at once": Target(20),
     # The warm pool (pool_bench.py): the floor is a ping on the same server.
-    "create from the pool": Target(5, ratio=10),
-    "100 creates at once from the pool: wall": Target(None, ratio=3),
+    "create from the pool": Target(5),
+    "100 creates at once from the pool: wall": Target(None, ratio=5),
 }
 
 

@@ -117,7 +117,7 @@ class WarmPool:
                 self.idle.appendleft(container)
                 self.log.error("cannot take a pooled container: {e}", e=error)
                 return None
-            self.log.info(
+            self.log.debug(
                 "created from the pool", handle=container.handle, id=container.container_id
             )
             return container
