@@ -30,6 +30,7 @@ from twisted.logger import Logger
 from warden.protocol import CreateRequest, DestroyRequest
 
 from ._errors import WardenError
+from ._logging import debug_enabled
 from .container.base import Container, State
 
 __all__ = ["REFILL_DELAY", "REFILL_RETRY", "WarmPool"]
@@ -117,9 +118,10 @@ class WarmPool:
                 self.idle.appendleft(container)
                 self.log.error("cannot take a pooled container: {e}", e=error)
                 return None
-            self.log.debug(
-                "created from the pool", handle=container.handle, id=container.container_id
-            )
+            if debug_enabled():  # an event costs even when filtered out
+                self.log.debug(
+                    "created from the pool", handle=container.handle, id=container.container_id
+                )
             return container
         return None
 
