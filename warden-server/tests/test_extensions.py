@@ -213,6 +213,36 @@ def test_properties_survive_a_restart(make_server: Callable[..., WardenServer], 
         assert client.list(properties={"c": "3"}).handles == [handle]
 
 
+def test_a_container_from_the_warm_pool_gets_its_properties(
+    make_server: Callable[..., WardenServer],
+) -> None:
+    server = make_server(server={"container_pool_size": 1, "properties_per_container": 2}).start()
+
+    def pooled_ids() -> set[str]:
+        return {
+            path.parent.name
+            for path in server.depot.glob("*/snapshot.json")
+            if '"pooled": true' in path.read_text()
+        }
+
+    wait_for(lambda: len(pooled_ids()) == 1, what="a pooled container")
+    ready = pooled_ids()
+    with server.client() as client:
+        too_many = {"a": "1", "b": "2", "c": "3"}
+        assert error_of(client.create, properties=too_many) == (
+            "too many properties: 3 (at most 2 per container)"
+        )
+        assert pooled_ids() == ready  # the refused Create took nothing from the pool
+        handle = client.create(properties={"team": "blue"}).handle
+        assert os.path.basename(client.info(handle).container_path) in ready
+        assert properties_of(client.info(handle)) == {"team": "blue"}
+        assert client.list(properties={"team": "blue"}).handles == [handle]
+    server.kill()
+    server.start()
+    with server.client() as client:
+        assert properties_of(client.info(handle)) == {"team": "blue"}
+
+
 # -- a server without the extensions --
 
 
