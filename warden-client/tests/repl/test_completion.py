@@ -200,3 +200,11 @@ def test_extension_flags_complete() -> None:
         "set_property --handle h --value",
         "set_property --handle h --help",
     ]
+
+
+def test_signal_names_complete() -> None:
+    line = "signal --handle h --job_id 1 --signal "
+    assert complete(line) == [
+        line + n for n in ("TERM", "KILL", "INT", "HUP", "QUIT", "USR1", "USR2")
+    ]
+    assert complete(line + "us") == [line + "USR1", line + "USR2"]

@@ -33,7 +33,13 @@ from ._envelope import (
     unwrap_response,
     wrap,
 )
-from ._extensions import bulk_info_result, properties_of, property_list, property_value
+from ._extensions import (
+    SIGNAL_NAMES,
+    bulk_info_result,
+    properties_of,
+    property_list,
+    property_value,
+)
 from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
 from ._messages import (
     BulkInfoRequest,
@@ -130,6 +136,7 @@ __all__ = [
     "FIRST_EXTENSION_TYPE",
     "REQUEST_TYPES",
     "RESPONSE_TYPES",
+    "SIGNAL_NAMES",
     "ConversionError",
     "FrameDecoder",
     "MessageDecoder",

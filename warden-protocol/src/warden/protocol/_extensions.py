@@ -9,12 +9,22 @@ handle to ``InfoResponse`` or the ``ServerError`` that says why not.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from ._messages import BulkInfoResponse, GetPropertyResponse, InfoResponse, Property
 from .errors import ServerError
 
-__all__ = ["bulk_info_result", "properties_of", "property_list", "property_value"]
+__all__ = [
+    "SIGNAL_NAMES",
+    "bulk_info_result",
+    "properties_of",
+    "property_list",
+    "property_value",
+]
+
+#: The signals Signal may send (``SIG`` prefix and case optional), in the
+#: order the server's error lists them.
+SIGNAL_NAMES: Final = ("TERM", "KILL", "INT", "HUP", "QUIT", "USR1", "USR2")
 
 
 def property_list(

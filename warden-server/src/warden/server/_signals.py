@@ -6,19 +6,15 @@ from __future__ import annotations
 import signal
 from typing import Final
 
+from warden.protocol import SIGNAL_NAMES
+
 from ._errors import WardenError
 
 __all__ = ["ALLOWED_SIGNALS", "parse_signal"]
 
 #: Name (without ``SIG``) -> number, in the order errors list them.
 ALLOWED_SIGNALS: Final[dict[str, int]] = {
-    "TERM": signal.SIGTERM,
-    "KILL": signal.SIGKILL,
-    "INT": signal.SIGINT,
-    "HUP": signal.SIGHUP,
-    "QUIT": signal.SIGQUIT,
-    "USR1": signal.SIGUSR1,
-    "USR2": signal.SIGUSR2,
+    name: int(signal.Signals["SIG" + name]) for name in SIGNAL_NAMES
 }
 
 

@@ -16,7 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from warden.protocol import field_type_text
+from warden.protocol import SIGNAL_NAMES, field_type_text
 
 from ._commands import COMMANDS, Command, field_description
 from ._errors import FlagError
@@ -122,6 +122,11 @@ class WardenCompleter(Completer):
 
     @staticmethod
     def _values(field: FieldDescriptor, current: str) -> Iterator[Completion]:
+        if field.full_name == "warden.SignalRequest.signal":
+            for name in SIGNAL_NAMES:
+                if name.lower().startswith(current.lower()):
+                    yield Completion(name, -len(current))
+            return
         if field.enum_type is None:
             return
         for value in field.enum_type.values:
