@@ -44,6 +44,10 @@ _SCALARS = {
 # Names the generated methods use themselves.
 _RESERVED = ("self", "timeout", "request", "response")
 
+#: Message types a method also takes in a plainer form, and the protocol
+#: helper that converts it: a terminal size as ``(rows, columns)``.
+CONVERTED = {"warden.TTY": ("tuple[int, int]", "tty_size")}
+
 #: Requests answered by many frames; ``stream()`` serves them, not a call method.
 STREAMING: tuple[type[object], ...] = (StreamRequest,)
 
@@ -106,12 +110,19 @@ DEFERRED = Flavour(
 def _python_type(field: FieldDescriptor) -> str:
     if field.message_type is not None:
         name = field.message_type.full_name.removeprefix("warden.")
-        base = f"{name} | Mapping[str, Any]"
+        plainer = CONVERTED.get(field.message_type.full_name)
+        base = f"{name} | {plainer[0] + ' | ' if plainer else ''}Mapping[str, Any]"
     elif field.enum_type is not None:  # a value (NetOutRequest.UDP) or its name ("UDP")
         base = field.enum_type.full_name.removeprefix("warden.") + " | str"
     else:
         base = _SCALARS.get(field.type, "int")
     return f"Iterable[{base}]" if field.is_repeated else base
+
+
+def _argument(field: FieldDescriptor) -> str:
+    if field.message_type is not None and field.message_type.full_name in CONVERTED:
+        return f"{CONVERTED[field.message_type.full_name][1]}({field.name})"
+    return field.name
 
 
 def _top_level(descriptor: Descriptor) -> str:
@@ -128,13 +139,15 @@ def _method(cls: type[object], flavour: Flavour, names: set[str]) -> list[str]:
             raise SystemExit(f"{cls.__name__}.{field.name} cannot be a parameter name")
         if field.message_type is not None:
             names.add(_top_level(field.message_type))
+            if field.message_type.full_name in CONVERTED:
+                names.add(CONVERTED[field.message_type.full_name][1])
         if field.is_required:
             required.append(f"{field.name}: {_python_type(field)}")
         else:
             optional.append(f"{field.name}: {_python_type(field)} | None = None")
     keyword_only = optional + list(flavour.extra_params)
     params = ["self", *required, *(["*", *keyword_only] if keyword_only else [])]
-    arguments = [f"            {f.name}={f.name}," for f in descriptor.fields]
+    arguments = [f"            {f.name}={_argument(f)}," for f in descriptor.fields]
     send = f"request{', ' + flavour.send_args if flavour.send_args else ''}"
     name = type_underscored(cls)  # type: ignore[arg-type]
     returns = flavour.returns.format(response=response)

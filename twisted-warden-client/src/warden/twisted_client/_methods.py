@@ -41,13 +41,19 @@ from warden.protocol import (
     PingRequest,
     PingResponse,
     Request,
+    ResizeRequest,
+    ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
     SpawnRequest,
     SpawnResponse,
+    StdinRequest,
+    StdinResponse,
     StopRequest,
     StopResponse,
+    TTY,
+    tty_size,
 )
 
 __all__ = ["DeferredRequestMethods"]
@@ -136,6 +142,8 @@ class DeferredRequestMethods:
         rlimits: ResourceLimits | Mapping[str, Any] | None = None,
         discard_output: bool | None = None,
         log_tag: str | None = None,
+        stdin: bool | None = None,
+        tty: TTY | tuple[int, int] | Mapping[str, Any] | None = None,
     ) -> Deferred[SpawnResponse]:
         """Send ``SpawnRequest``, return ``SpawnResponse``."""
         request = SpawnRequest(
@@ -145,6 +153,8 @@ class DeferredRequestMethods:
             rlimits=rlimits,
             discard_output=discard_output,
             log_tag=log_tag,
+            stdin=stdin,
+            tty=tty_size(tty),
         )
         response: Deferred[SpawnResponse] = self._send(request)
         return response
@@ -365,6 +375,41 @@ class DeferredRequestMethods:
         response: Deferred[EchoResponse] = self._send(request)
         return response
 
+    def stdin(
+        self,
+        handle: str,
+        job_id: int,
+        data: bytes,
+        *,
+        eof: bool | None = None,
+    ) -> Deferred[StdinResponse]:
+        """Send ``StdinRequest``, return ``StdinResponse``."""
+        request = StdinRequest(
+            handle=handle,
+            job_id=job_id,
+            data=data,
+            eof=eof,
+        )
+        response: Deferred[StdinResponse] = self._send(request)
+        return response
+
+    def resize(
+        self,
+        handle: str,
+        job_id: int,
+        rows: int,
+        columns: int,
+    ) -> Deferred[ResizeResponse]:
+        """Send ``ResizeRequest``, return ``ResizeResponse``."""
+        request = ResizeRequest(
+            handle=handle,
+            job_id=job_id,
+            rows=rows,
+            columns=columns,
+        )
+        response: Deferred[ResizeResponse] = self._send(request)
+        return response
+
     @overload
     def call(
         self, request: CreateRequest
@@ -437,6 +482,14 @@ class DeferredRequestMethods:
     def call(
         self, request: EchoRequest
     ) -> Deferred[EchoResponse]: ...
+    @overload
+    def call(
+        self, request: StdinRequest
+    ) -> Deferred[StdinResponse]: ...
+    @overload
+    def call(
+        self, request: ResizeRequest
+    ) -> Deferred[ResizeResponse]: ...
     @overload
     def call(
         self, request: builtins.list[Any] | tuple[Any, ...]

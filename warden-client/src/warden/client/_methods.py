@@ -39,13 +39,19 @@ from warden.protocol import (
     PingRequest,
     PingResponse,
     Request,
+    ResizeRequest,
+    ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
     SpawnRequest,
     SpawnResponse,
+    StdinRequest,
+    StdinResponse,
     StopRequest,
     StopResponse,
+    TTY,
+    tty_size,
 )
 
 __all__ = ["RequestMethods"]
@@ -140,6 +146,8 @@ class RequestMethods:
         rlimits: ResourceLimits | Mapping[str, Any] | None = None,
         discard_output: bool | None = None,
         log_tag: str | None = None,
+        stdin: bool | None = None,
+        tty: TTY | tuple[int, int] | Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> SpawnResponse:
         """Send ``SpawnRequest``, return ``SpawnResponse``."""
@@ -150,6 +158,8 @@ class RequestMethods:
             rlimits=rlimits,
             discard_output=discard_output,
             log_tag=log_tag,
+            stdin=stdin,
+            tty=tty_size(tty),
         )
         response: SpawnResponse = self._send(request, timeout)
         return response
@@ -389,6 +399,44 @@ class RequestMethods:
         response: EchoResponse = self._send(request, timeout)
         return response
 
+    def stdin(
+        self,
+        handle: str,
+        job_id: int,
+        data: bytes,
+        *,
+        eof: bool | None = None,
+        timeout: float | None = None,
+    ) -> StdinResponse:
+        """Send ``StdinRequest``, return ``StdinResponse``."""
+        request = StdinRequest(
+            handle=handle,
+            job_id=job_id,
+            data=data,
+            eof=eof,
+        )
+        response: StdinResponse = self._send(request, timeout)
+        return response
+
+    def resize(
+        self,
+        handle: str,
+        job_id: int,
+        rows: int,
+        columns: int,
+        *,
+        timeout: float | None = None,
+    ) -> ResizeResponse:
+        """Send ``ResizeRequest``, return ``ResizeResponse``."""
+        request = ResizeRequest(
+            handle=handle,
+            job_id=job_id,
+            rows=rows,
+            columns=columns,
+        )
+        response: ResizeResponse = self._send(request, timeout)
+        return response
+
     @overload
     def call(
         self, request: CreateRequest, timeout: float | None = None
@@ -461,6 +509,14 @@ class RequestMethods:
     def call(
         self, request: EchoRequest, timeout: float | None = None
     ) -> EchoResponse: ...
+    @overload
+    def call(
+        self, request: StdinRequest, timeout: float | None = None
+    ) -> StdinResponse: ...
+    @overload
+    def call(
+        self, request: ResizeRequest, timeout: float | None = None
+    ) -> ResizeResponse: ...
     @overload
     def call(
         self, request: builtins.list[Any] | tuple[Any, ...], timeout: float | None = None

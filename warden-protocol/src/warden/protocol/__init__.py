@@ -67,16 +67,22 @@ from ._messages import (
     NetOutResponse,
     PingRequest,
     PingResponse,
+    ResizeRequest,
+    ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
     SpawnRequest,
     SpawnResponse,
+    StdinRequest,
+    StdinResponse,
     StopRequest,
     StopResponse,
     StreamRequest,
     StreamResponse,
+    TTY,
 )
+from ._tty import tty_size
 from ._types import (
     REQUEST_TYPES,
     RESPONSE_TYPES,
@@ -105,6 +111,7 @@ BYTES_FIELDS = (
     "RunResponse.stdout",
     "RunResponse.stderr",
     "StreamResponse.data",
+    "StdinRequest.data",
 )
 
 __all__ = [
@@ -137,6 +144,7 @@ __all__ = [
     "to_dict",
     "type_name",
     "type_number",
+    "tty_size",
     "type_underscored",
     "unwrap",
     "unwrap_request",
@@ -174,13 +182,18 @@ __all__ = [
     "NetOutResponse",
     "PingRequest",
     "PingResponse",
+    "ResizeRequest",
+    "ResizeResponse",
     "ResourceLimits",
     "RunRequest",
     "RunResponse",
     "SpawnRequest",
     "SpawnResponse",
+    "StdinRequest",
+    "StdinResponse",
     "StopRequest",
     "StopResponse",
     "StreamRequest",
     "StreamResponse",
+    "TTY",
 ]

@@ -19,11 +19,14 @@ from .pb.message_pb2 import Message
 from .pb.net_in_pb2 import NetInRequest, NetInResponse
 from .pb.net_out_pb2 import NetOutRequest, NetOutResponse
 from .pb.ping_pb2 import PingRequest, PingResponse
+from .pb.resize_pb2 import ResizeRequest, ResizeResponse
 from .pb.resource_limits_pb2 import ResourceLimits
 from .pb.run_pb2 import RunRequest, RunResponse
 from .pb.spawn_pb2 import SpawnRequest, SpawnResponse
+from .pb.stdin_pb2 import StdinRequest, StdinResponse
 from .pb.stop_pb2 import StopRequest, StopResponse
 from .pb.stream_pb2 import StreamRequest, StreamResponse
+from .pb.tty_pb2 import TTY
 
 __all__ = [
     "CopyInRequest",
@@ -58,13 +61,18 @@ __all__ = [
     "NetOutResponse",
     "PingRequest",
     "PingResponse",
+    "ResizeRequest",
+    "ResizeResponse",
     "ResourceLimits",
     "RunRequest",
     "RunResponse",
     "SpawnRequest",
     "SpawnResponse",
+    "StdinRequest",
+    "StdinResponse",
     "StopRequest",
     "StopResponse",
     "StreamRequest",
     "StreamResponse",
+    "TTY",
 ]
