@@ -7,7 +7,9 @@
 # whose session id is recorded there belongs to the container. The start time
 # tells a reused pid from ours while the wrapper lives. A process that starts
 # a new session of its own (setsid) leaves the container: this backend does not
-# isolate anything.
+# isolate anything. A job on a terminal leads a session of its own (its
+# keeper made it): it records that one in <container>/job-sessions/<sid>,
+# whose leader is a job like any other process.
 
 fail() {
   echo "$*" >&2
@@ -23,12 +25,13 @@ start_time() {
   echo "${fields[19]}"
 }
 
-# Record the calling shell's session (call it from the session leader).
+# Record the calling shell's session (call it from the session leader);
+# the second argument "job-sessions" when the leader is a job itself.
 record_session() {
-  local path=$1 start
+  local path=$1 kind=${2:-sessions} start
   start=$(start_time "$$") || fail "job: cannot read my own start time"
-  mkdir -p "$path/sessions"
-  echo "$start" > "$path/sessions/$$"
+  mkdir -p "$path/$kind"
+  echo "$start" > "$path/$kind/$$"
 }
 
 # Print the pids of the container's live processes, one a line. Session
@@ -36,11 +39,12 @@ record_session() {
 # Records whose session has ended are removed.
 container_pids() {
   local path=$1 which=${2:-jobs}
-  local -A ours=() seen=()
+  local -A ours=() seen=() jobs_lead=()
   local record sid start leader
-  for record in "$path"/sessions/*; do
+  for record in "$path"/sessions/* "$path"/job-sessions/*; do
     [ -f "$record" ] || continue
     sid=${record##*/}
+    [[ $record != */job-sessions/* ]] || jobs_lead[$sid]=1
     start=$(< "$record") || continue
     if leader=$(start_time "$sid") && [ "$leader" != "$start" ]; then
       rm -f "$record"  # the pid was reused by someone else: our session has ended
@@ -59,13 +63,13 @@ container_pids() {
     [ -n "${ours[$sid]:-}" ] || continue
     [ "${fields[0]}" != Z ] || continue  # already dead, waiting to be reaped
     seen[$sid]=1
-    if [ "$pid" = "$sid" ] && [ "$which" != all ]; then
+    if [ "$pid" = "$sid" ] && [ "$which" != all ] && [ -z "${jobs_lead[$sid]:-}" ]; then
       continue
     fi
     echo "$pid"
   done
   for sid in "${!ours[@]}"; do
-    [ -n "${seen[$sid]:-}" ] || rm -f "$path/sessions/$sid"
+    [ -n "${seen[$sid]:-}" ] || rm -f "$path/sessions/$sid" "$path/job-sessions/$sid"
   done
 }
 
