@@ -26,8 +26,7 @@ WHO_AM_I = (
     " readlink /proc/$$/fd/0; ls /dev/pts | tr '\\n' ' '; echo; stty size; echo hi > /dev/tty"
 )
 WINDOW = (
-    "trap 'stty size' WINCH; echo ready;"
-    ' until read -r -t 0.1 line; do :; done; echo "line=$line"'
+    "trap 'stty size' WINCH; echo ready; until read -r -t 0.1 line; do :; done; echo \"line=$line\""
 )
 
 
@@ -68,7 +67,7 @@ def test_stdin_and_resize(client: Client, container: str) -> None:
     result = client.link(container, job_id, timeout=TIMEOUT)
     assert result.exit_status == 0
     assert result.stdout.endswith(b"typed\r\nline=typed\r\n")
-    with pytest.raises(ServerError, match="^no such job$"):  # linked: forgotten
+    with pytest.raises(ServerError, match=r"^no such job$"):  # linked: forgotten
         client.resize(container, job_id, 10, 10, timeout=TIMEOUT)
 
 

@@ -35,6 +35,7 @@ from ._envelope import (
 )
 from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
 from ._messages import (
+    TTY,
     CopyInRequest,
     CopyInResponse,
     CopyOutRequest,
@@ -80,7 +81,6 @@ from ._messages import (
     StopResponse,
     StreamRequest,
     StreamResponse,
-    TTY,
 )
 from ._tty import tty_size
 from ._types import (

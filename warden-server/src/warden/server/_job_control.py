@@ -33,7 +33,7 @@ from twisted.python.failure import Failure
 
 from ._errors import WardenError
 
-__all__ = ["CONTROL", "ControlClosed", "data_records", "resize_record", "send_records"]
+__all__ = ["CONTROL", "ControlClosedError", "data_records", "resize_record", "send_records"]
 
 #: The socket's name in the job's directory.
 CONTROL = "control"
@@ -41,7 +41,7 @@ CONTROL = "control"
 _END = b"z" + struct.pack(">I", 0)
 
 
-class ControlClosed(WardenError):
+class ControlClosedError(WardenError):
     """The keeper is gone (the job has ended) or refused the records."""
 
 
@@ -65,13 +65,13 @@ class _Control(Protocol):
         self._answer = b""
 
     def connectionMade(self) -> None:
-        assert self.transport is not None
-        self.transport.write(self._records + _END)
+        transport: Any = self.transport  # zope's ITransport reads badly to mypy
+        transport.write(self._records + _END)
 
     def dataReceived(self, data: bytes) -> None:
         self._answer += data
 
-    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:
+    def connectionLost(self, reason: Failure | None = None) -> None:
         if not self._answered.called:
             self._answered.callback(self._answer[:1])
 
@@ -99,13 +99,13 @@ _ANSWERS = {
 async def send_records(reactor: Any, job_path: str, records: bytes) -> None:
     """Deliver ``records`` to the keeper of the job at ``job_path``; once applied.
 
-    Raises ControlClosed when the keeper is gone (the job ended meanwhile)
+    Raises ControlClosedError when the keeper is gone (the job ended meanwhile)
     and WardenError when it refused them (``stdin is closed`` ...).
     """
     try:
         fd = os.open(job_path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise ControlClosed("has finished") from None
+        raise ControlClosedError("has finished") from None
     try:
         factory = _ControlFactory(records)
         reactor.connectUNIX(f"/proc/self/fd/{fd}/{CONTROL}", factory)
@@ -115,5 +115,5 @@ async def send_records(reactor: Any, job_path: str, records: bytes) -> None:
     if answer == b"0":
         return
     if answer == b"":
-        raise ControlClosed("has finished")
+        raise ControlClosedError("has finished")
     raise WardenError(_ANSWERS.get(answer, "refused the request"))

@@ -53,9 +53,7 @@ def _shell_request_class() -> type[Request]:
     message = proto.message_type.add(name="ShellRequest")
     field = descriptor_pb2.FieldDescriptorProto
     message.field.add(name="handle", number=1, type=field.TYPE_STRING, label=field.LABEL_REQUIRED)
-    message.field.add(
-        name="privileged", number=2, type=field.TYPE_BOOL, label=field.LABEL_OPTIONAL
-    )
+    message.field.add(name="privileged", number=2, type=field.TYPE_BOOL, label=field.LABEL_OPTIONAL)
     pool = descriptor_pool.DescriptorPool()
     pool.Add(proto)
     made: type[Request] = message_factory.GetMessageClass(
