@@ -11,6 +11,10 @@ from twisted.internet.defer import Deferred
 
 from warden.protocol import (
     TTY,
+    BulkInfoRequest,
+    BulkInfoResponse,
+    CapacityRequest,
+    CapacityResponse,
     CopyInRequest,
     CopyInResponse,
     CopyOutRequest,
@@ -21,6 +25,8 @@ from warden.protocol import (
     DestroyResponse,
     EchoRequest,
     EchoResponse,
+    GetPropertyRequest,
+    GetPropertyResponse,
     InfoRequest,
     InfoResponse,
     LimitBandwidthRequest,
@@ -41,20 +47,31 @@ from warden.protocol import (
     NetOutResponse,
     PingRequest,
     PingResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
     Request,
     ResizeRequest,
     ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+    SignalRequest,
+    SignalResponse,
     SpawnRequest,
     SpawnResponse,
     StdinRequest,
     StdinResponse,
     StopRequest,
     StopResponse,
+    bulk_info_result,
+    property_list,
+    property_value,
     tty_size,
 )
+from warden.protocol.errors import ServerError
 
 __all__ = ["DeferredRequestMethods"]
 
@@ -83,6 +100,7 @@ class DeferredRequestMethods:
         handle: str | None = None,
         network: str | None = None,
         rootfs: str | None = None,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
     ) -> Deferred[CreateResponse]:
         """Send ``CreateRequest``, return ``CreateResponse``."""
         request = CreateRequest(
@@ -91,6 +109,7 @@ class DeferredRequestMethods:
             handle=handle,
             network=network,
             rootfs=rootfs,
+            properties=property_list(properties),
         )
         response: Deferred[CreateResponse] = self._send(request)
         return response
@@ -358,9 +377,13 @@ class DeferredRequestMethods:
 
     def list(
         self,
+        *,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
     ) -> Deferred[ListResponse]:
         """Send ``ListRequest``, return ``ListResponse``."""
-        request = ListRequest()
+        request = ListRequest(
+            properties=property_list(properties),
+        )
         response: Deferred[ListResponse] = self._send(request)
         return response
 
@@ -373,6 +396,81 @@ class DeferredRequestMethods:
             message=message,
         )
         response: Deferred[EchoResponse] = self._send(request)
+        return response
+
+    def set_property(
+        self,
+        handle: str,
+        key: str,
+        value: str,
+    ) -> Deferred[SetPropertyResponse]:
+        """Send ``SetPropertyRequest``, return ``SetPropertyResponse``."""
+        request = SetPropertyRequest(
+            handle=handle,
+            key=key,
+            value=value,
+        )
+        response: Deferred[SetPropertyResponse] = self._send(request)
+        return response
+
+    def get_property(
+        self,
+        handle: str,
+        key: str,
+    ) -> Deferred[str]:
+        """Send ``GetPropertyRequest``, return ``property_value`` of ``GetPropertyResponse``."""
+        request = GetPropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        sent: Deferred[GetPropertyResponse] = self._send(request)
+        return sent.addCallback(property_value)
+
+    def remove_property(
+        self,
+        handle: str,
+        key: str,
+    ) -> Deferred[RemovePropertyResponse]:
+        """Send ``RemovePropertyRequest``, return ``RemovePropertyResponse``."""
+        request = RemovePropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        response: Deferred[RemovePropertyResponse] = self._send(request)
+        return response
+
+    def bulk_info(
+        self,
+        handles: Iterable[str] | None = None,
+    ) -> Deferred[dict[str, InfoResponse | ServerError]]:
+        """Send ``BulkInfoRequest``, return ``bulk_info_result`` of ``BulkInfoResponse``."""
+        request = BulkInfoRequest(
+            handles=handles,
+        )
+        sent: Deferred[BulkInfoResponse] = self._send(request)
+        return sent.addCallback(bulk_info_result)
+
+    def signal(
+        self,
+        handle: str,
+        job_id: int,
+        signal: str,
+    ) -> Deferred[SignalResponse]:
+        """Send ``SignalRequest``, return ``SignalResponse``."""
+        request = SignalRequest(
+            handle=handle,
+            job_id=job_id,
+            signal=signal,
+        )
+        response: Deferred[SignalResponse] = self._send(request)
+        return response
+
+    def capacity(
+        self,
+    ) -> Deferred[CapacityResponse]:
+        """Send ``CapacityRequest``, return ``CapacityResponse``."""
+        request = CapacityRequest()
+        response: Deferred[CapacityResponse] = self._send(request)
         return response
 
     def stdin(
@@ -411,47 +509,113 @@ class DeferredRequestMethods:
         return response
 
     @overload
-    def call(self, request: CreateRequest) -> Deferred[CreateResponse]: ...
+    def call(
+        self, request: CreateRequest
+    ) -> Deferred[CreateResponse]: ...
     @overload
-    def call(self, request: StopRequest) -> Deferred[StopResponse]: ...
+    def call(
+        self, request: StopRequest
+    ) -> Deferred[StopResponse]: ...
     @overload
-    def call(self, request: DestroyRequest) -> Deferred[DestroyResponse]: ...
+    def call(
+        self, request: DestroyRequest
+    ) -> Deferred[DestroyResponse]: ...
     @overload
-    def call(self, request: InfoRequest) -> Deferred[InfoResponse]: ...
+    def call(
+        self, request: InfoRequest
+    ) -> Deferred[InfoResponse]: ...
     @overload
-    def call(self, request: SpawnRequest) -> Deferred[SpawnResponse]: ...
+    def call(
+        self, request: SpawnRequest
+    ) -> Deferred[SpawnResponse]: ...
     @overload
-    def call(self, request: LinkRequest) -> Deferred[LinkResponse]: ...
+    def call(
+        self, request: LinkRequest
+    ) -> Deferred[LinkResponse]: ...
     @overload
-    def call(self, request: RunRequest) -> Deferred[RunResponse]: ...
+    def call(
+        self, request: RunRequest
+    ) -> Deferred[RunResponse]: ...
     @overload
-    def call(self, request: NetInRequest) -> Deferred[NetInResponse]: ...
+    def call(
+        self, request: NetInRequest
+    ) -> Deferred[NetInResponse]: ...
     @overload
-    def call(self, request: NetOutRequest) -> Deferred[NetOutResponse]: ...
+    def call(
+        self, request: NetOutRequest
+    ) -> Deferred[NetOutResponse]: ...
     @overload
-    def call(self, request: CopyInRequest) -> Deferred[CopyInResponse]: ...
+    def call(
+        self, request: CopyInRequest
+    ) -> Deferred[CopyInResponse]: ...
     @overload
-    def call(self, request: CopyOutRequest) -> Deferred[CopyOutResponse]: ...
+    def call(
+        self, request: CopyOutRequest
+    ) -> Deferred[CopyOutResponse]: ...
     @overload
-    def call(self, request: LimitMemoryRequest) -> Deferred[LimitMemoryResponse]: ...
+    def call(
+        self, request: LimitMemoryRequest
+    ) -> Deferred[LimitMemoryResponse]: ...
     @overload
-    def call(self, request: LimitDiskRequest) -> Deferred[LimitDiskResponse]: ...
+    def call(
+        self, request: LimitDiskRequest
+    ) -> Deferred[LimitDiskResponse]: ...
     @overload
-    def call(self, request: LimitBandwidthRequest) -> Deferred[LimitBandwidthResponse]: ...
+    def call(
+        self, request: LimitBandwidthRequest
+    ) -> Deferred[LimitBandwidthResponse]: ...
     @overload
-    def call(self, request: LimitCpuRequest) -> Deferred[LimitCpuResponse]: ...
+    def call(
+        self, request: LimitCpuRequest
+    ) -> Deferred[LimitCpuResponse]: ...
     @overload
-    def call(self, request: PingRequest) -> Deferred[PingResponse]: ...
+    def call(
+        self, request: PingRequest
+    ) -> Deferred[PingResponse]: ...
     @overload
-    def call(self, request: ListRequest) -> Deferred[ListResponse]: ...
+    def call(
+        self, request: ListRequest
+    ) -> Deferred[ListResponse]: ...
     @overload
-    def call(self, request: EchoRequest) -> Deferred[EchoResponse]: ...
+    def call(
+        self, request: EchoRequest
+    ) -> Deferred[EchoResponse]: ...
     @overload
-    def call(self, request: StdinRequest) -> Deferred[StdinResponse]: ...
+    def call(
+        self, request: SetPropertyRequest
+    ) -> Deferred[SetPropertyResponse]: ...
     @overload
-    def call(self, request: ResizeRequest) -> Deferred[ResizeResponse]: ...
+    def call(
+        self, request: GetPropertyRequest
+    ) -> Deferred[GetPropertyResponse]: ...
     @overload
-    def call(self, request: builtins.list[Any] | tuple[Any, ...]) -> Deferred[Any]: ...
+    def call(
+        self, request: RemovePropertyRequest
+    ) -> Deferred[RemovePropertyResponse]: ...
+    @overload
+    def call(
+        self, request: BulkInfoRequest
+    ) -> Deferred[BulkInfoResponse]: ...
+    @overload
+    def call(
+        self, request: SignalRequest
+    ) -> Deferred[SignalResponse]: ...
+    @overload
+    def call(
+        self, request: CapacityRequest
+    ) -> Deferred[CapacityResponse]: ...
+    @overload
+    def call(
+        self, request: StdinRequest
+    ) -> Deferred[StdinResponse]: ...
+    @overload
+    def call(
+        self, request: ResizeRequest
+    ) -> Deferred[ResizeResponse]: ...
+    @overload
+    def call(
+        self, request: builtins.list[Any] | tuple[Any, ...]
+    ) -> Deferred[Any]: ...
     @overload
     def call(self, request: Request) -> Deferred[Any]: ...
     def call(self, request: Any) -> Deferred[Any]:

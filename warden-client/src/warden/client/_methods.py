@@ -9,6 +9,10 @@ from typing import Any, overload
 
 from warden.protocol import (
     TTY,
+    BulkInfoRequest,
+    BulkInfoResponse,
+    CapacityRequest,
+    CapacityResponse,
     CopyInRequest,
     CopyInResponse,
     CopyOutRequest,
@@ -19,6 +23,8 @@ from warden.protocol import (
     DestroyResponse,
     EchoRequest,
     EchoResponse,
+    GetPropertyRequest,
+    GetPropertyResponse,
     InfoRequest,
     InfoResponse,
     LimitBandwidthRequest,
@@ -39,20 +45,31 @@ from warden.protocol import (
     NetOutResponse,
     PingRequest,
     PingResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
     Request,
     ResizeRequest,
     ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+    SignalRequest,
+    SignalResponse,
     SpawnRequest,
     SpawnResponse,
     StdinRequest,
     StdinResponse,
     StopRequest,
     StopResponse,
+    bulk_info_result,
+    property_list,
+    property_value,
     tty_size,
 )
+from warden.protocol.errors import ServerError
 
 __all__ = ["RequestMethods"]
 
@@ -81,6 +98,7 @@ class RequestMethods:
         handle: str | None = None,
         network: str | None = None,
         rootfs: str | None = None,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
         timeout: float | None = None,
     ) -> CreateResponse:
         """Send ``CreateRequest``, return ``CreateResponse``."""
@@ -90,6 +108,7 @@ class RequestMethods:
             handle=handle,
             network=network,
             rootfs=rootfs,
+            properties=property_list(properties),
         )
         response: CreateResponse = self._send(request, timeout)
         return response
@@ -379,10 +398,13 @@ class RequestMethods:
     def list(
         self,
         *,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
         timeout: float | None = None,
     ) -> ListResponse:
         """Send ``ListRequest``, return ``ListResponse``."""
-        request = ListRequest()
+        request = ListRequest(
+            properties=property_list(properties),
+        )
         response: ListResponse = self._send(request, timeout)
         return response
 
@@ -397,6 +419,93 @@ class RequestMethods:
             message=message,
         )
         response: EchoResponse = self._send(request, timeout)
+        return response
+
+    def set_property(
+        self,
+        handle: str,
+        key: str,
+        value: str,
+        *,
+        timeout: float | None = None,
+    ) -> SetPropertyResponse:
+        """Send ``SetPropertyRequest``, return ``SetPropertyResponse``."""
+        request = SetPropertyRequest(
+            handle=handle,
+            key=key,
+            value=value,
+        )
+        response: SetPropertyResponse = self._send(request, timeout)
+        return response
+
+    def get_property(
+        self,
+        handle: str,
+        key: str,
+        *,
+        timeout: float | None = None,
+    ) -> str:
+        """Send ``GetPropertyRequest``, return ``property_value`` of ``GetPropertyResponse``."""
+        request = GetPropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        response: GetPropertyResponse = self._send(request, timeout)
+        return property_value(response)
+
+    def remove_property(
+        self,
+        handle: str,
+        key: str,
+        *,
+        timeout: float | None = None,
+    ) -> RemovePropertyResponse:
+        """Send ``RemovePropertyRequest``, return ``RemovePropertyResponse``."""
+        request = RemovePropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        response: RemovePropertyResponse = self._send(request, timeout)
+        return response
+
+    def bulk_info(
+        self,
+        handles: Iterable[str] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, InfoResponse | ServerError]:
+        """Send ``BulkInfoRequest``, return ``bulk_info_result`` of ``BulkInfoResponse``."""
+        request = BulkInfoRequest(
+            handles=handles,
+        )
+        response: BulkInfoResponse = self._send(request, timeout)
+        return bulk_info_result(response)
+
+    def signal(
+        self,
+        handle: str,
+        job_id: int,
+        signal: str,
+        *,
+        timeout: float | None = None,
+    ) -> SignalResponse:
+        """Send ``SignalRequest``, return ``SignalResponse``."""
+        request = SignalRequest(
+            handle=handle,
+            job_id=job_id,
+            signal=signal,
+        )
+        response: SignalResponse = self._send(request, timeout)
+        return response
+
+    def capacity(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> CapacityResponse:
+        """Send ``CapacityRequest``, return ``CapacityResponse``."""
+        request = CapacityRequest()
+        response: CapacityResponse = self._send(request, timeout)
         return response
 
     def stdin(
@@ -438,27 +547,49 @@ class RequestMethods:
         return response
 
     @overload
-    def call(self, request: CreateRequest, timeout: float | None = None) -> CreateResponse: ...
+    def call(
+        self, request: CreateRequest, timeout: float | None = None
+    ) -> CreateResponse: ...
     @overload
-    def call(self, request: StopRequest, timeout: float | None = None) -> StopResponse: ...
+    def call(
+        self, request: StopRequest, timeout: float | None = None
+    ) -> StopResponse: ...
     @overload
-    def call(self, request: DestroyRequest, timeout: float | None = None) -> DestroyResponse: ...
+    def call(
+        self, request: DestroyRequest, timeout: float | None = None
+    ) -> DestroyResponse: ...
     @overload
-    def call(self, request: InfoRequest, timeout: float | None = None) -> InfoResponse: ...
+    def call(
+        self, request: InfoRequest, timeout: float | None = None
+    ) -> InfoResponse: ...
     @overload
-    def call(self, request: SpawnRequest, timeout: float | None = None) -> SpawnResponse: ...
+    def call(
+        self, request: SpawnRequest, timeout: float | None = None
+    ) -> SpawnResponse: ...
     @overload
-    def call(self, request: LinkRequest, timeout: float | None = None) -> LinkResponse: ...
+    def call(
+        self, request: LinkRequest, timeout: float | None = None
+    ) -> LinkResponse: ...
     @overload
-    def call(self, request: RunRequest, timeout: float | None = None) -> RunResponse: ...
+    def call(
+        self, request: RunRequest, timeout: float | None = None
+    ) -> RunResponse: ...
     @overload
-    def call(self, request: NetInRequest, timeout: float | None = None) -> NetInResponse: ...
+    def call(
+        self, request: NetInRequest, timeout: float | None = None
+    ) -> NetInResponse: ...
     @overload
-    def call(self, request: NetOutRequest, timeout: float | None = None) -> NetOutResponse: ...
+    def call(
+        self, request: NetOutRequest, timeout: float | None = None
+    ) -> NetOutResponse: ...
     @overload
-    def call(self, request: CopyInRequest, timeout: float | None = None) -> CopyInResponse: ...
+    def call(
+        self, request: CopyInRequest, timeout: float | None = None
+    ) -> CopyInResponse: ...
     @overload
-    def call(self, request: CopyOutRequest, timeout: float | None = None) -> CopyOutResponse: ...
+    def call(
+        self, request: CopyOutRequest, timeout: float | None = None
+    ) -> CopyOutResponse: ...
     @overload
     def call(
         self, request: LimitMemoryRequest, timeout: float | None = None
@@ -472,17 +603,53 @@ class RequestMethods:
         self, request: LimitBandwidthRequest, timeout: float | None = None
     ) -> LimitBandwidthResponse: ...
     @overload
-    def call(self, request: LimitCpuRequest, timeout: float | None = None) -> LimitCpuResponse: ...
+    def call(
+        self, request: LimitCpuRequest, timeout: float | None = None
+    ) -> LimitCpuResponse: ...
     @overload
-    def call(self, request: PingRequest, timeout: float | None = None) -> PingResponse: ...
+    def call(
+        self, request: PingRequest, timeout: float | None = None
+    ) -> PingResponse: ...
     @overload
-    def call(self, request: ListRequest, timeout: float | None = None) -> ListResponse: ...
+    def call(
+        self, request: ListRequest, timeout: float | None = None
+    ) -> ListResponse: ...
     @overload
-    def call(self, request: EchoRequest, timeout: float | None = None) -> EchoResponse: ...
+    def call(
+        self, request: EchoRequest, timeout: float | None = None
+    ) -> EchoResponse: ...
     @overload
-    def call(self, request: StdinRequest, timeout: float | None = None) -> StdinResponse: ...
+    def call(
+        self, request: SetPropertyRequest, timeout: float | None = None
+    ) -> SetPropertyResponse: ...
     @overload
-    def call(self, request: ResizeRequest, timeout: float | None = None) -> ResizeResponse: ...
+    def call(
+        self, request: GetPropertyRequest, timeout: float | None = None
+    ) -> GetPropertyResponse: ...
+    @overload
+    def call(
+        self, request: RemovePropertyRequest, timeout: float | None = None
+    ) -> RemovePropertyResponse: ...
+    @overload
+    def call(
+        self, request: BulkInfoRequest, timeout: float | None = None
+    ) -> BulkInfoResponse: ...
+    @overload
+    def call(
+        self, request: SignalRequest, timeout: float | None = None
+    ) -> SignalResponse: ...
+    @overload
+    def call(
+        self, request: CapacityRequest, timeout: float | None = None
+    ) -> CapacityResponse: ...
+    @overload
+    def call(
+        self, request: StdinRequest, timeout: float | None = None
+    ) -> StdinResponse: ...
+    @overload
+    def call(
+        self, request: ResizeRequest, timeout: float | None = None
+    ) -> ResizeResponse: ...
     @overload
     def call(
         self, request: builtins.list[Any] | tuple[Any, ...], timeout: float | None = None
