@@ -134,3 +134,18 @@ def test_a_terminal_job_survives_a_restart(server: LinuxServer) -> None:
     finally:
         with server.client() as client:
             client.destroy(handle, timeout=TIMEOUT)
+
+
+def test_signals_reach_a_terminal_job_in_its_own_session(client: Client, container: str) -> None:
+    # warden-exec's parent passes the signal on to the job's session.
+    script = "trap 'echo got-usr1; exit 7' USR1; echo ready; while :; do sleep 0.05; done"
+    job_id = client.spawn(container, script, tty=(24, 80)).job_id
+    wait_for_output(stdout_file(client, container, job_id), b"ready")
+    client.signal(container, job_id, "USR1", timeout=TIMEOUT)
+    result = client.link(container, job_id, timeout=TIMEOUT)
+    # (The group's sleep got it too: bash says so before the trap's line.)
+    assert result.exit_status == 7 and result.stdout.endswith(b"got-usr1\r\n")
+    # A Stop's TERM ends a terminal job too.
+    job_id = client.spawn(container, "sleep 1000", tty=(24, 80)).job_id
+    client.stop(container, timeout=TIMEOUT)
+    assert client.link(container, job_id, timeout=TIMEOUT).exit_status == 255
