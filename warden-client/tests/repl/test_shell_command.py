@@ -120,3 +120,23 @@ def test_shell_help_and_errors(server: Server, home: Path) -> None:
         "--socket", server.socket_path, "--", "shell", "--handle", "nope", home=home
     )
     assert unknown.returncode == 1 and b"unknown handle" in unknown.stderr
+
+
+def test_stdin_and_resize_commands(server: Server, home: Path) -> None:
+    _container(server, "box4")
+    lines = "\n".join(
+        [
+            "spawn --handle box4 --script 'read -r a; echo got=$a; stty size' --tty.rows 20"
+            " --tty.columns 70",
+            "resize --handle box4 --job_id 1 --rows 21 --columns 71",
+            # EOF after "typed" hands the line over; a second one ends read's input.
+            "stdin --handle box4 --job_id 1 --data typed --eof",
+            "stdin --handle box4 --job_id 1 --data '' --eof",
+            "link --handle box4 --job_id 1",
+            "resize --handle box4 --job_id 1 --rows 1 --columns 1",
+        ]
+    )
+    done = run_warden("--socket", server.socket_path, input=lines + "\n", home=home)
+    assert done.stdout.startswith(b"job_id : 1\n")
+    assert done.stdout.endswith(b"got=typed\r\n21 71\r\n")
+    assert done.stderr == b"no such job\n"  # linked: forgotten
