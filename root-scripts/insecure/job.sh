@@ -17,7 +17,7 @@
 # (written aside, then renamed). JOB_STDIN=true or JOB_TTY=ROWSxCOLUMNS make
 # the job interactive (see common/keeper.sh): the keeper appends "-c SCRIPT",
 # which reaches the last bash. On a terminal the job leads its own session,
-# which it records (see lib/common.sh) so that stop and destroy find it.
+# which stop and destroy find through its pid file (see lib/common.sh).
 set -o nounset -o errexit -o pipefail
 [ -n "${DEBUG:-}" ] && set -o xtrace
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +41,5 @@ exec < "$JOB_DIR/script"
 # that becomes the job.
 # shellcheck disable=SC2016
 exec "${KEEPER_ARGV[@]}" --pid-file "$JOB_DIR/pid" -- /bin/bash -c \
-  'source "$1" && source "$3" && apply_rlimits && cd "$2" &&
-   { [[ -z ${JOB_TTY:-} ]] || record_session "${2%/root}" job-sessions; } &&
-   exec env -i LANG="$LANG" /bin/bash "${@:4}"' \
-  job "$here/../common/rlimits.sh" "$path/root" "$here/lib/common.sh"
+  'source "$1" && apply_rlimits && cd "$2" && exec env -i LANG="$LANG" /bin/bash "${@:3}"' \
+  job "$here/../common/rlimits.sh" "$path/root"

@@ -123,3 +123,15 @@ def test_a_terminal_job_survives_a_restart(make_server: Callable[..., WardenServ
         text = b"".join(frame.data for frame in frames[:-1])
         assert text.startswith(b"24 80\r\nready\r\n40 120\r\n")
         assert text.endswith(b"line=again\r\non-a-tty\r\n")
+
+
+def test_stop_and_destroy_reach_a_terminal_job(client: AnyClient) -> None:
+    # It leads a session of its own, which the container records as a job's.
+    handle = client.create().handle
+    job_id = client.spawn(handle, "trap 'exit 9' TERM; sleep 1000 & wait", tty=(24, 80)).job_id
+    client.stop(handle)
+    assert client.link(handle, job_id).exit_status == 9
+    other = client.create().handle
+    client.spawn(other, "exec bash -i", tty=(24, 80))
+    client.destroy(other)
+    assert other not in client.list().handles

@@ -8,8 +8,9 @@
 # tells a reused pid from ours while the wrapper lives. A process that starts
 # a new session of its own (setsid) leaves the container: this backend does not
 # isolate anything. A job on a terminal leads a session of its own (its
-# keeper made it): it records that one in <container>/job-sessions/<sid>,
-# whose leader is a job like any other process.
+# keeper made it): the pid in <container>/jobs/<id>/pid that leads its own
+# session and whose parent leads a recorded one (its keeper) is such a job,
+# and its session is the container's too, leader included.
 
 fail() {
   echo "$*" >&2
@@ -25,13 +26,12 @@ start_time() {
   echo "${fields[19]}"
 }
 
-# Record the calling shell's session (call it from the session leader);
-# the second argument "job-sessions" when the leader is a job itself.
+# Record the calling shell's session (call it from the session leader).
 record_session() {
-  local path=$1 kind=${2:-sessions} start
+  local path=$1 start
   start=$(start_time "$$") || fail "job: cannot read my own start time"
-  mkdir -p "$path/$kind"
-  echo "$start" > "$path/$kind/$$"
+  mkdir -p "$path/sessions"
+  echo "$start" > "$path/sessions/$$"
 }
 
 # Print the pids of the container's live processes, one a line. Session
@@ -41,10 +41,9 @@ container_pids() {
   local path=$1 which=${2:-jobs}
   local -A ours=() seen=() jobs_lead=()
   local record sid start leader
-  for record in "$path"/sessions/* "$path"/job-sessions/*; do
+  for record in "$path"/sessions/*; do
     [ -f "$record" ] || continue
     sid=${record##*/}
-    [[ $record != */job-sessions/* ]] || jobs_lead[$sid]=1
     start=$(< "$record") || continue
     if leader=$(start_time "$sid") && [ "$leader" != "$start" ]; then
       rm -f "$record"  # the pid was reused by someone else: our session has ended
@@ -53,7 +52,19 @@ container_pids() {
     ours[$sid]=1
   done
   [ "${#ours[@]}" -gt 0 ] || return 0
-  local stat line pid rest
+  local stat line pid rest job
+  for job in "$path"/jobs/*/pid; do
+    { read -r pid < "$job"; } 2>/dev/null || continue
+    [[ $pid =~ ^[0-9]+$ ]] || continue
+    { read -r line < "/proc/$pid/stat"; } 2>/dev/null || continue
+    rest=${line##*) }
+    read -r -a fields <<< "$rest"
+    # A terminal job: its own session's leader, its keeper's child.
+    if [ "${fields[3]}" = "$pid" ] && [ -n "${ours[${fields[1]}]:-}" ]; then
+      jobs_lead[$pid]=1
+    fi
+  done
+  for sid in "${!jobs_lead[@]}"; do ours[$sid]=1; done
   for stat in /proc/[0-9]*/stat; do
     { read -r line < "$stat"; } 2>/dev/null || continue
     pid=${line%% *}
@@ -69,7 +80,7 @@ container_pids() {
     echo "$pid"
   done
   for sid in "${!ours[@]}"; do
-    [ -n "${seen[$sid]:-}" ] || rm -f "$path/sessions/$sid" "$path/job-sessions/$sid"
+    [ -n "${seen[$sid]:-}" ] || rm -f "$path/sessions/$sid"
   done
 }
 
