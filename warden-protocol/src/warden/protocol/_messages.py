@@ -21,7 +21,6 @@ from .pb.message_pb2 import Message
 from .pb.net_in_pb2 import NetInRequest, NetInResponse
 from .pb.net_out_pb2 import NetOutRequest, NetOutResponse
 from .pb.ping_pb2 import PingRequest, PingResponse
-from .pb.resize_pb2 import ResizeRequest, ResizeResponse
 from .pb.properties_pb2 import (
     GetPropertyRequest,
     GetPropertyResponse,
@@ -31,6 +30,7 @@ from .pb.properties_pb2 import (
     SetPropertyRequest,
     SetPropertyResponse,
 )
+from .pb.resize_pb2 import ResizeRequest, ResizeResponse
 from .pb.resource_limits_pb2 import ResourceLimits
 from .pb.run_pb2 import RunRequest, RunResponse
 from .pb.signal_pb2 import SignalRequest, SignalResponse
