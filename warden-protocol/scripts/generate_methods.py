@@ -71,6 +71,8 @@ CONVERTED: dict[str, tuple[str, str]] = {
         "Mapping[str, str] | Iterable[Property | Mapping[str, Any]]",
         "property_list",
     ),
+    # A terminal size as ``(rows, columns)``.
+    "warden.TTY": ("TTY | tuple[int, int] | Mapping[str, Any]", "tty_size"),
 }
 
 
@@ -144,7 +146,7 @@ def _python_type(field: FieldDescriptor) -> str:
 
 
 def _converted(field: FieldDescriptor) -> tuple[str, str] | None:
-    if field.message_type is None or not field.is_repeated:
+    if field.message_type is None:
         return None
     return CONVERTED.get(field.message_type.full_name)
 
@@ -251,9 +253,9 @@ def _call_overloads(flavour: Flavour) -> list[str]:
     return lines
 
 
-def _import_order(name: str) -> tuple[bool, str]:
-    # As ruff's isort sorts: constants and classes before functions.
-    return (name[:1].islower(), name)
+def _import_order(name: str) -> tuple[int, str]:
+    # As ruff's isort sorts: constants (TTY), classes, then functions.
+    return (0 if name.isupper() else 2 if name[:1].islower() else 1, name)
 
 
 def render(flavour: Flavour) -> str:

@@ -25,6 +25,8 @@ MINE = {
     "BulkInfo": 103,
     "Signal": 104,
     "Capacity": 105,
+    "Stdin": 106,
+    "Resize": 107,
 }
 
 
@@ -94,6 +96,43 @@ def test_unset_extension_fields_leave_the_original_bytes(cls: type[PbMessage]) -
     original = original_class(cls).FromString(wp.encode_message(message))
     assert len(UnknownFieldSet(original)) == 0
     assert original.SerializeToString() == wp.encode_message(message)
+
+
+def original_spawn_request() -> type[PbMessage]:
+    """SpawnRequest as the original has it, less ``rlimits`` (another file's
+    message, left unset here): no field numbered 100 or more."""
+    proto = descriptor_pb2.FileDescriptorProto(name="original_spawn.proto", package="original")
+    message = proto.message_type.add(name="SpawnRequest")
+    for field in wp.SpawnRequest.DESCRIPTOR.fields:
+        if field.number < 100 and field.message_type is None:
+            message.field.add(
+                name=field.name, number=field.number, type=field.type,
+                label=2 if field.is_required else 1,
+            )  # fmt: skip
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("original.SpawnRequest"))
+
+
+def test_an_original_parser_skips_stdin_and_tty() -> None:
+    message = wp.SpawnRequest(
+        handle="h", script="bash -i", privileged=True, stdin=True, tty=wp.TTY(rows=24, columns=80)
+    )
+    original = original_spawn_request().FromString(wp.encode_message(message))
+    assert [f.field_number for f in UnknownFieldSet(original)] == [100, 101]
+    original.DiscardUnknownFields()
+    plain = wp.SpawnRequest(handle="h", script="bash -i", privileged=True)
+    assert original.SerializeToString() == wp.encode_message(plain)
+    # Unset, they add no byte: an original client's Spawn is what it was.
+    assert wp.encode_message(wp.SpawnRequest(handle="h", script="x")) == (
+        original_spawn_request()(handle="h", script="x").SerializeToString()
+    )
+
+
+def test_tty_size() -> None:
+    assert wp.tty_size((24, 80)) == wp.TTY(rows=24, columns=80)
+    assert wp.tty_size(None) is None
+    assert wp.tty_size({"rows": 1, "columns": 2}) == {"rows": 1, "columns": 2}
 
 
 def test_properties_as_dicts() -> None:

@@ -19,14 +19,16 @@ from warden.protocol import REQUEST_TYPES, CreateRequest, EchoRequest, RunReques
 ALL_COMMANDS = [
     "bulk_info", "capacity", "copy_in", "copy_out", "create", "destroy", "echo",
     "get_property", "info", "limit_bandwidth", "limit_cpu", "limit_disk", "limit_memory",
-    "link", "list", "net_in", "net_out", "ping", "remove_property", "run", "set_property",
-    "signal", "spawn", "stop", "stream",
+    "link", "list", "net_in", "net_out", "ping", "remove_property", "resize", "run",
+    "set_property", "shell", "signal", "spawn", "stdin", "stop", "stream",
 ]  # fmt: skip
 
 
 def test_every_request_type_is_a_command_with_a_description() -> None:
     assert list(COMMANDS) == ALL_COMMANDS
-    assert {c.request_class for c in COMMANDS.values()} == set(REQUEST_TYPES.values())
+    # Every request type, and ``shell``: the tool's own (no request of that name).
+    requests = {c.request_class for name, c in COMMANDS.items() if name != "shell"}
+    assert requests == set(REQUEST_TYPES.values())
     assert all(c.description for c in COMMANDS.values())
 
 
@@ -161,7 +163,9 @@ def test_command_help_groups_required_repeated_optional_and_nests() -> None:
     flags = [line.strip().split()[0] for line in spawn if line]
     assert flags[:4] == ["--handle", "--script", "[--privileged]", "[--rlimits]"]
     assert "\t\t[.nofile <nofile> (uint64)]  # optional: RLIMIT_NOFILE" in spawn
-    assert flags[-2:] == ["[--discard_output]", "[--log_tag"]
+    assert flags[-6:] == [
+        "[--discard_output]", "[--log_tag", "[--stdin]", "[--tty]", ".rows", ".columns",
+    ]  # fmt: skip
 
     net_out = command_help(COMMANDS["net_out"])
     assert "\t[--protocol <protocol> (ALL, ICMP, TCP, UDP)]  # optional: " in net_out

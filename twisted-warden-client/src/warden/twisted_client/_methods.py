@@ -10,6 +10,7 @@ from typing import Any, overload
 from twisted.internet.defer import Deferred
 
 from warden.protocol import (
+    TTY,
     BulkInfoRequest,
     BulkInfoResponse,
     CapacityRequest,
@@ -50,6 +51,8 @@ from warden.protocol import (
     RemovePropertyRequest,
     RemovePropertyResponse,
     Request,
+    ResizeRequest,
+    ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
@@ -59,11 +62,14 @@ from warden.protocol import (
     SignalResponse,
     SpawnRequest,
     SpawnResponse,
+    StdinRequest,
+    StdinResponse,
     StopRequest,
     StopResponse,
     bulk_info_result,
     property_list,
     property_value,
+    tty_size,
 )
 from warden.protocol.errors import ServerError
 
@@ -155,6 +161,8 @@ class DeferredRequestMethods:
         rlimits: ResourceLimits | Mapping[str, Any] | None = None,
         discard_output: bool | None = None,
         log_tag: str | None = None,
+        stdin: bool | None = None,
+        tty: TTY | tuple[int, int] | Mapping[str, Any] | None = None,
     ) -> Deferred[SpawnResponse]:
         """Send ``SpawnRequest``, return ``SpawnResponse``."""
         request = SpawnRequest(
@@ -164,6 +172,8 @@ class DeferredRequestMethods:
             rlimits=rlimits,
             discard_output=discard_output,
             log_tag=log_tag,
+            stdin=stdin,
+            tty=tty_size(tty),
         )
         response: Deferred[SpawnResponse] = self._send(request)
         return response
@@ -463,6 +473,41 @@ class DeferredRequestMethods:
         response: Deferred[CapacityResponse] = self._send(request)
         return response
 
+    def stdin(
+        self,
+        handle: str,
+        job_id: int,
+        data: bytes,
+        *,
+        eof: bool | None = None,
+    ) -> Deferred[StdinResponse]:
+        """Send ``StdinRequest``, return ``StdinResponse``."""
+        request = StdinRequest(
+            handle=handle,
+            job_id=job_id,
+            data=data,
+            eof=eof,
+        )
+        response: Deferred[StdinResponse] = self._send(request)
+        return response
+
+    def resize(
+        self,
+        handle: str,
+        job_id: int,
+        rows: int,
+        columns: int,
+    ) -> Deferred[ResizeResponse]:
+        """Send ``ResizeRequest``, return ``ResizeResponse``."""
+        request = ResizeRequest(
+            handle=handle,
+            job_id=job_id,
+            rows=rows,
+            columns=columns,
+        )
+        response: Deferred[ResizeResponse] = self._send(request)
+        return response
+
     @overload
     def call(
         self, request: CreateRequest
@@ -559,6 +604,14 @@ class DeferredRequestMethods:
     def call(
         self, request: CapacityRequest
     ) -> Deferred[CapacityResponse]: ...
+    @overload
+    def call(
+        self, request: StdinRequest
+    ) -> Deferred[StdinResponse]: ...
+    @overload
+    def call(
+        self, request: ResizeRequest
+    ) -> Deferred[ResizeResponse]: ...
     @overload
     def call(
         self, request: builtins.list[Any] | tuple[Any, ...]

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, overload
 
 from warden.protocol import (
+    TTY,
     BulkInfoRequest,
     BulkInfoResponse,
     CapacityRequest,
@@ -48,6 +49,8 @@ from warden.protocol import (
     RemovePropertyRequest,
     RemovePropertyResponse,
     Request,
+    ResizeRequest,
+    ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
@@ -57,11 +60,14 @@ from warden.protocol import (
     SignalResponse,
     SpawnRequest,
     SpawnResponse,
+    StdinRequest,
+    StdinResponse,
     StopRequest,
     StopResponse,
     bulk_info_result,
     property_list,
     property_value,
+    tty_size,
 )
 from warden.protocol.errors import ServerError
 
@@ -159,6 +165,8 @@ class RequestMethods:
         rlimits: ResourceLimits | Mapping[str, Any] | None = None,
         discard_output: bool | None = None,
         log_tag: str | None = None,
+        stdin: bool | None = None,
+        tty: TTY | tuple[int, int] | Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> SpawnResponse:
         """Send ``SpawnRequest``, return ``SpawnResponse``."""
@@ -169,6 +177,8 @@ class RequestMethods:
             rlimits=rlimits,
             discard_output=discard_output,
             log_tag=log_tag,
+            stdin=stdin,
+            tty=tty_size(tty),
         )
         response: SpawnResponse = self._send(request, timeout)
         return response
@@ -498,6 +508,44 @@ class RequestMethods:
         response: CapacityResponse = self._send(request, timeout)
         return response
 
+    def stdin(
+        self,
+        handle: str,
+        job_id: int,
+        data: bytes,
+        *,
+        eof: bool | None = None,
+        timeout: float | None = None,
+    ) -> StdinResponse:
+        """Send ``StdinRequest``, return ``StdinResponse``."""
+        request = StdinRequest(
+            handle=handle,
+            job_id=job_id,
+            data=data,
+            eof=eof,
+        )
+        response: StdinResponse = self._send(request, timeout)
+        return response
+
+    def resize(
+        self,
+        handle: str,
+        job_id: int,
+        rows: int,
+        columns: int,
+        *,
+        timeout: float | None = None,
+    ) -> ResizeResponse:
+        """Send ``ResizeRequest``, return ``ResizeResponse``."""
+        request = ResizeRequest(
+            handle=handle,
+            job_id=job_id,
+            rows=rows,
+            columns=columns,
+        )
+        response: ResizeResponse = self._send(request, timeout)
+        return response
+
     @overload
     def call(
         self, request: CreateRequest, timeout: float | None = None
@@ -594,6 +642,14 @@ class RequestMethods:
     def call(
         self, request: CapacityRequest, timeout: float | None = None
     ) -> CapacityResponse: ...
+    @overload
+    def call(
+        self, request: StdinRequest, timeout: float | None = None
+    ) -> StdinResponse: ...
+    @overload
+    def call(
+        self, request: ResizeRequest, timeout: float | None = None
+    ) -> ResizeResponse: ...
     @overload
     def call(
         self, request: builtins.list[Any] | tuple[Any, ...], timeout: float | None = None

@@ -42,6 +42,7 @@ from ._extensions import (
 )
 from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
 from ._messages import (
+    TTY,
     BulkInfoRequest,
     BulkInfoResponse,
     CapacityRequest,
@@ -83,6 +84,8 @@ from ._messages import (
     Property,
     RemovePropertyRequest,
     RemovePropertyResponse,
+    ResizeRequest,
+    ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
@@ -92,11 +95,14 @@ from ._messages import (
     SignalResponse,
     SpawnRequest,
     SpawnResponse,
+    StdinRequest,
+    StdinResponse,
     StopRequest,
     StopResponse,
     StreamRequest,
     StreamResponse,
 )
+from ._tty import tty_size
 from ._types import (
     FIRST_EXTENSION_TYPE,
     REQUEST_TYPES,
@@ -127,6 +133,7 @@ BYTES_FIELDS = (
     "RunResponse.stdout",
     "RunResponse.stderr",
     "StreamResponse.data",
+    "StdinRequest.data",
 )
 
 __all__ = [
@@ -166,6 +173,7 @@ __all__ = [
     "to_dict",
     "type_name",
     "type_number",
+    "tty_size",
     "type_underscored",
     "unwrap",
     "unwrap_request",
@@ -209,6 +217,8 @@ __all__ = [
     "NetOutResponse",
     "PingRequest",
     "PingResponse",
+    "ResizeRequest",
+    "ResizeResponse",
     "Property",
     "RemovePropertyRequest",
     "RemovePropertyResponse",
@@ -221,8 +231,11 @@ __all__ = [
     "SignalResponse",
     "SpawnRequest",
     "SpawnResponse",
+    "StdinRequest",
+    "StdinResponse",
     "StopRequest",
     "StopResponse",
     "StreamRequest",
     "StreamResponse",
+    "TTY",
 ]

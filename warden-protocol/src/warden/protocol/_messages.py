@@ -30,12 +30,15 @@ from .pb.properties_pb2 import (
     SetPropertyRequest,
     SetPropertyResponse,
 )
+from .pb.resize_pb2 import ResizeRequest, ResizeResponse
 from .pb.resource_limits_pb2 import ResourceLimits
 from .pb.run_pb2 import RunRequest, RunResponse
 from .pb.signal_pb2 import SignalRequest, SignalResponse
 from .pb.spawn_pb2 import SpawnRequest, SpawnResponse
+from .pb.stdin_pb2 import StdinRequest, StdinResponse
 from .pb.stop_pb2 import StopRequest, StopResponse
 from .pb.stream_pb2 import StreamRequest, StreamResponse
+from .pb.tty_pb2 import TTY
 
 __all__ = [
     "BulkInfoRequest",
@@ -76,6 +79,8 @@ __all__ = [
     "NetOutResponse",
     "PingRequest",
     "PingResponse",
+    "ResizeRequest",
+    "ResizeResponse",
     "Property",
     "RemovePropertyRequest",
     "RemovePropertyResponse",
@@ -88,8 +93,11 @@ __all__ = [
     "SignalResponse",
     "SpawnRequest",
     "SpawnResponse",
+    "StdinRequest",
+    "StdinResponse",
     "StopRequest",
     "StopResponse",
     "StreamRequest",
     "StreamResponse",
+    "TTY",
 ]

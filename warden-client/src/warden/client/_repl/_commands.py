@@ -16,6 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from warden.protocol import REQUEST_TYPES, Request, type_underscored
 
 from ._errors import CommandError
+from ._terminal import ShellRequest
 
 __all__ = [
     "COMMANDS",
@@ -44,10 +45,13 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "net_out": "Let a container reach a network, port or port range.",
     "ping": "Check that the server answers.",
     "remove_property": "Remove a property from a container.",
+    "resize": "Set the window size of a job's terminal (a job spawned with a tty).",
     "run": "Spawn a script, then stream its output; exit with its status.",
     "set_property": "Set a container's property (a key/value label).",
+    "shell": "Open an interactive shell in a container; exit with its status.",
     "signal": "Send a signal (TERM, KILL, INT, HUP, QUIT, USR1, USR2) to a running job.",
     "spawn": "Start a script in a container and print its job id.",
+    "stdin": "Write to the stdin (or terminal) of a job spawned with stdin or a tty.",
     "stop": "Stop every process in a container.",
     "stream": "Print a job's output as it arrives, until the job ends.",
 }
@@ -71,6 +75,17 @@ _FIELD_DESCRIPTIONS: Final[dict[str, str]] = {
     "SpawnRequest.rlimits": "resource limits for the script (setrlimit)",
     "SpawnRequest.discard_output": "throw the script's output away",
     "SpawnRequest.log_tag": "a tag for the script's log lines",
+    "SpawnRequest.stdin": "keep the job's stdin open for stdin requests",
+    "SpawnRequest.tty": "run the job on a pseudo-terminal of this size",
+    "TTY.rows": "the terminal's rows",
+    "TTY.columns": "the terminal's columns",
+    "StdinRequest.job_id": "the job id that spawn printed",
+    "StdinRequest.data": "what to write",
+    "StdinRequest.eof": "then close the job's stdin (on a terminal: send EOF)",
+    "ResizeRequest.job_id": "the job id that spawn printed",
+    "ResizeRequest.rows": "the new number of rows",
+    "ResizeRequest.columns": "the new number of columns",
+    "ShellRequest.privileged": "run the shell as root rather than the container's user",
     "LinkRequest.job_id": "the job id that spawn printed",
     "StreamRequest.job_id": "the job id that spawn printed",
     "NetInRequest.host_port": "the port on the host (default: one from the pool)",
@@ -145,6 +160,8 @@ def _build() -> dict[str, Command]:
     for cls in REQUEST_TYPES.values():
         name = type_underscored(cls)
         table[name] = Command(name, cls, _DESCRIPTIONS.get(name, ""))
+    # The shell's own command, no request of the protocol (see _terminal.py).
+    table["shell"] = Command("shell", ShellRequest, _DESCRIPTIONS["shell"])
     return dict(sorted(table.items()))
 
 

@@ -35,6 +35,8 @@ class Message(_message.Message):
         BulkInfo: _ClassVar[Message.Type]
         Signal: _ClassVar[Message.Type]
         Capacity: _ClassVar[Message.Type]
+        Stdin: _ClassVar[Message.Type]
+        Resize: _ClassVar[Message.Type]
     Error: Message.Type
     Create: Message.Type
     Stop: Message.Type
@@ -61,6 +63,8 @@ class Message(_message.Message):
     BulkInfo: Message.Type
     Signal: Message.Type
     Capacity: Message.Type
+    Stdin: Message.Type
+    Resize: Message.Type
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     type: Message.Type

@@ -89,6 +89,8 @@ from warden.protocol import (
     Property,
     RemovePropertyRequest,
     RemovePropertyResponse,
+    ResizeRequest,
+    ResizeResponse,
     RunRequest,
     RunResponse,
     SetPropertyRequest,
@@ -97,6 +99,8 @@ from warden.protocol import (
     SignalResponse,
     SpawnRequest,
     SpawnResponse,
+    StdinRequest,
+    StdinResponse,
     StopRequest,
     StopResponse,
     StreamRequest,
@@ -108,6 +112,7 @@ from warden.protocol import (
 from .._config import Config
 from .._errors import StateError, WardenError
 from .._exit_status import client_exit_status, signal_name
+from .._job_control import data_records, resize_record, send_records
 from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._messages import script_reason
@@ -610,6 +615,9 @@ class Container:
             output_limit=self.context.config.server.job_output_limit,
         )
         job.privileged = request.privileged
+        job.stdin = request.stdin
+        if request.HasField("tty"):
+            job.tty = _tty_size(request.tty.rows, request.tty.columns)
         job.env = job.wrapper_env(self._rlimits(request), os.environ.get("LANG", "en_US.UTF-8"))
         try:
             argv, env = self.job_command(job)
@@ -695,6 +703,34 @@ class Container:
         return StreamResponse(
             exit_status=client_exit_status(result.exit_status), info=await self._container_info()
         )
+
+    def _interactive_job(self, job_id: int, *, tty: bool) -> Job:
+        job = self._job(job_id)
+        if job.terminated:
+            raise WardenError(f"job {job_id} has finished")
+        if tty and job.tty is None:
+            raise WardenError(f"job {job_id} has no terminal (spawn it with tty)")
+        if not job.interactive:
+            raise WardenError(f"job {job_id} has no stdin (spawn it with stdin or tty)")
+        return job
+
+    async def _send_to_job(self, job: Job, records: bytes) -> None:
+        try:
+            await send_records(self.context.reactor, job.path, records)
+        except WardenError as error:
+            raise WardenError(f"job {job.job_id} {error.message}") from None
+
+    async def _stdin(self, request: StdinRequest, peer: Peer | None) -> StdinResponse:
+        job = self._interactive_job(request.job_id, tty=False)
+        await self._send_to_job(job, data_records(request.data, request.eof))
+        return StdinResponse()
+
+    async def _resize(self, request: ResizeRequest, peer: Peer | None) -> ResizeResponse:
+        job = self._interactive_job(request.job_id, tty=True)
+        size = _tty_size(request.rows, request.columns)
+        await self._send_to_job(job, resize_record(*size))
+        job.tty = size  # for the snapshot; a later one has it
+        return ResizeResponse()
 
     async def _run(self, request: RunRequest, peer: Peer | None) -> RunResponse:
         spawn = SpawnRequest(
@@ -1010,6 +1046,12 @@ def _offset(network: str, n: int) -> str:
     return str(ipaddress.IPv4Address(network) + n)
 
 
+def _tty_size(rows: int, columns: int) -> tuple[int, int]:
+    if not (0 < rows < 65536 and 0 < columns < 65536):
+        raise WardenError("a terminal needs 1 to 65535 rows and columns")
+    return rows, columns
+
+
 _ACTIVE = (State.ACTIVE,)
 _ACTIVE_STOPPED = (State.ACTIVE, State.STOPPED)
 
@@ -1029,6 +1071,8 @@ REQUEST_TABLE: Mapping[type[Message], Step] = {
     LinkRequest: Step(Container._link, None, Bracket.NONE),
     StreamRequest: Step(Container._stream, None, Bracket.NONE),
     RunRequest: Step(Container._run, None, Bracket.NONE),
+    StdinRequest: Step(Container._stdin, None, Bracket.NONE),
+    ResizeRequest: Step(Container._resize, None, Bracket.NONE),
     NetInRequest: Step(Container._net_in, _ACTIVE, Bracket.AROUND),
     NetOutRequest: Step(Container._net_out, _ACTIVE, Bracket.AROUND),
     CopyInRequest: Step(Container._copy_in, _ACTIVE, Bracket.NONE),
