@@ -29,6 +29,7 @@ setup: system-packages venv helpers
 helpers: system-packages
 	$(MAKE) -C root-scripts/linux/src/warden-exec
 	$(MAKE) -C root-scripts/linux/src/warden-keeper
+	$(MAKE) -C root-scripts/linux/src/warden-spawner
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \

@@ -46,6 +46,7 @@ from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
+from ._spawn import helper_path, start_spawner
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
 from ._syslog import SyslogSender
 from ._watch import DirectoryWatcher
@@ -121,6 +122,8 @@ class Server:
         """Host setup, recovery, then listen; the pidfile is written last."""
         server = self.config.server
         os.makedirs(server.container_depot_path, exist_ok=True)
+        # Every process the server starts goes through it: a missing helper stops the start.
+        start_spawner(self.reactor, helper_path(server.root_scripts_path))
         await self.container_class.setup_host(self.config)
         await self.recover()
         if os.path.exists(server.unix_domain_path):
