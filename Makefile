@@ -1,5 +1,5 @@
 # warden: one virtual environment for development, tox for the test matrix.
-# Targets: setup, test, test-cgroup-v2, lint, type, proto, run, rootfs, bench, soak (see README.md).
+# Targets: setup, test, test-cgroup-v2, lint, type, proto, run, rootfs, bench, bench-scale, soak (see README.md).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -99,6 +99,12 @@ bench: setup
 	command -v crun >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq crun >/dev/null; }
 	$(PY) bench/run.py
+
+# 1,000 containers alive on one server (bench/scale_bench.py; as root, in a
+# private network namespace; long). WARDEN_SCALE_N=N for another count.
+.PHONY: bench-scale
+bench-scale: setup rootfs
+	$(PY) bench/scale_bench.py
 
 # 1,000 create/destroy cycles against a real server (as root, in a private
 # network namespace); checks the machine is left as it was and prints a

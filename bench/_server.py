@@ -36,7 +36,9 @@ CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
 class BenchServer:
     """``with BenchServer(netns) as server:`` a running server; ``server.client()``."""
 
-    def __init__(self, netns: str, repo: Path = REPO) -> None:
+    def __init__(self, netns: str, repo: Path = REPO,
+                 overrides: dict[str, dict[str, Any]] | None = None) -> None:  # fmt: skip
+        """``overrides``: settings by section, over the default configuration's."""
         self.netns = netns
         #: The checkout whose server code and root scripts run (another one
         #: than this: its sources come first on the server's PYTHONPATH).
@@ -55,6 +57,8 @@ class BenchServer:
             root_scripts_path=str(repo / "root-scripts"),
             cgroup_parent=self.cgroup_parent,
         )
+        for section, settings in (overrides or {}).items():
+            config.setdefault(section, {}).update(settings)
         config["health_check_server"]["port"] = 0
         config["logging"]["file"] = str(self.base / "server.log")
         self.config = config
