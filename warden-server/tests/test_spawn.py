@@ -23,7 +23,7 @@ from warden.server._scripts import (
     run_script,
     spawn_detached,
 )
-from warden.server._spawn import start_spawner, stop_spawner
+from warden.server._spawn import PRIORITY_BOOST, raise_priority, start_spawner, stop_spawner
 from warden.server._spawner import LOST_STATUS
 
 #: glibc's posix_spawn leaves its two internal signals (32 and 33) ignored in
@@ -192,3 +192,31 @@ def test_the_spawner_ends_when_closed(reactor_thread: Any) -> None:
     wait_until_gone(spawner.pid)
     # Processes start again afterwards, through a new one.
     assert script("true").ok
+
+
+def nice_of(stat: str) -> int:
+    """The niceness in a /proc/<pid>/stat line (its 19th field; no space in the names here)."""
+    return int(stat.split()[18])
+
+
+def test_the_reactor_runs_above_what_it_starts(reactor_thread: Any) -> None:
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    in_reactor(lambda: start_spawner(reactor, nice=base))
+    reactor_tid = in_reactor(threading.get_native_id)
+    try:
+        assert in_reactor(raise_priority) is (os.geteuid() == 0)
+        with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
+            expected = max(-20, base - PRIORITY_BOOST) if os.geteuid() == 0 else base
+            assert nice_of(stat.read()) == expected
+        # Scripts and jobs keep the niceness the server started with.
+        assert nice_of(script("/bin/cat", "/proc/self/stat").stdout.decode()) == base
+        process = spawn("/bin/cat", "/proc/self/stat")
+        assert in_reactor(lambda: process.ended) == 0
+        assert nice_of(process.stderr.decode()) == base
+        # And a spawner started for another niceness gives it to its children.
+        lower = min(19, base + 3)
+        in_reactor(lambda: start_spawner(reactor, nice=lower))
+        assert nice_of(script("/bin/cat", "/proc/self/stat").stdout.decode()) == lower
+    finally:
+        in_reactor(lambda: os.setpriority(os.PRIO_PROCESS, 0, base))
+        in_reactor(lambda: start_spawner(reactor, nice=base))

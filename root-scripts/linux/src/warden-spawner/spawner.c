@@ -2,8 +2,11 @@
  * warden-spawner: starts processes on the server's behalf, so that the
  * server's reactor never waits for a child's exec.
  *
- *   warden-spawner        (fd 3: a SOCK_SEQPACKET unix socket to the server)
+ *   warden-spawner [--nice N]     (fd 3: a SOCK_SEQPACKET unix socket to the server)
  *
+ * With --nice, it (and so every child) runs at niceness N: the server may run
+ * at a higher priority than what it starts, its children at the one it was
+ * given.
  * The server starts it once. Each request is one message:
  *
  *   uint32 id, uint32 flags, uint32 argc, uint32 envc,
@@ -23,7 +26,8 @@
  *
  * The spawner reaps every child. When the server's end closes, it exits; the
  * children left run on (reparented), as they did when the server itself was
- * their parent. Exit status: 0 at the server's EOF, 1 on an error (stderr).
+ * their parent. Exit status: 0 at the server's EOF, 1 on an error (stderr), 2
+ * for a bad command line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -85,6 +90,7 @@ static void start_child(uint32_t flags, int in, int out, int err, int report)
 	int error;
 
 	sigemptyset(&none);
+	signal(SIGINT, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if ((flags & FLAG_SETSID) && setsid() < 0)
 		goto failed;
@@ -255,15 +261,32 @@ done:
 		close(fds[i]);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct epoll_event events[64];
 	sigset_t child;
 	int signal_fd;
 
+	if (argc == 3 && strcmp(argv[1], "--nice") == 0) {
+		char *end;
+		long nice_value = strtol(argv[2], &end, 10);
+		if (*end || nice_value < -20 || nice_value > 19) {
+			fprintf(stderr, "warden-spawner: bad niceness %s\n", argv[2]);
+			return 2;
+		}
+		if (setpriority(PRIO_PROCESS, 0, (int)nice_value) < 0)
+			die("setpriority");
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: warden-spawner [--nice N]\n");
+		return 2;
+	}
+
 	/* The children start from here: every signal at its default. */
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
+	/* In the server's process group (as its scripts were when it started
+	 * them itself): a terminal's ^C stops the server, whose EOF ends this. */
+	signal(SIGINT, SIG_IGN);
 	sigemptyset(&child);
 	sigaddset(&child, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &child, NULL) < 0)

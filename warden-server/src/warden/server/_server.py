@@ -46,7 +46,7 @@ from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
-from ._spawn import helper_path, start_spawner
+from ._spawn import PRIORITY_BOOST, helper_path, raise_priority, start_spawner
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
 from ._syslog import SyslogSender
 from ._watch import DirectoryWatcher
@@ -124,6 +124,8 @@ class Server:
         os.makedirs(server.container_depot_path, exist_ok=True)
         # Every process the server starts goes through it: a missing helper stops the start.
         start_spawner(self.reactor, helper_path(server.root_scripts_path))
+        if raise_priority():
+            self.log.info("Running {boost} above the scripts and jobs", boost=PRIORITY_BOOST)
         await self.container_class.setup_host(self.config)
         await self.recover()
         if os.path.exists(server.unix_domain_path):

@@ -26,7 +26,16 @@ from twisted.python.failure import Failure
 from ._config import default_root_scripts_path
 from ._spawner import Spawner
 
-__all__ = ["PipeReader", "PipeWriter", "helper_path", "spawn", "start_spawner", "stop_spawner"]
+__all__ = [
+    "PRIORITY_BOOST",
+    "PipeReader",
+    "PipeWriter",
+    "helper_path",
+    "raise_priority",
+    "spawn",
+    "start_spawner",
+    "stop_spawner",
+]
 
 _CHUNK = 65536
 #: The helper's name, under ``<root scripts>/linux/bin``.
@@ -35,6 +44,10 @@ SPAWNER = "warden-spawner"
 _inherited_closed = False
 _helper: str | None = None
 _spawner: Spawner | None = None
+#: The niceness the server was started with: its children's, whatever its own becomes.
+_children_nice = os.getpriority(os.PRIO_PROCESS, 0)
+#: How much higher than its children the server runs (when it may: as root).
+PRIORITY_BOOST = 5
 
 
 def _close_inherited_on_exec() -> None:
@@ -69,19 +82,37 @@ def _forget(spawner: Spawner) -> None:
         _spawner = None  # the next start starts a new one
 
 
-def start_spawner(reactor: Any, helper: str | None = None) -> Spawner:
+def start_spawner(reactor: Any, helper: str | None = None, *, nice: int | None = None) -> Spawner:
     """Start the spawner (``helper``: its path; default: the package's root scripts).
 
     The server calls it at start, so that a missing helper stops it there;
     later starts use this one, or (if it died) a new one from the same path.
-    Raises OSError when the helper cannot start.
+    Its children run at ``nice`` (default: the niceness the server started
+    with). Raises OSError when the helper cannot start.
     """
-    global _spawner, _helper
+    global _spawner, _helper, _children_nice
     stop_spawner()
     _helper = helper or _helper or helper_path()
+    if nice is not None:
+        _children_nice = nice
     _close_inherited_on_exec()
-    _spawner = Spawner(reactor, _helper, _forget)
+    _spawner = Spawner(reactor, _helper, _forget, nice=_children_nice)
     return _spawner
+
+
+def raise_priority() -> bool:
+    """Run the calling thread (the reactor's) ``PRIORITY_BOOST`` above the children.
+
+    A hundred scripts at once make a hundred runnable processes; the reactor
+    then waits for a CPU behind them, and so does every client, a ping too.
+    The scripts and jobs keep the niceness the server started with (the
+    spawner's). False when not allowed (not root): nothing changes then.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, max(-20, _children_nice - PRIORITY_BOOST))
+    except PermissionError:
+        return False
+    return True
 
 
 def stop_spawner() -> None:

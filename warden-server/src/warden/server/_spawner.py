@@ -69,7 +69,9 @@ class Spawner:
     ``spawn`` sends it a process to start; ``close`` ends it (its EOF).
     """
 
-    def __init__(self, reactor: Any, helper: str, on_lost: Callable[[Spawner], None]) -> None:
+    def __init__(self, reactor: Any, helper: str, on_lost: Callable[[Spawner], None],
+                 nice: int | None = None) -> None:  # fmt: skip
+        """``nice``: the niceness it and its children run at (default: the server's)."""
         self._reactor = reactor
         self._on_lost: Callable[[Spawner], None] | None = on_lost
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -77,17 +79,17 @@ class Spawner:
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
         try:
-            # Its own process group: a terminal's ^C reaches the server, which
-            # then closes the socket; the spawner exits at that EOF.
+            # In the server's process group, as the scripts were when the
+            # server started them: a group of its own would be orphaned at its
+            # death, and the kernel hangs up (SIGHUP) its stopped members.
             self.pid = os.posix_spawn(
                 helper,
-                [helper],
+                [helper] if nice is None else [helper, "--nice", str(nice)],
                 dict(os.environ),
                 file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, theirs.fileno(), _SERVER_FD),
                 ],
-                setpgroup=0,
                 setsigmask=(),
             )
         except OSError:
