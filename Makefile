@@ -74,6 +74,7 @@ lint-shell:
 # The static C helpers, compiled with the full warning set (see their Makefile).
 lint-c:
 	$(MAKE) -s -C root-scripts/linux/src/warden-exec lint
+	$(MAKE) -s -C root-scripts/linux/src/warden-spawner lint
 
 type: venv
 	$(VENV)/bin/mypy $(wildcard */src)
