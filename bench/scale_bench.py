@@ -21,6 +21,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -34,7 +35,7 @@ TIMEOUT = 120
 ENDS = 10
 PINGS = 2000
 #: Pools for up to 1,024 containers (the /20 lives only in the namespace).
-OVERRIDES = {
+OVERRIDES: dict[str, dict[str, Any]] = {
     "network": {"pool_network": "10.240.0.0/20", "release_delay": 1},
     "user": {"pool_start_uid": 20000, "pool_size": 1100},
 }
@@ -69,6 +70,7 @@ def measure(server: BenchServer, count: int) -> dict[str, float]:
                 client.ping(timeout=TIMEOUT)
                 pings.append((time.perf_counter() - start) * 1000)
         finally:
+
             def destroy(handle: str) -> None:
                 with server.client() as each:
                     each.destroy(handle, timeout=TIMEOUT)
@@ -89,7 +91,7 @@ def measure(server: BenchServer, count: int) -> dict[str, float]:
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("WARDEN_SCALE_N", 1000))
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("WARDEN_SCALE_N", "1000"))
     with private_netns() as netns, BenchServer(netns, overrides=OVERRIDES) as server:
         figures = measure(server, count)
     rows = []
