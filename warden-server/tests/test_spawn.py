@@ -161,6 +161,14 @@ def test_the_spawner_is_the_parent_and_answers_a_burst(reactor_thread: Any) -> N
     result = script("/bin/sh", "-c", 'printf %s "$BIG" | wc -c; echo "$1"', "sh", big,
                     env={"BIG": big})  # fmt: skip
     assert result.stdout == b"100000\n" + big.encode() + b"\n"
+    # Too large for one request: that start fails (as execve would: E2BIG), the
+    # spawner stays.
+    with pytest.raises(ScriptError) as too_large:
+        script("/bin/true", env={"HUGE": "x" * (2 << 20)})
+    assert too_large.value.result.exit_code == 127
+    assert b"Argument list too long" in too_large.value.result.stderr
+    assert in_reactor(lambda: spawner.alive)
+    assert script("true").ok
 
 
 def test_a_dead_spawner_is_noticed_and_replaced(reactor_thread: Any, tmp_path: Any) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import errno
 import functools
 import os
 import socket
@@ -51,6 +52,8 @@ LOST_STATUS = 255
 #: The spawner's socket is its fd 3.
 _SERVER_FD = 3
 _SOCKET_BUFFER = 1 << 20
+#: The spawner's request buffer (MAX_REQUEST in spawner.c).
+_MAX_REQUEST = 1 << 20
 
 
 class SpawnerGoneError(OSError):
@@ -98,6 +101,11 @@ class Spawner:
         finally:
             theirs.close()
         ours.setblocking(False)
+        # One request is one datagram: larger ones than this cannot be sent
+        # (the kernel's bound on a unix datagram; the spawner's buffer).
+        self._max_request = min(
+            _MAX_REQUEST, ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) - 32
+        )
         self._socket: socket.socket | None = ours
         self._next_id = 0
         self._starting: dict[int, tuple[defer.Deferred[int], Callable[[int], None]]] = {}
@@ -142,6 +150,9 @@ class Spawner:
                 b"\0",
             )
         )
+        if len(payload) > self._max_request:
+            # As execve says it: the arguments and environment are too large.
+            return defer.fail(OSError(errno.E2BIG, os.strerror(errno.E2BIG)))
         fds = [stdout, stderr] if stdin is None else [stdin, stdout, stderr]
         started: defer.Deferred[int] = defer.Deferred()
         self._starting[request_id] = (started, on_exit)
