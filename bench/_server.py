@@ -36,10 +36,22 @@ CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
 class BenchServer:
     """``with BenchServer(netns) as server:`` a running server; ``server.client()``."""
 
-    def __init__(self, netns: str, repo: Path = REPO,
-                 overrides: dict[str, dict[str, Any]] | None = None) -> None:  # fmt: skip
-        """``overrides``: settings by section, over the default configuration's."""
+    def __init__(
+        self,
+        netns: str,
+        repo: Path = REPO,
+        *,
+        server: dict[str, Any] | None = None,
+        overrides: dict[str, dict[str, Any]] | None = None,
+        stop_timeout: float = 30,
+    ) -> None:
+        """``server``: keys of the ``server`` section set beyond the default
+        configuration (the warm pool's bench); ``overrides``: settings by
+        section, over the default configuration's (the scale bench's pools);
+        ``stop_timeout``: seconds the server has to exit on SIGTERM before it
+        is killed."""
         self.netns = netns
+        self.stop_timeout = stop_timeout
         #: The checkout whose server code and root scripts run (another one
         #: than this: its sources come first on the server's PYTHONPATH).
         self.repo = repo
@@ -56,6 +68,7 @@ class BenchServer:
             container_rootfs_path=str(ROOTFS),
             root_scripts_path=str(repo / "root-scripts"),
             cgroup_parent=self.cgroup_parent,
+            **(server or {}),
         )
         for section, settings in (overrides or {}).items():
             config.setdefault(section, {}).update(settings)
@@ -119,7 +132,7 @@ class BenchServer:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(30)
+                self.process.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

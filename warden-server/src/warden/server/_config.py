@@ -207,6 +207,12 @@ class ServerConfig:
     privileged_no_new_privs: bool = setting(BOOLEAN, True, shown="`true`")
     seccomp: bool = setting(BOOLEAN, True, shown="`true`")
     restrict_proc_sys: bool = setting(BOOLEAN, True, shown="`true`")
+    #: Idle containers made in advance, which a Create with default options
+    #: takes at once (``_warm_pool.py``); 0: none.
+    container_pool_size: int = setting(NON_NEGATIVE, 0, shown="`0`")
+    #: Whether a clean exit (drain, SIGTERM, SIGINT) destroys the idle pooled
+    #: containers; false keeps them for the next start.
+    container_pool_destroy_on_shutdown: bool = setting(BOOLEAN, True, shown="`true`")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from twisted.logger import Logger
 
 from warden.protocol import (
     CreateRequest,
+    CreateResponse,
     DestroyRequest,
     EchoRequest,
     EchoResponse,
@@ -49,6 +50,7 @@ from ._snapshot import SnapshotError, read_snapshot
 from ._spawn import PRIORITY_BOOST, helper_path, raise_priority, start_spawner
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
 from ._syslog import SyslogSender
+from ._warm_pool import WarmPool
 from ._watch import DirectoryWatcher
 from .container import backend_class
 from .container._context import (
@@ -104,6 +106,12 @@ class Server:
             run_script=run_script,
             count_oom=self.metrics.count_oom,
         )  # fmt: skip
+        self.warm_pool = WarmPool(
+            size=config.server.container_pool_size,
+            make=lambda: self.container_class(self.context),
+            reactor=reactor,
+            rootfs_path=config.server.container_rootfs_path,
+        )
         self.connections: set[WardenConnection] = set()
         self.draining = False
         self.drained: defer.Deferred[None] = defer.Deferred()
@@ -152,6 +160,12 @@ class Server:
         )
         if server.pidfile:
             self._write_pidfile(server.pidfile)
+        self.warm_pool.refill()
+
+    async def shutdown(self) -> None:
+        """Before a clean exit (drain, SIGTERM, SIGINT): the warm pool stops
+        refilling, and its idle containers are destroyed if so configured."""
+        await self.warm_pool.close(self.config.server.container_pool_destroy_on_shutdown)
 
     def _write_pidfile(self, path: str) -> None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -223,6 +237,13 @@ class Server:
                 await self._destroy_found(container)
                 continue
             highest_job = max([highest_job, *container.jobs])
+            if container.pooled:
+                if self.warm_pool.adopt(container):
+                    self.log.info("Recovered pooled container at: {path}", path=path)
+                else:
+                    self.log.info("Destroying pooled container beyond the pool: {path}", path=path)
+                    await self._destroy_found(container)
+                continue
             self.registry.register(container)
             container.arm_grace_timer()
             self.log.info(
@@ -332,6 +353,10 @@ class Server:
             not job.terminated for container in self.registry for job in container.jobs.values()
         )
 
+    def warm_pool_sizes(self) -> tuple[int, int]:
+        """The warm pool's idle containers and its configured size."""
+        return len(self.warm_pool.idle), self.warm_pool.size
+
     def pools(self) -> dict[str, NetworkPool | PortPool | UidPool]:
         """The pools by name."""
         context = self.context
@@ -343,8 +368,13 @@ class Server:
         if response is not None:
             return response
         if isinstance(request, CreateRequest):
+            container = self.warm_pool.take(request)
+            if container is not None:
+                self._reference(connection, container)
+                return CreateResponse(handle=container.handle)
             container = self.container_class(self.context)
-            response = await container.dispatch(request, connection)
+            with self.warm_pool.client_create():
+                response = await container.dispatch(request, connection)
             self._reference(connection, container)
             return response
         handle = getattr(request, "handle", None)

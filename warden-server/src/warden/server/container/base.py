@@ -192,6 +192,9 @@ class Container:
         self._destroying = False
         #: A Destroy is under way: to clients the container is already gone.
         self.being_destroyed = False
+        #: Idle in the warm pool (``_warm_pool.py``): made in advance, in no
+        #: registry, without a handle of its own until a Create takes it.
+        self.pooled = False
         #: Fires when the Stop under way ends (None when none is).
         self._stopping: defer.Deferred[None] | None = None
         self._snapshot_retry: Any = None
@@ -274,9 +277,10 @@ class Container:
             self.resources["container_id"] = context.new_container_id()
         if "handle" not in self.resources:
             wanted = handle or self.container_id
-            context.registry.reserve(wanted)
+            if not self.pooled:  # a pooled container's handle is reserved when taken
+                context.registry.reserve(wanted)
+                self._acquired["handle"] = wanted
             self.resources["handle"] = wanted
-            self._acquired["handle"] = wanted
         if "network" in self.resources:
             self._acquired["network"] = NetworkPool.subnet_of(self.network)
         elif network:
@@ -416,6 +420,8 @@ class Container:
             "limits": {},
             "jobs": {str(i): job.to_snapshot() for i, job in self.jobs.items()},
             "resources": self.resources,
+            # Only when set: named containers' snapshots stay the original's.
+            **({"pooled": True} if self.pooled else {}),
         }
 
     async def _container_info(self) -> InfoResponse:
@@ -456,8 +462,37 @@ class Container:
                 self.log.error("cleanup after failed create: {e}", e=cleanup, handle=self.handle)
             self.release_resources()
             raise
-        self.context.registry.register(self)
+        if not self.pooled:
+            self.context.registry.register(self)
         return CreateResponse(handle=self.handle)
+
+    def take_from_pool(self, handle: str | None, grace_time: int | None) -> None:
+        """Turn this idle pooled container into a named one: the handle
+        ``handle`` (else its id) and the grace time (else the configured one).
+
+        Synchronous, so nothing runs between the check of the handle and the
+        registration. Raises WardenError for a handle in use, OSError when the
+        snapshot cannot be written; either way the container stays pooled.
+        """
+        assert self.pooled and self.state is State.ACTIVE
+        wanted = handle or self.container_id
+        registry = self.context.registry
+        registry.reserve(wanted)
+        previous = (self.resources["handle"], self.grace_time)
+        self.pooled = False
+        self.resources["handle"] = wanted
+        if grace_time is None:
+            grace_time = self.config.server.container_grace_time
+        self.grace_time = grace_time
+        try:
+            self.write_snapshot()
+        except BaseException:
+            self.pooled = True
+            self.resources["handle"], self.grace_time = previous
+            registry.release(wanted)
+            raise
+        self._acquired["handle"] = wanted
+        registry.register(self)
 
     async def _stop(self, request: StopRequest, peer: Peer | None) -> StopResponse:
         if self.state is State.STOPPED:
@@ -746,6 +781,7 @@ class Container:
         container.state = State(snapshot.get("state", "active"))
         container.events = dict.fromkeys(snapshot.get("events") or [])
         container.grace_time = snapshot.get("grace_time", container.grace_time)
+        container.pooled = bool(snapshot.get("pooled", False))
         container._acquire(None, None)
         context.port_pool.delete(*container.resources.get("ports", []))
         context.uid_pool.delete(container.uid)
