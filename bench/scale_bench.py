@@ -48,8 +48,27 @@ def _p99(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
+def _figures(count: int, creates: list[float], rss_growth: float,
+             pings: list[float]) -> dict[str, float]:  # fmt: skip
+    ends = min(ENDS, max(1, count // 2))
+    first, last = statistics.median(creates[:ends]), statistics.median(creates[-ends:])
+    return {
+        "containers": float(count),
+        "create, first (median, ms)": first,
+        "create, last (median, ms)": last,
+        "create, last / first": last / first,
+        "server RSS growth per container": rss_growth / count,
+        "ping median with all alive": statistics.median(pings),
+        "ping p99 with all alive": _p99(pings),
+    }
+
+
 def measure(server: BenchServer, count: int) -> dict[str, float]:
-    """Create ``count`` containers, measure, destroy them all."""
+    """Create ``count`` containers, measure, destroy them all.
+
+    The figures are printed before the destroys: with many containers alive
+    each destroy's firewall changes take long, and the teardown with them.
+    """
     creates: list[float] = []
     handles: list[str] = []
     with server.client() as client:
@@ -63,31 +82,27 @@ def measure(server: BenchServer, count: int) -> dict[str, float]:
                 creates.append((time.perf_counter() - start) * 1000)
                 if (index + 1) % 100 == 0:
                     print(f"  {index + 1} alive", flush=True)
-            rss_after = server.rss_kib()
+            rss_growth = server.rss_kib() - rss_before
             pings = []
             for _ in range(PINGS):
                 start = time.perf_counter()
                 client.ping(timeout=TIMEOUT)
                 pings.append((time.perf_counter() - start) * 1000)
+            figures = _figures(count, creates, rss_growth, pings)
+            print(f"  measured (destroying {len(handles)} now): {figures}", flush=True)
+            print(f"  create times (ms), every 50th: {[round(t) for t in creates[::50]]}",
+                  flush=True)  # fmt: skip
         finally:
 
             def destroy(handle: str) -> None:
                 with server.client() as each:
                     each.destroy(handle, timeout=TIMEOUT)
 
+            start = time.perf_counter()
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(destroy, handles))
-    ends = min(ENDS, max(1, count // 2))
-    first, last = statistics.median(creates[:ends]), statistics.median(creates[-ends:])
-    return {
-        "containers": float(count),
-        "create, first (median, ms)": first,
-        "create, last (median, ms)": last,
-        "create, last / first": last / first,
-        "server RSS growth per container": (rss_after - rss_before) / count,
-        "ping median with all alive": statistics.median(pings),
-        "ping p99 with all alive": _p99(pings),
-    }
+            print(f"  {len(handles)} destroyed in {time.perf_counter() - start:.0f} s", flush=True)
+    return figures
 
 
 def main() -> None:
