@@ -269,4 +269,3 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         if sent < len(frame):
             transport.write(frame[sent:] if sent else frame)
         return pending.deferred
-

@@ -255,4 +255,3 @@ class WardenFactory(protocol.Factory):
 
     def buildProtocol(self, addr: Any) -> WardenConnection:
         return WardenConnection(self.server)
-
