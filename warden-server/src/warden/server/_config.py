@@ -181,6 +181,11 @@ class ServerConfig:
     #: The unix socket's accept queue (the kernel caps it at
     #: net.core.somaxconn); Twisted's default of 50 refuses a burst of clients.
     listen_backlog: int = setting(integer_range(1, 65535), 1024, shown="`1024`")
+    #: Container properties (an extension): the longest key and value, in
+    #: UTF-8 bytes, and how many one container may hold.
+    property_key_limit: int = setting(integer_range(1, 65536), 128, shown="`128`")
+    property_value_limit: int = setting(integer_range(1, 1024 * 1024), 4096, shown="`4096`")
+    properties_per_container: int = setting(integer_range(0, 65536), 64, shown="`64`")
     disk_quota_enabled: bool = setting(
         BOOLEAN, True, shown="`true`", path=("quota", "disk_quota_enabled")
     )

@@ -3,8 +3,8 @@
 
 A Create that a pooled container can satisfy (no bind mounts, no network
 asked for, the configured rootfs) takes one: it is given the requested (or
-its own id as) handle and grace time, registered, and answered in the same
-reactor turn, without a script. The pool then refills in the background, one
+its own id as) handle, grace time and properties, registered, and answered
+in the same reactor turn, without a script. The pool then refills in the background, one
 create at a time, and never while a client's own create is under way.
 
 An idle pooled container is a real, started container (state ``active``)
@@ -78,8 +78,9 @@ class WarmPool:
     # -- what the server asks --
 
     def eligible(self, request: CreateRequest) -> bool:
-        """Whether a pooled container satisfies ``request`` (handle and
-        grace time are applied when taken; the rest must be the defaults)."""
+        """Whether a pooled container satisfies ``request`` (handle, grace
+        time and properties are applied when taken; the rest must be the
+        defaults)."""
         if self.size == 0 or request.bind_mounts or request.HasField("network"):
             return False
         return not request.HasField("rootfs") or os.path.normpath(request.rootfs) == self._rootfs
@@ -106,6 +107,7 @@ class WarmPool:
                 container.take_from_pool(
                     request.handle if request.HasField("handle") else None,
                     request.grace_time if request.HasField("grace_time") else None,
+                    {p.key: p.value for p in request.properties},
                 )
             except WardenError:
                 if request.HasField("handle"):  # in use: the normal path's error

@@ -25,11 +25,14 @@ __all__ = [
 ]
 
 _DESCRIPTIONS: Final[dict[str, str]] = {
+    "bulk_info": "Show the info of many containers (every one without --handles).",
+    "capacity": "Show the host's memory, disk and how many containers it can hold.",
     "copy_in": "Copy files or directories from the host into a container.",
     "copy_out": "Copy files or directories from a container to the host.",
     "create": "Create a container; every option may be left out.",
     "destroy": "Kill a container's processes and remove the container.",
     "echo": "Send a message and print the server's copy of it.",
+    "get_property": "Print the value of a container's property.",
     "info": "Show a container's state, addresses, jobs and statistics.",
     "limit_bandwidth": "Set a container's network rate and burst, in bytes.",
     "limit_cpu": "Show or set a container's CPU shares.",
@@ -40,7 +43,10 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "net_in": "Forward a host port to a port of a container.",
     "net_out": "Let a container reach a network, port or port range.",
     "ping": "Check that the server answers.",
+    "remove_property": "Remove a property from a container.",
     "run": "Spawn a script, then stream its output; exit with its status.",
+    "set_property": "Set a container's property (a key/value label).",
+    "signal": "Send a signal (TERM, KILL, INT, HUP, QUIT, USR1, USR2) to a running job.",
     "spawn": "Start a script in a container and print its job id.",
     "stop": "Stop every process in a container.",
     "stream": "Print a job's output as it arrives, until the job ends.",
@@ -98,6 +104,17 @@ _FIELD_DESCRIPTIONS: Final[dict[str, str]] = {
     "LimitBandwidthRequest.burst": "bytes that may be sent at once",
     "LimitCpuRequest.limit_in_shares": "the new shares (leave out to show the current ones)",
     "EchoRequest.message": "the message",
+    "CreateRequest.properties": "labels to keep with the container (or KEY=VALUE)",
+    "ListRequest.properties": "only containers with every one of these (or KEY=VALUE)",
+    "Property.key": "the property's name",
+    "Property.value": "the property's value",
+    "SetPropertyRequest.key": "the property's name",
+    "SetPropertyRequest.value": "the property's value",
+    "GetPropertyRequest.key": "the property's name",
+    "RemovePropertyRequest.key": "the property's name",
+    "BulkInfoRequest.handles": "the containers' handles (or repeat --handles H)",
+    "SignalRequest.job_id": "the job id that spawn printed",
+    "SignalRequest.signal": "TERM, KILL, INT, HUP, QUIT, USR1 or USR2 (SIG prefix, any case)",
 }
 # Run takes exactly Spawn's fields.
 _FIELD_DESCRIPTIONS.update(

@@ -72,6 +72,8 @@ from warden.protocol import (
     CreateResponse,
     DestroyRequest,
     DestroyResponse,
+    GetPropertyRequest,
+    GetPropertyResponse,
     InfoRequest,
     InfoResponse,
     LimitBandwidthRequest,
@@ -84,8 +86,15 @@ from warden.protocol import (
     NetInResponse,
     NetOutRequest,
     NetOutResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
     RunRequest,
     RunResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+    SignalRequest,
+    SignalResponse,
     SpawnRequest,
     SpawnResponse,
     StopRequest,
@@ -103,7 +112,9 @@ from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._messages import script_reason
 from .._pools import NetworkPool
+from .._properties import check_count, check_pair, validated
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
+from .._signals import parse_signal
 from .._snapshot import delete_snapshot, write_snapshot
 from ._context import ContainerContext, Peer
 
@@ -182,6 +193,8 @@ class Container:
         self.events: dict[str, None] = {}  # an ordered set
         self.grace_time: int | None = context.config.server.container_grace_time
         self.jobs: dict[int, Job] = {}
+        #: Properties (an extension): labels kept in the snapshot.
+        self.properties: dict[str, str] = {}
         self.obituary: InfoResponse | None = None
         self.log = Logger(namespace=f"warden.server.container.{self.backend_name}")
         self._acquired: dict[str, Any] = {}
@@ -422,6 +435,7 @@ class Container:
             "resources": self.resources,
             # Only when set: named containers' snapshots stay the original's.
             **({"pooled": True} if self.pooled else {}),
+            **({"properties": self.properties} if self.properties else {}),
         }
 
     async def _container_info(self) -> InfoResponse:
@@ -441,6 +455,7 @@ class Container:
             )
             if request.HasField("grace_time"):
                 self.grace_time = request.grace_time
+            self.properties = validated(self.config.server, request.properties)
         except BaseException:
             self.release_resources()
             raise
@@ -466,9 +481,15 @@ class Container:
             self.context.registry.register(self)
         return CreateResponse(handle=self.handle)
 
-    def take_from_pool(self, handle: str | None, grace_time: int | None) -> None:
+    def take_from_pool(
+        self,
+        handle: str | None,
+        grace_time: int | None,
+        properties: Mapping[str, str] | None = None,
+    ) -> None:
         """Turn this idle pooled container into a named one: the handle
-        ``handle`` (else its id) and the grace time (else the configured one).
+        ``handle`` (else its id), the grace time (else the configured one) and
+        the properties (checked by the caller).
 
         Synchronous, so nothing runs between the check of the handle and the
         registration. Raises WardenError for a handle in use, OSError when the
@@ -478,9 +499,10 @@ class Container:
         wanted = handle or self.container_id
         registry = self.context.registry
         registry.reserve(wanted)
-        previous = (self.resources["handle"], self.grace_time)
+        previous = (self.resources["handle"], self.grace_time, self.properties)
         self.pooled = False
         self.resources["handle"] = wanted
+        self.properties = dict(properties or {})
         if grace_time is None:
             grace_time = self.config.server.container_grace_time
         self.grace_time = grace_time
@@ -488,7 +510,7 @@ class Container:
             self.write_snapshot()
         except BaseException:
             self.pooled = True
-            self.resources["handle"], self.grace_time = previous
+            self.resources["handle"], self.grace_time, self.properties = previous
             registry.release(wanted)
             raise
         self._acquired["handle"] = wanted
@@ -563,6 +585,7 @@ class Container:
             # Every job that can still be linked: running, or ended and not
             # yet linked or streamed to its end (the original: running only).
             job_ids=sorted(self.jobs),
+            properties=[Property(key=k, value=v) for k, v in self.properties.items()],
         )
         await self.add_info(response)
         return response
@@ -697,6 +720,53 @@ class Container:
             info=info,
         )
 
+    # -- extensions --
+
+    def _properties_changed(self) -> None:
+        # Unless a request holds the snapshot deleted (its bracket writes it).
+        if self._brackets == 0:
+            self.save_snapshot()
+
+    async def _set_property(
+        self, request: SetPropertyRequest, peer: Peer | None
+    ) -> SetPropertyResponse:
+        check_pair(self.config.server, request.key, request.value)
+        if request.key not in self.properties:
+            check_count(self.config.server, len(self.properties) + 1)
+        self.properties[request.key] = request.value
+        self._properties_changed()
+        return SetPropertyResponse()
+
+    async def _get_property(
+        self, request: GetPropertyRequest, peer: Peer | None
+    ) -> GetPropertyResponse:
+        value = self.properties.get(request.key)
+        if value is None:
+            raise WardenError(f"unknown property: {request.key!r}")
+        return GetPropertyResponse(value=value)
+
+    async def _remove_property(
+        self, request: RemovePropertyRequest, peer: Peer | None
+    ) -> RemovePropertyResponse:
+        if request.key not in self.properties:
+            raise WardenError(f"unknown property: {request.key!r}")
+        del self.properties[request.key]
+        self._properties_changed()
+        return RemovePropertyResponse()
+
+    async def _signal(self, request: SignalRequest, peer: Peer | None) -> SignalResponse:
+        number = parse_signal(request.signal)
+        job = self.jobs.get(request.job_id)
+        if job is None:
+            raise WardenError(f"no such job: {request.job_id}")
+        if job.terminated:
+            raise WardenError(f"job {request.job_id} has already finished")
+        # The job's process group: in the Linux backend that is the job
+        # inside the container (warden-exec's waiting parent blocks every
+        # signal), never its output keeper.
+        job.kill(number)
+        return SignalResponse()
+
     async def _net_in(self, request: NetInRequest, peer: Peer | None) -> NetInResponse:
         return await self.do_net_in(request)
 
@@ -782,6 +852,9 @@ class Container:
         container.events = dict.fromkeys(snapshot.get("events") or [])
         container.grace_time = snapshot.get("grace_time", container.grace_time)
         container.pooled = bool(snapshot.get("pooled", False))
+        container.properties = {
+            str(k): str(v) for k, v in (snapshot.get("properties") or {}).items()
+        }
         container._acquire(None, None)
         context.port_pool.delete(*container.resources.get("ports", []))
         context.uid_pool.delete(container.uid)
@@ -964,4 +1037,9 @@ REQUEST_TABLE: Mapping[type[Message], Step] = {
     LimitDiskRequest: Step(Container._limit_disk, _ACTIVE_STOPPED, Bracket.AROUND),
     LimitBandwidthRequest: Step(Container._limit_bandwidth, _ACTIVE_STOPPED, Bracket.AROUND),
     LimitCpuRequest: Step(Container._limit_cpu, _ACTIVE_STOPPED, Bracket.AROUND),
+    # Extensions (not in the original warden).
+    SetPropertyRequest: Step(Container._set_property, _ACTIVE_STOPPED, Bracket.NONE),
+    GetPropertyRequest: Step(Container._get_property, _ACTIVE_STOPPED, Bracket.NONE),
+    RemovePropertyRequest: Step(Container._remove_property, _ACTIVE_STOPPED, Bracket.NONE),
+    SignalRequest: Step(Container._signal, _ACTIVE_STOPPED, Bracket.NONE),
 }
