@@ -1,5 +1,5 @@
 # warden: one virtual environment for development, tox for the test matrix.
-# Targets: setup, test, test-cgroup-v2, lint, type, proto, run, rootfs, bench, soak (see README.md).
+# Targets: setup, test, test-cgroup-v2, lint, type, proto, run, rootfs, bench, bench-scale, soak (see README.md).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -30,6 +30,7 @@ helpers: system-packages
 	$(MAKE) -C root-scripts/linux/src/warden-exec
 	$(MAKE) -C root-scripts/linux/src/warden-keeper
 	$(MAKE) -C root-scripts/linux/src/warden-start
+	$(MAKE) -C root-scripts/linux/src/warden-spawner
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
@@ -75,6 +76,7 @@ lint-shell:
 lint-c:
 	$(MAKE) -s -C root-scripts/linux/src/warden-exec lint
 	$(MAKE) -s -C root-scripts/linux/src/warden-start lint
+	$(MAKE) -s -C root-scripts/linux/src/warden-spawner lint
 
 type: venv
 	$(VENV)/bin/mypy $(wildcard */src)
@@ -100,6 +102,12 @@ bench: setup
 	command -v crun >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq crun >/dev/null; }
 	$(PY) bench/run.py
+
+# 1,000 containers alive on one server (bench/scale_bench.py; as root, in a
+# private network namespace; long). WARDEN_SCALE_N=N for another count.
+.PHONY: bench-scale
+bench-scale: setup rootfs
+	$(PY) bench/scale_bench.py
 
 # 1,000 create/destroy cycles against a real server (as root, in a private
 # network namespace); checks the machine is left as it was and prints a

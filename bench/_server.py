@@ -42,11 +42,14 @@ class BenchServer:
         repo: Path = REPO,
         *,
         server: dict[str, Any] | None = None,
+        overrides: dict[str, dict[str, Any]] | None = None,
         stop_timeout: float = 30,
     ) -> None:
         """``server``: keys of the ``server`` section set beyond the default
-        configuration (the warm pool's bench); ``stop_timeout``: seconds the
-        server has to exit on SIGTERM before it is killed."""
+        configuration (the warm pool's bench); ``overrides``: settings by
+        section, over the default configuration's (the scale bench's pools);
+        ``stop_timeout``: seconds the server has to exit on SIGTERM before it
+        is killed."""
         self.netns = netns
         self.stop_timeout = stop_timeout
         #: The checkout whose server code and root scripts run (another one
@@ -67,6 +70,8 @@ class BenchServer:
             cgroup_parent=self.cgroup_parent,
             **(server or {}),
         )
+        for section, settings in (overrides or {}).items():
+            config.setdefault(section, {}).update(settings)
         config["health_check_server"]["port"] = 0
         config["logging"]["file"] = str(self.base / "server.log")
         self.config = config

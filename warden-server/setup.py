@@ -4,7 +4,8 @@ The scripts live beside this folder (``../root-scripts``) so that the
 checkout, the tests and the packages share one copy. A regular (non-editable)
 build copies them, exec bits kept, into ``warden/server/root_scripts`` and
 builds the static helpers there (``linux/bin/warden-keeper``, which every job
-runs under, and ``linux/bin/warden-exec``, the Linux job launcher) when a C
+runs under, ``linux/bin/warden-exec``, the Linux job launcher, and
+``linux/bin/warden-spawner``, which starts the server's processes) when a C
 compiler with a static libc is at hand; without one the server says at start
 how to build them. An editable install uses the checkout's folder directly.
 """
@@ -20,7 +21,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 #: The static C helpers under root-scripts/linux/src, built into linux/bin.
-HELPERS = ("warden-keeper", "warden-exec", "warden-start")
+HELPERS = ("warden-keeper", "warden-exec", "warden-start", "warden-spawner")
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent / "root-scripts"
 TARGET = Path("warden", "server", "root_scripts")

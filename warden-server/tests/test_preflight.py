@@ -53,20 +53,20 @@ def test_missing_and_non_executable_scripts_are_each_named(tmp_path: Path) -> No
 
 def test_linux_needs_its_helpers_and_a_root_file_system(tmp_path: Path) -> None:
     scripts = copy_scripts(tmp_path)
-    names = ("warden-keeper", "warden-exec", "warden-start")
+    names = ("warden-keeper", "warden-exec", "warden-start", "warden-spawner")
     helpers = [scripts / "linux" / "bin" / name for name in names]
     for helper in helpers:
         if helper.exists():
             helper.unlink()
     rootfs = tmp_path / "rootfs"
     found = problems(config_for("linux", scripts, rootfs))
-    assert len(found) == 4
+    assert len(found) == 5
     for problem, helper in zip(found, helpers, strict=False):
         assert problem.startswith(f"the helper {helper} is missing or not executable")
         assert f"make -C {scripts}/linux/src/{helper.name} OUT={helper}" in problem
-    assert found[3].startswith(f"server.container_rootfs_path: {rootfs} is not a root file system")
-    # The insecure backend needs the keeper only.
-    assert problems(config_for("insecure", scripts, rootfs)) == [found[0]]
+    assert found[4].startswith(f"server.container_rootfs_path: {rootfs} is not a root file system")
+    # The insecure backend needs the keeper and the spawner only.
+    assert problems(config_for("insecure", scripts, rootfs)) == [found[0], found[3]]
     helpers[0].parent.mkdir(exist_ok=True)
     for helper in helpers:
         helper.write_text("#!/bin/sh\n")

@@ -1,15 +1,19 @@
 """Starting processes: scripts run to completion (``run_script``) and job
 wrappers (``spawn_detached``: a session of its own), both with signals at
 their defaults, no descriptor of the server's, their output kept, their exit
-status, reaped by the server."""
+status; all started and reaped by the server's spawner, which the server
+replaces when it dies."""
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from typing import Any
 
 import pytest
 from conftest import in_reactor, reactor
+from twisted.internet import defer
 
 from warden.server._errors import WardenError
 from warden.server._scripts import (
@@ -19,6 +23,8 @@ from warden.server._scripts import (
     run_script,
     spawn_detached,
 )
+from warden.server._spawn import PRIORITY_BOOST, raise_priority, start_spawner, stop_spawner
+from warden.server._spawner import LOST_STATUS
 
 #: glibc's posix_spawn leaves its two internal signals (32 and 33) ignored in
 #: the child (warden-exec resets them); every other signal is at its default.
@@ -117,3 +123,108 @@ def test_run_script_errors(reactor_thread: Any, tmp_path: Any) -> None:
     assert loud.value.message == "command exceeded maximum output"
     assert loud.value.result.exit_code == 9
     assert len(loud.value.result.stdout) <= 100_000
+
+
+# -- the spawner --
+
+
+def wait_until_gone(pid: int) -> None:
+    """Wait (10 s at most) until ``pid`` has ended and been reaped by its parent."""
+    for _ in range(1000):
+        if not os.path.exists(f"/proc/{pid}"):
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"process {pid} is still there")
+
+
+def test_the_spawner_is_the_parent_and_answers_a_burst(reactor_thread: Any) -> None:
+    spawner = in_reactor(lambda: start_spawner(reactor))
+    # The server starts no process itself: the spawner forks them and reaps them.
+    assert int(script("/bin/sh", "-c", "echo $PPID").stdout) == spawner.pid
+    process = spawn("/bin/sh", "-c", "echo $PPID")
+    assert in_reactor(lambda: process.ended) == 0
+    assert int(process.stderr) == spawner.pid
+
+    # Two hundred at once: each gets its own output and status.
+    def burst() -> defer.Deferred[list[ScriptResult]]:
+        runs = [f"echo {i}; exit {i % 7}" for i in range(200)]
+        return defer.gatherResults(
+            [run_script(("/bin/sh", "-c", run), check=False, reactor=reactor) for run in runs]
+        )
+
+    results = in_reactor(burst)
+    assert [(r.stdout, r.exit_code) for r in results] == [
+        (f"{i}\n".encode(), i % 7) for i in range(200)
+    ]
+    # A large environment and argument list travel whole.
+    big = "x" * 100_000
+    result = script("/bin/sh", "-c", 'printf %s "$BIG" | wc -c; echo "$1"', "sh", big,
+                    env={"BIG": big})  # fmt: skip
+    assert result.stdout == b"100000\n" + big.encode() + b"\n"
+    # Too large for one request: that start fails (as execve would: E2BIG), the
+    # spawner stays.
+    with pytest.raises(ScriptError) as too_large:
+        script("/bin/true", env={"HUGE": "x" * (2 << 20)})
+    assert too_large.value.result.exit_code == 127
+    assert b"Argument list too long" in too_large.value.result.stderr
+    assert in_reactor(lambda: spawner.alive)
+    assert script("true").ok
+
+
+def test_a_dead_spawner_is_noticed_and_replaced(reactor_thread: Any, tmp_path: Any) -> None:
+    spawner = in_reactor(lambda: start_spawner(reactor))
+    flag = tmp_path / "running"
+    script_text = f"touch {flag}; while [ -e {flag} ]; do sleep 0.01; done"
+    pending: list[defer.Deferred[ScriptResult]] = in_reactor(
+        lambda: [run_script(("/bin/sh", "-c", script_text), reactor=reactor)]
+    )
+    while not flag.exists():
+        threading.Event().wait(0.01)
+    os.kill(spawner.pid, signal.SIGKILL)
+    wait_until_gone(spawner.pid)  # reaped by the server
+    assert not in_reactor(lambda: spawner.alive)
+    flag.unlink()
+    # The script it had started runs on, followed by pidfd; its status is lost.
+    with pytest.raises(ScriptError) as lost:
+        in_reactor(lambda: pending[0])
+    assert lost.value.result.exit_code == LOST_STATUS
+    # The next start starts a new spawner.
+    result = script("/bin/sh", "-c", "echo $PPID")
+    assert result.ok
+    assert int(result.stdout) not in (spawner.pid, os.getpid())
+
+
+def test_the_spawner_ends_when_closed(reactor_thread: Any) -> None:
+    spawner = in_reactor(lambda: start_spawner(reactor))
+    in_reactor(stop_spawner)
+    wait_until_gone(spawner.pid)
+    # Processes start again afterwards, through a new one.
+    assert script("true").ok
+
+
+def nice_of(stat: str) -> int:
+    """The niceness in a /proc/<pid>/stat line (its 19th field; no space in the names here)."""
+    return int(stat.split()[18])
+
+
+def test_the_reactor_runs_above_what_it_starts(reactor_thread: Any) -> None:
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    in_reactor(lambda: start_spawner(reactor, nice=base))
+    reactor_tid = in_reactor(threading.get_native_id)
+    try:
+        assert in_reactor(raise_priority) is (os.geteuid() == 0)
+        with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
+            expected = max(-20, base - PRIORITY_BOOST) if os.geteuid() == 0 else base
+            assert nice_of(stat.read()) == expected
+        # Scripts and jobs keep the niceness the server started with.
+        assert nice_of(script("/bin/cat", "/proc/self/stat").stdout.decode()) == base
+        process = spawn("/bin/cat", "/proc/self/stat")
+        assert in_reactor(lambda: process.ended) == 0
+        assert nice_of(process.stderr.decode()) == base
+        # And a spawner started for another niceness gives it to its children.
+        lower = min(19, base + 3)
+        in_reactor(lambda: start_spawner(reactor, nice=lower))
+        assert nice_of(script("/bin/cat", "/proc/self/stat").stdout.decode()) == lower
+    finally:
+        in_reactor(lambda: os.setpriority(os.PRIO_PROCESS, 0, base))
+        in_reactor(lambda: start_spawner(reactor, nice=base))

@@ -49,7 +49,9 @@ command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 is not avai
 
 image=$("$HERE/build-image.sh" | tail -n 1) || fail "building the guest image failed"
 [[ -f $image/complete ]] || fail "build-image.sh gave no usable image directory ('$image')"
-make -s -C "$checkout/root-scripts/linux/src/warden-exec" || fail "building warden-exec in $checkout failed"
+for helper in warden-exec warden-keeper warden-spawner; do
+  make -s -C "$checkout/root-scripts/linux/src/$helper" || fail "building $helper in $checkout failed"
+done
 
 run=$(mktemp -d /tmp/warden-guest-run.XXXXXX)
 trap 'rm -rf "$run"' EXIT

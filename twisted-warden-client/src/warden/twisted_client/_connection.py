@@ -33,6 +33,7 @@ from warden.protocol import (
     response_class_for,
 )
 from warden.protocol.errors import ClientConnectionError, ClientError, server_error
+from warden.protocol.twisted_send import send_now
 from warden.protocol.v1 import is_v1_command, request_from_v1, response_to_v1
 
 from ._methods import DeferredRequestMethods
@@ -264,39 +265,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         pending.expected = response_class_for(request)
         self._pending.append(pending)
         transport = self._transport()
-        sent = _send_now(transport, frame)
+        sent = send_now(transport, frame)
         if sent < len(frame):
             transport.write(frame[sent:] if sent else frame)
         return pending.deferred
-
-
-def _send_now(transport: Any, data: bytes) -> int:
-    """Send what the socket takes now, when nothing is queued before it; how much.
-
-    Twisted's ``write`` only queues: the bytes go out on the reactor's next
-    round, after arming and then disarming EPOLLOUT (two epoll_ctl and one more
-    epoll_wait per request). With an empty queue, sending at once keeps the
-    order. Anything unexpected (another transport, an error) sends nothing
-    here and leaves it all to ``write``, which also reports errors. (The
-    server's ``_protocol`` does the same for its responses.)
-    """
-    sock: Any = getattr(transport, "socket", None)
-    if sock is None:
-        return 0
-    try:
-        idle = (
-            transport.connected
-            and not transport.disconnecting
-            and not transport._tempDataLen
-            and len(transport.dataBuffer) == transport.offset
-            and not getattr(transport, "_sendmsgQueue", None)
-        )
-    except AttributeError:
-        return 0
-    if not idle:
-        return 0
-    try:
-        sent: int = sock.send(data)
-    except OSError:
-        return 0
-    return sent

@@ -108,6 +108,8 @@ class Job:
         self.error: str | None = None
         self._wd: int | None = None
         self._exit_watcher: ProcessExitWatcher | None = None
+        #: True while the spawner's word on this server's own wrapper counts.
+        self._wrapper_followed = False
         self._started: defer.Deferred[None] | None = None
         self._waiters: list[defer.Deferred[JobResult]] = []
         self._pending_kill: int | None = None
@@ -205,13 +207,11 @@ class Job:
         # Kept here: a fast wrapper's pid may be seen (and _started fired and
         # cleared) before the await below.
         started = self._started = defer.Deferred()
-        process = spawn_detached(argv, env=env, reactor=self.services.reactor)
+        process = await spawn_detached(argv, env=env, reactor=self.services.reactor)
         self.wrapper_pid = process.pid
-        # The server's own child, reaped only by the server: its pid cannot
-        # be reused meanwhile, so no start time to check.
-        self._exit_watcher = ProcessExitWatcher(
-            self.services.reactor, process.pid, self._on_wrapper_exit
-        )
+        # The spawner reaps it and says when: no pidfd, no pid reused meanwhile.
+        self._wrapper_followed = True
+        process.ended.addCallback(self._wrapper_ended)
         self._check_pid()
         await started
         # For the snapshot (after a restart the pid is checked against it).
@@ -256,7 +256,12 @@ class Job:
         if started is not None:
             started.callback(None)
 
+    def _wrapper_ended(self, status: int) -> None:
+        if self._wrapper_followed:
+            self._on_wrapper_exit()
+
     def _on_wrapper_exit(self) -> None:
+        self._wrapper_followed = False
         self._exit_watcher = None
         self._check_pid()
         self._fire_started()
@@ -287,6 +292,7 @@ class Job:
             self.on_finish(self)
 
     def _stop_following(self) -> None:
+        self._wrapper_followed = False
         if self._wd is not None:
             self.services.watcher.unwatch(self._wd)
             self._wd = None

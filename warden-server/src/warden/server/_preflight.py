@@ -22,10 +22,11 @@ BACKEND_SCRIPTS: Final = {
     "linux": ("setup.sh", "create.sh", "destroy.sh", "job.sh", "copy.sh", "disk.sh", "net.sh"),
 }
 
-#: The static helpers each backend's scripts run (built from linux/src/<name>).
+#: The static helpers each backend's scripts (and the server: warden-spawner) run
+#: (built from linux/src/<name>).
 BACKEND_HELPERS: Final = {
-    "insecure": ("warden-keeper",),
-    "linux": ("warden-keeper", "warden-exec", "warden-start"),
+    "insecure": ("warden-keeper", "warden-spawner"),
+    "linux": ("warden-keeper", "warden-exec", "warden-start", "warden-spawner"),
 }
 
 

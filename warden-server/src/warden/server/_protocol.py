@@ -41,6 +41,7 @@ from warden.protocol import (
     request_to_wire,
     response_to_wire,
 )
+from warden.protocol.twisted_send import send_now
 
 from ._config import Config
 from ._metrics import OK, Metrics
@@ -169,7 +170,7 @@ class WardenConnection(protocol.Protocol):
         transport: Any = self.transport
         if self.lost or transport is None:
             return
-        sent = _send_now(transport, data)
+        sent = send_now(transport, data)
         if sent < len(data):
             transport.write(data[sent:] if sent else data)
 
@@ -254,34 +255,3 @@ class WardenFactory(protocol.Factory):
 
     def buildProtocol(self, addr: Any) -> WardenConnection:
         return WardenConnection(self.server)
-
-
-def _send_now(transport: Any, data: bytes) -> int:
-    """Send what the socket takes now, when nothing is queued before it; how much.
-
-    Twisted's ``write`` only queues: the bytes go out on the reactor's next
-    round, after arming and then disarming EPOLLOUT (two epoll_ctl and one more
-    epoll_wait per response). With an empty queue, sending at once keeps the
-    order. Anything unexpected (another transport, an error) sends nothing
-    here and leaves it all to ``write``, which also reports errors.
-    """
-    sock: Any = getattr(transport, "socket", None)
-    if sock is None:
-        return 0
-    try:
-        idle = (
-            transport.connected
-            and not transport.disconnecting
-            and not transport._tempDataLen
-            and len(transport.dataBuffer) == transport.offset
-            and not getattr(transport, "_sendmsgQueue", None)
-        )
-    except AttributeError:
-        return 0
-    if not idle:
-        return 0
-    try:
-        sent: int = sock.send(data)
-    except OSError:
-        return 0
-    return sent

@@ -7,12 +7,11 @@ like the original's ``sh`` helper: a non-zero exit is
 ``command exceeded maximum output``. ``spawn_detached`` starts a job wrapper in
 its own session, so that it outlives the server.
 
-Both start processes through ``_spawn.spawn`` (posix_spawn: signals at their
-defaults, no descriptor of the server but the pipes given), follow their
-output through pipes on the reactor and their end through a pidfd, and reap
-them. Create, Destroy, Spawn and Run each start at least one, so this is
-cheaper than Twisted's ``spawnProcess`` (fork, Python in the child, a
-SIGCHLD round), by 1.5 to 2 ms a process.
+Both start processes through ``_spawn.spawn`` (the server's
+``warden-spawner``: signals at their defaults, no descriptor of the server
+but the pipes given; the reactor does not wait for the exec), follow their
+output through pipes on the reactor and learn of their end from the
+spawner, which reaps them.
 """
 
 from __future__ import annotations
@@ -25,9 +24,10 @@ from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ._errors import WardenError
-from ._spawn import ChildExit, PipeReader, PipeWriter, spawn
+from ._spawn import PipeReader, PipeWriter, spawn
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT",
@@ -101,18 +101,16 @@ class _ScriptRun:
         self.exceeded = False
         self.exit_code: int | None = None
         self.open_pipes = 2
+        self.pid: int | None = None
         self.done: defer.Deferred[ScriptResult] = defer.Deferred()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
         in_read, in_write = os.pipe() if stdin else (None, None)
         try:
-            self.pid = spawn(argv, env, stdin=in_read, stdout=out_write, stderr=err_write)
-        except OSError:
-            for fd in (out_read, err_read, in_write):
-                if fd is not None:
-                    os.close(fd)
-            raise
+            started = spawn(argv, env, stdin=in_read, stdout=out_write, stderr=err_write,
+                            on_exit=self._exited, reactor=reactor)  # fmt: skip
         finally:
+            # The spawner holds its own copies until the child has them.
             for fd in (out_write, err_write, in_read):
                 if fd is not None:
                     os.close(fd)
@@ -120,7 +118,17 @@ class _ScriptRun:
         PipeReader(reactor, err_read, lambda data: self._collect(self.err, data), self._eof)
         if in_write is not None:
             PipeWriter(reactor, in_write, stdin or b"")
-        ChildExit(reactor, self.pid, self._exited)
+        started.addCallbacks(self._started, self._not_started)
+
+    def _started(self, pid: int) -> None:
+        self.pid = pid
+        if self.exceeded and self.exit_code is None:
+            os.kill(pid, signal.SIGTERM)
+
+    def _not_started(self, failure: Failure) -> None:
+        # As a shell says it: 127, and why on stderr.
+        self.err.append(str(failure.value).encode())
+        self._exited(127)
 
     def _collect(self, into: list[bytes], data: bytes) -> None:
         if self.exceeded:
@@ -128,7 +136,7 @@ class _ScriptRun:
         self.size += len(data)
         if self.size > self.max_output:
             self.exceeded = True
-            if self.exit_code is None:
+            if self.exit_code is None and self.pid is not None:
                 os.kill(self.pid, signal.SIGTERM)
             return
         into.append(data)
@@ -164,11 +172,7 @@ def run_script(
     the command exits non-zero or prints more than ``max_output`` bytes.
     """
     args = tuple(str(a) for a in argv)
-    try:
-        run = _ScriptRun(args, _environment(env), stdin, max_output, _reactor(reactor))
-    except OSError as problem:
-        result = ScriptResult(args, 127, b"", str(problem).encode())
-        return defer.fail(ScriptError("command exited with failure", result))
+    run = _ScriptRun(args, _environment(env), stdin, max_output, _reactor(reactor))
 
     def finished(result: ScriptResult) -> ScriptResult:
         if run.exceeded:
@@ -204,13 +208,12 @@ class DetachedProcess:
     redirected its output to the job's files (its start-up errors).
     """
 
-    def __init__(self, argv: tuple[str, ...], pid: int, output: int, reactor: Any) -> None:
+    def __init__(self, argv: tuple[str, ...], output: int, reactor: Any) -> None:
         self.argv = argv
-        self.pid = pid
+        self.pid = 0  # known once started
         self.ended: defer.Deferred[int] = defer.Deferred()
         self._tail = b""
         self._output = PipeReader(reactor, output, self._keep, lambda: None)
-        ChildExit(reactor, pid, self._exited)
 
     def _keep(self, data: bytes) -> None:
         self._tail = (self._tail + data)[-_STDERR_TAIL:]
@@ -234,21 +237,30 @@ class DetachedProcess:
 
 def spawn_detached(
     argv: Sequence[str], *, env: Mapping[str, object] | None = None, reactor: Any = None
-) -> DetachedProcess:
+) -> defer.Deferred[DetachedProcess]:
     """Start ``argv`` (its first word a path) in a new session (``setsid``).
 
     The wrapper survives the server (even SIGKILL) and signals sent to the
     server's process group; stdin is /dev/null, stdout and stderr one pipe.
-    Raises WardenError when it cannot be started.
+    The Deferred fires once it has exec'd, or fails with WardenError when it
+    cannot be started.
     """
     args = tuple(str(a) for a in argv)
+    reactor = _reactor(reactor)
     read_end, write_end = os.pipe()
+    process = DetachedProcess(args, read_end, reactor)
     try:
-        pid = spawn(args, _environment(env), stdin=None, stdout=write_end, stderr=write_end,
-                    setsid=True)  # fmt: skip
-    except OSError as problem:
-        os.close(read_end)
-        raise WardenError(f"cannot start job wrapper: {problem}") from problem
+        started = spawn(args, _environment(env), stdin=None, stdout=write_end, stderr=write_end,
+                        setsid=True, on_exit=process._exited, reactor=reactor)  # fmt: skip
     finally:
         os.close(write_end)
-    return DetachedProcess(args, pid, read_end, _reactor(reactor))
+
+    def running(pid: int) -> DetachedProcess:
+        process.pid = pid
+        return process
+
+    def failed(failure: Failure) -> DetachedProcess:
+        problem = failure.value
+        raise WardenError(f"cannot start job wrapper: {problem}") from problem
+
+    return started.addCallbacks(running, failed)

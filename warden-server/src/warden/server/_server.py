@@ -55,6 +55,7 @@ from ._properties import matches, validated
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
+from ._spawn import PRIORITY_BOOST, helper_path, raise_priority, start_spawner
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
 from ._syslog import SyslogSender
 from ._warm_pool import WarmPool
@@ -137,6 +138,10 @@ class Server:
         """Host setup, recovery, then listen; the pidfile is written last."""
         server = self.config.server
         os.makedirs(server.container_depot_path, exist_ok=True)
+        # Every process the server starts goes through it: a missing helper stops the start.
+        start_spawner(self.reactor, helper_path(server.root_scripts_path))
+        if raise_priority():
+            self.log.info("Running {boost} above the scripts and jobs", boost=PRIORITY_BOOST)
         await self.container_class.setup_host(self.config)
         await self.recover()
         if os.path.exists(server.unix_domain_path):

@@ -1,47 +1,61 @@
 # -*- test-case-name: tests.test_spawn -*-
 """Starting a process and following it on the reactor, at the least cost.
 
-``spawn`` is ``os.posix_spawn`` (vfork and exec: about a third of what
-Twisted's ``spawnProcess`` costs) with what a clean child needs: every signal
-at its default (Python ignores SIGPIPE and SIGXFSZ, and ignored signals
-survive exec), an empty signal mask, stdin, stdout and stderr as given, and
-no other descriptor: Python opens its own close-on-exec (as do the C calls
-the server makes: inotify, pidfd, eventfd, epoll), and the first spawn marks
-close-on-exec any descriptor the server inherited without that flag.
+``spawn`` hands the process to the server's ``warden-spawner`` (see
+``_spawner``): the reactor never waits for a child's exec (a vfork in the
+server would, and on a loaded machine the child waits for a CPU first). The
+child starts with what a clean child needs: every signal at its default, an
+empty signal mask, stdin, stdout and stderr as given, and no other descriptor.
 
 ``PipeReader`` and ``PipeWriter`` move a child's output and input through the
-reactor; ``ChildExit`` learns of the child's end through a pidfd, reaps it and
-reports its status (128+N when signal N ended it).
+reactor; the spawner reaps the child and reports its status (128+N when
+signal N ended it).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from ._watch import ProcessExitWatcher
+from ._config import default_root_scripts_path
+from ._spawner import Spawner
 
-__all__ = ["ChildExit", "PipeReader", "PipeWriter", "spawn"]
+__all__ = [
+    "PRIORITY_BOOST",
+    "PipeReader",
+    "PipeWriter",
+    "helper_path",
+    "raise_priority",
+    "spawn",
+    "start_spawner",
+    "stop_spawner",
+]
 
-#: Signals a child starts with at their defaults. KILL and STOP cannot change.
-_DEFAULT_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
 _CHUNK = 65536
-
+#: The helper's name, under ``<root scripts>/linux/bin``.
+SPAWNER = "warden-spawner"
 
 _inherited_closed = False
+_helper: str | None = None
+_spawner: Spawner | None = None
+#: The niceness the server was started with: its children's, whatever its own becomes.
+_children_nice = os.getpriority(os.PRIO_PROCESS, 0)
+#: How much higher than its children the server runs (when it may: as root).
+PRIORITY_BOOST = 5
 
 
 def _close_inherited_on_exec() -> None:
     """Once: descriptors above 2 that an exec would pass on become close-on-exec.
 
-    Only inherited ones can be such (see the module docstring); scanning
-    every spawn would cost a system call per open descriptor, and a busy
-    server holds hundreds.
+    Python opens its own close-on-exec (as do the C calls the server makes:
+    inotify, pidfd, eventfd, epoll); only inherited ones can lack the flag.
+    Scanning at every start would cost a system call per open descriptor.
     """
     global _inherited_closed
     if _inherited_closed:
@@ -57,6 +71,58 @@ def _close_inherited_on_exec() -> None:
     _inherited_closed = True
 
 
+def helper_path(root_scripts: str | None = None) -> str:
+    """Where ``warden-spawner`` is: under ``root_scripts`` (default: the package's)."""
+    return str(Path(root_scripts or default_root_scripts_path()) / "linux" / "bin" / SPAWNER)
+
+
+def _forget(spawner: Spawner) -> None:
+    global _spawner
+    if _spawner is spawner:
+        _spawner = None  # the next start starts a new one
+
+
+def start_spawner(reactor: Any, helper: str | None = None, *, nice: int | None = None) -> Spawner:
+    """Start the spawner (``helper``: its path; default: the package's root scripts).
+
+    The server calls it at start, so that a missing helper stops it there;
+    later starts use this one, or (if it died) a new one from the same path.
+    Its children run at ``nice`` (default: the niceness the server started
+    with). Raises OSError when the helper cannot start.
+    """
+    global _spawner, _helper, _children_nice
+    stop_spawner()
+    _helper = helper or _helper or helper_path()
+    if nice is not None:
+        _children_nice = nice
+    _close_inherited_on_exec()
+    _spawner = Spawner(reactor, _helper, _forget, nice=_children_nice)
+    return _spawner
+
+
+def raise_priority() -> bool:
+    """Run the calling thread (the reactor's) ``PRIORITY_BOOST`` above the children.
+
+    A hundred scripts at once make a hundred runnable processes; the reactor
+    then waits for a CPU behind them, and so does every client, a ping too.
+    The scripts and jobs keep the niceness the server started with (the
+    spawner's). False when not allowed (not root): nothing changes then.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, max(-20, _children_nice - PRIORITY_BOOST))
+    except PermissionError:
+        return False
+    return True
+
+
+def stop_spawner() -> None:
+    """End the spawner, if one runs (it exits at its socket's EOF)."""
+    global _spawner
+    spawner, _spawner = _spawner, None
+    if spawner is not None:
+        spawner.close()
+
+
 def spawn(
     argv: Sequence[str],
     env: Mapping[str, str],
@@ -64,31 +130,26 @@ def spawn(
     stdin: int | None,
     stdout: int,
     stderr: int,
+    on_exit: Callable[[int], None],
     setsid: bool = False,
-) -> int:
-    """Start ``argv`` (its first word a path, or a name looked up in PATH); its pid.
+    reactor: Any,
+) -> defer.Deferred[int]:
+    """Start ``argv`` (its first word a path, or a name looked up in PATH).
 
     ``stdin`` is a descriptor for the child's stdin (None: /dev/null);
-    ``stdout`` and ``stderr`` are descriptors for its output. With ``setsid``
-    the child leads a session of its own. Raises OSError when it cannot start.
+    ``stdout`` and ``stderr`` are descriptors for its output; they may be
+    closed on return. With ``setsid`` the child leads a session of its own.
+    The Deferred fires with the pid once the child has exec'd, or fails with
+    OSError when it cannot start; ``on_exit(status)`` follows when it ends.
     """
-    actions: list[tuple[Any, ...]] = [
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)
-        if stdin is None
-        else (os.POSIX_SPAWN_DUP2, stdin, 0),
-        (os.POSIX_SPAWN_DUP2, stdout, 1),
-        (os.POSIX_SPAWN_DUP2, stderr, 2),
-    ]
-    _close_inherited_on_exec()
-    start = os.posix_spawn if "/" in argv[0] else os.posix_spawnp
-    return start(
-        argv[0],
-        list(argv),
-        env,
-        file_actions=actions,
-        setsid=setsid,
-        setsigmask=(),
-        setsigdef=_DEFAULT_SIGNALS,
+    spawner = _spawner
+    if spawner is None or not spawner.alive:
+        try:
+            spawner = start_spawner(reactor)
+        except OSError as problem:
+            return defer.fail(OSError(problem.errno, f"cannot start {_helper}: {problem}"))
+    return spawner.spawn(
+        argv, env, stdin=stdin, stdout=stdout, stderr=stderr, setsid=setsid, on_exit=on_exit
     )
 
 
@@ -185,27 +246,3 @@ class PipeWriter:
 
     def connectionLost(self, reason: Failure) -> None:
         self._close()
-
-
-class ChildExit:
-    """Calls ``on_exit(status)`` once the child ``pid`` ends, after reaping it.
-
-    The status is the exit status, or 128+N when signal N ended it.
-    """
-
-    def __init__(self, reactor: Any, pid: int, on_exit: Callable[[int], None]) -> None:
-        self._reactor = reactor
-        self.pid = pid
-        self._on_exit = on_exit
-        self._watcher = ProcessExitWatcher(reactor, pid, self._exited)
-
-    def _exited(self) -> None:
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid == 0:  # not a zombie yet: the pidfd was quicker
-                self._reactor.callLater(0.001, self._exited)
-                return
-            code = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:  # reaped by someone else: its status is lost
-            code = -signal.SIGKILL
-        self._on_exit(128 - code if code < 0 else code)

@@ -591,8 +591,9 @@ def init_pid(client: Client, handle: str) -> int:
 
 def host_processes(server: LinuxTestServer) -> set[tuple[int, str]]:
     """Live processes of this server's containers: in its network namespace (but
-    the server), in its cgroups, or naming its directory. Zombies are left out:
-    this machine's init reaps orphans on a schedule of its own."""
+    the server and its own spawner), in its cgroups, or naming its directory.
+    Zombies are left out: this machine's init reaps orphans on a schedule of
+    its own."""
     assert server.netns is not None
     netns = os.stat(f"/run/netns/{server.netns}").st_ino
     own = server.process.pid if server.process is not None else None
@@ -602,7 +603,9 @@ def host_processes(server: LinuxTestServer) -> set[tuple[int, str]]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            state, parent = stat.rsplit(")", 1)[1].split()[:2]
+            if state == "Z" or (own is not None and int(parent) == own
+                                and stat.split(" ", 2)[1] == "(warden-spawner)"):  # fmt: skip
                 continue
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             cgroups = (entry / "cgroup").read_text()

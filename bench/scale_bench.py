@@ -1,0 +1,123 @@
+"""`make bench-scale`: many containers alive at once (not part of `make bench`).
+
+One server (the default configuration in a private network namespace, its
+pools widened to hold them: a /20 of /30 networks, as many uids) gets
+``WARDEN_SCALE_N`` containers (default 1,000), created one after the other on
+one connection. Figures: the create time of the first ten and of the last ten
+(their medians' ratio; target 1.2 or less), the server's RSS growth per
+container (target 8 KiB or less; measured from the first container on, every
+code path then loaded) and the ping round trip with all of them alive (p99;
+target 5 ms or less). Then every container is destroyed; the server, its
+cgroups and the namespace are removed.
+
+    .venv/bin/python bench/scale_bench.py [N]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _netns import private_netns  # noqa: E402
+from _report import print_table, write_json  # noqa: E402
+from _server import BenchServer  # noqa: E402
+
+TIMEOUT = 120
+#: Creates timed at each end of the run.
+ENDS = 10
+PINGS = 2000
+#: Pools for up to 1,024 containers (the /20 lives only in the namespace).
+OVERRIDES: dict[str, dict[str, Any]] = {
+    "network": {"pool_network": "10.240.0.0/20", "release_delay": 1},
+    "user": {"pool_start_uid": 20000, "pool_size": 1100},
+}
+TARGETS = {"create, last / first": 1.2, "server RSS growth per container": 8.0,
+           "ping p99 with all alive": 5.0}  # fmt: skip
+
+
+def _p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def _figures(count: int, creates: list[float], rss_growth: float,
+             pings: list[float]) -> dict[str, float]:  # fmt: skip
+    ends = min(ENDS, max(1, count // 2))
+    first, last = statistics.median(creates[:ends]), statistics.median(creates[-ends:])
+    return {
+        "containers": float(count),
+        "create, first (median, ms)": first,
+        "create, last (median, ms)": last,
+        "create, last / first": last / first,
+        "server RSS growth per container": rss_growth / count,
+        "ping median with all alive": statistics.median(pings),
+        "ping p99 with all alive": _p99(pings),
+    }
+
+
+def measure(server: BenchServer, count: int) -> dict[str, float]:
+    """Create ``count`` containers, measure, destroy them all.
+
+    The figures are printed before the destroys: with many containers alive
+    each destroy's firewall changes take long, and the teardown with them.
+    """
+    creates: list[float] = []
+    handles: list[str] = []
+    with server.client() as client:
+        # Every code path loaded before the baseline (as linux_bench.memory does).
+        client.destroy(client.create(timeout=TIMEOUT).handle, timeout=TIMEOUT)
+        rss_before = server.rss_kib()
+        try:
+            for index in range(count):
+                start = time.perf_counter()
+                handles.append(client.create(timeout=TIMEOUT).handle)
+                creates.append((time.perf_counter() - start) * 1000)
+                if (index + 1) % 100 == 0:
+                    print(f"  {index + 1} alive", flush=True)
+            rss_growth = server.rss_kib() - rss_before
+            pings = []
+            for _ in range(PINGS):
+                start = time.perf_counter()
+                client.ping(timeout=TIMEOUT)
+                pings.append((time.perf_counter() - start) * 1000)
+            figures = _figures(count, creates, rss_growth, pings)
+            print(f"  measured (destroying {len(handles)} now): {figures}", flush=True)
+            print(f"  create times (ms), every 50th: {[round(t) for t in creates[::50]]}",
+                  flush=True)  # fmt: skip
+        finally:
+
+            def destroy(handle: str) -> None:
+                with server.client() as each:
+                    each.destroy(handle, timeout=TIMEOUT)
+
+            start = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(destroy, handles))
+            print(f"  {len(handles)} destroyed in {time.perf_counter() - start:.0f} s", flush=True)
+    return figures
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("WARDEN_SCALE_N", "1000"))
+    with private_netns() as netns, BenchServer(netns, overrides=OVERRIDES) as server:
+        figures = measure(server, count)
+    rows = []
+    for name, value in figures.items():
+        target = TARGETS.get(name)
+        verdict = "" if target is None else ("met" if value <= target else "missed")
+        rows.append({"figure": name, "value": round(value, 3), "target": target,
+                     "verdict": verdict})  # fmt: skip
+    print_table(f"{count} containers alive", rows, ["figure", "value", "target", "verdict"])
+    write_json("scale", rows)
+
+
+if __name__ == "__main__":
+    main()
