@@ -65,10 +65,14 @@ guard_host_end() {
 # The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in
 # the container's mount namespace only. Mounted from here because the
 # container's own processes are already under its device restriction, which
-# keeps them away from loop devices.
+# keeps them away from loop devices. An image limited by project quota (the
+# marker disk.img.prjquota) is mounted with prjquota: the kernel enforces the
+# project's limits and statfs of upper/ reports them.
 mount_disk_layer() {
+  local options=loop
   [[ -f tmp/disk.img ]] || return 0
-  nsenter --target "$PID" --mount -- mount -n -o loop "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
+  [[ ! -f tmp/disk.img.prjquota ]] || options+=,prjquota
+  nsenter --target "$PID" --mount -- mount -n -o "$options" "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
     || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
 }
 
