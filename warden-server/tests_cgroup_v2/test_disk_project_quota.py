@@ -130,3 +130,23 @@ def test_limits_hold_after_a_restart_and_in_a_stopped_container(
     # the empty layout), within a few blocks of the project's own count.
     stopped = client.info(handle).disk_stat.bytes_used
     assert used <= stopped <= used + 64 * 1024
+
+
+@pytest.mark.parametrize("privileged", [False, True])
+def test_a_job_cannot_take_its_files_out_of_the_project(
+    client: Client, make_container: ContainerFactory, privileged: bool
+) -> None:
+    # The owner of a file may change its project, or a directory's inherit
+    # flag, in the initial user namespace: warden-exec's filter refuses both.
+    handle = make_container()
+    client.limit_disk(handle, byte_limit=16 * MIB)
+    home = "/root" if privileged else "$HOME"
+    script = f"cd {home}; touch f; chattr -p 0 f 2>&1; chattr -P . 2>&1; exit 0"
+    shown = output(client, handle, script, privileged=privileged)
+    assert shown.count("Operation not permitted") == 2, shown
+    projects = output(client, handle, f"cd {home}; lsattr -p -d f .", privileged=privileged)
+    (file_project, _, _), (dir_project, dir_flags, _) = (
+        line.split() for line in projects.splitlines()
+    )
+    assert (file_project, dir_project) == ("1", "1")
+    assert "P" in dir_flags
