@@ -66,6 +66,16 @@ def test_the_probe_answer_and_reason_come_from_the_script(tmp_path: Path) -> Non
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_probe_that_cannot_start_leaves_the_ballast(tmp_path: Path) -> None:
+    async def unstartable(argv: Sequence[str], **_: object) -> Result:
+        raise OSError(2, "No such file or directory")
+
+    supported, reason = resolve(detect_project_quota(DISK_SCRIPT, unstartable, tmp_path))
+    assert (supported, project_quota_supported()) == (False, False)
+    assert "No such file or directory" in reason
+    assert list(tmp_path.iterdir()) == []
+
+
 CREATED = b"base_bytes=16384\nbase_inodes=14\n" + (
     b"used_bytes=0\nused_inodes=0\nballast_bytes=0\nballast_inodes=0\n"
     b"overhead_blocks=100\nimage_bytes=1073741824\n"

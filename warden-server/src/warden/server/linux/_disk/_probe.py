@@ -37,6 +37,9 @@ async def detect_project_quota(
             env={"DISK_IMAGE": scratch / "probe.img", "DISK_ADMIN": scratch / "mnt"},
             check=False,
         )
+    except Exception as problem:  # the script could not even start: the ballast, then
+        _supported = False
+        return False, str(problem)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _supported = result.exit_code == 0
