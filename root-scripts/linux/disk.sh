@@ -23,8 +23,8 @@
 #
 # Where the kernel has ext4 project quotas (DISK_PROJECT_QUOTA=1, when probe
 # succeeded at server start), there is no ballast: the image has the quota
-# and project features, upper/ belongs to project $PROJECT_ID with the
-# inherit flag, every mount uses prjquota (a marker file beside the image,
+# and project features, upper/ and work/ belong to project $PROJECT_ID with
+# the inherit flag, every mount uses prjquota (a marker file beside the image,
 # "$DISK_IMAGE.prjquota", tells the container's mount), and limit sets the
 # project's hard limits with xfs_quota. The kernel then enforces them and
 # statfs of upper/ (so the container's overlay root, and its `df /`) shows
@@ -51,8 +51,8 @@
 #                     create, limit: 1 for limits by project quota (above)
 #
 # create and limit print "key=value" lines: base_bytes, base_inodes (create;
-# with project quotas, upper/ itself is not part of the base: it is the
-# project's, and counts in its use as in the limit);
+# with project quotas, upper/ and work/ are not part of the base: they are
+# the project's, and count in its use as in the limit);
 # used_bytes, used_inodes, ballast_bytes, ballast_inodes, overhead_blocks,
 # image_bytes (both). A limit below the container's use exits 3, a failed
 # growth 4; other failures exit 1. Errors go to stderr prefixed "disk:".
@@ -205,17 +205,22 @@ do_create() {
   # work/work is what overlayfs makes in its work directory at each mount;
   # made here, it belongs to the layout's own use, not the container's.
   mkdir -m 0755 "$DISK_ADMIN/upper" "$DISK_ADMIN/work"
-  mkdir -m 0000 "$DISK_ADMIN/work/work"
   if project_quota; then
-    chattr +P -p "$PROJECT_ID" "$DISK_ADMIN/upper" || fail 1 "cannot set the project of upper/"
+    # work/ too: overlayfs copies a file up into work/work, then renames it
+    # into upper/, and ext4 refuses (EXDEV) a rename into another project.
+    chattr +P -p "$PROJECT_ID" "$DISK_ADMIN/upper" "$DISK_ADMIN/work" \
+      || fail 1 "cannot set the project of upper/ and work/"
     : > "$DISK_IMAGE.prjquota"
   fi
+  mkdir -m 0000 "$DISK_ADMIN/work/work"
   DISK_BASE_BYTES=0 DISK_BASE_INODES=0
   measure
   DISK_BASE_BYTES=$used_bytes DISK_BASE_INODES=$used_inodes
   if project_quota; then
-    DISK_BASE_BYTES=$(( DISK_BASE_BYTES - $(stat -c %b "$DISK_ADMIN/upper") * 512 ))
-    DISK_BASE_INODES=$(( DISK_BASE_INODES - 1 ))
+    local blocks
+    blocks=$(stat -c %b "$DISK_ADMIN/upper" "$DISK_ADMIN/work" "$DISK_ADMIN/work/work" | paste -sd+)
+    DISK_BASE_BYTES=$(( DISK_BASE_BYTES - (blocks) * 512 ))
+    DISK_BASE_INODES=$(( DISK_BASE_INODES - 3 ))
   fi
   if [[ -n "${DISK_SEED:-}" && -d $DISK_SEED ]]; then
     # Moved across file systems: copied with every attribute, then removed.

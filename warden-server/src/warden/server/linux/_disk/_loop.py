@@ -20,7 +20,7 @@ image's superblock when it is stopped (the kernel writes the counters back
 when the last mount goes). With a project quota, the overlay's ``statvfs``
 reports the project's own use for a limited resource (bytes, inodes), and the
 whole file system's for an unlimited one, less the base: the empty layout
-but upper/ itself, which belongs to the project and counts in its limit.
+but upper/ and work/, which belong to the project and count in its limit.
 """
 
 from __future__ import annotations
