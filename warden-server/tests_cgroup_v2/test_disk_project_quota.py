@@ -27,6 +27,9 @@ MIB = 1024 * 1024
 #: Bytes of a new image: the limits below are well under it, so ``df`` shows
 #: the image's size until a limit is set.
 IMAGE_SIZE = 1024 * MIB
+#: The guest is slow, the first start of a server there slower (its probe
+#: image is the first ext4 with quotas the guest's kernel mounts).
+START_TIMEOUT = 300.0
 #: What a write past the limit fails with: the quota's error, not a full disk.
 QUOTA_EXCEEDED = b"Disk quota exceeded"
 
@@ -42,8 +45,8 @@ def server() -> Iterator[LinuxTestServer]:
         },
         "user": {"pool_start_uid": 33000, "pool_size": 16},
     }
-    with linux_server("dfquota", overrides=overrides) as made:
-        yield made
+    with linux_server("dfquota", overrides=overrides, start=False) as made:
+        yield made.start(timeout=START_TIMEOUT)
 
 
 client = testing_fixtures.client
@@ -121,7 +124,7 @@ def test_limits_hold_after_a_restart_and_in_a_stopped_container(
     output(client, handle, "dd if=/dev/zero of=$HOME/some bs=1M count=8")
     client.disconnect()
     server.kill()
-    server.start()
+    server.start(timeout=START_TIMEOUT)
     client.connect()
     assert client.limit_disk(handle).byte_limit == 32 * MIB
     # The restored container is still known to be limited by its quota.
