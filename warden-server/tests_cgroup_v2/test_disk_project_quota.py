@@ -88,7 +88,7 @@ def test_df_shows_the_byte_limit_as_size_and_writes_past_it_fail(
     assert available < MIB
     assert client.info(handle).disk_stat.bytes_used == used
     # Files of the read-only lower layer are copied up into the project.
-    output(client, handle, "rm -f $HOME/big; echo changed > /etc/motd", privileged=True)
+    output(client, handle, "rm -f /home/vcap/big; echo changed > /etc/motd", privileged=True)
     assert output(client, handle, "cat /etc/motd") == "changed\n"
     output(client, handle, "dd if=/dev/zero of=$HOME/big bs=1M count=40 2>&1 || true")
     # root in the container is held too (its jobs have no CAP_SYS_RESOURCE).
