@@ -29,6 +29,7 @@ setup: system-packages venv helpers
 helpers: system-packages
 	$(MAKE) -C root-scripts/linux/src/warden-exec
 	$(MAKE) -C root-scripts/linux/src/warden-keeper
+	$(MAKE) -C root-scripts/linux/src/warden-start
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
@@ -73,6 +74,7 @@ lint-shell:
 # The static C helpers, compiled with the full warning set (see their Makefile).
 lint-c:
 	$(MAKE) -s -C root-scripts/linux/src/warden-exec lint
+	$(MAKE) -s -C root-scripts/linux/src/warden-start lint
 
 type: venv
 	$(VENV)/bin/mypy $(wildcard */src)

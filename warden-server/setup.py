@@ -20,7 +20,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 #: The static C helpers under root-scripts/linux/src, built into linux/bin.
-HELPERS = ("warden-keeper", "warden-exec")
+HELPERS = ("warden-keeper", "warden-exec", "warden-start")
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent / "root-scripts"
 TARGET = Path("warden", "server", "root_scripts")

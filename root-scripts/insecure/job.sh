@@ -14,7 +14,10 @@
 # writes what comes through the pipes to JOB_DIR/stdout and JOB_DIR/stderr.
 # When the job ends, the keeper writes its exit status to JOB_DIR/exit_status
 # (-N when killed by signal N), then exits. Both files appear atomically
-# (written aside, then renamed).
+# (written aside, then renamed). JOB_STDIN=true or JOB_TTY=ROWSxCOLUMNS make
+# the job interactive (see common/keeper.sh): the keeper appends "-c SCRIPT",
+# which reaches the last bash. On a terminal the job leads its own session,
+# which stop and destroy find through its pid file (see lib/common.sh).
 set -o nounset -o errexit -o pipefail
 [ -n "${DEBUG:-}" ] && set -o xtrace
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,5 +41,5 @@ exec < "$JOB_DIR/script"
 # that becomes the job.
 # shellcheck disable=SC2016
 exec "${KEEPER_ARGV[@]}" --pid-file "$JOB_DIR/pid" -- /bin/bash -c \
-  'source "$1" && apply_rlimits && cd "$2" && exec env -i LANG="$LANG" /bin/bash' \
+  'source "$1" && apply_rlimits && cd "$2" && exec env -i LANG="$LANG" /bin/bash "${@:3}"' \
   job "$here/../common/rlimits.sh" "$path/root"

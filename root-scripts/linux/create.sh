@@ -20,5 +20,6 @@ target=$1
 
 cp -a skeleton "$target" || fail create "cannot copy the skeleton to $target"
 cp lib/common.sh "$target/lib/common.sh"
-"$target/setup.sh"
+# start.sh's helper, by its path in these root scripts.
+warden_start=$PWD/bin/warden-start "$target/setup.sh"
 echo "$target"

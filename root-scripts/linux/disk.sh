@@ -24,9 +24,9 @@
 # Where the kernel has ext4 project quotas (DISK_PROJECT_QUOTA=1, when probe
 # succeeded at server start), there is no ballast: the image has the quota
 # and project features, upper/ and work/ belong to project $PROJECT_ID with
-# the inherit flag, every mount uses prjquota (a marker file beside the image,
-# "$DISK_IMAGE.prjquota", tells the container's mount), and limit sets the
-# project's hard limits with xfs_quota. The kernel then enforces them and
+# the inherit flag, every mount uses prjquota (a marker file beside the
+# image, "$DISK_IMAGE.prjquota", tells the container's mount), and limit sets
+# the project's hard limits with xfs_quota. The kernel then enforces them and
 # statfs of upper/ (so the container's overlay root, and its `df /`) shows
 # the byte limit as the size and the project's use as used. The image is
 # still grown for a limit beyond it, so that the limit is also free space.
@@ -43,6 +43,9 @@
 #   DISK_SIZE         create: image size in bytes
 #   DISK_INODES       create: inode count; limit: inode limit (0: none)
 #   DISK_SEED         create: optional directory whose files move into upper/
+#   DISK_TEMPLATES    create: optional directory of template images (one per
+#                     size and inode count), copied instead of running mkfs;
+#                     with no DISK_SEED files as well, nothing is mounted
 #   DISK_MOUNT        mount: where to mount; destroy: unmounted if mounted
 #   DISK_BYTES        limit: byte limit (0: none)
 #   DISK_BASE_BYTES, DISK_BASE_INODES
@@ -50,9 +53,7 @@
 #   DISK_PROJECT_QUOTA
 #                     create, limit: 1 for limits by project quota (above)
 #
-# create and limit print "key=value" lines: base_bytes, base_inodes (create;
-# with project quotas, upper/ and work/ are not part of the base: they are
-# the project's, and count in its use as in the limit);
+# create and limit print "key=value" lines: base_bytes, base_inodes (create);
 # used_bytes, used_inodes, ballast_bytes, ballast_inodes, overhead_blocks,
 # image_bytes (both). A limit below the container's use exits 3, a failed
 # growth 4; other failures exit 1. Errors go to stderr prefixed "disk:".
@@ -101,26 +102,12 @@ project_quota() {
   [[ ${DISK_PROJECT_QUOTA:-0} == 1 ]]
 }
 
+# mount_admin [IMAGE]: mount IMAGE (default DISK_IMAGE) at DISK_ADMIN.
 mount_admin() {
-  local options=loop
+  local image=${1:-$DISK_IMAGE} options=loop
   ! project_quota || options+=,prjquota
   [[ -d $DISK_ADMIN ]] || mkdir -p "$DISK_ADMIN"
-  mount -n -o "$options" "$DISK_IMAGE" "$DISK_ADMIN" || fail 1 "cannot mount $DISK_IMAGE"
-}
-
-# make_image SIZE INODES: the one place images are made (create and probe).
-# No reserved blocks (limits are the ballast's or the quota's job), a small
-# journal (a large one would end up written to the host), tables initialised
-# lazily; with project quotas, only the project quota type (no user or group
-# quota files to grow as the container's users write).
-make_image() {
-  local -a features=() extended=lazy_itable_init=1,lazy_journal_init=1
-  if project_quota; then
-    features=(-O "quota,project")
-    extended+=,quotatype=prjquota
-  fi
-  truncate -s "$1" "$DISK_IMAGE"
-  mkfs.ext4 -q -F -b "$BLOCK_SIZE" -m 0 -N "$2" -J size=16 "${features[@]}" -E "$extended" "$DISK_IMAGE"
+  mount -n -o "$options" "$image" "$DISK_ADMIN" || fail 1 "cannot mount $image"
 }
 
 # set_project_limits BYTES INODES: the project's hard limits (0: none), on
@@ -194,14 +181,30 @@ admin_device() {
   findmnt -n -o SOURCE --mountpoint "$DISK_ADMIN"
 }
 
-do_create() {
-  require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
-  require_number DISK_SIZE DISK_INODES
-  in_private_namespace create
-  [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
-  rm -f "$DISK_IMAGE.prjquota"
-  make_image "$DISK_SIZE" "$DISK_INODES" || fail 1 "mkfs.ext4 failed for $DISK_IMAGE"
-  mount_admin
+# make_filesystem IMAGE SIZE INODES: the empty file system of an image. The
+# one place that decides how images are made (mkfs options); templates made
+# by an older copy of this script are not used (see template_image).
+make_filesystem() {
+  # No reserved blocks (limits are the ballast's or the quota's job), a small
+  # journal (a large one would end up written to the host), tables
+  # initialised lazily; with project quotas, only the project quota type (no
+  # user or group quota files to grow as the container's users write).
+  local -a features=() extended=lazy_itable_init=1,lazy_journal_init=1
+  if project_quota; then
+    features=(-O "quota,project")
+    extended+=,quotatype=prjquota
+  fi
+  truncate -s "$2" "$1"
+  mkfs.ext4 -q -F -b "$BLOCK_SIZE" -m 0 -N "$3" -J size=16 "${features[@]}" -E "$extended" "$1" \
+    || fail 1 "mkfs.ext4 failed for $1"
+}
+
+# new_layout IMAGE: make the file system in IMAGE, mount it at DISK_ADMIN and
+# lay it out (upper/, work/); sets DISK_BASE_BYTES and DISK_BASE_INODES to
+# what the layout uses, and OVERHEAD to the file system's own blocks.
+new_layout() {
+  make_filesystem "$1" "$DISK_SIZE" "$DISK_INODES"
+  mount_admin "$1"
   # work/work is what overlayfs makes in its work directory at each mount;
   # made here, it belongs to the layout's own use, not the container's.
   mkdir -m 0755 "$DISK_ADMIN/upper" "$DISK_ADMIN/work"
@@ -210,31 +213,96 @@ do_create() {
     # into upper/, and ext4 refuses (EXDEV) a rename into another project.
     chattr +P -p "$PROJECT_ID" "$DISK_ADMIN/upper" "$DISK_ADMIN/work" \
       || fail 1 "cannot set the project of upper/ and work/"
-    : > "$DISK_IMAGE.prjquota"
   fi
   mkdir -m 0000 "$DISK_ADMIN/work/work"
   DISK_BASE_BYTES=0 DISK_BASE_INODES=0
   measure
   DISK_BASE_BYTES=$used_bytes DISK_BASE_INODES=$used_inodes
   if project_quota; then
+    # upper/ and work/ are the project's: they count in its use and limit.
     local blocks
     blocks=$(stat -c %b "$DISK_ADMIN/upper" "$DISK_ADMIN/work" "$DISK_ADMIN/work/work" | paste -sd+)
     DISK_BASE_BYTES=$(( DISK_BASE_BYTES - (blocks) * 512 ))
     DISK_BASE_INODES=$(( DISK_BASE_INODES - 3 ))
   fi
+  OVERHEAD=$(overhead_blocks "$1")
+}
+
+# template_image: DISK_IMAGE as a copy of a template image laid out for
+# DISK_SIZE and DISK_INODES (made the first time, in DISK_TEMPLATES), mounted
+# at DISK_ADMIN; sets what new_layout sets. A copy of the same file system
+# is what mkfs and the layout would give (no mkfs on the create path): sparse
+# (or a reflink where the depot's file system has them), a few MiB of data.
+# A template older than this script is made again, so a change of
+# make_filesystem takes effect. Concurrent creates may each make one: the
+# values file and then the image are renamed into place, the image last.
+template_image() {
+  local name=$DISK_TEMPLATES/$DISK_SIZE-$DISK_INODES
+  ! project_quota || name+=-prjquota
+  local new=$name.new.$$
+  if ! template_values "$name"; then
+    in_private_namespace create
+    [[ -d $DISK_TEMPLATES ]] || mkdir -m 0700 "$DISK_TEMPLATES"
+    new_layout "$new.img"
+    umount "$DISK_ADMIN" || fail 1 "cannot unmount the template $new.img"
+    echo "$DISK_BASE_BYTES $DISK_BASE_INODES $OVERHEAD" > "$new.values"
+    mv -f "$new.values" "$name.values"
+    mv -f "$new.img" "$name.img"
+  fi
+  cp --sparse=always --reflink=auto -- "$name.img" "$DISK_IMAGE" \
+    || fail 1 "cannot copy the template $name.img"
+}
+
+# template_values NAME: whether NAME.img is a template this script made (newer
+# than itself); sets what new_layout sets from NAME.values.
+template_values() {
+  local values=""
+  [[ -f $1.img && -f $1.values && $1.img -nt ${BASH_SOURCE[0]} ]] || return 1
+  read -r values < "$1.values" || return 1
+  [[ $values =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]] || return 1
+  read -r DISK_BASE_BYTES DISK_BASE_INODES OVERHEAD <<< "$values"
+}
+
+do_create() {
+  require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
+  require_number DISK_SIZE DISK_INODES
+  local -a seed=()
+  rm -f "$DISK_IMAGE.prjquota"
   if [[ -n "${DISK_SEED:-}" && -d $DISK_SEED ]]; then
-    # Moved across file systems: copied with every attribute, then removed.
-    local -a seed
     shopt -s dotglob nullglob
     seed=("$DISK_SEED"/*)
     shopt -u dotglob nullglob
+  fi
+  # Mounted only to make the file system or to move files in: a copy of a
+  # template with nothing to add is the fresh layout as it is (no use yet).
+  if [[ -n "${DISK_TEMPLATES:-}" ]] && (( ${#seed[@]} == 0 )); then
+    [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
+    template_image
+    used_bytes=0 used_inodes=0 ballast_bytes=0 ballast_inodes=0
+  else
+    in_private_namespace create
+    [[ ! -e $DISK_IMAGE ]] || rm -f "$DISK_IMAGE"
+    if [[ -n "${DISK_TEMPLATES:-}" ]]; then
+      template_image
+      mount_admin
+    else
+      new_layout "$DISK_IMAGE"
+    fi
     if (( ${#seed[@]} > 0 )); then
+      # Moved across file systems: copied with every attribute, then removed.
       mv -- "${seed[@]}" "$DISK_ADMIN/upper/" || fail 1 "cannot move $DISK_SEED into the image"
     fi
+    measure
   fi
+  ! project_quota || : > "$DISK_IMAGE.prjquota"
   echo "base_bytes=$DISK_BASE_BYTES"
   echo "base_inodes=$DISK_BASE_INODES"
-  IMAGE_BYTES=$DISK_SIZE report "$DISK_IMAGE"
+  echo "used_bytes=$used_bytes"
+  echo "used_inodes=$used_inodes"
+  echo "ballast_bytes=$ballast_bytes"
+  echo "ballast_inodes=$ballast_inodes"
+  echo "overhead_blocks=$OVERHEAD"
+  echo "image_bytes=$DISK_SIZE"
 }
 
 do_mount() {
@@ -375,17 +443,43 @@ do_limit() {
   report "$device"
 }
 
+# is_mounted DIR: whether DIR (as given: absolute) is a mount point here, from
+# /proc/self/mountinfo (octal escapes decoded); no process.
+is_mounted() {
+  local -a fields
+  local point
+  while read -r -a fields; do
+    printf -v point '%b' "${fields[4]//\\/\\0}"
+    [[ $point == "$1" ]] && return 0
+  done < /proc/self/mountinfo
+  return 1
+}
+
+# Every mount of an image is mount(8)'s -o loop, whose device clears itself
+# when its last mount goes (the container's, with its mount namespace).
+# Only a device without that flag (attached by other means) needs losetup,
+# which looks at every loop device of the host: with a thousand containers,
+# seconds. The flags come from sysfs, without a process.
 do_destroy() {
   require_vars DISK_IMAGE
-  local device
-  if [[ -n "${DISK_MOUNT:-}" ]] && mountpoint -q "$DISK_MOUNT"; then
+  local device flag
+  local -a manual=()
+  if [[ -n "${DISK_MOUNT:-}" ]] && is_mounted "$DISK_MOUNT"; then
     umount -l "$DISK_MOUNT"
   fi
   if [[ -e $DISK_IMAGE ]]; then
-    # A device still mounted somewhere is only marked autoclear by -d.
-    for device in $(losetup -n -O NAME -j "$DISK_IMAGE"); do
-      losetup -d "$device" 2>/dev/null || true
+    shopt -s nullglob
+    for flag in /sys/block/loop*/loop/autoclear; do
+      read -r device < "$flag" 2>/dev/null || continue
+      [[ $device == 1 ]] || manual+=("$flag")
     done
+    shopt -u nullglob
+    if (( ${#manual[@]} > 0 )); then
+      # A device still mounted somewhere is only marked autoclear by -d.
+      for device in $(losetup -n -O NAME -j "$DISK_IMAGE"); do
+        losetup -d "$device" 2>/dev/null || true
+      done
+    fi
     rm -f "$DISK_IMAGE"
   fi
   rm -f "$DISK_IMAGE.prjquota"
@@ -406,7 +500,8 @@ do_probe() {
   local block_size blocks
   DISK_PROJECT_QUOTA=1
   trap probe_cleanup EXIT
-  make_image $(( 64 << 20 )) 64 >/dev/null 2>&1 || fail $EXIT_NO_PROJECT_QUOTA "mkfs.ext4 cannot make project quotas"
+  (make_filesystem "$DISK_IMAGE" $(( 64 << 20 )) 64) >/dev/null 2>&1 \
+    || fail $EXIT_NO_PROJECT_QUOTA "mkfs.ext4 cannot make project quotas"
   [[ -d $DISK_ADMIN ]] || mkdir -p "$DISK_ADMIN"
   mount -n -o loop,prjquota "$DISK_IMAGE" "$DISK_ADMIN" 2>/dev/null \
     || fail $EXIT_NO_PROJECT_QUOTA "the kernel cannot mount ext4 with project quotas"

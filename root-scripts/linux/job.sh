@@ -23,6 +23,12 @@
 # and no capabilities (vcap) or the bounded set (root). PRIVILEGED_CAPS,
 # PRIVILEGED_NO_NEW_PRIVS and SECCOMP loosen that (see lib/enter.sh).
 #
+# JOB_STDIN=true or JOB_TTY=ROWSxCOLUMNS make the job interactive (see
+# ../common/keeper.sh): bash runs "-c SCRIPT". A terminal comes from the
+# container's own devpts instance (through /proc/INIT_PID/root, so the job
+# never sees a host pty); warden-exec --tty makes it the controlling
+# terminal of a session the job leads inside the container.
+#
 # JOB_DIR/pid gets the pid of the job's process group (what the server
 # signals) once the job is inside the container; it stays empty when the
 # job could not get in (warden-exec's reason is on the job's stderr).
@@ -47,6 +53,10 @@ check_init
 enter_argv
 
 keeper_argv || fail job "cannot start the job's output keeper"
+if [[ -n ${JOB_TTY:-} ]]; then
+  KEEPER_ARGV=("${KEEPER_ARGV[0]}" --pty-root "/proc/$INIT_PID/root" --no-ctty "${KEEPER_ARGV[@]:1}")
+  ENTER_ARGV+=(--tty)
+fi
 set +o xtrace  # DEBUG traces would land in the job's own stderr
 exec < "$JOB_DIR/script"
 # warden-exec writes JOB_DIR/pid (its own pid, the job's process group) once

@@ -10,10 +10,12 @@ from __future__ import annotations
 import inspect
 
 from warden.client import Client
-from warden.protocol import REQUEST_TYPES, StreamRequest, type_underscored
+from warden.protocol import REQUEST_TYPES, BulkInfoRequest, StreamRequest, type_underscored
 
 #: Requests answered by many frames: Client.stream serves them, not a generated method.
 STREAMING = (StreamRequest,)
+#: Optional fields that are positional all the same.
+POSITIONAL = {BulkInfoRequest: ("handles",)}
 
 
 def test_every_request_type_has_a_method() -> None:
@@ -32,7 +34,11 @@ def test_required_fields_positional_optional_keyword_only() -> None:
         required = [f.name for f in fields if f.is_required]
         positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
         keyword_only = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
-        assert positional == required, cls.__name__
-        assert keyword_only == [f.name for f in fields if not f.is_required] + ["timeout"]
+        also = list(POSITIONAL.get(cls, ()))  # bulk_info(handles)
+        assert positional == required + also, cls.__name__
+        assert keyword_only == [
+            f.name for f in fields if not f.is_required and f.name not in also
+        ] + ["timeout"]
+    assert list(inspect.signature(Client.bulk_info).parameters)[:2] == ["self", "handles"]
     run = inspect.signature(Client.run).parameters
     assert list(run)[:3] == ["self", "handle", "script"]

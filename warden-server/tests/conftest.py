@@ -106,12 +106,14 @@ def reactor_thread() -> Iterator[Any]:
     thread.join(10)
 
 
-def in_reactor(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def in_reactor(
+    function: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIMEOUT, **kwargs: Any
+) -> Any:
     """Run ``function`` in the reactor thread, wait for its (Deferred) result."""
 
     def call() -> Any:
         d = defer.maybeDeferred(function, *args, **kwargs)
-        return d.addTimeout(REQUEST_TIMEOUT, reactor)
+        return d.addTimeout(timeout, reactor)
 
     return blockingCallFromThread(reactor, call)
 

@@ -172,7 +172,9 @@ def test_fifty_concurrent_clients(server: WardenServer, reactor_thread: Any) -> 
     in_reactor(
         lambda: defer.gatherResults(
             [defer.ensureDeferred(twisted_client(i)) for i in range(25, 50)]
-        )
+        ),
+        # Fifty creates, runs and destroys at once: minutes on a loaded 2-core host.
+        timeout=300,
     )
     for thread in threads:
         thread.join(120)

@@ -51,19 +51,20 @@ def test_missing_and_non_executable_scripts_are_each_named(tmp_path: Path) -> No
     ]
 
 
-def test_linux_needs_both_helpers_and_a_root_file_system(tmp_path: Path) -> None:
+def test_linux_needs_its_helpers_and_a_root_file_system(tmp_path: Path) -> None:
     scripts = copy_scripts(tmp_path)
-    helpers = [scripts / "linux" / "bin" / name for name in ("warden-keeper", "warden-exec")]
+    names = ("warden-keeper", "warden-exec", "warden-start")
+    helpers = [scripts / "linux" / "bin" / name for name in names]
     for helper in helpers:
         if helper.exists():
             helper.unlink()
     rootfs = tmp_path / "rootfs"
     found = problems(config_for("linux", scripts, rootfs))
-    assert len(found) == 3
+    assert len(found) == 4
     for problem, helper in zip(found, helpers, strict=False):
         assert problem.startswith(f"the helper {helper} is missing or not executable")
         assert f"make -C {scripts}/linux/src/{helper.name} OUT={helper}" in problem
-    assert found[2].startswith(f"server.container_rootfs_path: {rootfs} is not a root file system")
+    assert found[3].startswith(f"server.container_rootfs_path: {rootfs} is not a root file system")
     # The insecure backend needs the keeper only.
     assert problems(config_for("insecure", scripts, rootfs)) == [found[0]]
     helpers[0].parent.mkdir(exist_ok=True)

@@ -116,7 +116,7 @@ CREATE_STEPS = [
     "disk.sh create",
     "start.sh",
     "mkdir -p /sys/fs/cgroup",
-    "container-init.sh",
+    "warden-start",
     "iptables",
 ]
 

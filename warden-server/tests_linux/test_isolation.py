@@ -31,6 +31,27 @@ def test_own_processes_and_hostname(server: LinuxServer, client: Client, contain
     assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
 
 
+def test_the_init_keeps_nothing_of_its_start(
+    server: LinuxServer, client: Client, container: str
+) -> None:
+    """The init holds no file of the host or of its start-up, leads a session
+    of its own, is nobody's child of the start-up, and /dev holds only the
+    container's entries (the link the init was executed through is gone)."""
+    pid = init_pid(server, client, container)
+    targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in sorted(os.listdir(f"/proc/{pid}/fd"))]
+    assert targets[:3] == ["/dev/null"] * 3
+    assert all(target.startswith("anon_inode:") for target in targets[3:])
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    parent, session = int(fields[1]), int(fields[3])
+    assert session == pid
+    parent_name = Path(f"/proc/{parent}/comm").read_text().strip()
+    assert parent_name not in ("warden-start", "bash", "unshare", "start.sh")
+    assert sorted(os.listdir(f"/proc/{pid}/root/dev")) == sorted([
+        "fd", "full", "fuse", "null", "ptmx", "pts", "random", "shm",
+        "stderr", "stdin", "stdout", "tty", "urandom", "zero",
+    ])  # fmt: skip
+
+
 def test_mounts_are_the_containers_own(
     tmp_path: Path, client: Client, make_container: ContainerFactory
 ) -> None:

@@ -73,7 +73,7 @@ def test_the_scripts_are_installed_with_their_exec_bits(installed: Path) -> None
     for name in ("create.sh", "destroy.sh", "job.sh", "stop.sh", "copy.sh"):
         assert stat.S_IMODE((scripts / "insecure" / name).stat().st_mode) & 0o111
     assert (scripts / "linux" / "setup.sh").stat().st_mode & 0o111
-    for name in ("warden-keeper", "warden-exec"):
+    for name in ("warden-keeper", "warden-exec", "warden-start"):
         helper = scripts / "linux" / "bin" / name
         assert helper.is_file() and os.access(helper, os.X_OK), f"{name} was not built"
 

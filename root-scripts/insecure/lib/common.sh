@@ -7,7 +7,10 @@
 # whose session id is recorded there belongs to the container. The start time
 # tells a reused pid from ours while the wrapper lives. A process that starts
 # a new session of its own (setsid) leaves the container: this backend does not
-# isolate anything.
+# isolate anything. A job on a terminal leads a session of its own (its
+# keeper made it): the pid in <container>/jobs/<id>/pid that leads its own
+# session and whose parent leads a recorded one (its keeper) is such a job,
+# and its session is the container's too, leader included.
 
 fail() {
   echo "$*" >&2
@@ -36,7 +39,7 @@ record_session() {
 # Records whose session has ended are removed.
 container_pids() {
   local path=$1 which=${2:-jobs}
-  local -A ours=() seen=()
+  local -A ours=() seen=() jobs_lead=()
   local record sid start leader
   for record in "$path"/sessions/*; do
     [ -f "$record" ] || continue
@@ -49,7 +52,19 @@ container_pids() {
     ours[$sid]=1
   done
   [ "${#ours[@]}" -gt 0 ] || return 0
-  local stat line pid rest
+  local stat line pid rest job
+  for job in "$path"/jobs/*/pid; do
+    { read -r pid < "$job"; } 2>/dev/null || continue
+    [[ $pid =~ ^[0-9]+$ ]] || continue
+    { read -r line < "/proc/$pid/stat"; } 2>/dev/null || continue
+    rest=${line##*) }
+    read -r -a fields <<< "$rest"
+    # A terminal job: its own session's leader, its keeper's child.
+    if [ "${fields[3]}" = "$pid" ] && [ -n "${ours[${fields[1]}]:-}" ]; then
+      jobs_lead[$pid]=1
+    fi
+  done
+  for sid in "${!jobs_lead[@]}"; do ours[$sid]=1; done
   for stat in /proc/[0-9]*/stat; do
     { read -r line < "$stat"; } 2>/dev/null || continue
     pid=${line%% *}
@@ -59,7 +74,7 @@ container_pids() {
     [ -n "${ours[$sid]:-}" ] || continue
     [ "${fields[0]}" != Z ] || continue  # already dead, waiting to be reaped
     seen[$sid]=1
-    if [ "$pid" = "$sid" ] && [ "$which" != all ]; then
+    if [ "$pid" = "$sid" ] && [ "$which" != all ] && [ -z "${jobs_lead[$sid]:-}" ]; then
       continue
     fi
     echo "$pid"

@@ -122,7 +122,28 @@ COMMIT
 EOF
 }
 
+# What setup made, removed as setup made it: one transaction per table and
+# no dump to read (the usual case). False when anything differs (a start that
+# failed part way, a chain gone): teardown_rules then plans from the dumps.
+teardown_made_rules() {
+  iptables-restore -w --noflush 2>/dev/null <<EOF
+*filter
+-D ${filter_forward_chain} -i ${network_host_iface} -g ${instance_chain}
+-F ${instance_chain}
+-F ${instance_log_chain}
+-X ${instance_chain}
+-X ${instance_log_chain}
+COMMIT
+*nat
+-D ${nat_prerouting_chain} -j ${instance_chain}
+-F ${instance_chain}
+-X ${instance_chain}
+COMMIT
+EOF
+}
+
 teardown_rules() {
+  teardown_made_rules && return 0
   read_rules
   local chain filter_commands nat_commands
   filter_commands=$(rules_to_delete "${filter_rules}" "${filter_forward_chain}" "${instance_chain}")

@@ -24,6 +24,8 @@
 #                         (no /sys, all of /proc)
 #   dns_servers           newline-separated; empty: derived from the host's
 #   container_init        static init run as PID 1 (default /usr/bin/catatonit)
+#   warden_start          the warden-start helper (create.sh gives its own
+#                         bin/warden-start)
 #   bind_mount_count      number of bind mounts, each given by
 #   bind_mount_<i>_src, bind_mount_<i>_dst, bind_mount_<i>_mode (ro|rw)
 set -o nounset -o errexit -o pipefail
@@ -39,6 +41,7 @@ allow_nested_warden=${allow_nested_warden:-false}
 restrict_proc_sys=${restrict_proc_sys:-true}
 dns_servers=${dns_servers:-}
 container_init=${container_init:-/usr/bin/catatonit}
+warden_start=${warden_start:-}
 bind_mount_count=${bind_mount_count:-0}
 
 readonly LAYER=tmp/rootfs
@@ -52,7 +55,11 @@ check_input() {
   [[ $restrict_proc_sys == true || $restrict_proc_sys == false ]] \
     || fail setup "restrict_proc_sys must be true or false: $restrict_proc_sys"
   [[ -d $rootfs_path ]] || fail setup "rootfs $rootfs_path not found"
-  rootfs_path=$(realpath -e -- "$rootfs_path")
+  # Its canonical path (realpath's), by cd -P and back: no process.
+  local here=$PWD
+  CDPATH='' cd -P -- "$rootfs_path" || fail setup "rootfs $rootfs_path not found"
+  rootfs_path=$PWD
+  cd -- "$here"
   [[ -x $container_init ]] || fail setup "container init $container_init not found"
 }
 
@@ -93,6 +100,7 @@ write_config() {
     echo "# Written by setup.sh; sourced by the container's scripts."
     for name in id network_netmask network_host_ip network_container_ip container_iface_mtu \
         user_uid rootfs_path cgroup_parent allow_nested_warden restrict_proc_sys container_init \
+        warden_start \
         cgroup_version cgroup_dir cgroup_devices cgroup_member; do
       printf '%s=%q\n' "$name" "${!name}"
     done

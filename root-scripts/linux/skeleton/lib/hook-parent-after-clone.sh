@@ -46,7 +46,7 @@ EOT
 # The host's end carries IPv4 only, and only from the container's address:
 # - no IPv6: the firewall is iptables (IPv4), so a link-local IPv6 address
 #   on each end would let the container reach every host service listening
-#   on [::] past it (hook-child-before-pivot.sh turns it off on the other end);
+#   on [::] past it (warden-start turns it off on the other end);
 # - strict reverse-path filtering: a packet whose source address would not
 #   be routed back through this veth (a spoofed one) is dropped before the
 #   firewall sees it, so a container that could forge packets still could not
@@ -65,15 +65,36 @@ guard_host_end() {
 # The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in
 # the container's mount namespace only. Mounted from here because the
 # container's own processes are already under its device restriction, which
-# keeps them away from loop devices. An image limited by project quota (the
-# marker disk.img.prjquota) is mounted with prjquota: the kernel enforces the
-# project's limits and statfs of upper/ reports them.
+# keeps them away from loop devices. When setup.sh's first files are still in
+# tmp/rootfs (disk.sh create copied a template and mounted nothing), the
+# image is mounted beside them (on mnt, empty until the root is mounted
+# there), they move into its upper/, and the mount moves onto tmp/rootfs: one
+# mount of the image per create.
 mount_disk_layer() {
-  local options=loop
   [[ -f tmp/disk.img ]] || return 0
+  # An image limited by project quota (the marker disk.img.prjquota) is
+  # mounted with prjquota: the kernel enforces the project's limits.
+  local options=loop
   [[ ! -f tmp/disk.img.prjquota ]] || options+=,prjquota
-  nsenter --target "$PID" --mount -- mount -n -o "$options" "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
-    || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
+  local -a seed
+  shopt -s dotglob nullglob
+  seed=(tmp/rootfs/*)
+  shopt -u dotglob nullglob
+  if (( ${#seed[@]} == 0 )); then
+    nsenter --target "$PID" --mount -- mount -n -o "$options" "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
+      || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
+    return 0
+  fi
+  # Absolute paths: nsenter keeps the host's working directory.
+  # shellcheck disable=SC2016  # expanded by the bash in the namespace
+  nsenter --target "$PID" --mount -- /bin/bash -o errexit -o nounset -o pipefail -c '
+    cd -- "$1"
+    mount -n -o "$2" tmp/disk.img mnt
+    shopt -s dotglob nullglob
+    mv -- tmp/rootfs/* mnt/upper/
+    mount -n --move mnt tmp/rootfs
+  ' mount-disk "$PWD" "$options" \
+    || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img with its first files"
 }
 
 setup_cgroups

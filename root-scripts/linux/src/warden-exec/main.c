@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -52,10 +53,13 @@ static const char usage[] =
     "                            parent dies\n"
     "      --pid-file FILE       create FILE (a host path) and write warden-exec's pid\n"
     "                            to it once PROGRAM's process is in the container\n"
+    "      --tty                 fd 0 is a terminal: PROGRAM leads a new session inside\n"
+    "                            the container with it as its controlling terminal;\n"
+    "                            signals to warden-exec go on to that session's group\n"
     "  -h, --help                this text\n";
 
 enum { OPT_TARGET_CGROUP = 256, OPT_UID, OPT_GID, OPT_CAPS, OPT_NEW_PRIVS, OPT_NO_SECCOMP,
-       OPT_PDEATHSIG, OPT_PID_FILE };
+       OPT_PDEATHSIG, OPT_PID_FILE, OPT_TTY };
 
 static const struct option options[] = {
     {"target", required_argument, NULL, 't'},
@@ -71,6 +75,7 @@ static const struct option options[] = {
     {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
     {"pdeathsig", required_argument, NULL, OPT_PDEATHSIG},
     {"pid-file", required_argument, NULL, OPT_PID_FILE},
+    {"tty", no_argument, NULL, OPT_TTY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -139,6 +144,9 @@ static void parse_args(struct config *config, int argc, char **argv)
             break;
         case OPT_PID_FILE:
             config->pid_file = optarg;
+            break;
+        case OPT_TTY:
+            config->tty = true;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -253,7 +261,11 @@ int main(int argc, char **argv)
     struct target *target = target_open(config.target, config.target_cgroup);
     cgroups_join(config.cgroups, config.n_cgroups);
     ns_enter(target);
-    fork_into_pid_ns(config.pdeathsig != 0, pid_fd);
+    fork_into_pid_ns(config.pdeathsig != 0, pid_fd, config.tty);
+    /* In the container's pid namespace: its own session, whose terminal is
+     * fd 0 (a slave of the container's devpts), so a shell gets job control. */
+    if (config.tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0))
+        fail("setsid/TIOCSCTTY(--tty)");
 
     /* In the container, still root with every capability. */
     root_enter(target);

@@ -196,7 +196,31 @@ void ns_enter(struct target *t)
  * the child exists, so whoever reads it knows the job is inside. */
 static void die_of_signal(int sig) __attribute__((noreturn));
 
-void fork_into_pid_ns(bool keep_parent_fd, int pid_fd)
+/* With forward_signals (--tty: the child leads a session of its own, out of
+ * our group), a signal sent to us goes on to the child's group. */
+static int wait_forwarding(pid_t child, const sigset_t *all)
+{
+    int status;
+    for (;;) {
+        siginfo_t info;
+        int sig = sigwaitinfo(all, &info);
+        if (sig < 0) {
+            if (errno == EINTR)
+                continue;
+            fail("sigwaitinfo");
+        }
+        if (sig == SIGCHLD) {
+            pid_t done = waitpid(child, &status, WNOHANG);
+            if (done == child)
+                return status;
+            continue;
+        }
+        if (kill(-child, sig) < 0) /* its group, or itself before its setsid */
+            kill(child, sig);
+    }
+}
+
+void fork_into_pid_ns(bool keep_parent_fd, int pid_fd, bool forward_signals)
 {
     sigset_t all;
     sigfillset(&all);
@@ -231,9 +255,13 @@ void fork_into_pid_ns(bool keep_parent_fd, int pid_fd)
     }
     close_range(3, ~0U, 0); /* the container's root fd, the pidfd: not needed here */
     int status;
-    while (waitpid(child, &status, 0) < 0) {
-        if (errno != EINTR)
-            fail("waitpid");
+    if (forward_signals) {
+        status = wait_forwarding(child, &all);
+    } else {
+        while (waitpid(child, &status, 0) < 0) {
+            if (errno != EINTR)
+                fail("waitpid");
+        }
     }
     if (WIFEXITED(status))
         _exit(WEXITSTATUS(status));

@@ -62,6 +62,7 @@ struct config {
     bool seccomp;
     int pdeathsig;
     const char *pid_file; /* NULL: none */
+    bool tty;             /* fd 0 is a terminal: the job leads a session with it */
     char **argv;
 };
 
@@ -70,7 +71,7 @@ struct target;
 struct target *target_open(pid_t pid, const char *expect_cgroup);
 void cgroups_join(const char *const *dirs, size_t n);
 void ns_enter(struct target *target);
-void fork_into_pid_ns(bool keep_parent_fd, int pid_fd);
+void fork_into_pid_ns(bool keep_parent_fd, int pid_fd, bool forward_signals);
 void root_enter(struct target *target);
 void pdeathsig_set(int sig);
 

@@ -10,6 +10,11 @@ from typing import Any, overload
 from twisted.internet.defer import Deferred
 
 from warden.protocol import (
+    TTY,
+    BulkInfoRequest,
+    BulkInfoResponse,
+    CapacityRequest,
+    CapacityResponse,
     CopyInRequest,
     CopyInResponse,
     CopyOutRequest,
@@ -20,6 +25,8 @@ from warden.protocol import (
     DestroyResponse,
     EchoRequest,
     EchoResponse,
+    GetPropertyRequest,
+    GetPropertyResponse,
     InfoRequest,
     InfoResponse,
     LimitBandwidthRequest,
@@ -40,15 +47,31 @@ from warden.protocol import (
     NetOutResponse,
     PingRequest,
     PingResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
     Request,
+    ResizeRequest,
+    ResizeResponse,
     ResourceLimits,
     RunRequest,
     RunResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+    SignalRequest,
+    SignalResponse,
     SpawnRequest,
     SpawnResponse,
+    StdinRequest,
+    StdinResponse,
     StopRequest,
     StopResponse,
+    bulk_info_result,
+    property_list,
+    property_value,
+    tty_size,
 )
+from warden.protocol.errors import ServerError
 
 __all__ = ["DeferredRequestMethods"]
 
@@ -77,6 +100,7 @@ class DeferredRequestMethods:
         handle: str | None = None,
         network: str | None = None,
         rootfs: str | None = None,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
     ) -> Deferred[CreateResponse]:
         """Send ``CreateRequest``, return ``CreateResponse``."""
         request = CreateRequest(
@@ -85,6 +109,7 @@ class DeferredRequestMethods:
             handle=handle,
             network=network,
             rootfs=rootfs,
+            properties=property_list(properties),
         )
         response: Deferred[CreateResponse] = self._send(request)
         return response
@@ -136,6 +161,8 @@ class DeferredRequestMethods:
         rlimits: ResourceLimits | Mapping[str, Any] | None = None,
         discard_output: bool | None = None,
         log_tag: str | None = None,
+        stdin: bool | None = None,
+        tty: TTY | tuple[int, int] | Mapping[str, Any] | None = None,
     ) -> Deferred[SpawnResponse]:
         """Send ``SpawnRequest``, return ``SpawnResponse``."""
         request = SpawnRequest(
@@ -145,6 +172,8 @@ class DeferredRequestMethods:
             rlimits=rlimits,
             discard_output=discard_output,
             log_tag=log_tag,
+            stdin=stdin,
+            tty=tty_size(tty),
         )
         response: Deferred[SpawnResponse] = self._send(request)
         return response
@@ -348,9 +377,13 @@ class DeferredRequestMethods:
 
     def list(
         self,
+        *,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
     ) -> Deferred[ListResponse]:
         """Send ``ListRequest``, return ``ListResponse``."""
-        request = ListRequest()
+        request = ListRequest(
+            properties=property_list(properties),
+        )
         response: Deferred[ListResponse] = self._send(request)
         return response
 
@@ -363,6 +396,116 @@ class DeferredRequestMethods:
             message=message,
         )
         response: Deferred[EchoResponse] = self._send(request)
+        return response
+
+    def set_property(
+        self,
+        handle: str,
+        key: str,
+        value: str,
+    ) -> Deferred[SetPropertyResponse]:
+        """Send ``SetPropertyRequest``, return ``SetPropertyResponse``."""
+        request = SetPropertyRequest(
+            handle=handle,
+            key=key,
+            value=value,
+        )
+        response: Deferred[SetPropertyResponse] = self._send(request)
+        return response
+
+    def get_property(
+        self,
+        handle: str,
+        key: str,
+    ) -> Deferred[str]:
+        """Send ``GetPropertyRequest``, return ``property_value`` of ``GetPropertyResponse``."""
+        request = GetPropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        sent: Deferred[GetPropertyResponse] = self._send(request)
+        return sent.addCallback(property_value)
+
+    def remove_property(
+        self,
+        handle: str,
+        key: str,
+    ) -> Deferred[RemovePropertyResponse]:
+        """Send ``RemovePropertyRequest``, return ``RemovePropertyResponse``."""
+        request = RemovePropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        response: Deferred[RemovePropertyResponse] = self._send(request)
+        return response
+
+    def bulk_info(
+        self,
+        handles: Iterable[str] | None = None,
+    ) -> Deferred[dict[str, InfoResponse | ServerError]]:
+        """Send ``BulkInfoRequest``, return ``bulk_info_result`` of ``BulkInfoResponse``."""
+        request = BulkInfoRequest(
+            handles=handles,
+        )
+        sent: Deferred[BulkInfoResponse] = self._send(request)
+        return sent.addCallback(bulk_info_result)
+
+    def signal(
+        self,
+        handle: str,
+        job_id: int,
+        signal: str,
+    ) -> Deferred[SignalResponse]:
+        """Send ``SignalRequest``, return ``SignalResponse``."""
+        request = SignalRequest(
+            handle=handle,
+            job_id=job_id,
+            signal=signal,
+        )
+        response: Deferred[SignalResponse] = self._send(request)
+        return response
+
+    def capacity(
+        self,
+    ) -> Deferred[CapacityResponse]:
+        """Send ``CapacityRequest``, return ``CapacityResponse``."""
+        request = CapacityRequest()
+        response: Deferred[CapacityResponse] = self._send(request)
+        return response
+
+    def stdin(
+        self,
+        handle: str,
+        job_id: int,
+        data: bytes,
+        *,
+        eof: bool | None = None,
+    ) -> Deferred[StdinResponse]:
+        """Send ``StdinRequest``, return ``StdinResponse``."""
+        request = StdinRequest(
+            handle=handle,
+            job_id=job_id,
+            data=data,
+            eof=eof,
+        )
+        response: Deferred[StdinResponse] = self._send(request)
+        return response
+
+    def resize(
+        self,
+        handle: str,
+        job_id: int,
+        rows: int,
+        columns: int,
+    ) -> Deferred[ResizeResponse]:
+        """Send ``ResizeRequest``, return ``ResizeResponse``."""
+        request = ResizeRequest(
+            handle=handle,
+            job_id=job_id,
+            rows=rows,
+            columns=columns,
+        )
+        response: Deferred[ResizeResponse] = self._send(request)
         return response
 
     @overload
@@ -437,6 +580,38 @@ class DeferredRequestMethods:
     def call(
         self, request: EchoRequest
     ) -> Deferred[EchoResponse]: ...
+    @overload
+    def call(
+        self, request: SetPropertyRequest
+    ) -> Deferred[SetPropertyResponse]: ...
+    @overload
+    def call(
+        self, request: GetPropertyRequest
+    ) -> Deferred[GetPropertyResponse]: ...
+    @overload
+    def call(
+        self, request: RemovePropertyRequest
+    ) -> Deferred[RemovePropertyResponse]: ...
+    @overload
+    def call(
+        self, request: BulkInfoRequest
+    ) -> Deferred[BulkInfoResponse]: ...
+    @overload
+    def call(
+        self, request: SignalRequest
+    ) -> Deferred[SignalResponse]: ...
+    @overload
+    def call(
+        self, request: CapacityRequest
+    ) -> Deferred[CapacityResponse]: ...
+    @overload
+    def call(
+        self, request: StdinRequest
+    ) -> Deferred[StdinResponse]: ...
+    @overload
+    def call(
+        self, request: ResizeRequest
+    ) -> Deferred[ResizeResponse]: ...
     @overload
     def call(
         self, request: builtins.list[Any] | tuple[Any, ...]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .pb.bulk_info_pb2 import BulkInfoRequest, BulkInfoResponse
+from .pb.capacity_pb2 import CapacityRequest, CapacityResponse
 from .pb.copy_in_pb2 import CopyInRequest, CopyInResponse
 from .pb.copy_out_pb2 import CopyOutRequest, CopyOutResponse
 from .pb.create_pb2 import CreateRequest, CreateResponse
@@ -19,13 +21,30 @@ from .pb.message_pb2 import Message
 from .pb.net_in_pb2 import NetInRequest, NetInResponse
 from .pb.net_out_pb2 import NetOutRequest, NetOutResponse
 from .pb.ping_pb2 import PingRequest, PingResponse
+from .pb.properties_pb2 import (
+    GetPropertyRequest,
+    GetPropertyResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+)
+from .pb.resize_pb2 import ResizeRequest, ResizeResponse
 from .pb.resource_limits_pb2 import ResourceLimits
 from .pb.run_pb2 import RunRequest, RunResponse
+from .pb.signal_pb2 import SignalRequest, SignalResponse
 from .pb.spawn_pb2 import SpawnRequest, SpawnResponse
+from .pb.stdin_pb2 import StdinRequest, StdinResponse
 from .pb.stop_pb2 import StopRequest, StopResponse
 from .pb.stream_pb2 import StreamRequest, StreamResponse
+from .pb.tty_pb2 import TTY
 
 __all__ = [
+    "BulkInfoRequest",
+    "BulkInfoResponse",
+    "CapacityRequest",
+    "CapacityResponse",
     "CopyInRequest",
     "CopyInResponse",
     "CopyOutRequest",
@@ -37,6 +56,8 @@ __all__ = [
     "EchoRequest",
     "EchoResponse",
     "ErrorResponse",
+    "GetPropertyRequest",
+    "GetPropertyResponse",
     "InfoRequest",
     "InfoResponse",
     "LimitBandwidthRequest",
@@ -58,13 +79,25 @@ __all__ = [
     "NetOutResponse",
     "PingRequest",
     "PingResponse",
+    "ResizeRequest",
+    "ResizeResponse",
+    "Property",
+    "RemovePropertyRequest",
+    "RemovePropertyResponse",
     "ResourceLimits",
     "RunRequest",
     "RunResponse",
+    "SetPropertyRequest",
+    "SetPropertyResponse",
+    "SignalRequest",
+    "SignalResponse",
     "SpawnRequest",
     "SpawnResponse",
+    "StdinRequest",
+    "StdinResponse",
     "StopRequest",
     "StopResponse",
     "StreamRequest",
     "StreamResponse",
+    "TTY",
 ]

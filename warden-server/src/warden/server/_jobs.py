@@ -116,6 +116,9 @@ class Job:
         self.privileged = False
         #: The wrapper's environment from the container base (see ``wrapper_env``).
         self.env: dict[str, str] = {}
+        #: Interactive jobs (an extension): stdin kept open, or a terminal's size.
+        self.stdin = False
+        self.tty: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"<Job {self.job_id} pid={self.pid} status={self.status}>"
@@ -155,7 +158,17 @@ class Job:
         }
         for name, value in rlimits.items():
             env[f"RLIMIT_{name.upper()}"] = "unlimited" if value >= 2**63 else str(value)
+        # The keeper's interactive modes (see _job_control.py).
+        if self.tty is not None:
+            env["JOB_TTY"] = f"{self.tty[0]}x{self.tty[1]}"
+        elif self.stdin:
+            env["JOB_STDIN"] = "true"
         return env
+
+    @property
+    def interactive(self) -> bool:
+        """Whether the job's keeper takes input (``stdin`` or ``tty``)."""
+        return self.stdin or self.tty is not None
 
     @classmethod
     def create(
@@ -345,6 +358,10 @@ class Job:
             "discard_output": self.discard_output,
             "log_tag": self.log_tag,
         }
+        if self.stdin:
+            entry["stdin"] = True
+        if self.tty is not None:
+            entry["tty"] = list(self.tty)
         if self.status is not None:
             entry["status"] = [self.status, "", ""]
             entry["final_sizes"] = self.output.final_sizes
@@ -383,6 +400,9 @@ class Job:
         job.wrapper_pid = entry.get("wrapper_pid")
         job.wrapper_start = entry.get("wrapper_start")
         job.error = entry.get("error")
+        job.stdin = bool(entry.get("stdin"))
+        tty = entry.get("tty")
+        job.tty = (int(tty[0]), int(tty[1])) if isinstance(tty, list) and len(tty) == 2 else None
         status = entry.get("status")
         if isinstance(status, list) and status:
             job._finish(int(status[0]), entry.get("final_sizes"))

@@ -25,7 +25,7 @@ BACKEND_SCRIPTS: Final = {
 #: The static helpers each backend's scripts run (built from linux/src/<name>).
 BACKEND_HELPERS: Final = {
     "insecure": ("warden-keeper",),
-    "linux": ("warden-keeper", "warden-exec"),
+    "linux": ("warden-keeper", "warden-exec", "warden-start"),
 }
 
 

@@ -10,7 +10,7 @@ before its bytes are kept. While requests wait behind a busy one, reading
 stops once they hold more than that limit, so a client that pipelines
 without reading answers cannot make the server hold more than about twice it.
 
-Ping, List and Echo are answered on the spot (no coroutine, no Deferred, no
+Ping, List, Echo and Capacity are answered on the spot (no coroutine, no Deferred, no
 reactor turn in between; a lone Ping frame is recognised by its bytes), and a
 response is sent at once when nothing is waiting to be written before it,
 instead of on the reactor's next round: per Ping, one epoll_wait, one recvmsg

@@ -16,6 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from warden.protocol import REQUEST_TYPES, Request, type_underscored
 
 from ._errors import CommandError
+from ._terminal import ShellRequest
 
 __all__ = [
     "COMMANDS",
@@ -25,11 +26,14 @@ __all__ = [
 ]
 
 _DESCRIPTIONS: Final[dict[str, str]] = {
+    "bulk_info": "Show the info of many containers (every one without --handles).",
+    "capacity": "Show the host's memory, disk and how many containers it can hold.",
     "copy_in": "Copy files or directories from the host into a container.",
     "copy_out": "Copy files or directories from a container to the host.",
     "create": "Create a container; every option may be left out.",
     "destroy": "Kill a container's processes and remove the container.",
     "echo": "Send a message and print the server's copy of it.",
+    "get_property": "Print the value of a container's property.",
     "info": "Show a container's state, addresses, jobs and statistics.",
     "limit_bandwidth": "Set a container's network rate and burst, in bytes.",
     "limit_cpu": "Show or set a container's CPU shares.",
@@ -40,8 +44,14 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "net_in": "Forward a host port to a port of a container.",
     "net_out": "Let a container reach a network, port or port range.",
     "ping": "Check that the server answers.",
+    "remove_property": "Remove a property from a container.",
+    "resize": "Set the window size of a job's terminal (a job spawned with a tty).",
     "run": "Spawn a script, then stream its output; exit with its status.",
+    "set_property": "Set a container's property (a key/value label).",
+    "shell": "Open an interactive shell in a container; exit with its status.",
+    "signal": "Send a signal (TERM, KILL, INT, HUP, QUIT, USR1, USR2) to a running job.",
     "spawn": "Start a script in a container and print its job id.",
+    "stdin": "Write to the stdin (or terminal) of a job spawned with stdin or a tty.",
     "stop": "Stop every process in a container.",
     "stream": "Print a job's output as it arrives, until the job ends.",
 }
@@ -65,6 +75,17 @@ _FIELD_DESCRIPTIONS: Final[dict[str, str]] = {
     "SpawnRequest.rlimits": "resource limits for the script (setrlimit)",
     "SpawnRequest.discard_output": "throw the script's output away",
     "SpawnRequest.log_tag": "a tag for the script's log lines",
+    "SpawnRequest.stdin": "keep the job's stdin open for stdin requests",
+    "SpawnRequest.tty": "run the job on a pseudo-terminal of this size",
+    "TTY.rows": "the terminal's rows",
+    "TTY.columns": "the terminal's columns",
+    "StdinRequest.job_id": "the job id that spawn printed",
+    "StdinRequest.data": "what to write",
+    "StdinRequest.eof": "then close the job's stdin (on a terminal: send EOF)",
+    "ResizeRequest.job_id": "the job id that spawn printed",
+    "ResizeRequest.rows": "the new number of rows",
+    "ResizeRequest.columns": "the new number of columns",
+    "ShellRequest.privileged": "run the shell as root rather than the container's user",
     "LinkRequest.job_id": "the job id that spawn printed",
     "StreamRequest.job_id": "the job id that spawn printed",
     "NetInRequest.host_port": "the port on the host (default: one from the pool)",
@@ -98,6 +119,17 @@ _FIELD_DESCRIPTIONS: Final[dict[str, str]] = {
     "LimitBandwidthRequest.burst": "bytes that may be sent at once",
     "LimitCpuRequest.limit_in_shares": "the new shares (leave out to show the current ones)",
     "EchoRequest.message": "the message",
+    "CreateRequest.properties": "labels to keep with the container (or KEY=VALUE)",
+    "ListRequest.properties": "only containers with every one of these (or KEY=VALUE)",
+    "Property.key": "the property's name",
+    "Property.value": "the property's value",
+    "SetPropertyRequest.key": "the property's name",
+    "SetPropertyRequest.value": "the property's value",
+    "GetPropertyRequest.key": "the property's name",
+    "RemovePropertyRequest.key": "the property's name",
+    "BulkInfoRequest.handles": "the containers' handles (or repeat --handles H)",
+    "SignalRequest.job_id": "the job id that spawn printed",
+    "SignalRequest.signal": "TERM, KILL, INT, HUP, QUIT, USR1 or USR2 (SIG prefix, any case)",
 }
 # Run takes exactly Spawn's fields.
 _FIELD_DESCRIPTIONS.update(
@@ -128,6 +160,8 @@ def _build() -> dict[str, Command]:
     for cls in REQUEST_TYPES.values():
         name = type_underscored(cls)
         table[name] = Command(name, cls, _DESCRIPTIONS.get(name, ""))
+    # The shell's own command, no request of the protocol (see _terminal.py).
+    table["shell"] = Command("shell", ShellRequest, _DESCRIPTIONS["shell"])
     return dict(sorted(table.items()))
 
 

@@ -9,6 +9,8 @@ job's output instead, stdout to stdout and stderr to stderr:
 - ``stream``: the job's output as it arrives.
 - ``link``: the job's whole output once it ended; its exit status becomes the
   command's.
+- ``shell``: an interactive shell in the container on the local terminal
+  (``_terminal.py``); its exit status becomes the command's.
 
 When such a job ends with a status other than 0, the container's events
 (``out of memory``, ``command exceeded maximum output``) follow on stderr as
@@ -38,6 +40,7 @@ from ._format import format_response
 from ._help import command_help, global_help
 from ._output import Output
 from ._parse import CommandHelp, GlobalHelp, Invocation, parse_command
+from ._terminal import ShellRequest, run_shell
 
 __all__ = ["LIST_TIMEOUT", "Executor"]
 
@@ -108,6 +111,9 @@ class Executor:
         request = invocation.request
         if isinstance(request, RunRequest):
             return self._run(request)
+        if isinstance(request, ShellRequest):
+            self._started = True  # a shell is not started twice
+            return run_shell(self.client, request, self.output)
         if isinstance(request, StreamRequest):
             self._stream(request)
             return None

@@ -29,6 +29,14 @@ class Message(_message.Message):
         Ping: _ClassVar[Message.Type]
         List: _ClassVar[Message.Type]
         Echo: _ClassVar[Message.Type]
+        SetProperty: _ClassVar[Message.Type]
+        GetProperty: _ClassVar[Message.Type]
+        RemoveProperty: _ClassVar[Message.Type]
+        BulkInfo: _ClassVar[Message.Type]
+        Signal: _ClassVar[Message.Type]
+        Capacity: _ClassVar[Message.Type]
+        Stdin: _ClassVar[Message.Type]
+        Resize: _ClassVar[Message.Type]
     Error: Message.Type
     Create: Message.Type
     Stop: Message.Type
@@ -49,6 +57,14 @@ class Message(_message.Message):
     Ping: Message.Type
     List: Message.Type
     Echo: Message.Type
+    SetProperty: Message.Type
+    GetProperty: Message.Type
+    RemoveProperty: Message.Type
+    BulkInfo: Message.Type
+    Signal: Message.Type
+    Capacity: Message.Type
+    Stdin: Message.Type
+    Resize: Message.Type
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     type: Message.Type

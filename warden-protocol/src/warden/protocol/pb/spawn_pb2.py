@@ -23,17 +23,18 @@ _sym_db = _symbol_database.Default()
 
 
 from warden.protocol.pb import resource_limits_pb2 as warden_dot_protocol_dot_pb_dot_resource__limits__pb2
+from warden.protocol.pb import tty_pb2 as warden_dot_protocol_dot_pb_dot_tty__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ewarden/protocol/pb/spawn.proto\x12\x06warden\x1a(warden/protocol/pb/resource_limits.proto\"\xa2\x01\n\x0cSpawnRequest\x12\x0e\n\x06handle\x18\x01 \x02(\t\x12\x0e\n\x06script\x18\x02 \x02(\t\x12\x19\n\nprivileged\x18\x03 \x01(\x08:\x05\x66\x61lse\x12\'\n\x07rlimits\x18\x04 \x01(\x0b\x32\x16.warden.ResourceLimits\x12\x1d\n\x0e\x64iscard_output\x18\x05 \x01(\x08:\x05\x66\x61lse\x12\x0f\n\x07log_tag\x18\x06 \x01(\t\"\x1f\n\rSpawnResponse\x12\x0e\n\x06job_id\x18\x01 \x02(\r')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ewarden/protocol/pb/spawn.proto\x12\x06warden\x1a(warden/protocol/pb/resource_limits.proto\x1a\x1cwarden/protocol/pb/tty.proto\"\xd2\x01\n\x0cSpawnRequest\x12\x0e\n\x06handle\x18\x01 \x02(\t\x12\x0e\n\x06script\x18\x02 \x02(\t\x12\x19\n\nprivileged\x18\x03 \x01(\x08:\x05\x66\x61lse\x12\'\n\x07rlimits\x18\x04 \x01(\x0b\x32\x16.warden.ResourceLimits\x12\x1d\n\x0e\x64iscard_output\x18\x05 \x01(\x08:\x05\x66\x61lse\x12\x0f\n\x07log_tag\x18\x06 \x01(\t\x12\x14\n\x05stdin\x18\x64 \x01(\x08:\x05\x66\x61lse\x12\x18\n\x03tty\x18\x65 \x01(\x0b\x32\x0b.warden.TTY\"\x1f\n\rSpawnResponse\x12\x0e\n\x06job_id\x18\x01 \x02(\r')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'warden.protocol.pb.spawn_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SPAWNREQUEST']._serialized_start=85
-  _globals['_SPAWNREQUEST']._serialized_end=247
-  _globals['_SPAWNRESPONSE']._serialized_start=249
-  _globals['_SPAWNRESPONSE']._serialized_end=280
+  _globals['_SPAWNREQUEST']._serialized_start=115
+  _globals['_SPAWNREQUEST']._serialized_end=325
+  _globals['_SPAWNRESPONSE']._serialized_start=327
+  _globals['_SPAWNRESPONSE']._serialized_end=358
 # @@protoc_insertion_point(module_scope)

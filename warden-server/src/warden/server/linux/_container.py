@@ -279,9 +279,29 @@ class LinuxContainer(Container):
     async def do_stop(self, kill: bool) -> None:
         wait = ["-w", "0"] if kill else []
         try:
-            await self.run_script([self._own_script("stop.sh"), *wait])
+            # Nothing to stop (every Destroy stops first): no stop.sh to start.
+            if not self._only_init_left():
+                await self.run_script([self._own_script("stop.sh"), *wait])
         finally:
             self.limits.stopped()
+
+    def _only_init_left(self) -> bool:
+        """Whether the container's cgroups hold its init and nothing else, as
+        ``stop.sh`` would find at once; False whenever in doubt (it then runs)."""
+        init = self.init_pid()
+        if init is None:
+            return False
+        main = self.cgroups.main
+        try:
+            found = False
+            for procs in main.glob("**/cgroup.procs"):  # main's own included
+                for line in procs.read_text().split():
+                    if int(line) != init:
+                        return False
+                    found = True
+            return found
+        except (OSError, ValueError):
+            return False
 
     async def do_destroy(self) -> None:
         self._unwatch_init()

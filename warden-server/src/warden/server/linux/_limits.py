@@ -170,7 +170,8 @@ class ContainerLimits:
         settings = self.settings
         if settings.disk_backend == "loop":
             return LoopDisk(
-                paths=LoopDiskPaths.for_container(self.container_path),
+                # start.sh moves setup.sh's files into the image (no mount at create).
+                paths=LoopDiskPaths.for_container(self.container_path, seed_at_start=True),
                 script=settings.disk_script,
                 run=run,
                 image_size=settings.image_size(),

@@ -56,21 +56,32 @@ class LoopDiskPaths:
     image: Path
     mount: Path
     admin: Path
-    seed: Path
+    #: Files moved into a new image's ``upper/`` by ``disk.sh create``; None:
+    #: the container's start moves them (``hook-parent-after-clone.sh``), so
+    #: that a copy of a template needs no mount at create.
+    seed: Path | None
+    #: Template images copied instead of making each new image (disk.sh's
+    #: DISK_TEMPLATES); None: every image is made afresh.
+    templates: Path | None = None
 
     @classmethod
-    def for_container(cls, container_path: Path) -> LoopDiskPaths:
+    def for_container(cls, container_path: Path, *, seed_at_start: bool = False) -> LoopDiskPaths:
         """``<container>/tmp/disk.img``, mounted at ``<container>/tmp/rootfs``.
 
         ``tmp/rootfs`` is also where the container's first files are written
         before the image exists; they move into the image's ``upper/``.
+        Templates live in the depot's ``.disk-templates`` (a dot entry: not a
+        container), on the same file system as the images (reflinks).
+        ``seed_at_start``: those files stay until the container's start
+        moves them in (the Linux backend's start does).
         """
         tmp = container_path / "tmp"
         return cls(
             image=tmp / "disk.img",
             mount=tmp / "rootfs",
             admin=tmp / "disk-admin",
-            seed=tmp / "rootfs",
+            seed=None if seed_at_start else tmp / "rootfs",
+            templates=container_path.parent / ".disk-templates",
         )
 
 
@@ -124,7 +135,8 @@ class LoopDisk:
             state,
             DISK_SIZE=self._image_size,
             DISK_INODES=self._image_inodes,
-            DISK_SEED=self.paths.seed,
+            **({"DISK_SEED": self.paths.seed} if self.paths.seed else {}),
+            **({"DISK_TEMPLATES": self.paths.templates} if self.paths.templates else {}),
         )
         self._state = self._updated(
             replace(state, base_bytes=values["base_bytes"], base_inodes=values["base_inodes"]),

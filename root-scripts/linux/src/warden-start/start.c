@@ -1,0 +1,612 @@
+/*
+ * warden-start: a container's first process and everything it does before
+ * the init runs, in one static program (start.sh runs it; see README.md).
+ *
+ *   warden-start [OPTIONS] -- INIT
+ *
+ * The program forks a child into new mount, UTS, IPC, network and PID
+ * namespaces, writes the child's host pid on stdout and waits. The child (PID
+ * 1 of its namespace, in a session of its own) waits for "go" on stdin while
+ * start.sh puts it into its cgroups and creates its veth, then builds its root
+ * at --root (overlay, /dev, /proc and /sys with their masks, bind mounts),
+ * sets the hostname and configures its network (ip -batch), pivots into the
+ * root, detaches the old one, writes "pivoted" on stdout and executes INIT
+ * (opened before the pivot, reached through /dev/<name>, a link to its fd)
+ * with an empty environment as "<name> -P". The parent removes that link
+ * once the init carries its name, writes the pid file and exits: the init is
+ * left to the host's init. Exit status 0 when the init runs, 1 otherwise
+ * (the reason on stderr; the child is killed).
+ *
+ * Paths are relative to the working directory (the container's).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_BINDS 64
+#define MAX_DEVICES 32
+#define WAIT_MS 30000
+
+struct bind {
+	const char *src, *dst;
+	int readonly;
+};
+
+static struct {
+	const char *root, *lower, *upper, *work, *disk_image, *disk_mount;
+	const char *dev_template, *hostname, *iface, *net_batch, *pid_file;
+	const char *init;
+	int restrict_proc_sys;
+	struct bind binds[MAX_BINDS];
+	int bind_count;
+	const char *devices[MAX_DEVICES];
+	int device_count;
+} opt = { .restrict_proc_sys = 1 };
+
+/* In the parent, the child (killed when the parent gives up). */
+static pid_t child_pid;
+
+static void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void die(const char *format, ...)
+{
+	va_list args;
+	int saved = errno;
+	fputs("warden-start: ", stderr);
+	va_start(args, format);
+	vfprintf(stderr, format, args);
+	va_end(args);
+	if (saved)
+		fprintf(stderr, ": %s", strerror(saved));
+	fputc('\n', stderr);
+	if (child_pid > 0)
+		kill(child_pid, SIGKILL);
+	exit(1);
+}
+
+static void usage(void) __attribute__((noreturn));
+
+static void usage(void)
+{
+	errno = 0;
+	die("usage: warden-start --root DIR --lower DIR --upper DIR --work DIR "
+	    "[--disk-image FILE --disk-mount DIR] [--dev-template DIR] [--device 'NAME c MAJOR MINOR']... "
+	    "--hostname NAME --iface NAME --net-batch TEXT [--restrict-proc-sys true|false] "
+	    "[--bind SRC DST ro|rw]... --pid-file FILE -- INIT");
+}
+
+static void parse(int argc, char **argv)
+{
+	int i;
+	for (i = 1; i < argc; i++) {
+		const char *name = argv[i];
+		if (!strcmp(name, "--")) {
+			if (i + 2 != argc)
+				usage();
+			opt.init = argv[i + 1];
+			break;
+		}
+		if (!strcmp(name, "--bind")) {
+			if (i + 3 >= argc || opt.bind_count == MAX_BINDS)
+				usage();
+			opt.binds[opt.bind_count].src = argv[i + 1];
+			opt.binds[opt.bind_count].dst = argv[i + 2];
+			if (strcmp(argv[i + 3], "ro") && strcmp(argv[i + 3], "rw"))
+				usage();
+			opt.binds[opt.bind_count++].readonly = !strcmp(argv[i + 3], "ro");
+			i += 3;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		const char *value = argv[++i];
+		if (!strcmp(name, "--root")) opt.root = value;
+		else if (!strcmp(name, "--lower")) opt.lower = value;
+		else if (!strcmp(name, "--upper")) opt.upper = value;
+		else if (!strcmp(name, "--work")) opt.work = value;
+		else if (!strcmp(name, "--disk-image")) opt.disk_image = value;
+		else if (!strcmp(name, "--disk-mount")) opt.disk_mount = value;
+		else if (!strcmp(name, "--dev-template")) opt.dev_template = value;
+		else if (!strcmp(name, "--hostname")) opt.hostname = value;
+		else if (!strcmp(name, "--iface")) opt.iface = value;
+		else if (!strcmp(name, "--net-batch")) opt.net_batch = value;
+		else if (!strcmp(name, "--pid-file")) opt.pid_file = value;
+		else if (!strcmp(name, "--restrict-proc-sys")) {
+			if (strcmp(value, "true") && strcmp(value, "false"))
+				usage();
+			opt.restrict_proc_sys = !strcmp(value, "true");
+		} else if (!strcmp(name, "--device")) {
+			if (opt.device_count == MAX_DEVICES)
+				usage();
+			opt.devices[opt.device_count++] = value;
+		} else
+			usage();
+	}
+	if (!opt.root || !opt.lower || !opt.upper || !opt.work || !opt.hostname || !opt.iface ||
+	    !opt.net_batch || !opt.pid_file || !opt.init || !!opt.disk_image != !!opt.disk_mount)
+		usage();
+}
+
+/* path: ROOT/SUFFIX, or die. */
+static const char *path(char *buffer, const char *root, const char *suffix)
+{
+	int n = snprintf(buffer, PATH_MAX, "%s/%s", root, suffix);
+	if (n < 0 || n >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		die("%s/%s", root, suffix);
+	}
+	return buffer;
+}
+
+static void mount_or_die(const char *source, const char *target, const char *type,
+			 unsigned long flags, const char *data)
+{
+	if (mount(source, target, type, flags, data) < 0)
+		die("cannot mount %s on %s", source ? source : type ? type : "(remount)", target);
+}
+
+/* A read-only bind of SOURCE on TARGET (mount(8)'s "bind,ro,..."). */
+static void bind_readonly(const char *source, const char *target, unsigned long extra)
+{
+	mount_or_die(source, target, NULL, MS_BIND, NULL);
+	mount_or_die(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL);
+}
+
+/* mkdir -p PATH (relative or absolute), the missing ones 0755. */
+static void make_dirs(const char *target)
+{
+	char buffer[PATH_MAX];
+	char *p;
+	if (snprintf(buffer, sizeof buffer, "%s", target) >= (int)sizeof buffer) {
+		errno = ENAMETOOLONG;
+		die("%s", target);
+	}
+	for (p = buffer + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buffer, 0755) < 0 && errno != EEXIST)
+			die("cannot create %s", buffer);
+		*p = '/';
+	}
+	if (mkdir(buffer, 0755) < 0 && errno != EEXIST)
+		die("cannot create %s", buffer);
+}
+
+static int is_dir(const char *name)
+{
+	struct stat st;
+	return stat(name, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Whether DIR is a mount point: another device than its parent's. */
+static int is_mount_point(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct stat here, above;
+	if (stat(dir, &here) < 0 || stat(path(parent, dir, ".."), &above) < 0)
+		return 0;
+	return here.st_dev != above.st_dev;
+}
+
+/* The overlay: the rootfs (through the tmp/lower link) under the writable layer. */
+static void mount_root(void)
+{
+	char data[3 * PATH_MAX + 64];
+	if (opt.disk_image && !is_mount_point(opt.disk_mount))
+		die("the disk layer is not mounted at %s", opt.disk_mount);
+	int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", opt.lower,
+			 opt.upper, opt.work);
+	if (n < 0 || n >= (int)sizeof data) {
+		errno = ENAMETOOLONG;
+		die("overlay options");
+	}
+	mount_or_die("overlay", opt.root, "overlay", 0, data);
+}
+
+/* DIR/NAME as the template's entry is: a device node, a directory or a link
+ * (what the template holds), owned by root. */
+static void copy_entry(const char *template, const char *dir, const char *name)
+{
+	char from[PATH_MAX], to[PATH_MAX], link[PATH_MAX];
+	struct stat st;
+	path(from, template, name);
+	path(to, dir, name);
+	if (lstat(from, &st) < 0)
+		die("cannot read %s", from);
+	mode_t mode = st.st_mode & 07777;
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+		if (mknod(to, st.st_mode & S_IFMT, st.st_rdev) < 0)
+			die("cannot make %s", to);
+	} else if (S_ISDIR(st.st_mode)) {
+		if (mkdir(to, 0700) < 0)
+			die("cannot make %s", to);
+	} else if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlink(from, link, sizeof link - 1);
+		if (n < 0)
+			die("cannot read %s", from);
+		link[n] = '\0';
+		if (symlink(link, to) < 0)
+			die("cannot make %s", to);
+		return;
+	} else {
+		errno = 0;
+		die("unexpected file in the /dev template: %s", from);
+	}
+	if (chmod(to, mode) < 0)
+		die("cannot set the mode of %s", to);
+}
+
+/* The template's entries, or the device list and the standard entries. */
+static void fill_dev(const char *dev)
+{
+	char buffer[PATH_MAX], probe[PATH_MAX];
+	struct stat st;
+	static const char *const entries[] = { "pts", "shm", "ptmx", "fd", "stdin", "stdout", "stderr" };
+	int i, usable = 0;
+	if (opt.dev_template && lstat(opt.dev_template, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && is_dir(path(probe, opt.dev_template, "pts")) &&
+	    stat(path(probe, opt.dev_template, "null"), &st) == 0 && S_ISCHR(st.st_mode))
+		usable = 1;
+	if (usable) {
+		for (i = 0; i < opt.device_count; i++) {
+			char name[64];
+			if (sscanf(opt.devices[i], "%63s", name) != 1)
+				usage();
+			copy_entry(opt.dev_template, dev, name);
+		}
+		for (i = 0; i < (int)(sizeof entries / sizeof *entries); i++)
+			copy_entry(opt.dev_template, dev, entries[i]);
+		return;
+	}
+	for (i = 0; i < opt.device_count; i++) {
+		char name[64], type;
+		unsigned major_number, minor_number;
+		if (sscanf(opt.devices[i], "%63s %c %u %u", name, &type, &major_number,
+			   &minor_number) != 4 || (type != 'c' && type != 'b'))
+			usage();
+		path(buffer, dev, name);
+		if (mknod(buffer, (type == 'c' ? S_IFCHR : S_IFBLK) | 0666,
+			  makedev(major_number, minor_number)) < 0 || chmod(buffer, 0666) < 0)
+			die("cannot make %s", buffer);
+	}
+	if (mkdir(path(buffer, dev, "pts"), 0755) < 0 || chmod(buffer, 0755) < 0 ||
+	    mkdir(path(buffer, dev, "shm"), 01777) < 0 || chmod(buffer, 01777) < 0 ||
+	    symlink("pts/ptmx", path(buffer, dev, "ptmx")) < 0 ||
+	    symlink("/proc/self/fd", path(buffer, dev, "fd")) < 0 ||
+	    symlink("/proc/self/fd/0", path(buffer, dev, "stdin")) < 0 ||
+	    symlink("/proc/self/fd/1", path(buffer, dev, "stdout")) < 0 ||
+	    symlink("/proc/self/fd/2", path(buffer, dev, "stderr")) < 0)
+		die("cannot make %s", buffer);
+}
+
+/* A minimal /dev on a small tmpfs, a private devpts instance, /dev/shm. */
+static void mount_dev(void)
+{
+	char dev[PATH_MAX], buffer[PATH_MAX];
+	path(dev, opt.root, "dev");
+	if (!is_dir(dev))
+		make_dirs(dev);
+	mount_or_die("devtmp", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k");
+	fill_dev(dev);
+	mount_or_die("devpts", path(buffer, dev, "pts"), "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620,gid=5");
+	mount_or_die("shm", path(buffer, dev, "shm"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
+/* runc's maskedPaths and readonlyPaths; the host's /proc and /sys (the same
+ * kernel) say which exist. */
+static const char *const masked_proc_files[] = { "kcore", "keys", "latency_stats", "timer_list",
+						 "timer_stats", "sched_debug" };
+static const char *const masked_proc_dirs[] = { "acpi", "asound", "scsi" };
+static const char *const readonly_proc_paths[] = { "bus", "fs", "irq", "sys", "sysrq-trigger" };
+static const char *const masked_sys_dirs[] = { "firmware", "devices/virtual/powercap" };
+
+#define COUNT(array) ((int)(sizeof array / sizeof *array))
+#define LOCKED (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static void mask_dir(const char *target)
+{
+	mount_or_die("tmpfs", target, "tmpfs", MS_RDONLY | LOCKED, "size=4k,mode=0555");
+}
+
+/* /proc of the container's PID namespace; with restrict_proc_sys, a
+ * read-only /sys and the masks. */
+static void mount_proc_sys(void)
+{
+	char proc[PATH_MAX], sys[PATH_MAX], null[PATH_MAX], host[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	int i;
+	path(proc, opt.root, "proc");
+	path(sys, opt.root, "sys");
+	make_dirs(proc);
+	make_dirs(sys);
+	mount_or_die("proc", proc, "proc", LOCKED, NULL);
+	if (!opt.restrict_proc_sys)
+		return;
+	mount_or_die("sysfs", sys, "sysfs", MS_RDONLY | LOCKED, NULL);
+	path(null, opt.root, "dev/null");
+	for (i = 0; i < COUNT(masked_proc_files); i++)
+		if (stat(path(host, "/proc", masked_proc_files[i]), &st) == 0 && S_ISREG(st.st_mode))
+			bind_readonly(null, path(target, proc, masked_proc_files[i]), 0);
+	for (i = 0; i < COUNT(masked_proc_dirs); i++)
+		if (is_dir(path(host, "/proc", masked_proc_dirs[i])))
+			mask_dir(path(target, proc, masked_proc_dirs[i]));
+	for (i = 0; i < COUNT(readonly_proc_paths); i++)
+		if (lstat(path(host, "/proc", readonly_proc_paths[i]), &st) == 0) {
+			path(target, proc, readonly_proc_paths[i]);
+			bind_readonly(target, target, LOCKED);
+		}
+	for (i = 0; i < COUNT(masked_sys_dirs); i++)
+		if (is_dir(path(host, "/sys", masked_sys_dirs[i])))
+			mask_dir(path(target, sys, masked_sys_dirs[i]));
+}
+
+/* Create's bind mounts; a missing destination is made in the writable layer
+ * (a directory, or an empty file for a file source). */
+static void mount_binds(void)
+{
+	char target[PATH_MAX];
+	int i;
+	for (i = 0; i < opt.bind_count; i++) {
+		const struct bind *b = &opt.binds[i];
+		path(target, opt.root, b->dst[0] == '/' ? b->dst + 1 : b->dst);
+		if (is_dir(b->src)) {
+			make_dirs(target);
+		} else if (access(target, F_OK) < 0) {
+			char *slash = strrchr(target, '/');
+			*slash = '\0';
+			make_dirs(target);
+			*slash = '/';
+			int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (fd < 0)
+				die("cannot create %s", target);
+			close(fd);
+		}
+		mount_or_die(b->src, target, NULL, MS_BIND, NULL);
+		mount_or_die(NULL, target, NULL, MS_REMOUNT | MS_BIND | (b->readonly ? MS_RDONLY : 0),
+			     NULL);
+	}
+}
+
+static void write_file(const char *name, const char *text)
+{
+	int fd = open(name, O_WRONLY | O_CLOEXEC);
+	size_t length = strlen(text);
+	if (fd < 0 || write(fd, text, length) != (ssize_t)length)
+		die("cannot write %s", name);
+	close(fd);
+}
+
+/* No IPv6 (a link-local address would reach the host past its IPv4
+ * firewall), ICMP echo sockets for every group, then `ip -batch` of
+ * start.sh's commands (addresses, MTU, route), fed through a pipe. */
+static void setup_network(void)
+{
+	char name[PATH_MAX];
+	int fds[2], status;
+	pid_t pid;
+	write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+	if (is_dir("/proc/sys/net/ipv6/conf")) {
+		write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+		int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", opt.iface);
+		if (n < 0 || n >= (int)sizeof name) {
+			errno = ENAMETOOLONG;
+			die("%s", opt.iface);
+		}
+		write_file(name, "1");
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		if (dup2(fds[0], 0) < 0)
+			_exit(127);
+		execlp("ip", "ip", "-batch", "-", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	size_t length = strlen(opt.net_batch);
+	if (write(fds[1], opt.net_batch, length) != (ssize_t)length)
+		die("cannot write to ip");
+	close(fds[1]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		errno = 0;
+		die("cannot configure %s (ip -batch failed)", opt.iface);
+	}
+}
+
+/* Wait for a line LINE on fd 0 (WAIT_MS at most). */
+static void wait_for(const char *line)
+{
+	char buffer[16];
+	size_t got = 0, want = strlen(line);
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	while (got <= want) {
+		int n = poll(&p, 1, WAIT_MS);
+		if (n <= 0)
+			die("no %s from start.sh", line);
+		ssize_t r = read(0, buffer + got, 1);
+		if (r <= 0)
+			die("no %s from start.sh", line);
+		if (buffer[got] == '\n')
+			break;
+		if (++got >= sizeof buffer - 1)
+			break;
+	}
+	buffer[got] = '\0';
+	if (strcmp(buffer, line)) {
+		errno = 0;
+		die("expected %s from start.sh", line);
+	}
+}
+
+static void say(const char *line)
+{
+	size_t length = strlen(line);
+	if (write(1, line, length) != (ssize_t)length)
+		die("cannot write to start.sh");
+}
+
+static const char *init_name(void)
+{
+	const char *slash = strrchr(opt.init, '/');
+	return slash ? slash + 1 : opt.init;
+}
+
+/* The container's PID 1 until it executes the init. */
+static void child(int exec_fd, int ready_fd) __attribute__((noreturn));
+
+/* EXEC_FD: the write end of a close-on-exec pipe; the parent reads its end
+ * of the file when the init has been executed (or the child has died).
+ * READY_FD: closed once the child's mounts are private, before the parent
+ * reports its pid: nothing start.sh mounts in its namespace may reach the
+ * host's. */
+static void child(int exec_fd, int ready_fd)
+{
+	char dev[PATH_MAX], link[PATH_MAX], target[32];
+	const char *name = init_name();
+	if (setsid() < 0)
+		die("setsid");
+	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	close(ready_fd);
+	wait_for("go");
+	mount_root();
+	mount_dev();
+	mount_proc_sys();
+	mount_binds();
+	if (sethostname(opt.hostname, strlen(opt.hostname)) < 0)
+		die("cannot set the hostname");
+	setup_network();
+	/* After the pivot only the container's files are reachable: the init is
+	 * opened now and executed through a link to its fd. */
+	int fd = open(opt.init, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		die("cannot open %s", opt.init);
+	snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+	path(dev, opt.root, "dev");
+	if (symlink(target, path(link, dev, name)) < 0)
+		die("cannot link %s", link);
+	if (chdir(opt.root) < 0)
+		die("chdir %s", opt.root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die("cannot pivot into the container's root");
+	/* The old root is stacked on the new one: detach it. */
+	if (umount2(".", MNT_DETACH) < 0)
+		die("cannot detach the old root");
+	if (chdir("/") < 0)
+		die("chdir /");
+	say("pivoted\n");
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(1);
+	if (null > 2)
+		close(null);
+	char exec_path[PATH_MAX];
+	path(exec_path, "/dev", name);
+	char argv0[NAME_MAX + 1], pause_flag[] = "-P";
+	snprintf(argv0, sizeof argv0, "%s", name);
+	char *const argv[] = { argv0, pause_flag, NULL };
+	char *const envp[] = { NULL };
+	execve(exec_path, argv, envp);
+	(void)exec_fd;
+	_exit(127);
+}
+
+/* The parent: once the init runs (EXEC_FD, the read end of the child's
+ * close-on-exec pipe, at its end) and carries its name, the link goes; then
+ * the pid file. */
+static void finish(pid_t pid, int exec_fd)
+{
+	char file[64], comm[32], link[PATH_MAX], tmp[PATH_MAX], byte;
+	const char *name = init_name();
+	size_t length = strnlen(name, 15);
+	struct pollfd p = { .fd = exec_fd, .events = POLLIN };
+	struct timespec pause = { 0, 200000 };
+	int status, tries;
+	/* The child waits for start.sh's go: twice the wait, then give up. */
+	if (poll(&p, 1, 2 * WAIT_MS) <= 0 || read(exec_fd, &byte, 1) != 0) {
+		errno = 0;
+		die("the container's first process did not finish its start");
+	}
+	/* The kernel closes them a moment before it renames the process. */
+	snprintf(file, sizeof file, "/proc/%d/comm", (int)pid);
+	for (tries = 0; tries < 5000; tries++) {
+		if (waitpid(pid, &status, WNOHANG) != 0) {
+			errno = 0;
+			die("the container's first process ended before the init ran");
+		}
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, comm, sizeof comm - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n == (ssize_t)length + 1 && !memcmp(comm, name, length))
+			break;
+		nanosleep(&pause, NULL);
+	}
+	if (tries == 5000) {
+		errno = 0;
+		die("the init did not start");
+	}
+	snprintf(link, sizeof link, "/proc/%d/root/dev/%s", (int)pid, name);
+	if (unlink(link) < 0 && errno != ENOENT)
+		die("cannot remove %s", link);
+	snprintf(tmp, sizeof tmp, "%s.tmp", opt.pid_file);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || dprintf(fd, "%d\n", (int)pid) < 0 || close(fd) < 0 ||
+	    rename(tmp, opt.pid_file) < 0)
+		die("cannot write %s", opt.pid_file);
+}
+
+int main(int argc, char **argv)
+{
+	char line[32];
+	int exec_pipe[2], ready_pipe[2];
+	char byte;
+	parse(argc, argv);
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0)
+		die("pipe");
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+					      CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		die("cannot make the container's namespaces");
+	if (pid == 0) {
+		close(exec_pipe[0]);
+		close(ready_pipe[0]);
+		child(exec_pipe[1], ready_pipe[1]);
+	}
+	child_pid = pid;
+	close(exec_pipe[1]);
+	close(ready_pipe[1]);
+	/* End of file: the child's mounts are private (or it died: then the
+	 * waits below say so). */
+	if (read(ready_pipe[0], &byte, 1) != 0) {
+		errno = 0;
+		die("unexpected data from the container's first process");
+	}
+	close(ready_pipe[0]);
+	snprintf(line, sizeof line, "%d\n", (int)pid);
+	say(line);
+	/* From here on, the child is start.sh's to talk to. */
+	close(0);
+	close(1);
+	finish(pid, exec_pipe[0]);
+	return 0;
+}
