@@ -8,6 +8,8 @@
 #                     (the container's): upper/ and work/ are the overlay's
 #   disk.sh limit     enforce DISK_BYTES and DISK_INODES (0: no limit)
 #   disk.sh destroy   detach its loop devices and remove the image
+#   disk.sh probe     whether this host can limit an image by project quota
+#                     (run once at server start; exits 0 if it can, 5 if not)
 #
 # Limits are exact and can move both ways on a live container because they
 # are not the image's size: the image is made large (sparse, so it costs
@@ -18,6 +20,16 @@
 # lowering it grows the ballast, which fails if the container already uses
 # more. Only a limit beyond the image grows the image (online resize, which
 # needs CAP_SYS_RESOURCE).
+#
+# Where the kernel has ext4 project quotas (DISK_PROJECT_QUOTA=1, when probe
+# succeeded at server start), there is no ballast: the image has the quota
+# and project features, upper/ and work/ belong to project $PROJECT_ID with
+# the inherit flag, every mount uses prjquota (a marker file beside the
+# image, "$DISK_IMAGE.prjquota", tells the container's mount), and limit sets
+# the project's hard limits with xfs_quota. The kernel then enforces them and
+# statfs of upper/ (so the container's overlay root, and its `df /`) shows
+# the byte limit as the size and the project's use as used. The image is
+# still grown for a limit beyond it, so that the limit is also free space.
 #
 # The image is only ever mounted in private mount namespaces: the
 # container's, and the one this script makes for its own work (gone when it
@@ -38,6 +50,8 @@
 #   DISK_BYTES        limit: byte limit (0: none)
 #   DISK_BASE_BYTES, DISK_BASE_INODES
 #                     limit: what the empty layout uses (create prints them)
+#   DISK_PROJECT_QUOTA
+#                     create, limit: 1 for limits by project quota (above)
 #
 # create and limit print "key=value" lines: base_bytes, base_inodes (create);
 # used_bytes, used_inodes, ballast_bytes, ballast_inodes, overhead_blocks,
@@ -49,6 +63,9 @@ set -o nounset -o errexit -o pipefail
 readonly BALLAST=ballast
 readonly BALLAST_INODES=ballast.inodes
 readonly BLOCK_SIZE=4096
+# Each image is a file system of its own: one project id serves them all.
+readonly PROJECT_ID=1
+readonly EXIT_NO_PROJECT_QUOTA=5
 
 fail() {
   local status=$1
@@ -81,11 +98,23 @@ in_private_namespace() {
   fi
 }
 
+project_quota() {
+  [[ ${DISK_PROJECT_QUOTA:-0} == 1 ]]
+}
+
 # mount_admin [IMAGE]: mount IMAGE (default DISK_IMAGE) at DISK_ADMIN.
 mount_admin() {
-  local image=${1:-$DISK_IMAGE}
+  local image=${1:-$DISK_IMAGE} options=loop
+  ! project_quota || options+=,prjquota
   [[ -d $DISK_ADMIN ]] || mkdir -p "$DISK_ADMIN"
-  mount -n -o loop "$image" "$DISK_ADMIN" || fail 1 "cannot mount $image"
+  mount -n -o "$options" "$image" "$DISK_ADMIN" || fail 1 "cannot mount $image"
+}
+
+# set_project_limits BYTES INODES: the project's hard limits (0: none), on
+# the file system mounted at $DISK_ADMIN. xfs_quota (xfsprogs) sets ext4
+# project quotas too (-f: a file system other than XFS); 1 KiB units.
+set_project_limits() {
+  xfs_quota -x -f -c "limit -p bhard=$(( $1 / 1024 ))k ihard=$2 $PROJECT_ID" "$DISK_ADMIN" >/dev/null
 }
 
 # measure: read the file system (mounted at $DISK_ADMIN) into globals.
@@ -156,11 +185,17 @@ admin_device() {
 # one place that decides how images are made (mkfs options); templates made
 # by an older copy of this script are not used (see template_image).
 make_filesystem() {
+  # No reserved blocks (limits are the ballast's or the quota's job), a small
+  # journal (a large one would end up written to the host), tables
+  # initialised lazily; with project quotas, only the project quota type (no
+  # user or group quota files to grow as the container's users write).
+  local -a features=() extended=lazy_itable_init=1,lazy_journal_init=1
+  if project_quota; then
+    features=(-O "quota,project")
+    extended+=,quotatype=prjquota
+  fi
   truncate -s "$2" "$1"
-  # No reserved blocks (limits are the ballast's job), a small journal (a
-  # large one would end up written to the host), tables initialised lazily.
-  mkfs.ext4 -q -F -b "$BLOCK_SIZE" -m 0 -N "$3" -J size=16 \
-    -E lazy_itable_init=1,lazy_journal_init=1 "$1" \
+  mkfs.ext4 -q -F -b "$BLOCK_SIZE" -m 0 -N "$3" -J size=16 "${features[@]}" -E "$extended" "$1" \
     || fail 1 "mkfs.ext4 failed for $1"
 }
 
@@ -173,10 +208,23 @@ new_layout() {
   # work/work is what overlayfs makes in its work directory at each mount;
   # made here, it belongs to the layout's own use, not the container's.
   mkdir -m 0755 "$DISK_ADMIN/upper" "$DISK_ADMIN/work"
+  if project_quota; then
+    # work/ too: overlayfs copies a file up into work/work, then renames it
+    # into upper/, and ext4 refuses (EXDEV) a rename into another project.
+    chattr +P -p "$PROJECT_ID" "$DISK_ADMIN/upper" "$DISK_ADMIN/work" \
+      || fail 1 "cannot set the project of upper/ and work/"
+  fi
   mkdir -m 0000 "$DISK_ADMIN/work/work"
   DISK_BASE_BYTES=0 DISK_BASE_INODES=0
   measure
   DISK_BASE_BYTES=$used_bytes DISK_BASE_INODES=$used_inodes
+  if project_quota; then
+    # upper/ and work/ are the project's: they count in its use and limit.
+    local blocks
+    blocks=$(stat -c %b "$DISK_ADMIN/upper" "$DISK_ADMIN/work" "$DISK_ADMIN/work/work" | paste -sd+)
+    DISK_BASE_BYTES=$(( DISK_BASE_BYTES - (blocks) * 512 ))
+    DISK_BASE_INODES=$(( DISK_BASE_INODES - 3 ))
+  fi
   OVERHEAD=$(overhead_blocks "$1")
 }
 
@@ -190,6 +238,7 @@ new_layout() {
 # values file and then the image are renamed into place, the image last.
 template_image() {
   local name=$DISK_TEMPLATES/$DISK_SIZE-$DISK_INODES
+  ! project_quota || name+=-prjquota
   local new=$name.new.$$
   if ! template_values "$name"; then
     in_private_namespace create
@@ -218,6 +267,7 @@ do_create() {
   require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
   require_number DISK_SIZE DISK_INODES
   local -a seed=()
+  rm -f "$DISK_IMAGE.prjquota"
   if [[ -n "${DISK_SEED:-}" && -d $DISK_SEED ]]; then
     shopt -s dotglob nullglob
     seed=("$DISK_SEED"/*)
@@ -244,6 +294,7 @@ do_create() {
     fi
     measure
   fi
+  ! project_quota || : > "$DISK_IMAGE.prjquota"
   echo "base_bytes=$DISK_BASE_BYTES"
   echo "base_inodes=$DISK_BASE_INODES"
   echo "used_bytes=$used_bytes"
@@ -256,8 +307,10 @@ do_create() {
 
 do_mount() {
   require_vars DISK_IMAGE DISK_MOUNT
+  local options=loop
+  [[ ! -e $DISK_IMAGE.prjquota ]] || options+=,prjquota
   mkdir -p "$DISK_MOUNT"
-  mount -n -o loop "$DISK_IMAGE" "$DISK_MOUNT" || fail 1 "cannot mount $DISK_IMAGE at $DISK_MOUNT"
+  mount -n -o "$options" "$DISK_IMAGE" "$DISK_MOUNT" || fail 1 "cannot mount $DISK_IMAGE at $DISK_MOUNT"
 }
 
 # grow_image DEVICE BYTES INODES: enlarge the image and its file system by
@@ -373,6 +426,11 @@ do_limit() {
   if (( short_bytes > 0 || short_inodes > 0 )); then
     grow_image "$device" $(( short_bytes > 0 ? short_bytes : 0 )) $(( short_inodes > 0 ? short_inodes : 0 ))
   fi
+  if project_quota; then
+    set_project_limits "$DISK_BYTES" "$DISK_INODES" || fail 1 "cannot set the project quota of $DISK_IMAGE"
+    report "$device"
+    return
+  fi
   # The byte ballast's own inode and the inode ballast's directory blocks
   # count in the other limit: make the file first, fill it last.
   if (( DISK_BYTES > 0 )); then
@@ -424,6 +482,37 @@ do_destroy() {
     fi
     rm -f "$DISK_IMAGE"
   fi
+  rm -f "$DISK_IMAGE.prjquota"
+}
+
+probe_cleanup() {
+  umount -n "$DISK_ADMIN" 2>/dev/null || true
+  rm -f "$DISK_IMAGE"
+  rmdir "$DISK_ADMIN" 2>/dev/null || true
+}
+
+# A tiny image with project quotas: made, mounted with prjquota, a directory
+# given a project and a limit; supported if statfs of that directory then
+# shows the limit as its size. Everything goes when this exits.
+do_probe() {
+  require_vars DISK_IMAGE DISK_ADMIN
+  in_private_namespace probe
+  local block_size blocks
+  DISK_PROJECT_QUOTA=1
+  trap probe_cleanup EXIT
+  (make_filesystem "$DISK_IMAGE" $(( 64 << 20 )) 64) >/dev/null 2>&1 \
+    || fail $EXIT_NO_PROJECT_QUOTA "mkfs.ext4 cannot make project quotas"
+  [[ -d $DISK_ADMIN ]] || mkdir -p "$DISK_ADMIN"
+  mount -n -o loop,prjquota "$DISK_IMAGE" "$DISK_ADMIN" 2>/dev/null \
+    || fail $EXIT_NO_PROJECT_QUOTA "the kernel cannot mount ext4 with project quotas"
+  mkdir "$DISK_ADMIN/probe"
+  chattr +P -p "$PROJECT_ID" "$DISK_ADMIN/probe" 2>/dev/null \
+    || fail $EXIT_NO_PROJECT_QUOTA "chattr cannot set a project"
+  set_project_limits $(( 1 << 20 )) 0 2>/dev/null \
+    || fail $EXIT_NO_PROJECT_QUOTA "xfs_quota cannot set an ext4 project quota"
+  read -r block_size blocks < <(stat -f -c '%S %b' "$DISK_ADMIN/probe")
+  (( block_size * blocks == 1 << 20 )) || fail $EXIT_NO_PROJECT_QUOTA "statfs does not report the project quota"
+  echo "project_quota=1"
 }
 
 case "${1:-}" in
@@ -431,5 +520,6 @@ case "${1:-}" in
   mount) do_mount ;;
   limit) do_limit ;;
   destroy) do_destroy ;;
-  *) fail 1 "usage: $0 create|mount|limit|destroy (see the comments at the top)" ;;
+  probe) do_probe ;;
+  *) fail 1 "usage: $0 create|mount|limit|destroy|probe (see the comments at the top)" ;;
 esac

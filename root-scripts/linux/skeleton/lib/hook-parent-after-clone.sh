@@ -72,12 +72,16 @@ guard_host_end() {
 # mount of the image per create.
 mount_disk_layer() {
   [[ -f tmp/disk.img ]] || return 0
+  # An image limited by project quota (the marker disk.img.prjquota) is
+  # mounted with prjquota: the kernel enforces the project's limits.
+  local options=loop
+  [[ ! -f tmp/disk.img.prjquota ]] || options+=,prjquota
   local -a seed
   shopt -s dotglob nullglob
   seed=(tmp/rootfs/*)
   shopt -u dotglob nullglob
   if (( ${#seed[@]} == 0 )); then
-    nsenter --target "$PID" --mount -- mount -n -o loop "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
+    nsenter --target "$PID" --mount -- mount -n -o "$options" "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
       || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
     return 0
   fi
@@ -85,11 +89,11 @@ mount_disk_layer() {
   # shellcheck disable=SC2016  # expanded by the bash in the namespace
   nsenter --target "$PID" --mount -- /bin/bash -o errexit -o nounset -o pipefail -c '
     cd -- "$1"
-    mount -n -o loop tmp/disk.img mnt
+    mount -n -o "$2" tmp/disk.img mnt
     shopt -s dotglob nullglob
     mv -- tmp/rootfs/* mnt/upper/
     mount -n --move mnt tmp/rootfs
-  ' mount-disk "$PWD" \
+  ' mount-disk "$PWD" "$options" \
     || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img with its first files"
 }
 

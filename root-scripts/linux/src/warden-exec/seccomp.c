@@ -12,6 +12,7 @@
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
@@ -37,6 +38,7 @@ enum action {
     DENY_NS_FLAGS,    /* EPERM when argument 0 asks for a new namespace */
     DENY_PERSONALITY, /* EPERM unless argument 0 is one of Docker's harmless values */
     DENY_FAMILIES,    /* EAFNOSUPPORT when argument 0 is a socket family outside the netns */
+    DENY_IOCTLS,      /* EPERM when argument 1 is an ioctl that sets a file's project */
 };
 
 static const struct rule {
@@ -79,6 +81,8 @@ static const struct rule {
 #ifdef SYS_quotactl_fd
     {SYS_quotactl_fd, CAP_SYS_ADMIN, DENY},
 #endif
+    /* a file's project: a project quota limits its tree (below) */
+    {SYS_ioctl, CAP_SYS_RESOURCE, DENY_IOCTLS},
     {SYS_acct, CAP_SYS_PACCT, DENY},
     /* namespaces: no new ones, no joining others */
     {SYS_unshare, CAP_SYS_ADMIN, DENY_NS_FLAGS},
@@ -139,6 +143,15 @@ static const uint32_t harmless_personalities[] = {0x0, 0x8, 0x20000, 0x20008, 0x
 static const uint32_t unconfined_families[] = {40 /* AF_VSOCK */, 42 /* AF_QIPCRTR */};
 #define N_FAMILIES (sizeof unconfined_families / sizeof unconfined_families[0])
 
+/* Where disk limits are an ext4 project quota, the container's files belong
+ * to a project whose id new files inherit from their directory; in the
+ * initial user namespace a file's owner may change its project id
+ * (FS_IOC_FSSETXATTR) or a directory's inherit flag (FS_IOC_SETFLAGS, too),
+ * and so write outside the limit. Whoever keeps CAP_SYS_RESOURCE may exceed
+ * quotas anyway. The ioctl's request is an unsigned int: its low 32 bits. */
+static const uint32_t project_ioctls[] = {FS_IOC_FSSETXATTR, FS_IOC_SETFLAGS};
+#define N_IOCTLS (sizeof project_ioctls / sizeof project_ioctls[0])
+
 #define LOAD(field) (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
 #define RET(value) (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, (value))
 #define JUMP(op, k, t, f) (struct sock_filter)BPF_JUMP(BPF_JMP | (op) | BPF_K, (k), (t), (f))
@@ -187,6 +200,13 @@ static void emit_body(struct program *p, enum action action)
         emit(p, RET(SECCOMP_RET_ALLOW));
         emit(p, RET(ERRNO(EAFNOSUPPORT)));
         break;
+    case DENY_IOCTLS:
+        emit(p, LOAD(args[1]));
+        for (unsigned i = 0; i < N_IOCTLS; i++)
+            emit(p, JUMP(BPF_JEQ, project_ioctls[i], (unsigned char)(N_IOCTLS - i), 0));
+        emit(p, RET(SECCOMP_RET_ALLOW));
+        emit(p, RET(ERRNO(EPERM)));
+        break;
     }
 }
 
@@ -199,6 +219,8 @@ static unsigned char body_len(enum action action)
         return (unsigned char)(N_PERSONALITIES + 3);
     case DENY_FAMILIES:
         return (unsigned char)(N_FAMILIES + 3);
+    case DENY_IOCTLS:
+        return (unsigned char)(N_IOCTLS + 3);
     default:
         return 1;
     }

@@ -70,6 +70,7 @@ from .._security import entry_environment
 from .._watch import ProcessExitWatcher
 from ..container.base import Container, State
 from ._create import create_environment, find_init
+from ._disk import detect_project_quota
 from ._limits import ContainerLimits, LimitsSettings
 from ._net import ContainerNetwork
 from ._net_rules import host_firewall_env
@@ -230,6 +231,24 @@ class LinuxContainer(Container):
                     network.allow_host_access,
                 ),
             },
+        )
+        if server.disk_quota_enabled and server.disk_limit_backend == "loop":
+            await cls._detect_disk_project_quota(config)
+
+    @classmethod
+    async def _detect_disk_project_quota(cls, config: Config) -> None:
+        """Once per server start: whether loop images can be limited by project quota."""
+        server = config.server
+        supported, reason = await detect_project_quota(
+            Path(server.root_scripts_path) / cls.backend_name / "disk.sh",
+            run_script,
+            Path(server.container_depot_path),
+        )
+        Logger(namespace="warden.server.container.linux").info(
+            "disk limits: {how}",
+            how="ext4 project quotas"
+            if supported
+            else f"a ballast in each image (no project quotas: {reason})",
         )
 
     # -- lifecycle --

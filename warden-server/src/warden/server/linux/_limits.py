@@ -51,6 +51,7 @@ from ._disk import (
     QuotaDisk,
     RunCommand,
     fill_response,
+    project_quota_supported,
     requested_limits,
 )
 from .cgroups import (
@@ -89,6 +90,7 @@ class LimitsSettings:
     disk_image_size: int | None
     disk_image_inodes: int
     cgroup_version: int | None = None
+    disk_project_quota: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> LimitsSettings:
@@ -102,6 +104,9 @@ class LimitsSettings:
           (default: the size of the depot's file system; sparse, so free until used);
         - ``server.disk_image_inodes``: inodes of a new image (default 200000);
         - ``server.cgroup_root``: where the cgroup hierarchies are (default /sys/fs/cgroup).
+
+        ``disk_project_quota`` is not configured: it is what host setup detected
+        (``detect_project_quota``), for the images made from now on.
         """
         server = config.server
         return cls(
@@ -113,6 +118,7 @@ class LimitsSettings:
             depot_path=Path(server.container_depot_path),
             disk_image_size=server.disk_image_size,
             disk_image_inodes=server.disk_image_inodes or DEFAULT_IMAGE_INODES,
+            disk_project_quota=project_quota_supported(),
         )
 
     def image_size(self) -> int:
@@ -171,6 +177,7 @@ class ContainerLimits:
                 image_size=settings.image_size(),
                 image_inodes=settings.disk_image_inodes,
                 live_root=self._live_root,
+                project_quota=settings.disk_project_quota,
             )
         if settings.disk_backend == "quota":
             return QuotaDisk(uid=uid, depot_path=settings.depot_path, quota=quota or KernelQuota())

@@ -8,10 +8,19 @@ are the overlay's). ``root-scripts/linux/disk.sh`` does the work; see its
 header for how limits are enforced (a hidden ballast, the image grown only
 past its size).
 
+Where the kernel has ext4 project quotas (detected at server start, see
+``_probe.py``), a new image is limited by its project quota instead: no
+ballast, and ``df /`` in the container shows the byte limit as the size.
+Each image remembers which way it is limited (its snapshot), whatever later
+detections say.
+
 Usage is read without starting any process: ``statvfs`` of the container's
 root (an overlay reports its upper file system) while the container runs, the
 image's superblock when it is stopped (the kernel writes the counters back
-when the last mount goes).
+when the last mount goes). With a project quota, the overlay's ``statvfs``
+reports the project's own use for a limited resource (bytes, inodes), and the
+whole file system's for an unlimited one, less the base: the empty layout
+but upper/ and work/, which belong to the project and count in its limit.
 """
 
 from __future__ import annotations
@@ -87,6 +96,7 @@ class _State:
     ballast_inodes: int = 0
     overhead_blocks: int = 0
     image_bytes: int = 0
+    project_quota: bool = False
 
 
 class LoopDisk:
@@ -103,32 +113,38 @@ class LoopDisk:
         image_size: int,
         image_inodes: int,
         live_root: Callable[[], Path | None],
+        project_quota: bool = False,
     ) -> None:
-        """``live_root`` gives the running container's root (``/proc/<init>/root``) or None."""
+        """``live_root`` gives the running container's root (``/proc/<init>/root``) or None;
+        ``project_quota``: make the image limited by project quota (host support detected)."""
         self.paths = paths
         self._script = script
         self._run = run
         self._image_size = image_size
         self._image_inodes = image_inodes
         self._live_root = live_root
+        self._project_quota = project_quota
         self._state = _State()
 
     # -- life cycle --
 
     async def prepare(self) -> None:
+        state = _State(project_quota=self._project_quota)
         values = await self._disk(
             "create",
+            state,
             DISK_SIZE=self._image_size,
             DISK_INODES=self._image_inodes,
             **({"DISK_SEED": self.paths.seed} if self.paths.seed else {}),
             **({"DISK_TEMPLATES": self.paths.templates} if self.paths.templates else {}),
         )
         self._state = self._updated(
-            _State(base_bytes=values["base_bytes"], base_inodes=values["base_inodes"]), values
+            replace(state, base_bytes=values["base_bytes"], base_inodes=values["base_inodes"]),
+            values,
         )
 
     async def destroy(self) -> None:
-        await self._disk("destroy", DISK_MOUNT=self.paths.mount)
+        await self._disk("destroy", self._state, DISK_MOUNT=self.paths.mount)
 
     def snapshot(self) -> dict[str, Any]:
         state = asdict(self._state)
@@ -172,6 +188,7 @@ class LoopDisk:
                 )
             values = await self._disk(
                 "limit",
+                self._state,
                 DISK_BYTES=byte_limit,
                 DISK_INODES=limits.inode_hard,
                 DISK_BASE_BYTES=self._state.base_bytes,
@@ -190,6 +207,16 @@ class LoopDisk:
             stat = os.statvfs(root)
             occupied = (stat.f_blocks - stat.f_bfree) * stat.f_frsize
             inodes = stat.f_files - stat.f_ffree
+            if state.project_quota:
+                # The project's own numbers for a limited resource: no base to take off.
+                return DiskUsage(
+                    bytes_used=occupied
+                    if state.limits.block_hard
+                    else max(occupied - state.base_bytes, 0),
+                    inodes_used=inodes
+                    if state.limits.inode_hard
+                    else max(inodes - state.base_inodes, 0),
+                )
         else:
             counts = read_ext4_counts(self.paths.image)
             occupied = (
@@ -213,9 +240,14 @@ class LoopDisk:
             image_bytes=values["image_bytes"],
         )
 
-    async def _disk(self, step: str, **env: object) -> dict[str, int]:
-        """Run ``disk.sh step``; its ``key=value`` output as integers."""
-        full_env = {"DISK_IMAGE": self.paths.image, "DISK_ADMIN": self.paths.admin, **env}
+    async def _disk(self, step: str, state: _State, **env: object) -> dict[str, int]:
+        """Run ``disk.sh step`` for an image in ``state``; its ``key=value`` output as integers."""
+        full_env = {
+            "DISK_IMAGE": self.paths.image,
+            "DISK_ADMIN": self.paths.admin,
+            "DISK_PROJECT_QUOTA": int(state.project_quota),
+            **env,
+        }
         result = await self._run([str(self._script), step], env=full_env, check=False)
         if result.exit_code != 0:
             message = result.stderr.decode("utf-8", "replace").strip().splitlines()
