@@ -88,7 +88,7 @@ ORIGINAL_TYPES = {1, 11, 12, 13, 14, 21, 22, 23, 24, 31, 32, 41, 42, 51, 52, 53,
 
 def test_every_type_has_request_and_response() -> None:
     numbers = {int(n) for n in wp.Message.Type.values()}
-    assert ORIGINAL_TYPES <= numbers
+    assert numbers >= ORIGINAL_TYPES
     assert all(n >= 100 for n in numbers - ORIGINAL_TYPES), "extensions are numbered from 100"
     assert set(wp.RESPONSE_TYPES) == numbers
     assert set(wp.REQUEST_TYPES) == numbers - {wp.Message.Error}
