@@ -112,8 +112,8 @@ def measure(socket_path: str | None) -> tuple[Samples, Samples]:
 
 
 def unit_of(name: str) -> str:
-    """ms for round trips, req/s for rates."""
-    return "ms" if "round trip" in name else "req/s"
+    """ms for round trips and latency percentiles, req/s for rates."""
+    return "ms" if "round trip" in name or " p99 " in name else "req/s"
 
 
 def main(socket_path: str | None = None) -> None:
