@@ -25,7 +25,14 @@ from pathlib import Path
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from warden.protocol import REQUEST_TYPES, StreamRequest, response_class_for, type_underscored
+from warden.protocol import (
+    REQUEST_TYPES,
+    StreamInRequest,
+    StreamOutRequest,
+    StreamRequest,
+    response_class_for,
+    type_underscored,
+)
 
 __all__ = ["BLOCKING", "DEFERRED", "FLAVOURS", "Flavour", "generate", "render"]
 
@@ -45,7 +52,7 @@ _SCALARS = {
 _RESERVED = ("self", "timeout", "request", "response")
 
 #: Requests answered by many frames; ``stream()`` serves them, not a call method.
-STREAMING: tuple[type[object], ...] = (StreamRequest,)
+STREAMING: tuple[type[object], ...] = (StreamRequest, StreamInRequest, StreamOutRequest)
 
 
 @dataclass(frozen=True)
@@ -223,8 +230,9 @@ def render(flavour: Flavour) -> str:
         f'    """{flavour.class_doc}',
         "",
         "    Required fields are positional, in declaration order; optional ones are",
-        "    keyword-only and left unset when None. StreamRequest has no method here:",
-        "    ``stream()`` serves it.",
+        "    keyword-only and left unset when None. The requests answered by many",
+        "    frames have none here: ``stream()``, ``stream_in()`` and ``stream_out()``",
+        "    serve them.",
         '    """',
         "",
         f"    def _send({send_params}) -> Any:",

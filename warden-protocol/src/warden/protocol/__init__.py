@@ -74,6 +74,10 @@ from ._messages import (
     SpawnResponse,
     StopRequest,
     StopResponse,
+    StreamInRequest,
+    StreamInResponse,
+    StreamOutRequest,
+    StreamOutResponse,
     StreamRequest,
     StreamResponse,
 )
@@ -105,6 +109,8 @@ BYTES_FIELDS = (
     "RunResponse.stdout",
     "RunResponse.stderr",
     "StreamResponse.data",
+    "StreamInRequest.data",
+    "StreamOutResponse.data",
 )
 
 __all__ = [
@@ -183,4 +189,8 @@ __all__ = [
     "StopResponse",
     "StreamRequest",
     "StreamResponse",
+    "StreamInRequest",
+    "StreamInResponse",
+    "StreamOutRequest",
+    "StreamOutResponse",
 ]

@@ -23,6 +23,8 @@ from .pb.resource_limits_pb2 import ResourceLimits
 from .pb.run_pb2 import RunRequest, RunResponse
 from .pb.spawn_pb2 import SpawnRequest, SpawnResponse
 from .pb.stop_pb2 import StopRequest, StopResponse
+from .pb.stream_in_pb2 import StreamInRequest, StreamInResponse
+from .pb.stream_out_pb2 import StreamOutRequest, StreamOutResponse
 from .pb.stream_pb2 import StreamRequest, StreamResponse
 
 __all__ = [
@@ -65,6 +67,10 @@ __all__ = [
     "SpawnResponse",
     "StopRequest",
     "StopResponse",
+    "StreamInRequest",
+    "StreamInResponse",
+    "StreamOutRequest",
+    "StreamOutResponse",
     "StreamRequest",
     "StreamResponse",
 ]

@@ -29,6 +29,8 @@ class Message(_message.Message):
         Ping: _ClassVar[Message.Type]
         List: _ClassVar[Message.Type]
         Echo: _ClassVar[Message.Type]
+        StreamIn: _ClassVar[Message.Type]
+        StreamOut: _ClassVar[Message.Type]
     Error: Message.Type
     Create: Message.Type
     Stop: Message.Type
@@ -49,6 +51,8 @@ class Message(_message.Message):
     Ping: Message.Type
     List: Message.Type
     Echo: Message.Type
+    StreamIn: Message.Type
+    StreamOut: Message.Type
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     type: Message.Type

@@ -30,6 +30,10 @@ A backend subclasses ``Container``, sets ``backend_name`` (its folder under
     and ``RLIMIT_<NAME>``; see ``_jobs.py`` for the wrapper's duties).
     ``job.privileged`` says whether the script runs as root.
 ``async do_copy_in(request) -> None``, ``async do_copy_out(request) -> None``
+``stream_command(direction: str, path: str) -> tuple[Sequence[str], Mapping[str, object]]``
+    (sync) The StreamIn/StreamOut extension: argv and environment of the
+    process that runs tar in the container's view (``direction`` ``in``:
+    extract stdin under ``path``; ``out``: pack ``path`` to stdout).
 ``async do_net_in(request) -> NetInResponse``, ``async do_net_out(request) -> None``
 ``async do_limit_memory|do_limit_disk|do_limit_bandwidth|do_limit_cpu(request) -> response``
 ``async add_info(response: InfoResponse) -> None``
@@ -62,6 +66,7 @@ from typing import Any, ClassVar, TypeVar
 from google.protobuf.message import Message
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from warden.protocol import (
     CopyInRequest,
@@ -90,6 +95,8 @@ from warden.protocol import (
     SpawnResponse,
     StopRequest,
     StopResponse,
+    StreamOutRequest,
+    StreamOutResponse,
     StreamRequest,
     StreamResponse,
     filtered_dict,
@@ -105,6 +112,7 @@ from .._messages import script_reason
 from .._pools import NetworkPool
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
 from .._snapshot import delete_snapshot, write_snapshot
+from .._tar import TarIn, TarOut
 from ._context import ContainerContext, Peer
 
 __all__ = [
@@ -679,6 +687,48 @@ class Container:
             await self.do_copy_out(request)
         return CopyOutResponse()
 
+    def open_stream_in(self, dst_path: str) -> TarIn:
+        """Start extracting a tar stream under ``dst_path`` (StreamIn's first chunk).
+
+        StreamIn is served by the server, which keeps the open stream with
+        its connection; the container checks its state and starts tar.
+        """
+        if self.state not in _ACTIVE:
+            raise StateError(tuple(s.value for s in _ACTIVE), self.state_name)
+        if not dst_path:
+            raise WardenError("stream_in failed: dst_path is empty")
+        argv, env = self.stream_command("in", dst_path)
+        return TarIn(argv, env, self.context.reactor)
+
+    async def _stream_out(self, request: StreamOutRequest, peer: Peer | None) -> StreamOutResponse:
+        if not request.src_path:
+            raise WardenError("stream_out failed: src_path is empty")
+
+        def send(data: bytes) -> None:
+            if peer is not None:
+                peer.send(StreamOutResponse(data=data))
+
+        argv, env = self.stream_command("out", request.src_path)
+        tar = TarOut(argv, env, self.context.reactor, send)
+        producer = _TarProducer(tar)
+        if peer is not None:
+            peer.register_producer(producer)
+        # race() in _until_lost waits for a success: tar's failure comes boxed.
+        ended: defer.Deferred[list[Any]] = defer.ensureDeferred(tar.run()).addBoth(
+            lambda outcome: [outcome]
+        )
+        try:
+            (outcome,) = await self._until_lost(ended, peer)
+            if isinstance(outcome, Failure):
+                outcome.raiseException()
+        except BaseException:
+            tar.abort()
+            raise
+        finally:
+            if peer is not None:
+                peer.unregister_producer()
+        return StreamOutResponse(done=True)
+
     async def _limit_memory(self, request: LimitMemoryRequest, peer: Peer | None) -> Message:
         return await self.do_limit_memory(request)
 
@@ -807,6 +857,11 @@ class Container:
     async def do_copy_out(self, request: CopyOutRequest) -> None:
         raise WardenError("not implemented")
 
+    def stream_command(
+        self, direction: str, path: str
+    ) -> tuple[Sequence[str], Mapping[str, object]]:
+        raise WardenError("not implemented")
+
     async def do_net_in(self, request: NetInRequest) -> NetInResponse:
         raise WardenError("not implemented")
 
@@ -853,6 +908,22 @@ class _SnapshotBracket:
             and not container._destroying
         ):
             container.save_snapshot()
+
+
+class _TarProducer:
+    """(An IPushProducer.) A connection's send buffer pauses tar's output."""
+
+    def __init__(self, tar: TarOut) -> None:
+        self.tar = tar
+
+    def pauseProducing(self) -> None:
+        self.tar.pause()
+
+    def resumeProducing(self) -> None:
+        self.tar.resume()
+
+    def stopProducing(self) -> None:
+        self.tar.abort()
 
 
 def _waiting_on(event: defer.Deferred[None]) -> defer.Deferred[None]:
@@ -924,6 +995,7 @@ REQUEST_TABLE: Mapping[type[Message], Step] = {
     NetOutRequest: Step(Container._net_out, _ACTIVE, Bracket.AROUND),
     CopyInRequest: Step(Container._copy_in, _ACTIVE, Bracket.NONE),
     CopyOutRequest: Step(Container._copy_out, _ACTIVE_STOPPED, Bracket.NONE),
+    StreamOutRequest: Step(Container._stream_out, _ACTIVE, Bracket.NONE),
     LimitMemoryRequest: Step(Container._limit_memory, _ACTIVE_STOPPED, Bracket.AROUND),
     LimitDiskRequest: Step(Container._limit_disk, _ACTIVE_STOPPED, Bracket.AROUND),
     LimitBandwidthRequest: Step(Container._limit_bandwidth, _ACTIVE_STOPPED, Bracket.AROUND),
