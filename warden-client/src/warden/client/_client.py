@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -269,10 +270,8 @@ class Client(RequestMethods):
                 unanswered += 1
                 while unanswered:
                     unanswered -= 1
-                    try:
+                    with contextlib.suppress(ServerError):
                         self._read(None)
-                    except ServerError:
-                        pass
                 break
             chunk = following
         if error is not None:

@@ -47,8 +47,8 @@ from ._pools import NetworkPool, PortPool, UidPool
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
-from ._stream_in import OpenStreamIn
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
+from ._stream_in import OpenStreamIn
 from ._syslog import SyslogSender
 from ._watch import DirectoryWatcher
 from .container import backend_class
