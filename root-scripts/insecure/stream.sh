@@ -48,6 +48,10 @@ for name in bin sbin lib lib32 lib64 libx32; do
   fi
 done
 
+# Nothing but the container's root is writable: a name that leads out of it
+# (through a link) finds no place to write.
+mount -n -o remount,ro,bind "$jail"
+
 # The commands in the jail: "$1" is the path inside it.
 # shellcheck disable=SC2016
 case $direction in

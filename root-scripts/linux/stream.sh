@@ -36,7 +36,15 @@ case $direction in
     inside='cd
       { mkdir -p -- "$1" && cd -- "$1"; } 2>/dev/null \
         || { echo "cannot create the directory $1 in the container (a file is in the way, or no permission)" >&2; exit 1; }
-      exec tar -x -p -f -' ;;
+      # GNU tar reports a full disk as a short write ("Wrote only N of M
+      # bytes"): say what it means.
+      if ! said=$(tar -x -p -f - 2>&1); then
+        printf "%s\n" "$said" >&2
+        if [[ $said == *"Wrote only"* || $said == *"No space left"* || $said == *"quota exceeded"* ]]; then
+          echo "No space left on device: the container reached its disk limit" >&2
+        fi
+        exit 1
+      fi' ;;
   out)
     inside='cd
       src=$1
