@@ -19,7 +19,7 @@ from warden.protocol import REQUEST_TYPES, CreateRequest, EchoRequest, RunReques
 ALL_COMMANDS = [
     "copy_in", "copy_out", "create", "destroy", "echo", "info", "limit_bandwidth",
     "limit_cpu", "limit_disk", "limit_memory", "link", "list", "net_in", "net_out",
-    "ping", "run", "spawn", "stop", "stream",
+    "ping", "run", "spawn", "stop", "stream", "stream_in", "stream_out",
 ]  # fmt: skip
 
 
@@ -113,11 +113,12 @@ def test_global_help_lists_every_command_then_help() -> None:
     lines = text.split("\n")
     assert lines[0] == ""
     width = len("limit_bandwidth") + 2
-    for line, name in zip(lines[1:20], ALL_COMMANDS, strict=True):
+    count = len(ALL_COMMANDS)
+    for line, name in zip(lines[1 : count + 1], ALL_COMMANDS, strict=True):
         assert line == f"\t{name:<{width}}{COMMANDS[name].description}"
-    assert lines[20].startswith(f"\t{'help':<{width}}")
-    assert lines[21] == ""
-    assert "--help" in lines[22]
+    assert lines[count + 1].startswith(f"\t{'help':<{width}}")
+    assert lines[count + 2] == ""
+    assert "--help" in lines[count + 3]
     assert text.endswith("\n")
     assert global_help(30).split("\n")[1] == f"\t{'copy_in':<30}{COMMANDS['copy_in'].description}"
 
@@ -176,3 +177,20 @@ def test_create_request_descriptor_order_is_schema_order() -> None:
     assert [f.name for f in CreateRequest.DESCRIPTOR.fields] == [
         "bind_mounts", "grace_time", "handle", "network", "rootfs",
     ]  # fmt: skip
+
+
+def test_stream_in_and_stream_out_take_local_paths() -> None:
+    parsed = parse_command(["stream_in", "--handle", "h", "--src", "a.tar", "--dst", "/x"])
+    assert isinstance(parsed, Invocation)
+    assert (parsed.request.handle, parsed.request.src, parsed.request.dst) == ("h", "a.tar", "/x")
+    assert parsed.command.request_class is REQUEST_TYPES[108]
+    with pytest.raises(CommandError, match="Missing required flags: '--src', '--dst'."):
+        parse_command(["stream_out", "--handle", "h"])
+    with pytest.raises(CommandError, match="the field: 'data' is invalid"):
+        parse_command(["stream_in", "--data", "x"])
+    text = command_help(COMMANDS["stream_out"])
+    assert text.startswith(
+        f"command: stream_out\ndescription: {COMMANDS['stream_out'].description}\n"
+    )
+    assert "\t--src <src> (string)  # required: the path in the container" in text
+    assert "\t--dst <dst> (string)  # required: the local file the tar stream is written to" in text
