@@ -258,9 +258,10 @@ def test_tar_streams_in_and_out(server: Server, home: Path, tmp_path: Path) -> N
         "",
     )
     archive = tmp_path / "out.tar"
-    assert warden(
-        "stream_out", "--handle", "tars", "--src", "/in/sub", "--dst", str(archive)
-    ) == ("done : true\n", "")
+    assert warden("stream_out", "--handle", "tars", "--src", "/in/sub", "--dst", str(archive)) == (
+        "done : true\n",
+        "",
+    )
     with tarfile.open(archive) as read:
         assert sorted(read.getnames()) == ["sub", "sub/file", "sub/link"]
     # A tar file goes in as it is.

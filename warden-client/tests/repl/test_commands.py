@@ -184,7 +184,7 @@ def test_stream_in_and_stream_out_take_local_paths() -> None:
     assert isinstance(parsed, Invocation)
     assert (parsed.request.handle, parsed.request.src, parsed.request.dst) == ("h", "a.tar", "/x")
     assert parsed.command.request_class is REQUEST_TYPES[108]
-    with pytest.raises(CommandError, match="Missing required flags: '--src', '--dst'."):
+    with pytest.raises(CommandError, match=r"Missing required flags: '--src', '--dst'\."):
         parse_command(["stream_out", "--handle", "h"])
     with pytest.raises(CommandError, match="the field: 'data' is invalid"):
         parse_command(["stream_in", "--data", "x"])
