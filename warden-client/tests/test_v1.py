@@ -322,7 +322,9 @@ def test_every_response_but_limit_cpu_has_a_v1_value() -> None:
     from warden.protocol import RESPONSE_TYPES, ErrorResponse
 
     without = []
-    for cls in RESPONSE_TYPES.values():
+    for number, cls in RESPONSE_TYPES.items():
+        if number >= 100:  # extensions: the v1 API never had them
+            continue
         try:
             response_to_v1(cls())
         except V1Error:
