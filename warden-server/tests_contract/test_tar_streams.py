@@ -11,9 +11,14 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
+import sys
 import tarfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +202,95 @@ def test_the_disk_limit_stops_an_extraction(
     assert message.startswith("stream_in failed: tar: ")
     assert "No space left on device" in message or "Disk quota exceeded" in message
     assert client.ping(timeout=REQUEST_TIMEOUT).ByteSize() == 0
+
+
+# -- the Twisted client and the shell, on both backends --
+
+
+@pytest.fixture(scope="module")
+def reactor_thread() -> Iterator[Any]:
+    """The global reactor, run in a thread for this module (it cannot restart)."""
+    from twisted.internet import reactor
+
+    running: Any = reactor
+    thread = threading.Thread(target=running.run, kwargs={"installSignalHandlers": False})
+    thread.daemon = True
+    thread.start()
+    while not running.running:
+        time.sleep(0.01)
+    yield running
+    running.callFromThread(running.stop)
+    thread.join(10)
+
+
+def test_the_twisted_client_streams_in_and_out(
+    backend: Backend, client: Client, container: str, reactor_thread: Any, tmp_path: Path
+) -> None:
+    from twisted.internet import defer
+    from twisted.internet.threads import blockingCallFromThread
+
+    from warden.twisted_client import connect
+
+    home = backend.home.rstrip("/")
+    payload = os.urandom(MIB) * 3
+    source = archive(lambda made: add(made, "big", data=payload, mode=0o640))
+
+    async def session() -> tuple[bytes, str]:
+        connection = await connect(reactor_thread, backend.server.socket_path)
+        try:
+            answer = await connection.stream_in(container, f"{home}/tw", source, window=2)
+            assert answer.done
+            chunks: list[bytes] = []
+            final = await connection.stream_out(container, f"{home}/tw/big", chunks.append)
+            assert final.done and len(chunks) > 1
+            try:
+                await connection.stream_out(container, f"{home}/tw/none", chunks.append)
+            except ServerError as error:
+                failed = error.message
+            else:
+                failed = ""
+            await connection.ping()  # still in step
+            return b"".join(chunks), failed
+        finally:
+            await connection.disconnect()
+
+    streamed, failed = blockingCallFromThread(
+        reactor_thread, lambda: defer.ensureDeferred(session()).addTimeout(120, reactor_thread)
+    )
+    (member, data) = members(iter([streamed]))["big"]
+    assert (data == payload, stat.S_IMODE(member.mode)) == (True, 0o640)
+    missing = f"{home}/tw/none"
+    assert failed == f"stream_out failed: no such file or directory in the container: {missing}"
+
+
+def warden_tool(socket_path: str, *command: str) -> subprocess.CompletedProcess[str]:
+    tool = Path(sys.executable).parent / "warden"
+    return subprocess.run(
+        [str(tool), "--socket", socket_path, "--", *command],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_shell_streams_in_and_out(
+    backend: Backend, client: Client, container: str, tmp_path: Path
+) -> None:
+    home = backend.home.rstrip("/")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "script").write_text("#!/bin/sh\necho from the shell\n")
+    (tree / "script").chmod(0o755)
+    socket_path = backend.server.socket_path
+    done = warden_tool(socket_path, "stream_in", "--handle", container, "--src", str(tree),
+                       "--dst", f"{home}/sh")  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "done : true\n"), done.stderr
+    assert run_ok(client, container, "sh/script") == b"from the shell\n"
+    target = tmp_path / "out.tar"
+    done = warden_tool(socket_path, "stream_out", "--handle", container, "--src",
+                       f"{home}/sh/", "--dst", str(target))  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "done : true\n"), done.stderr
+    with tarfile.open(target) as read:
+        assert stat.S_IMODE(read.getmember("./script").mode) == 0o755
+    done = warden_tool(socket_path, "stream_in", "--handle", container, "--src", str(target),
+                       "--dst", f"{home}/sh/script/x")  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("stream_in failed: cannot create the directory")
