@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import socket
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +199,90 @@ def test_a_stream_given_up_by_its_client_ends_its_tar(
     raw.sock.close()
     wait_for(lambda: not children_of(server.pid), what="tar to end")
     assert client.ping().ByteSize() == 0
+
+
+def test_the_server_stops_reading_while_tar_is_full(
+    server: WardenServer, client: AnyClient
+) -> None:
+    """A client that pipelines without end is held back: with tar stopped,
+    the server takes a window of chunks and stops reading the connection."""
+    handle = client.create().handle
+    chunk = 64 * 1024
+    whole = tar_of({"big": os.urandom(MIB) * 16}).getvalue()
+    starts = range(0, len(whole), chunk)
+    frames = [
+        request_to_wire(
+            StreamInRequest(
+                handle=handle,
+                dst_path="/held",
+                data=whole[start : start + chunk],
+                last=start == starts[-1],
+            )
+        )
+        for start in starts
+    ]
+    raw = Raw(server.socket_path)
+    raw.send(StreamInRequest(handle=handle, dst_path="/held"))  # opens the stream, no data
+    assert raw.receive() == StreamInResponse()
+    (tar,) = children_of(server.pid)
+    os.kill(tar, signal.SIGSTOP)
+    try:
+        offered = b"".join(frames)
+        raw.sock.setblocking(False)
+        accepted = 0
+        stalls = 0
+        while stalls < 10 and accepted < len(offered):
+            try:
+                accepted += raw.sock.send(offered[accepted : accepted + chunk])
+                stalls = 0
+            except BlockingIOError:
+                stalls += 1
+                time.sleep(0.05)  # let the server read what it will
+        # tar's pipe, the server's window and the socket's buffers: far from 16 MiB.
+        assert accepted < 4 * MIB
+    finally:
+        os.kill(tar, signal.SIGCONT)
+    raw.sock.setblocking(True)
+    raw.sock.sendall(offered[accepted:])
+    answers = [raw.receive() for _ in frames]
+    assert answers[:-1] == [StreamInResponse()] * (len(frames) - 1)
+    assert answers[-1] == StreamInResponse(done=True)
+    assert (container_root(client, handle) / "held" / "big").stat().st_size == 16 * MIB
+
+
+def read_by(pid: int) -> int:
+    """Bytes the process has read so far (/proc/PID/io's rchar)."""
+    try:
+        io_text = Path(f"/proc/{pid}/io").read_text()
+    except FileNotFoundError:
+        raise AssertionError("tar has ended: it was never held back") from None
+    for line in io_text.splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar")
+
+
+def test_tar_waits_while_the_client_does_not_read(server: WardenServer, client: AnyClient) -> None:
+    """StreamOut: tar's output is read only as fast as the client takes it."""
+    handle = client.create().handle
+    (container_root(client, handle) / "big").write_bytes(os.urandom(MIB) * 16)
+    raw = Raw(server.socket_path)
+    raw.send(StreamOutRequest(handle=handle, src_path="/big"))
+    wait_for(lambda: bool(children_of(server.pid)), what="tar to start")
+    (tar,) = children_of(server.pid)
+    seen, steady = -1, 0
+    while steady < 10:  # until tar has stopped reading for a while
+        now = read_by(tar)
+        steady = steady + 1 if now == seen else 0
+        seen = now
+        time.sleep(0.05)
+    # The pipe, the server's send buffer and the socket's: far from 16 MiB.
+    assert seen < 4 * MIB
+    received = bytearray()
+    while True:
+        answer = raw.receive()
+        if getattr(answer, "done", False):
+            break
+        received += getattr(answer, "data", b"")
+    original = (container_root(client, handle) / "big").read_bytes()
+    assert members_of(bytes(received))["big"] == original
