@@ -161,6 +161,27 @@ def test_links_planted_in_the_container_do_not_lead_out(
     assert members(iter([streamed]))["planted"][0].linkname == str(host_dir)
 
 
+def test_a_link_to_etc_is_the_containers_etc(
+    backend: Backend, client: Client, container: str
+) -> None:
+    home = backend.home.rstrip("/")
+    run_ok(client, container, "ln -s /etc etc-link")
+    path = f"{home}/etc-link/hostname"
+    if backend.kind == "insecure":  # the jail has no /etc: the link leads nowhere
+        assert error_of(lambda: list(client.stream_out(container, path))) == (
+            f"stream_out failed: no such file or directory in the container: {path}"
+        )
+        return
+    streamed = members(client.stream_out(container, path))
+    assert streamed["hostname"][1] == run_ok(client, container, "cat /etc/hostname")
+    assert streamed["hostname"][1] != Path("/etc/hostname").read_bytes()
+    one_file = archive(lambda made: add(made, "pwned", data=b"x"))
+    # vcap may not write the container's /etc, and the host's is never reached.
+    refused = error_of(client.stream_in, container, f"{home}/etc-link", one_file)
+    assert refused.startswith("stream_in failed: tar: ")
+    assert not Path("/etc/pwned").exists()
+
+
 def test_bad_paths_and_broken_streams_say_why(
     backend: Backend, client: Client, container: str
 ) -> None:
