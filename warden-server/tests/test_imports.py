@@ -15,17 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import warden.client
 import warden.protocol
 import warden.server
 import warden.twisted_client
 
 PACKAGES = (warden.protocol, warden.client, warden.twisted_client, warden.server)
-
-#: Modules that import each other today, and why they are tolerated here.
-KNOWN_CYCLES: dict[str, str] = {}
 
 #: Imports each module named on stdin (a JSON list) in a forked child of a
 #: process that has loaded no warden module; prints {module: error}.
@@ -115,13 +110,7 @@ def test_modules_are_found_in_every_package() -> None:
 
 
 def test_every_module_imports_alone() -> None:
-    failures = import_each_alone([m for m in all_modules() if m not in KNOWN_CYCLES])
+    failures = import_each_alone(all_modules())
     assert failures == {}, "cannot be imported alone:\n" + "\n".join(
         f"{module}:\n{error}" for module, error in sorted(failures.items())
     )
-
-
-@pytest.mark.parametrize("module", sorted(KNOWN_CYCLES))
-def test_known_cycle(module: str) -> None:
-    if import_each_alone([module]):
-        pytest.xfail(KNOWN_CYCLES[module])
