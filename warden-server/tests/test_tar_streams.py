@@ -286,3 +286,16 @@ def test_tar_waits_while_the_client_does_not_read(server: WardenServer, client: 
         received += getattr(answer, "data", b"")
     original = (container_root(client, handle) / "big").read_bytes()
     assert members_of(bytes(received))["big"] == original
+
+
+def test_destroy_ends_a_stream_under_way(server: WardenServer, client: AnyClient) -> None:
+    handle = client.create().handle
+    whole = tar_of({"f": b"x" * 100000}).getvalue()
+    raw = Raw(server.socket_path)
+    raw.send(StreamInRequest(handle=handle, dst_path="/half", data=whole[:20000]))
+    assert raw.receive() == StreamInResponse()
+    assert children_of(server.pid)
+    client.destroy(handle)
+    assert children_of(server.pid) == []  # tar was ended before the container went
+    raw.send(StreamInRequest(handle=handle, dst_path="/half", data=whole[20000:], last=True))
+    assert getattr(raw.receive(), "message", "") == "unknown handle"  # the container is gone

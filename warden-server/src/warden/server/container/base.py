@@ -126,6 +126,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_Tar = TypeVar("_Tar", TarIn, TarOut)
 
 #: Seconds between attempts to write a snapshot that could not be written
 #: (a full depot): until it is, a restart would destroy the container.
@@ -203,6 +204,8 @@ class Container:
         #: Fires when the Stop under way ends (None when none is).
         self._stopping: defer.Deferred[None] | None = None
         self._snapshot_retry: Any = None
+        #: The tar of each StreamIn or StreamOut under way (ended by Destroy).
+        self._tars: set[TarIn | TarOut] = set()
 
     # -- identity and resources --
 
@@ -506,6 +509,8 @@ class Container:
                 with contextlib.suppress(WardenError):  # best effort; waits for one under way
                     await self.dispatch(StopRequest(handle=self.handle))
         self._destroying = True
+        for tar in list(self._tars):  # a StreamIn or StreamOut under way
+            tar.abort()
         # Gone first: should the server die in the middle, the next one
         # finds no snapshot and finishes the destroy, rather than bring back
         # a container half torn down.
@@ -698,7 +703,18 @@ class Container:
         if not dst_path:
             raise WardenError("stream_in failed: dst_path is empty")
         argv, env = self.stream_command("in", dst_path)
-        return TarIn(argv, env, self.context.reactor)
+        return self._follow(TarIn(argv, env, self.context.reactor))
+
+    def _follow(self, tar: _Tar) -> _Tar:
+        """Keep ``tar`` until it ends, for Destroy to end it first."""
+        self._tars.add(tar)
+
+        def ended(status: int) -> int:
+            self._tars.discard(tar)
+            return status  # for tar's own waiters after this one
+
+        tar.process.ended.addCallback(ended)
+        return tar
 
     async def _stream_out(self, request: StreamOutRequest, peer: Peer | None) -> StreamOutResponse:
         if not request.src_path:
@@ -709,7 +725,7 @@ class Container:
                 peer.send(StreamOutResponse(data=data))
 
         argv, env = self.stream_command("out", request.src_path)
-        tar = TarOut(argv, env, self.context.reactor, send)
+        tar = self._follow(TarOut(argv, env, self.context.reactor, send))
         producer = _TarProducer(tar)
         if peer is not None:
             peer.register_producer(producer)
