@@ -36,8 +36,19 @@ CONTROLLERS = ("cpu", "cpuacct", "memory", "devices", "pids", "freezer")
 class BenchServer:
     """``with BenchServer(netns) as server:`` a running server; ``server.client()``."""
 
-    def __init__(self, netns: str, repo: Path = REPO) -> None:
+    def __init__(
+        self,
+        netns: str,
+        repo: Path = REPO,
+        *,
+        server: dict[str, Any] | None = None,
+        stop_timeout: float = 30,
+    ) -> None:
+        """``server``: keys of the ``server`` section set beyond the default
+        configuration (the warm pool's bench); ``stop_timeout``: seconds the
+        server has to exit on SIGTERM before it is killed."""
         self.netns = netns
+        self.stop_timeout = stop_timeout
         #: The checkout whose server code and root scripts run (another one
         #: than this: its sources come first on the server's PYTHONPATH).
         self.repo = repo
@@ -54,6 +65,7 @@ class BenchServer:
             container_rootfs_path=str(ROOTFS),
             root_scripts_path=str(repo / "root-scripts"),
             cgroup_parent=self.cgroup_parent,
+            **(server or {}),
         )
         config["health_check_server"]["port"] = 0
         config["logging"]["file"] = str(self.base / "server.log")
@@ -115,7 +127,7 @@ class BenchServer:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(30)
+                self.process.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

@@ -128,7 +128,7 @@ def make_files(where: Path, count: int = 100, size: int = 100 * 1024) -> Path:
     return where
 
 
-UNITS = {"stream": "MiB/s", "wall": "s", "failures": "", "memory": "KiB"}
+UNITS = {"stream": "MiB/s", "wall": "s", "failures": "", "not from the pool": "", "memory": "KiB"}
 
 
 def unit_of(name: str) -> str:

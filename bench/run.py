@@ -46,8 +46,15 @@ TARGETS = {
     "100 concurrent creates: wall": Target(None, None, ratio=1.5),
     "100 concurrent destroys: wall": Target(None, None, ratio=1.5),
     "ping p99 on another connection during 100 creates at once": Target(20),
+    # The warm pool (pool_bench.py). One create: the floor is a ping on the
+    # same server. 100 at once: the floor is that of 100 creates at once (the
+    # same kernel work done directly), as for any create.
+    "create from the pool": Target(5),
+    "100 creates at once from the pool: wall": Target(None, ratio=1.5),
 }
 
+
+POOL_BURST = "100 creates at once from the pool: wall"
 
 #: Table order: figure names by their beginnings.
 ORDER = ["create", "destroy", "run true", "run printing", "stream", "copy_in", "copy_out",
@@ -55,7 +62,9 @@ ORDER = ["create", "destroy", "run true", "run printing", "stream", "copy_in", "
          "ping, Twisted", "memory per container, 10", "memory per container, 50",
          "100 concurrent creates: wall", "100 concurrent creates: failures",
          "100 concurrent creates: each", "100 concurrent destroys",
-         "ping p99 on another connection"]  # fmt: skip
+         "ping p99 on another connection",
+         "100 creates at once from the pool"]  # fmt: skip
+# ("create from the pool" goes with "create", right after it.)
 
 
 def _order(name: str) -> int:
@@ -74,6 +83,7 @@ def linux_figures() -> list[Figure]:
     """Warden and the floor, step by step in turn, each figure with its floor and target."""
     import linux_bench
     import ping_bench
+    import pool_bench
     from _netns import private_netns
     from _server import BenchServer
     from crun_bench import Crun
@@ -84,6 +94,11 @@ def linux_figures() -> list[Figure]:
         warden, floors, cruns = linux_bench.measure(
             server, floor, crun=crun, between=lambda: ping_bench.measure(server.socket_path)
         )
+    with private_netns() as netns:  # a server of its own, its pool made first
+        pooled, pool_floors = pool_bench.measure(netns)
+    warden |= pooled
+    floors |= pool_floors
+    floors[POOL_BURST] = floors["100 concurrent creates: wall"]
     return [
         Figure.of(name, unit_of(name), warden[name], floors.get(name), TARGETS.get(name),
                   crun=cruns.get(name))

@@ -12,6 +12,7 @@ import inspect
 from warden.client import Client
 from warden.protocol import (
     REQUEST_TYPES,
+    BulkInfoRequest,
     StreamInRequest,
     StreamOutRequest,
     StreamRequest,
@@ -21,6 +22,8 @@ from warden.protocol import (
 #: Requests of many frames: Client.stream, stream_in and stream_out serve
 #: them, not generated methods.
 STREAMING = (StreamRequest, StreamInRequest, StreamOutRequest)
+#: Optional fields that are positional all the same.
+POSITIONAL = {BulkInfoRequest: ("handles",)}
 
 
 def test_every_request_type_has_a_method() -> None:
@@ -42,7 +45,11 @@ def test_required_fields_positional_optional_keyword_only() -> None:
         required = [f.name for f in fields if f.is_required]
         positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
         keyword_only = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
-        assert positional == required, cls.__name__
-        assert keyword_only == [f.name for f in fields if not f.is_required] + ["timeout"]
+        also = list(POSITIONAL.get(cls, ()))  # bulk_info(handles)
+        assert positional == required + also, cls.__name__
+        assert keyword_only == [
+            f.name for f in fields if not f.is_required and f.name not in also
+        ] + ["timeout"]
+    assert list(inspect.signature(Client.bulk_info).parameters)[:2] == ["self", "handles"]
     run = inspect.signature(Client.run).parameters
     assert list(run)[:3] == ["self", "handle", "script"]

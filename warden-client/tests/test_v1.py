@@ -319,14 +319,24 @@ def test_response_values(response: Any, value: Any) -> None:
 
 
 def test_every_response_but_limit_cpu_has_a_v1_value() -> None:
-    from warden.protocol import RESPONSE_TYPES, ErrorResponse
+    from warden.protocol import RESPONSE_TYPES, ErrorResponse, is_extension
 
     without = []
-    for number, cls in RESPONSE_TYPES.items():
-        if number >= 100:  # extensions: the v1 API never had them
-            continue
+    for cls in RESPONSE_TYPES.values():
+        if cls is not ErrorResponse and is_extension(cls):
+            continue  # not in the original: no v1 form (tested below)
         try:
             response_to_v1(cls())
         except V1Error:
             without.append(cls)
     assert without == [ErrorResponse, LimitCpuResponse]
+
+
+def test_extension_responses_have_no_v1_value() -> None:
+    from warden.protocol import RESPONSE_TYPES, ErrorResponse, is_extension
+
+    extensions = [c for c in RESPONSE_TYPES.values() if c is not ErrorResponse and is_extension(c)]
+    assert extensions
+    for cls in extensions:
+        with pytest.raises(V1Error, match=f"Unknown response: {cls.__name__}"):
+            response_to_v1(cls())

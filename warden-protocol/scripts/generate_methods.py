@@ -27,6 +27,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from warden.protocol import (
     REQUEST_TYPES,
+    BulkInfoRequest,
+    GetPropertyRequest,
     StreamInRequest,
     StreamOutRequest,
     StreamRequest,
@@ -53,6 +55,25 @@ _RESERVED = ("self", "timeout", "request", "response")
 
 #: Requests answered by many frames; ``stream()`` serves them, not a call method.
 STREAMING: tuple[type[object], ...] = (StreamRequest, StreamInRequest, StreamOutRequest)
+
+#: Extension methods that return something made of the response: the type
+#: and the warden.protocol function that makes it.
+RESULTS: dict[type[object], tuple[str, str]] = {
+    GetPropertyRequest: ("str", "property_value"),
+    BulkInfoRequest: ("dict[str, InfoResponse | ServerError]", "bulk_info_result"),
+}
+
+#: Optional fields that are positional all the same (``bulk_info(handles)``).
+POSITIONAL: dict[type[object], tuple[str, ...]] = {BulkInfoRequest: ("handles",)}
+
+#: Message types given as something simpler, with the warden.protocol
+#: function that makes the field's value of it: properties as a dict.
+CONVERTED: dict[str, tuple[str, str]] = {
+    "warden.Property": (
+        "Mapping[str, str] | Iterable[Property | Mapping[str, Any]]",
+        "property_list",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,9 @@ DEFERRED = Flavour(
 
 
 def _python_type(field: FieldDescriptor) -> str:
+    converted = _converted(field)
+    if converted is not None:
+        return converted[0]
     if field.message_type is not None:
         name = field.message_type.full_name.removeprefix("warden.")
         base = f"{name} | Mapping[str, Any]"
@@ -119,6 +143,12 @@ def _python_type(field: FieldDescriptor) -> str:
     else:
         base = _SCALARS.get(field.type, "int")
     return f"Iterable[{base}]" if field.is_repeated else base
+
+
+def _converted(field: FieldDescriptor) -> tuple[str, str] | None:
+    if field.message_type is None or not field.is_repeated:
+        return None
+    return CONVERTED.get(field.message_type.full_name)
 
 
 def _top_level(descriptor: Descriptor) -> str:
@@ -130,35 +160,62 @@ def _method(cls: type[object], flavour: Flavour, names: set[str]) -> list[str]:
     response = response_class_for(cls).__name__  # type: ignore[arg-type]
     names.update({cls.__name__, response})
     required, optional = [], []
+    positional = POSITIONAL.get(cls, ())
+    arguments = []
     for field in descriptor.fields:
         if keyword.iskeyword(field.name) or field.name in _RESERVED:
             raise SystemExit(f"{cls.__name__}.{field.name} cannot be a parameter name")
-        if field.message_type is not None:
-            names.add(_top_level(field.message_type))
+        converted = _converted(field)
+        if converted is not None:
+            names.update({_top_level(field.message_type), converted[1]})
+            arguments.append(f"            {field.name}={converted[1]}({field.name}),")
+        else:
+            if field.message_type is not None:
+                names.add(_top_level(field.message_type))
+            arguments.append(f"            {field.name}={field.name},")
         if field.is_required:
             required.append(f"{field.name}: {_python_type(field)}")
+        elif field.name in positional:
+            required.append(f"{field.name}: {_python_type(field)} | None = None")
         else:
             optional.append(f"{field.name}: {_python_type(field)} | None = None")
     keyword_only = optional + list(flavour.extra_params)
     params = ["self", *required, *(["*", *keyword_only] if keyword_only else [])]
-    arguments = [f"            {f.name}={f.name}," for f in descriptor.fields]
     send = f"request{', ' + flavour.send_args if flavour.send_args else ''}"
     name = type_underscored(cls)  # type: ignore[arg-type]
-    returns = flavour.returns.format(response=response)
+    sent = flavour.returns.format(response=response)
+    result = RESULTS.get(cls)
+    returns = sent if result is None else flavour.returns.format(response=result[0])
     lines = [f"    def {name}("]
     lines += [f"        {p}," for p in params]
     lines += [
         f"    ) -> {returns}:",
-        f'        """Send ``{cls.__name__}``, return ``{response}``."""',
+        (
+            f'        """Send ``{cls.__name__}``, return ``{response}``."""'
+            if result is None
+            else f'        """Send ``{cls.__name__}``, return ``{result[1]}`` of ``{response}``."""'
+        ),
         *(
             [f"        request = {cls.__name__}(", *arguments, "        )"]
             if arguments
             else [f"        request = {cls.__name__}()"]
         ),
-        f"        response: {returns} = self._send({send})",
-        "        return response",
-        "",
     ]
+    if result is None:
+        lines += [f"        response: {sent} = self._send({send})", "        return response"]
+    else:
+        names.update({result[1], "InfoResponse"})
+        if flavour.send_args:  # blocking: the value at once
+            lines += [
+                f"        response: {response} = self._send({send})",
+                f"        return {result[1]}(response)",
+            ]
+        else:
+            lines += [
+                f"        sent: {sent} = self._send({send})",
+                f"        return sent.addCallback({result[1]})",
+            ]
+    lines.append("")
     return lines
 
 
@@ -196,6 +253,11 @@ def _call_overloads(flavour: Flavour) -> list[str]:
     return lines
 
 
+def _import_order(name: str) -> tuple[bool, str]:
+    # As ruff's isort sorts: constants and classes before functions.
+    return (name[:1].islower(), name)
+
+
 def render(flavour: Flavour) -> str:
     """The source of one flavour's mixin module."""
     names: set[str] = {"Request"}
@@ -220,8 +282,9 @@ def render(flavour: Flavour) -> str:
         *flavour.imports,
         *([""] if flavour.imports else []),
         "from warden.protocol import (",
-        *(f"    {name}," for name in sorted(names)),
+        *(f"    {name}," for name in sorted(names, key=_import_order)),
         ")",
+        "from warden.protocol.errors import ServerError",
         "",
         f'__all__ = ["{flavour.class_name}"]',
         "",

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import warden.server as ws
 import warden.server.container as wc
-from warden.protocol import REQUEST_TYPES, EchoRequest, ListRequest, PingRequest, StreamInRequest
+from warden.protocol import (
+    REQUEST_TYPES,
+    BulkInfoRequest,
+    CapacityRequest,
+    EchoRequest,
+    ListRequest,
+    PingRequest,
+    StreamInRequest,
+)
 from warden.server.container import REQUEST_TABLE, Container, backend_class
 from warden.server.container.insecure import InsecureContainer
 
@@ -25,7 +33,9 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 def test_every_request_type_is_served() -> None:
     # StreamIn: the connection holds its open stream; the container starts its tar.
-    by_server = {PingRequest, ListRequest, EchoRequest, StreamInRequest}
+    by_server = {
+        PingRequest, ListRequest, EchoRequest, BulkInfoRequest, CapacityRequest, StreamInRequest,
+    }  # fmt: skip
     assert set(REQUEST_TYPES.values()) == set(REQUEST_TABLE) | by_server
     assert not set(REQUEST_TABLE) & by_server
 

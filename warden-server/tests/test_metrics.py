@@ -117,6 +117,9 @@ class NoServer:
     def pools(self) -> dict[str, object]:
         return {}
 
+    def warm_pool_sizes(self) -> tuple[int, int]:
+        return 0, 0
+
 
 def test_each_server_has_its_own_registry() -> None:
     first, second = Metrics(NoServer(), ["active"]), Metrics(NoServer(), ["active"])  # type: ignore[arg-type]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from warden.protocol import properties_of
+
 from .conftest import TIMEOUT, LinuxServer, init_pid, output
 
 
@@ -82,3 +84,25 @@ def test_a_job_spawned_just_before_a_drain_still_runs_after_the_restart(
         assert (result.exit_status, result.stdout) == (0, b"slept\n")
         for made in handles:
             client.destroy(made, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("how", ["drain", "kill"])
+def test_properties_survive_a_restart(server: LinuxServer, how: str) -> None:
+    with server.client() as client:
+        handle = client.create(properties={"a": "1", "b": "2"}, timeout=TIMEOUT).handle
+        client.set_property(handle, "c", "3")
+        client.remove_property(handle, "a")
+        job = client.spawn(handle, "echo ready; while :; do sleep 0.05; done").job_id
+    if how == "drain":
+        assert server.drain() == 0
+    else:
+        server.kill()
+    server.start()
+    with server.client() as client:
+        assert properties_of(client.info(handle)) == {"b": "2", "c": "3"}
+        assert client.list(properties={"c": "3"}).handles == [handle]
+        assert client.get_property(handle, "b") == "2"
+        # The job is still signalled in its container after the restart.
+        client.signal(handle, job, "TERM")
+        assert client.link(handle, job, timeout=TIMEOUT).exit_status == 255
+        client.destroy(handle, timeout=TIMEOUT)

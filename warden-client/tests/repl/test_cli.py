@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 from .conftest import Server, run_warden, warden_command
@@ -60,7 +61,7 @@ def test_help_needs_no_server(home: Path, tmp_path: Path) -> None:
     absent = str(tmp_path / "absent.sock")
     done = run_warden("--socket", absent, "--", "help", home=home)
     assert done.returncode == 0
-    assert done.stdout.decode().startswith("\n\tcopy_in ")
+    assert done.stdout.decode().startswith("\n\tbulk_info ")
     done = run_warden("--socket", absent, "--", "create", "--help", home=home)
     assert done.returncode == 0
     assert done.stdout.decode().startswith("command: create\n")
@@ -191,7 +192,7 @@ def test_trace_comes_before_the_output(server: Server, home: Path) -> None:
     )
     assert done.stdout == b"+ echo --message hi\nmessage : hi\n"
     done = run_warden("--trace", "--", "help", home=home)
-    assert done.stdout.startswith(b"+ help\n\n\tcopy_in")
+    assert done.stdout.startswith(b"+ help\n\n\tbulk_info")
 
 
 def test_job_output_bytes_are_passed_through(server: Server, home: Path) -> None:
@@ -240,6 +241,79 @@ def test_an_argument_that_is_not_utf8(server: Server, home: Path) -> None:
     )
     assert (done.returncode, done.stdout) == (1, b"")
     assert done.stderr == b"In flag: '--message', the value is not valid UTF-8: b'\\xff'\n"
+
+
+def test_extension_commands(server: Server, home: Path) -> None:
+    warden = Tool(server, home)
+    out, _ = warden(
+        "create", "--handle", "repl-ext", "--properties", "team=blue", "--properties", "tier=web"
+    )
+    assert out == "handle : repl-ext\n"
+    warden("create", "--handle", "repl-other", "--properties[0].key", "team",
+           "--properties[0].value", "red")  # fmt: skip
+    assert warden("set_property", "--handle", "repl-ext", "--key", "owner", "--value", "a=b") == (
+        "",
+        "",
+    )
+    assert warden("get_property", "--handle", "repl-ext", "--key", "owner") == ("value : a=b\n", "")
+    assert warden("list", "--properties", "team=blue") == ("handles[0] : repl-ext\n", "")
+    assert warden("list", "--properties", "team=red", "--properties", "tier=web") == ("", "")
+    out, _ = warden("info", "--handle", "repl-ext")
+    assert "properties[0].key : team\nproperties[0].value : blue\n" in out
+    assert "properties[2].key : owner\nproperties[2].value : a=b\n" in out
+    assert warden("remove_property", "--handle", "repl-ext", "--key", "owner") == ("", "")
+    assert warden("get_property", "--handle", "repl-ext", "--key", "owner", expect=1) == (
+        "",
+        "unknown property: 'owner'\n",
+    )
+    assert warden("create", "--properties", "novalue", expect=1) == (
+        "",
+        "In flag: '--properties', expected KEY=VALUE, got 'novalue'.\n",
+    )
+
+    out, _ = warden("bulk_info", "--handles", "repl-ext", "--handles", "absent")
+    assert out.startswith("entries[0].handle : repl-ext\nentries[0].info.state : active\n")
+    assert out.endswith("entries[1].handle : absent\nentries[1].error : unknown handle\n")
+    out, _ = warden("bulk_info")
+    assert "handle : repl-other\n" in out
+
+    out, _ = warden(
+        "spawn", "--handle", "repl-ext", "--script",
+        "trap 'echo got-usr1; exit 7' USR1; echo ready; while :; do sleep 0.05; done",
+    )  # fmt: skip
+    job_id = out.split(" : ")[1].strip()
+    stdout = Path(server.directory) / "depot"
+    wait_for_file_text(stdout, job_id, "ready")
+    assert warden("signal", "--handle", "repl-ext", "--job_id", job_id, "--signal", "SIGUSR1") == (
+        "",
+        "",
+    )
+    assert warden("link", "--handle", "repl-ext", "--job_id", job_id, expect=7)[0] == (
+        "ready\ngot-usr1\n"
+    )
+    _, err = warden("signal", "--handle", "repl-ext", "--job_id", job_id, "--signal", "nope",
+                    expect=1)  # fmt: skip
+    assert err == "unknown signal 'nope' (allowed: TERM, KILL, INT, HUP, QUIT, USR1, USR2)\n"
+
+    out, _ = warden("capacity")
+    lines = out.splitlines()
+    assert [line.split(" : ")[0] for line in lines] == [
+        "memory_in_bytes", "disk_in_bytes", "max_containers",
+    ]  # fmt: skip
+    assert all(int(line.split(" : ")[1]) > 0 for line in lines)
+    for handle in ("repl-ext", "repl-other"):
+        warden("destroy", "--handle", handle)
+
+
+def wait_for_file_text(depot: Path, job_id: str, text: str) -> None:
+    """Until a job of the depot printed ``text`` (its traps are set by then)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for stdout in depot.glob(f"*/jobs/{job_id}/stdout"):
+            if text in stdout.read_text():
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"no job {job_id} printed {text!r}")
 
 
 def test_tar_streams_in_and_out(server: Server, home: Path, tmp_path: Path) -> None:

@@ -17,9 +17,10 @@ from warden.client._repl._parse import (
 from warden.protocol import REQUEST_TYPES, CreateRequest, EchoRequest, RunRequest
 
 ALL_COMMANDS = [
-    "copy_in", "copy_out", "create", "destroy", "echo", "info", "limit_bandwidth",
-    "limit_cpu", "limit_disk", "limit_memory", "link", "list", "net_in", "net_out",
-    "ping", "run", "spawn", "stop", "stream", "stream_in", "stream_out",
+    "bulk_info", "capacity", "copy_in", "copy_out", "create", "destroy", "echo",
+    "get_property", "info", "limit_bandwidth", "limit_cpu", "limit_disk", "limit_memory",
+    "link", "list", "net_in", "net_out", "ping", "remove_property", "run", "set_property",
+    "signal", "spawn", "stop", "stream", "stream_in", "stream_out",
 ]  # fmt: skip
 
 
@@ -120,7 +121,7 @@ def test_global_help_lists_every_command_then_help() -> None:
     assert lines[count + 2] == ""
     assert "--help" in lines[count + 3]
     assert text.endswith("\n")
-    assert global_help(30).split("\n")[1] == f"\t{'copy_in':<30}{COMMANDS['copy_in'].description}"
+    assert global_help(30).split("\n")[3] == f"\t{'copy_in':<30}{COMMANDS['copy_in'].description}"
 
 
 def test_command_help_of_a_command_without_fields() -> None:
@@ -144,14 +145,17 @@ def test_command_help_layout() -> None:
 
 def test_command_help_groups_required_repeated_optional_and_nests() -> None:
     lines = command_help(COMMANDS["create"]).split("\n")[6:]
-    assert lines[:4] == [
+    assert lines[:7] == [
         "\t--bind_mounts[index]  # array: host directories to mount in the container (linux)",
         "\t\t.src_path <src_path> (string)  # required: the directory on the host",
         "\t\t.dst_path <dst_path> (string)  # required: where it appears in the container",
         "\t\t.mode <mode> (RO, RW)  # required: read-only or read-write",
+        "\t--properties[index]  # array: labels to keep with the container (or KEY=VALUE)",
+        "\t\t.key <key> (string)  # required: the property's name",
+        "\t\t.value <value> (string)  # required: the property's value",
     ]
-    assert lines[4].startswith("\t[--grace_time <grace_time> (uint32)]  # optional: ")
-    assert [line.split()[0] for line in lines[5:8]] == ["[--handle", "[--network", "[--rootfs"]
+    assert lines[7].startswith("\t[--grace_time <grace_time> (uint32)]  # optional: ")
+    assert [line.split()[0] for line in lines[8:11]] == ["[--handle", "[--network", "[--rootfs"]
 
     spawn = command_help(COMMANDS["spawn"]).split("\n")[6:]
     flags = [line.strip().split()[0] for line in spawn if line]
@@ -175,7 +179,7 @@ def test_every_request_field_has_a_description() -> None:
 def test_create_request_descriptor_order_is_schema_order() -> None:
     # The help relies on descriptor order being the schema's.
     assert [f.name for f in CreateRequest.DESCRIPTOR.fields] == [
-        "bind_mounts", "grace_time", "handle", "network", "rootfs",
+        "bind_mounts", "grace_time", "handle", "network", "rootfs", "properties",
     ]  # fmt: skip
 
 

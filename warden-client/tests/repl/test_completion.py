@@ -178,3 +178,33 @@ def test_handles_come_from_the_server(server: Server) -> None:
     lost = Executor(Client(server.socket_path + ".gone"), Output(out, err))
     assert complete_with(LiveHandles(lost.list_handles), "stop --handle ") == []
     assert (out.getvalue(), err.getvalue()) == (b"", b"")
+
+
+def test_bulk_info_handles_complete_to_live_handles() -> None:
+    handles = LiveHandles(FakeList(["web-2", "db-1"]))
+    assert complete_with(handles, "bulk_info --handles ") == [
+        "bulk_info --handles db-1", "bulk_info --handles web-2",
+    ]  # fmt: skip
+    assert complete_with(handles, "bulk_info --handles[0] w") == ["bulk_info --handles[0] web-2"]
+
+
+def test_extension_flags_complete() -> None:
+    assert complete("signal --handle h --job_id 1 --s") == ["signal --handle h --job_id 1 --signal"]
+    assert complete("create --prop") == [
+        "create --properties[0].key",
+        "create --properties[0].value",
+    ]
+    assert complete("set_property --handle h --") == [
+        "set_property --handle h --handle",
+        "set_property --handle h --key",
+        "set_property --handle h --value",
+        "set_property --handle h --help",
+    ]
+
+
+def test_signal_names_complete() -> None:
+    line = "signal --handle h --job_id 1 --signal "
+    assert complete(line) == [
+        line + n for n in ("TERM", "KILL", "INT", "HUP", "QUIT", "USR1", "USR2")
+    ]
+    assert complete(line + "us") == [line + "USR1", line + "USR2"]

@@ -13,10 +13,12 @@ from warden.client._repl._flags import (
     populate,
 )
 from warden.protocol import (
+    BulkInfoRequest,
     CreateRequest,
     EchoRequest,
     InfoResponse,
     LimitMemoryRequest,
+    ListRequest,
     NetOutRequest,
     SpawnRequest,
     StopRequest,
@@ -234,3 +236,31 @@ def test_values_that_are_not_utf8_are_refused() -> None:
     with pytest.raises(FlagError) as caught:
         populate(EchoRequest(), ["--message", value])
     assert str(caught.value) == "In flag: '--message', the value is not valid UTF-8: b'caf\\xe9'"
+
+
+def test_properties_as_key_value_and_indexed() -> None:
+    request = populate(
+        CreateRequest(),
+        ["--properties", "a=1", "--properties", "b=x=y", "--properties[2].key", "c",
+         "--properties[2].value", "3", "--properties", "d="],
+    )  # fmt: skip
+    assert [(p.key, p.value) for p in request.properties] == [
+        ("a", "1"), ("b", "x=y"), ("c", "3"), ("d", ""),
+    ]  # fmt: skip
+    assert [
+        (p.key, p.value) for p in populate(ListRequest(), ["--properties", "k=v"]).properties
+    ] == [("k", "v")]
+    for bad in ("novalue", "=v"):
+        with pytest.raises(FlagError) as caught:
+            populate(CreateRequest(), ["--properties", bad])
+        assert str(caught.value) == f"In flag: '--properties', expected KEY=VALUE, got '{bad}'."
+    with pytest.raises(FlagError, match=r"Invalid flag: '--properties'\."):
+        populate(CreateRequest(), ["--properties"])
+
+
+def test_a_repeated_scalar_appends_without_an_index() -> None:
+    request = populate(BulkInfoRequest(), ["--handles", "a", "--handles", "b", "--handles[2]", "c"])
+    assert list(request.handles) == ["a", "b", "c"]
+    # A repeated message other than properties still needs its index.
+    with pytest.raises(FlagError, match="is not indexed"):
+        populate(CreateRequest(), ["--bind_mounts", "x"])

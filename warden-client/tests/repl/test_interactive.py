@@ -117,7 +117,7 @@ def test_history_is_saved_and_restored(server: Server, tmp_path: Path) -> None:
 def test_help_and_trace(server: Server, tmp_path: Path) -> None:
     shell = session(server, tmp_path)
     shell.type("help" + ENTER + "echo --help" + ENTER + CTRL_D, trace=True)
-    assert shell.stdout.startswith("+ help\n\n\tcopy_in ")
+    assert shell.stdout.startswith("+ help\n\n\tbulk_info ")
     assert "+ echo --help\ncommand: echo\n" in shell.stdout
 
 

@@ -54,6 +54,9 @@ class Owner:
     def pools(self) -> dict[str, Any]:
         return {}
 
+    def warm_pool_sizes(self) -> tuple[int, int]:
+        return 0, 0
+
     def connection_made(self, connection: WardenConnection) -> None:
         self.connections.append(connection)
 

@@ -24,6 +24,7 @@ from warden.protocol.errors import (
     ClientConnectionError,
     ClientError,
     ClientTimeoutError,
+    ExtensionNotSupported,
     ServerError,
     V1Error,
 )
@@ -45,5 +46,6 @@ __all__ = [
     "ServerError",
     "ClientConnectionError",
     "ClientTimeoutError",
+    "ExtensionNotSupported",
     "V1Error",
 ]

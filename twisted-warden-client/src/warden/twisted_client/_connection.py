@@ -194,7 +194,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         head = self._pending[0]
         if isinstance(response, ErrorResponse):
             self._pending.popleft()
-            head.deferred.errback(server_error(response))
+            head.deferred.errback(server_error(response, head.expected))
             return
         if not isinstance(response, head.expected):
             self._abort(

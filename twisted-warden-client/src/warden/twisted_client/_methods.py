@@ -10,6 +10,10 @@ from typing import Any, overload
 from twisted.internet.defer import Deferred
 
 from warden.protocol import (
+    BulkInfoRequest,
+    BulkInfoResponse,
+    CapacityRequest,
+    CapacityResponse,
     CopyInRequest,
     CopyInResponse,
     CopyOutRequest,
@@ -20,6 +24,8 @@ from warden.protocol import (
     DestroyResponse,
     EchoRequest,
     EchoResponse,
+    GetPropertyRequest,
+    GetPropertyResponse,
     InfoRequest,
     InfoResponse,
     LimitBandwidthRequest,
@@ -40,15 +46,26 @@ from warden.protocol import (
     NetOutResponse,
     PingRequest,
     PingResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
     Request,
     ResourceLimits,
     RunRequest,
     RunResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+    SignalRequest,
+    SignalResponse,
     SpawnRequest,
     SpawnResponse,
     StopRequest,
     StopResponse,
+    bulk_info_result,
+    property_list,
+    property_value,
 )
+from warden.protocol.errors import ServerError
 
 __all__ = ["DeferredRequestMethods"]
 
@@ -78,6 +95,7 @@ class DeferredRequestMethods:
         handle: str | None = None,
         network: str | None = None,
         rootfs: str | None = None,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
     ) -> Deferred[CreateResponse]:
         """Send ``CreateRequest``, return ``CreateResponse``."""
         request = CreateRequest(
@@ -86,6 +104,7 @@ class DeferredRequestMethods:
             handle=handle,
             network=network,
             rootfs=rootfs,
+            properties=property_list(properties),
         )
         response: Deferred[CreateResponse] = self._send(request)
         return response
@@ -349,9 +368,13 @@ class DeferredRequestMethods:
 
     def list(
         self,
+        *,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
     ) -> Deferred[ListResponse]:
         """Send ``ListRequest``, return ``ListResponse``."""
-        request = ListRequest()
+        request = ListRequest(
+            properties=property_list(properties),
+        )
         response: Deferred[ListResponse] = self._send(request)
         return response
 
@@ -364,6 +387,81 @@ class DeferredRequestMethods:
             message=message,
         )
         response: Deferred[EchoResponse] = self._send(request)
+        return response
+
+    def set_property(
+        self,
+        handle: str,
+        key: str,
+        value: str,
+    ) -> Deferred[SetPropertyResponse]:
+        """Send ``SetPropertyRequest``, return ``SetPropertyResponse``."""
+        request = SetPropertyRequest(
+            handle=handle,
+            key=key,
+            value=value,
+        )
+        response: Deferred[SetPropertyResponse] = self._send(request)
+        return response
+
+    def get_property(
+        self,
+        handle: str,
+        key: str,
+    ) -> Deferred[str]:
+        """Send ``GetPropertyRequest``, return ``property_value`` of ``GetPropertyResponse``."""
+        request = GetPropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        sent: Deferred[GetPropertyResponse] = self._send(request)
+        return sent.addCallback(property_value)
+
+    def remove_property(
+        self,
+        handle: str,
+        key: str,
+    ) -> Deferred[RemovePropertyResponse]:
+        """Send ``RemovePropertyRequest``, return ``RemovePropertyResponse``."""
+        request = RemovePropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        response: Deferred[RemovePropertyResponse] = self._send(request)
+        return response
+
+    def bulk_info(
+        self,
+        handles: Iterable[str] | None = None,
+    ) -> Deferred[dict[str, InfoResponse | ServerError]]:
+        """Send ``BulkInfoRequest``, return ``bulk_info_result`` of ``BulkInfoResponse``."""
+        request = BulkInfoRequest(
+            handles=handles,
+        )
+        sent: Deferred[BulkInfoResponse] = self._send(request)
+        return sent.addCallback(bulk_info_result)
+
+    def signal(
+        self,
+        handle: str,
+        job_id: int,
+        signal: str,
+    ) -> Deferred[SignalResponse]:
+        """Send ``SignalRequest``, return ``SignalResponse``."""
+        request = SignalRequest(
+            handle=handle,
+            job_id=job_id,
+            signal=signal,
+        )
+        response: Deferred[SignalResponse] = self._send(request)
+        return response
+
+    def capacity(
+        self,
+    ) -> Deferred[CapacityResponse]:
+        """Send ``CapacityRequest``, return ``CapacityResponse``."""
+        request = CapacityRequest()
+        response: Deferred[CapacityResponse] = self._send(request)
         return response
 
     @overload
@@ -438,6 +536,30 @@ class DeferredRequestMethods:
     def call(
         self, request: EchoRequest
     ) -> Deferred[EchoResponse]: ...
+    @overload
+    def call(
+        self, request: SetPropertyRequest
+    ) -> Deferred[SetPropertyResponse]: ...
+    @overload
+    def call(
+        self, request: GetPropertyRequest
+    ) -> Deferred[GetPropertyResponse]: ...
+    @overload
+    def call(
+        self, request: RemovePropertyRequest
+    ) -> Deferred[RemovePropertyResponse]: ...
+    @overload
+    def call(
+        self, request: BulkInfoRequest
+    ) -> Deferred[BulkInfoResponse]: ...
+    @overload
+    def call(
+        self, request: SignalRequest
+    ) -> Deferred[SignalResponse]: ...
+    @overload
+    def call(
+        self, request: CapacityRequest
+    ) -> Deferred[CapacityResponse]: ...
     @overload
     def call(
         self, request: builtins.list[Any] | tuple[Any, ...]

@@ -32,6 +32,7 @@ from warden.protocol.errors import (
     ClientConnectionError,
     ClientError,
     ClientTimeoutError,
+    ExtensionNotSupported,
     ServerError,
     server_error,
 )
@@ -344,7 +345,11 @@ class Client(RequestMethods):
         """The next response; ServerError for an ErrorResponse."""
         response = self._next_response(deadline)
         if isinstance(response, ErrorResponse):
-            raise server_error(response)
+            error = server_error(response, self._expected)
+            if isinstance(error, ExtensionNotSupported):
+                # A server that does not know the type closes the connection.
+                self._close()
+            raise error
         if not isinstance(response, self._expected):
             self._close()
             raise ClientConnectionError(

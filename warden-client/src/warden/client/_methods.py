@@ -8,6 +8,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, overload
 
 from warden.protocol import (
+    BulkInfoRequest,
+    BulkInfoResponse,
+    CapacityRequest,
+    CapacityResponse,
     CopyInRequest,
     CopyInResponse,
     CopyOutRequest,
@@ -18,6 +22,8 @@ from warden.protocol import (
     DestroyResponse,
     EchoRequest,
     EchoResponse,
+    GetPropertyRequest,
+    GetPropertyResponse,
     InfoRequest,
     InfoResponse,
     LimitBandwidthRequest,
@@ -38,15 +44,26 @@ from warden.protocol import (
     NetOutResponse,
     PingRequest,
     PingResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
     Request,
     ResourceLimits,
     RunRequest,
     RunResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+    SignalRequest,
+    SignalResponse,
     SpawnRequest,
     SpawnResponse,
     StopRequest,
     StopResponse,
+    bulk_info_result,
+    property_list,
+    property_value,
 )
+from warden.protocol.errors import ServerError
 
 __all__ = ["RequestMethods"]
 
@@ -76,6 +93,7 @@ class RequestMethods:
         handle: str | None = None,
         network: str | None = None,
         rootfs: str | None = None,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
         timeout: float | None = None,
     ) -> CreateResponse:
         """Send ``CreateRequest``, return ``CreateResponse``."""
@@ -85,6 +103,7 @@ class RequestMethods:
             handle=handle,
             network=network,
             rootfs=rootfs,
+            properties=property_list(properties),
         )
         response: CreateResponse = self._send(request, timeout)
         return response
@@ -370,10 +389,13 @@ class RequestMethods:
     def list(
         self,
         *,
+        properties: Mapping[str, str] | Iterable[Property | Mapping[str, Any]] | None = None,
         timeout: float | None = None,
     ) -> ListResponse:
         """Send ``ListRequest``, return ``ListResponse``."""
-        request = ListRequest()
+        request = ListRequest(
+            properties=property_list(properties),
+        )
         response: ListResponse = self._send(request, timeout)
         return response
 
@@ -388,6 +410,93 @@ class RequestMethods:
             message=message,
         )
         response: EchoResponse = self._send(request, timeout)
+        return response
+
+    def set_property(
+        self,
+        handle: str,
+        key: str,
+        value: str,
+        *,
+        timeout: float | None = None,
+    ) -> SetPropertyResponse:
+        """Send ``SetPropertyRequest``, return ``SetPropertyResponse``."""
+        request = SetPropertyRequest(
+            handle=handle,
+            key=key,
+            value=value,
+        )
+        response: SetPropertyResponse = self._send(request, timeout)
+        return response
+
+    def get_property(
+        self,
+        handle: str,
+        key: str,
+        *,
+        timeout: float | None = None,
+    ) -> str:
+        """Send ``GetPropertyRequest``, return ``property_value`` of ``GetPropertyResponse``."""
+        request = GetPropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        response: GetPropertyResponse = self._send(request, timeout)
+        return property_value(response)
+
+    def remove_property(
+        self,
+        handle: str,
+        key: str,
+        *,
+        timeout: float | None = None,
+    ) -> RemovePropertyResponse:
+        """Send ``RemovePropertyRequest``, return ``RemovePropertyResponse``."""
+        request = RemovePropertyRequest(
+            handle=handle,
+            key=key,
+        )
+        response: RemovePropertyResponse = self._send(request, timeout)
+        return response
+
+    def bulk_info(
+        self,
+        handles: Iterable[str] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, InfoResponse | ServerError]:
+        """Send ``BulkInfoRequest``, return ``bulk_info_result`` of ``BulkInfoResponse``."""
+        request = BulkInfoRequest(
+            handles=handles,
+        )
+        response: BulkInfoResponse = self._send(request, timeout)
+        return bulk_info_result(response)
+
+    def signal(
+        self,
+        handle: str,
+        job_id: int,
+        signal: str,
+        *,
+        timeout: float | None = None,
+    ) -> SignalResponse:
+        """Send ``SignalRequest``, return ``SignalResponse``."""
+        request = SignalRequest(
+            handle=handle,
+            job_id=job_id,
+            signal=signal,
+        )
+        response: SignalResponse = self._send(request, timeout)
+        return response
+
+    def capacity(
+        self,
+        *,
+        timeout: float | None = None,
+    ) -> CapacityResponse:
+        """Send ``CapacityRequest``, return ``CapacityResponse``."""
+        request = CapacityRequest()
+        response: CapacityResponse = self._send(request, timeout)
         return response
 
     @overload
@@ -462,6 +571,30 @@ class RequestMethods:
     def call(
         self, request: EchoRequest, timeout: float | None = None
     ) -> EchoResponse: ...
+    @overload
+    def call(
+        self, request: SetPropertyRequest, timeout: float | None = None
+    ) -> SetPropertyResponse: ...
+    @overload
+    def call(
+        self, request: GetPropertyRequest, timeout: float | None = None
+    ) -> GetPropertyResponse: ...
+    @overload
+    def call(
+        self, request: RemovePropertyRequest, timeout: float | None = None
+    ) -> RemovePropertyResponse: ...
+    @overload
+    def call(
+        self, request: BulkInfoRequest, timeout: float | None = None
+    ) -> BulkInfoResponse: ...
+    @overload
+    def call(
+        self, request: SignalRequest, timeout: float | None = None
+    ) -> SignalResponse: ...
+    @overload
+    def call(
+        self, request: CapacityRequest, timeout: float | None = None
+    ) -> CapacityResponse: ...
     @overload
     def call(
         self, request: builtins.list[Any] | tuple[Any, ...], timeout: float | None = None

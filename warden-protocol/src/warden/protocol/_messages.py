@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .pb.bulk_info_pb2 import BulkInfoRequest, BulkInfoResponse
+from .pb.capacity_pb2 import CapacityRequest, CapacityResponse
 from .pb.copy_in_pb2 import CopyInRequest, CopyInResponse
 from .pb.copy_out_pb2 import CopyOutRequest, CopyOutResponse
 from .pb.create_pb2 import CreateRequest, CreateResponse
@@ -19,8 +21,18 @@ from .pb.message_pb2 import Message
 from .pb.net_in_pb2 import NetInRequest, NetInResponse
 from .pb.net_out_pb2 import NetOutRequest, NetOutResponse
 from .pb.ping_pb2 import PingRequest, PingResponse
+from .pb.properties_pb2 import (
+    GetPropertyRequest,
+    GetPropertyResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+)
 from .pb.resource_limits_pb2 import ResourceLimits
 from .pb.run_pb2 import RunRequest, RunResponse
+from .pb.signal_pb2 import SignalRequest, SignalResponse
 from .pb.spawn_pb2 import SpawnRequest, SpawnResponse
 from .pb.stop_pb2 import StopRequest, StopResponse
 from .pb.stream_in_pb2 import StreamInRequest, StreamInResponse
@@ -28,6 +40,10 @@ from .pb.stream_out_pb2 import StreamOutRequest, StreamOutResponse
 from .pb.stream_pb2 import StreamRequest, StreamResponse
 
 __all__ = [
+    "BulkInfoRequest",
+    "BulkInfoResponse",
+    "CapacityRequest",
+    "CapacityResponse",
     "CopyInRequest",
     "CopyInResponse",
     "CopyOutRequest",
@@ -39,6 +55,8 @@ __all__ = [
     "EchoRequest",
     "EchoResponse",
     "ErrorResponse",
+    "GetPropertyRequest",
+    "GetPropertyResponse",
     "InfoRequest",
     "InfoResponse",
     "LimitBandwidthRequest",
@@ -60,9 +78,16 @@ __all__ = [
     "NetOutResponse",
     "PingRequest",
     "PingResponse",
+    "Property",
+    "RemovePropertyRequest",
+    "RemovePropertyResponse",
     "ResourceLimits",
     "RunRequest",
     "RunResponse",
+    "SetPropertyRequest",
+    "SetPropertyResponse",
+    "SignalRequest",
+    "SignalResponse",
     "SpawnRequest",
     "SpawnResponse",
     "StopRequest",

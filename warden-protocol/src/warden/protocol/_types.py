@@ -18,12 +18,14 @@ from ._messages import ErrorResponse, Message, RunRequest, SpawnRequest
 from .errors import ProtocolError
 
 __all__ = [
+    "FIRST_EXTENSION_TYPE",
     "REQUEST_TYPES",
     "RESPONSE_TYPES",
     "Request",
     "Response",
     "filtered_fields",
     "is_error",
+    "is_extension",
     "is_request",
     "is_response",
     "request_class",
@@ -48,6 +50,9 @@ def _build(suffix: str) -> dict[int, type[_PbMessage]]:
             table[number] = cls
     return table
 
+
+#: Type numbers from here up are extensions, not in the original warden.
+FIRST_EXTENSION_TYPE: Final = 100
 
 #: Type number -> request class.
 REQUEST_TYPES: Final[dict[int, type[_PbMessage]]] = _build("Request")
@@ -113,6 +118,11 @@ def response_class(number: int) -> type[_PbMessage]:
 def response_class_for(request: _PbMessage | type[_PbMessage]) -> type[_PbMessage]:
     """The response class that answers a request class or instance."""
     return response_class(type_number(request))
+
+
+def is_extension(message: _PbMessage | type[_PbMessage]) -> bool:
+    """True for a request or response of an extension (type number 100 and up)."""
+    return type_number(message) >= FIRST_EXTENSION_TYPE
 
 
 def is_request(message: object) -> bool:

@@ -5,6 +5,7 @@
     ProtocolError                 bytes or a message that break the wire contract
     ClientError                   anything a client reports
     ├── ServerError               the server answered with an ErrorResponse
+    │   └── ExtensionNotSupported the server does not know an extension request
     ├── ClientConnectionError     refused, closed, EOF mid-frame, bad bytes from the server
     │   └── ClientTimeoutError    no answer within the timeout
     └── V1Error                   a malformed v1 command, or a response with no v1 form
@@ -12,13 +13,19 @@
 The client classes live here, beside the wire contract, so that the blocking
 client (``warden.client``) and the Twisted client (``warden.twisted_client``)
 raise the very same classes without depending on each other; both re-export
-them. A request that cannot be encoded (a required field unset, an integer
-out of range) raises ``ProtocolError`` before anything is sent.
+them. An extension request (type 100 and up, not in the original warden)
+answered with the error of a server that does not know its type raises
+``ExtensionNotSupported``; an original Ruby server does not answer such a
+request at all, so a caller talking to one should pass a timeout. A request
+that cannot be encoded (a required field unset, an integer out of range)
+raises ``ProtocolError`` before anything is sent.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Any
 
 from ._messages import ErrorResponse
 
@@ -26,6 +33,7 @@ __all__ = [
     "ClientConnectionError",
     "ClientError",
     "ClientTimeoutError",
+    "ExtensionNotSupported",
     "ProtocolError",
     "ServerError",
     "V1Error",
@@ -87,8 +95,40 @@ class V1Error(ClientError, ValueError):
     """
 
 
-def server_error(response: ErrorResponse) -> ServerError:
-    """The ServerError a client raises for an ErrorResponse."""
+class ExtensionNotSupported(ServerError):  # noqa: N818 (the name Garden users know)
+    """The server does not know an extension request (a warden without it).
+
+    ``str(error)`` is ``the server does not support <method>`` (``method``:
+    ``set_property``, ``bulk_info`` ...); ``server_message`` is what the
+    server said. Our server answers an unknown type with
+    ``Unknown request type: N`` and then closes the connection, so the
+    blocking client is disconnected afterwards (``reconnect()``).
+    """
+
+    def __init__(self, method: str, server_message: str) -> None:
+        super().__init__(f"the server does not support {method}")
+        self.method = method
+        self.server_message = server_message
+
+
+#: What a server that does not know a request type answers: ours, for a type
+#: number it cannot decode ("Unknown request type: 105") or a request it has
+#: no handler for ("Unknown request: CapacityRequest").
+_UNKNOWN_TYPE = re.compile(r"unknown request(?: type)?\b", re.IGNORECASE)
+
+
+def server_error(response: ErrorResponse, request: Any = None) -> ServerError:
+    """The ServerError a client raises for an ErrorResponse.
+
+    ``request``: the request (or its request or response class) that the
+    response answers; for an extension request answered with an unknown type
+    error the result is an ``ExtensionNotSupported``.
+    """
+    if request is not None and _UNKNOWN_TYPE.match(response.message):
+        from ._types import is_extension, type_underscored  # _types imports this module
+
+        if is_extension(request):
+            return ExtensionNotSupported(type_underscored(request), response.message)
     return ServerError(
         response.message,
         response.data if response.HasField("data") else None,

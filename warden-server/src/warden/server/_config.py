@@ -181,6 +181,11 @@ class ServerConfig:
     #: The unix socket's accept queue (the kernel caps it at
     #: net.core.somaxconn); Twisted's default of 50 refuses a burst of clients.
     listen_backlog: int = setting(integer_range(1, 65535), 1024, shown="`1024`")
+    #: Container properties (an extension): the longest key and value, in
+    #: UTF-8 bytes, and how many one container may hold.
+    property_key_limit: int = setting(integer_range(1, 65536), 128, shown="`128`")
+    property_value_limit: int = setting(integer_range(1, 1024 * 1024), 4096, shown="`4096`")
+    properties_per_container: int = setting(integer_range(0, 65536), 64, shown="`64`")
     disk_quota_enabled: bool = setting(
         BOOLEAN, True, shown="`true`", path=("quota", "disk_quota_enabled")
     )
@@ -207,6 +212,12 @@ class ServerConfig:
     privileged_no_new_privs: bool = setting(BOOLEAN, True, shown="`true`")
     seccomp: bool = setting(BOOLEAN, True, shown="`true`")
     restrict_proc_sys: bool = setting(BOOLEAN, True, shown="`true`")
+    #: Idle containers made in advance, which a Create with default options
+    #: takes at once (``_warm_pool.py``); 0: none.
+    container_pool_size: int = setting(NON_NEGATIVE, 0, shown="`0`")
+    #: Whether a clean exit (drain, SIGTERM, SIGINT) destroys the idle pooled
+    #: containers; false keeps them for the next start.
+    container_pool_destroy_on_shutdown: bool = setting(BOOLEAN, True, shown="`true`")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ server on the same socket stops here, having touched nothing), check that the
 backend's scripts and files are there, start logging, build the pools,
 raise RLIMIT_NOFILE, log the configuration, then in the reactor: host setup,
 recovery, listen, pidfile. SIGUSR2 drains (``Server.drain``) and exits 0; SIGTERM and
-SIGINT stop at once (snapshots are current anyway).
+SIGINT stop at once (snapshots are current anyway). Either way, before the
+reactor stops, ``Server.shutdown`` (the warm pool's idle containers).
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ def _run(server: Server, reactor: Any) -> int:
         reactor.callFromThread(server.drain)
 
     server.drained.addCallback(lambda _: reactor.stop())
+    # Waited for by the reactor, whatever stops it (drain, SIGTERM, SIGINT).
+    reactor.addSystemEventTrigger(
+        "before", "shutdown", lambda: defer.ensureDeferred(server.shutdown())
+    )
     signal.signal(signal.SIGUSR2, on_usr2)
     reactor.callWhenRunning(start)
     try:

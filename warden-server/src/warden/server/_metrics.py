@@ -61,6 +61,10 @@ class ServerState(Protocol):
         """The server's pools by name."""
         ...
 
+    def warm_pool_sizes(self) -> tuple[int, int]:
+        """The warm pool's idle containers and its configured size."""
+        ...
+
 
 class _StateCollector(Collector):
     def __init__(self, state: ServerState, state_names: Iterable[str]) -> None:
@@ -91,6 +95,15 @@ class _StateCollector(Collector):
             used.add_metric([name], pool.size - len(pool))
         yield size
         yield used
+        idle, target = self._state.warm_pool_sizes()
+        yield GaugeMetricFamily(
+            "warden_warm_pool_idle", "Idle containers in the warm pool.", value=idle
+        )
+        yield GaugeMetricFamily(
+            "warden_warm_pool_target",
+            "Idle containers the warm pool keeps (server.container_pool_size).",
+            value=target,
+        )
 
 
 class Metrics:

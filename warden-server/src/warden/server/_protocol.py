@@ -11,7 +11,7 @@ stops once they hold more than that limit, so a client that pipelines
 without reading answers cannot make the server hold more than about twice it
 (behind a StreamIn chunk waiting for tar's pipe, more than ``STREAM_IN_WINDOW``).
 
-Ping, List and Echo are answered on the spot (no coroutine, no Deferred, no
+Ping, List, Echo and Capacity are answered on the spot (no coroutine, no Deferred, no
 reactor turn in between; a lone Ping frame is recognised by its bytes), and a
 response is sent at once when nothing is waiting to be written before it,
 instead of on the reactor's next round: per Ping, one epoll_wait, one recvmsg

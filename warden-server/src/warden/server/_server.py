@@ -3,8 +3,9 @@
 
 ``Server`` builds the pools and the container context from the configuration,
 recovers containers from the depot, listens on the unix socket, and turns
-each request into a response: Ping, List and Echo here, Create to a new
-container, everything else to the container its handle names.
+each request into a response: Ping, List, Echo and Capacity here, BulkInfo
+over many containers, Create to a new container, everything else to the
+container its handle names.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from warden.protocol import (
+    BulkInfoRequest,
+    BulkInfoResponse,
+    CapacityRequest,
     CreateRequest,
+    CreateResponse,
     DestroyRequest,
     EchoRequest,
     EchoResponse,
     ErrorResponse,
+    InfoRequest,
+    InfoResponse,
     ListRequest,
     ListResponse,
     PingRequest,
@@ -36,6 +43,7 @@ from warden.protocol import (
     type_name,
 )
 
+from ._capacity import capacity
 from ._config import Config
 from ._errors import ConfigError, WardenError
 from ._health import HealthCheckFactory
@@ -44,12 +52,14 @@ from ._jobs import JobServices
 from ._messages import client_message, describe
 from ._metrics import CONTENT_TYPE, ERROR, OK, Metrics
 from ._pools import NetworkPool, PortPool, UidPool
+from ._properties import matches, validated
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
 from ._stream_in import OpenStreamIn
 from ._syslog import SyslogSender
+from ._warm_pool import WarmPool
 from ._watch import DirectoryWatcher
 from .container import backend_class
 from .container._context import (
@@ -105,6 +115,12 @@ class Server:
             run_script=run_script,
             count_oom=self.metrics.count_oom,
         )  # fmt: skip
+        self.warm_pool = WarmPool(
+            size=config.server.container_pool_size,
+            make=lambda: self.container_class(self.context),
+            reactor=reactor,
+            rootfs_path=config.server.container_rootfs_path,
+        )
         self.connections: set[WardenConnection] = set()
         #: The StreamIn each connection is sending (at most one).
         self.streams_in: dict[WardenConnection, OpenStreamIn] = {}
@@ -151,6 +167,12 @@ class Server:
         )
         if server.pidfile:
             self._write_pidfile(server.pidfile)
+        self.warm_pool.refill()
+
+    async def shutdown(self) -> None:
+        """Before a clean exit (drain, SIGTERM, SIGINT): the warm pool stops
+        refilling, and its idle containers are destroyed if so configured."""
+        await self.warm_pool.close(self.config.server.container_pool_destroy_on_shutdown)
 
     def _write_pidfile(self, path: str) -> None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -222,6 +244,13 @@ class Server:
                 await self._destroy_found(container)
                 continue
             highest_job = max([highest_job, *container.jobs])
+            if container.pooled:
+                if self.warm_pool.adopt(container):
+                    self.log.info("Recovered pooled container at: {path}", path=path)
+                else:
+                    self.log.info("Destroying pooled container beyond the pool: {path}", path=path)
+                    await self._destroy_found(container)
+                continue
             self.registry.register(container)
             container.arm_grace_timer()
             self.log.info(
@@ -313,14 +342,60 @@ class Server:
         if kind is PingRequest:
             response = PingResponse()
         elif kind is ListRequest:
-            response = ListResponse(handles=self.registry.handles())
+            assert isinstance(request, ListRequest)
+            response = ListResponse(handles=self._list(request))
         elif kind is EchoRequest:
             assert isinstance(request, EchoRequest)
             response = EchoResponse(message=request.message)
+        elif kind is CapacityRequest:
+            response = capacity(self.config, self.context.network_pool, self.context.uid_pool)
         else:
             return None
         self.metrics.request_served(kind, OK, started)
         return response
+
+    def _list(self, request: ListRequest) -> list[str]:
+        handles = self.registry.handles()
+        if not request.properties:  # what the original answers, unchanged
+            return handles
+        wanted = request.properties
+        return [
+            handle
+            for handle in handles
+            if (found := self.registry.find(handle)) is not None
+            and matches(found.properties, wanted)
+        ]
+
+    async def _bulk_info(self, request: BulkInfoRequest) -> BulkInfoResponse:
+        """Each handle's Info or its error; no handles: every container.
+
+        Unlike Info, naming a container here does not hold off its grace timer.
+        """
+        response = BulkInfoResponse()
+        entries = [
+            response.entries.add(handle=handle)
+            for handle in list(request.handles) or self.registry.handles()
+        ]
+        # Side by side: a Linux container's Info reads its cgroups and disk.
+        await defer.gatherResults(
+            [defer.ensureDeferred(self._bulk_entry(entry)) for entry in entries]
+        )
+        return response
+
+    async def _bulk_entry(self, entry: BulkInfoResponse.Entry) -> None:
+        request = InfoRequest(handle=entry.handle)
+        try:
+            container = self.registry.get(entry.handle)
+            if container.being_destroyed:
+                raise WardenError(UNKNOWN_HANDLE)
+            info = await container.dispatch(request)
+            assert isinstance(info, InfoResponse)
+            entry.info.CopyFrom(info)
+        except WardenError as error:
+            entry.error = self._error_message(request, error.message)
+        except Exception as error:
+            self.log.failure("Info of {handle} failed", handle=entry.handle)
+            entry.error = client_message(describe(error))
 
     # -- what the metrics read at scrape time --
 
@@ -334,6 +409,10 @@ class Server:
             not job.terminated for container in self.registry for job in container.jobs.values()
         )
 
+    def warm_pool_sizes(self) -> tuple[int, int]:
+        """The warm pool's idle containers and its configured size."""
+        return len(self.warm_pool.idle), self.warm_pool.size
+
     def pools(self) -> dict[str, NetworkPool | PortPool | UidPool]:
         """The pools by name."""
         context = self.context
@@ -345,10 +424,19 @@ class Server:
         if response is not None:
             return response
         if isinstance(request, CreateRequest):
+            # Checked here too: a container from the pool is not created anew.
+            validated(self.config.server, request.properties)
+            container = self.warm_pool.take(request)
+            if container is not None:
+                self._reference(connection, container)
+                return CreateResponse(handle=container.handle)
             container = self.container_class(self.context)
-            response = await container.dispatch(request, connection)
+            with self.warm_pool.client_create():
+                response = await container.dispatch(request, connection)
             self._reference(connection, container)
             return response
+        if isinstance(request, BulkInfoRequest):
+            return await self._bulk_info(request)
         if isinstance(request, StreamInRequest):
             return await self._stream_in(request, connection)
         container = self._container_for(request, connection)

@@ -16,7 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from warden.protocol import field_type_text
+from warden.protocol import SIGNAL_NAMES, field_type_text
 
 from ._commands import COMMANDS, Command, field_description
 from ._errors import FlagError
@@ -100,7 +100,7 @@ class WardenCompleter(Completer):
         previous = _leaf_field(command, words[-1]) if len(words) > 1 else None
         if previous is not None and previous.type != FieldDescriptor.TYPE_BOOL:
             # The flag's value comes next.
-            if previous.name == "handle" and self._handles is not None:
+            if previous.name in ("handle", "handles") and self._handles is not None:
                 yield from self._handle_values(self._handles(), current)
             yield from self._values(previous, current)
             return
@@ -122,6 +122,11 @@ class WardenCompleter(Completer):
 
     @staticmethod
     def _values(field: FieldDescriptor, current: str) -> Iterator[Completion]:
+        if field.full_name == "warden.SignalRequest.signal":
+            for name in SIGNAL_NAMES:
+                if name.lower().startswith(current.lower()):
+                    yield Completion(name, -len(current))
+            return
         if field.enum_type is None:
             return
         for value in field.enum_type.values:

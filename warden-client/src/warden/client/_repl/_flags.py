@@ -11,6 +11,10 @@ field name, indexed with ``[N]`` when the field is repeated::
 
 An index must append (``N`` = the current length) or name the last element
 (``N`` = length - 1), so a repeated message is filled one element at a time.
+Two shorthands append without an index: a repeated scalar
+(``--handles a --handles b``) and properties as ``KEY=VALUE``
+(``--properties owner=me``, the same as ``--properties[N].key owner
+--properties[N].value me``).
 Later flags overwrite earlier ones. Values are converted with
 ``warden.protocol.convert_text`` (enum names in any case, range-checked
 integers).
@@ -42,6 +46,8 @@ __all__ = [
 _FLAG: Final = re.compile(r"--(\S.*)", re.DOTALL)
 _ELEMENT: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
 DELIMITER: Final = "."
+#: The message a ``KEY=VALUE`` flag fills (container properties).
+PROPERTY: Final = "warden.Property"
 
 _M = TypeVar("_M", bound=Message)
 
@@ -125,6 +131,36 @@ def _resolve(request: Message, text: str) -> _Target:
     return target
 
 
+def _shorthand(request: Message, text: str) -> FieldDescriptor | None:
+    """The repeated field a flag without an index appends to, if it is one."""
+    elements = parse_flag(text)
+    if len(elements) != 1 or elements[0].index is not None:
+        return None
+    field = descriptor_of(request).fields_by_name.get(elements[0].name)
+    if field is None or not field.is_repeated:
+        return None
+    if field.message_type is None or field.message_type.full_name == PROPERTY:
+        return field
+    return None
+
+
+def _append_shorthand(request: Message, field: FieldDescriptor, text: str, value: str) -> None:
+    values: Any = getattr(request, field.name)
+    if field.message_type is None:
+        target = _Target(request, field, FlagElement(field.name, len(values)))
+        _assign(target, _convert(text, target, value))
+        return
+    key, equals, rest = value.partition("=")
+    if not equals or not key:
+        raise FlagError(f"In flag: '{text}', expected KEY=VALUE, got '{value}'.")
+    try:
+        (key + rest).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", errors="surrogateescape")
+        raise FlagError(f"In flag: '{text}', the value is not valid UTF-8: {shown!r}") from None
+    values.add(key=key, value=rest)
+
+
 def _convert(text: str, target: _Target, value: str) -> object:
     try:
         converted = convert_text(target.field, value)
@@ -163,6 +199,13 @@ def populate(request: _M, arguments: Sequence[str]) -> _M:
     position = 0
     while position < len(arguments):
         text = arguments[position]
+        shorthand = _shorthand(request, text)
+        if shorthand is not None:
+            if position + 1 >= len(arguments) or is_flag(arguments[position + 1]):
+                raise FlagError(f"Invalid flag: '{text}'.")
+            _append_shorthand(request, shorthand, text, arguments[position + 1])
+            position += 2
+            continue
         target = _resolve(request, text)
         if target.field.type == FieldDescriptor.TYPE_BOOL:
             _assign(target, True)

@@ -22,21 +22,22 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from warden.protocol.pb import properties_pb2 as warden_dot_protocol_dot_pb_dot_properties__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fwarden/protocol/pb/create.proto\x12\x06warden\"\x87\x02\n\rCreateRequest\x12\x34\n\x0b\x62ind_mounts\x18\x01 \x03(\x0b\x32\x1f.warden.CreateRequest.BindMount\x12\x12\n\ngrace_time\x18\x02 \x01(\r\x12\x0e\n\x06handle\x18\x03 \x01(\t\x12\x0f\n\x07network\x18\x04 \x01(\t\x12\x0e\n\x06rootfs\x18\x05 \x01(\t\x1a{\n\tBindMount\x12\x10\n\x08src_path\x18\x01 \x02(\t\x12\x10\n\x08\x64st_path\x18\x02 \x02(\t\x12\x32\n\x04mode\x18\x03 \x02(\x0e\x32$.warden.CreateRequest.BindMount.Mode\"\x16\n\x04Mode\x12\x06\n\x02RO\x10\x00\x12\x06\n\x02RW\x10\x01\" \n\x0e\x43reateResponse\x12\x0e\n\x06handle\x18\x01 \x02(\t')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fwarden/protocol/pb/create.proto\x12\x06warden\x1a#warden/protocol/pb/properties.proto\"\xad\x02\n\rCreateRequest\x12\x34\n\x0b\x62ind_mounts\x18\x01 \x03(\x0b\x32\x1f.warden.CreateRequest.BindMount\x12\x12\n\ngrace_time\x18\x02 \x01(\r\x12\x0e\n\x06handle\x18\x03 \x01(\t\x12\x0f\n\x07network\x18\x04 \x01(\t\x12\x0e\n\x06rootfs\x18\x05 \x01(\t\x12$\n\nproperties\x18\x64 \x03(\x0b\x32\x10.warden.Property\x1a{\n\tBindMount\x12\x10\n\x08src_path\x18\x01 \x02(\t\x12\x10\n\x08\x64st_path\x18\x02 \x02(\t\x12\x32\n\x04mode\x18\x03 \x02(\x0e\x32$.warden.CreateRequest.BindMount.Mode\"\x16\n\x04Mode\x12\x06\n\x02RO\x10\x00\x12\x06\n\x02RW\x10\x01\" \n\x0e\x43reateResponse\x12\x0e\n\x06handle\x18\x01 \x02(\t')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'warden.protocol.pb.create_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATEREQUEST']._serialized_start=44
-  _globals['_CREATEREQUEST']._serialized_end=307
-  _globals['_CREATEREQUEST_BINDMOUNT']._serialized_start=184
-  _globals['_CREATEREQUEST_BINDMOUNT']._serialized_end=307
-  _globals['_CREATEREQUEST_BINDMOUNT_MODE']._serialized_start=285
-  _globals['_CREATEREQUEST_BINDMOUNT_MODE']._serialized_end=307
-  _globals['_CREATERESPONSE']._serialized_start=309
-  _globals['_CREATERESPONSE']._serialized_end=341
+  _globals['_CREATEREQUEST']._serialized_start=81
+  _globals['_CREATEREQUEST']._serialized_end=382
+  _globals['_CREATEREQUEST_BINDMOUNT']._serialized_start=259
+  _globals['_CREATEREQUEST_BINDMOUNT']._serialized_end=382
+  _globals['_CREATEREQUEST_BINDMOUNT_MODE']._serialized_start=360
+  _globals['_CREATEREQUEST_BINDMOUNT_MODE']._serialized_end=382
+  _globals['_CREATERESPONSE']._serialized_start=384
+  _globals['_CREATERESPONSE']._serialized_end=416
 # @@protoc_insertion_point(module_scope)

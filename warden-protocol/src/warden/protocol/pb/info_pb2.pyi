@@ -1,3 +1,4 @@
+from warden.protocol.pb import properties_pb2 as _properties_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -13,7 +14,7 @@ class InfoRequest(_message.Message):
     def __init__(self, handle: _Optional[str] = ...) -> None: ...
 
 class InfoResponse(_message.Message):
-    __slots__ = ("state", "events", "host_ip", "container_ip", "container_path", "memory_stat", "cpu_stat", "disk_stat", "bandwidth_stat", "job_ids")
+    __slots__ = ("state", "events", "host_ip", "container_ip", "container_path", "memory_stat", "cpu_stat", "disk_stat", "bandwidth_stat", "job_ids", "properties")
     class MemoryStat(_message.Message):
         __slots__ = ("cache", "rss", "mapped_file", "pgpgin", "pgpgout", "swap", "pgfault", "pgmajfault", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable", "hierarchical_memory_limit", "hierarchical_memsw_limit", "total_cache", "total_rss", "total_mapped_file", "total_pgpgin", "total_pgpgout", "total_swap", "total_pgfault", "total_pgmajfault", "total_inactive_anon", "total_active_anon", "total_inactive_file", "total_active_file", "total_unevictable")
         CACHE_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +111,7 @@ class InfoResponse(_message.Message):
     DISK_STAT_FIELD_NUMBER: _ClassVar[int]
     BANDWIDTH_STAT_FIELD_NUMBER: _ClassVar[int]
     JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     state: str
     events: _containers.RepeatedScalarFieldContainer[str]
     host_ip: str
@@ -120,4 +122,5 @@ class InfoResponse(_message.Message):
     disk_stat: InfoResponse.DiskStat
     bandwidth_stat: InfoResponse.BandwidthStat
     job_ids: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, state: _Optional[str] = ..., events: _Optional[_Iterable[str]] = ..., host_ip: _Optional[str] = ..., container_ip: _Optional[str] = ..., container_path: _Optional[str] = ..., memory_stat: _Optional[_Union[InfoResponse.MemoryStat, _Mapping]] = ..., cpu_stat: _Optional[_Union[InfoResponse.CpuStat, _Mapping]] = ..., disk_stat: _Optional[_Union[InfoResponse.DiskStat, _Mapping]] = ..., bandwidth_stat: _Optional[_Union[InfoResponse.BandwidthStat, _Mapping]] = ..., job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+    properties: _containers.RepeatedCompositeFieldContainer[_properties_pb2.Property]
+    def __init__(self, state: _Optional[str] = ..., events: _Optional[_Iterable[str]] = ..., host_ip: _Optional[str] = ..., container_ip: _Optional[str] = ..., container_path: _Optional[str] = ..., memory_stat: _Optional[_Union[InfoResponse.MemoryStat, _Mapping]] = ..., cpu_stat: _Optional[_Union[InfoResponse.CpuStat, _Mapping]] = ..., disk_stat: _Optional[_Union[InfoResponse.DiskStat, _Mapping]] = ..., bandwidth_stat: _Optional[_Union[InfoResponse.BandwidthStat, _Mapping]] = ..., job_ids: _Optional[_Iterable[int]] = ..., properties: _Optional[_Iterable[_Union[_properties_pb2.Property, _Mapping]]] = ...) -> None: ...

@@ -22,17 +22,18 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from warden.protocol.pb import properties_pb2 as warden_dot_protocol_dot_pb_dot_properties__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dwarden/protocol/pb/list.proto\x12\x06warden\"\r\n\x0bListRequest\"\x1f\n\x0cListResponse\x12\x0f\n\x07handles\x18\x01 \x03(\t')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dwarden/protocol/pb/list.proto\x12\x06warden\x1a#warden/protocol/pb/properties.proto\"3\n\x0bListRequest\x12$\n\nproperties\x18\x64 \x03(\x0b\x32\x10.warden.Property\"\x1f\n\x0cListResponse\x12\x0f\n\x07handles\x18\x01 \x03(\t')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'warden.protocol.pb.list_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LISTREQUEST']._serialized_start=41
-  _globals['_LISTREQUEST']._serialized_end=54
-  _globals['_LISTRESPONSE']._serialized_start=56
-  _globals['_LISTRESPONSE']._serialized_end=87
+  _globals['_LISTREQUEST']._serialized_start=78
+  _globals['_LISTREQUEST']._serialized_end=129
+  _globals['_LISTRESPONSE']._serialized_start=131
+  _globals['_LISTRESPONSE']._serialized_end=162
 # @@protoc_insertion_point(module_scope)

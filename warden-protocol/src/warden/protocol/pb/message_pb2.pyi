@@ -29,6 +29,12 @@ class Message(_message.Message):
         Ping: _ClassVar[Message.Type]
         List: _ClassVar[Message.Type]
         Echo: _ClassVar[Message.Type]
+        SetProperty: _ClassVar[Message.Type]
+        GetProperty: _ClassVar[Message.Type]
+        RemoveProperty: _ClassVar[Message.Type]
+        BulkInfo: _ClassVar[Message.Type]
+        Signal: _ClassVar[Message.Type]
+        Capacity: _ClassVar[Message.Type]
         StreamIn: _ClassVar[Message.Type]
         StreamOut: _ClassVar[Message.Type]
     Error: Message.Type
@@ -51,6 +57,12 @@ class Message(_message.Message):
     Ping: Message.Type
     List: Message.Type
     Echo: Message.Type
+    SetProperty: Message.Type
+    GetProperty: Message.Type
+    RemoveProperty: Message.Type
+    BulkInfo: Message.Type
+    Signal: Message.Type
+    Capacity: Message.Type
     StreamIn: Message.Type
     StreamOut: Message.Type
     TYPE_FIELD_NUMBER: _ClassVar[int]

@@ -77,6 +77,8 @@ from warden.protocol import (
     CreateResponse,
     DestroyRequest,
     DestroyResponse,
+    GetPropertyRequest,
+    GetPropertyResponse,
     InfoRequest,
     InfoResponse,
     LimitBandwidthRequest,
@@ -89,8 +91,15 @@ from warden.protocol import (
     NetInResponse,
     NetOutRequest,
     NetOutResponse,
+    Property,
+    RemovePropertyRequest,
+    RemovePropertyResponse,
     RunRequest,
     RunResponse,
+    SetPropertyRequest,
+    SetPropertyResponse,
+    SignalRequest,
+    SignalResponse,
     SpawnRequest,
     SpawnResponse,
     StopRequest,
@@ -110,7 +119,9 @@ from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._messages import script_reason
 from .._pools import NetworkPool
+from .._properties import check_count, check_pair, validated
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
+from .._signals import parse_signal
 from .._snapshot import delete_snapshot, write_snapshot
 from .._tar import TarIn, TarOut
 from ._context import ContainerContext, Peer
@@ -191,6 +202,8 @@ class Container:
         self.events: dict[str, None] = {}  # an ordered set
         self.grace_time: int | None = context.config.server.container_grace_time
         self.jobs: dict[int, Job] = {}
+        #: Properties (an extension): labels kept in the snapshot.
+        self.properties: dict[str, str] = {}
         self.obituary: InfoResponse | None = None
         self.log = Logger(namespace=f"warden.server.container.{self.backend_name}")
         self._acquired: dict[str, Any] = {}
@@ -201,6 +214,9 @@ class Container:
         self._destroying = False
         #: A Destroy is under way: to clients the container is already gone.
         self.being_destroyed = False
+        #: Idle in the warm pool (``_warm_pool.py``): made in advance, in no
+        #: registry, without a handle of its own until a Create takes it.
+        self.pooled = False
         #: Fires when the Stop under way ends (None when none is).
         self._stopping: defer.Deferred[None] | None = None
         self._snapshot_retry: Any = None
@@ -285,9 +301,10 @@ class Container:
             self.resources["container_id"] = context.new_container_id()
         if "handle" not in self.resources:
             wanted = handle or self.container_id
-            context.registry.reserve(wanted)
+            if not self.pooled:  # a pooled container's handle is reserved when taken
+                context.registry.reserve(wanted)
+                self._acquired["handle"] = wanted
             self.resources["handle"] = wanted
-            self._acquired["handle"] = wanted
         if "network" in self.resources:
             self._acquired["network"] = NetworkPool.subnet_of(self.network)
         elif network:
@@ -427,6 +444,9 @@ class Container:
             "limits": {},
             "jobs": {str(i): job.to_snapshot() for i, job in self.jobs.items()},
             "resources": self.resources,
+            # Only when set: named containers' snapshots stay the original's.
+            **({"pooled": True} if self.pooled else {}),
+            **({"properties": self.properties} if self.properties else {}),
         }
 
     async def _container_info(self) -> InfoResponse:
@@ -446,6 +466,7 @@ class Container:
             )
             if request.HasField("grace_time"):
                 self.grace_time = request.grace_time
+            self.properties = validated(self.config.server, request.properties)
         except BaseException:
             self.release_resources()
             raise
@@ -467,8 +488,44 @@ class Container:
                 self.log.error("cleanup after failed create: {e}", e=cleanup, handle=self.handle)
             self.release_resources()
             raise
-        self.context.registry.register(self)
+        if not self.pooled:
+            self.context.registry.register(self)
         return CreateResponse(handle=self.handle)
+
+    def take_from_pool(
+        self,
+        handle: str | None,
+        grace_time: int | None,
+        properties: Mapping[str, str] | None = None,
+    ) -> None:
+        """Turn this idle pooled container into a named one: the handle
+        ``handle`` (else its id), the grace time (else the configured one) and
+        the properties (checked by the caller).
+
+        Synchronous, so nothing runs between the check of the handle and the
+        registration. Raises WardenError for a handle in use, OSError when the
+        snapshot cannot be written; either way the container stays pooled.
+        """
+        assert self.pooled and self.state is State.ACTIVE
+        wanted = handle or self.container_id
+        registry = self.context.registry
+        registry.reserve(wanted)
+        previous = (self.resources["handle"], self.grace_time, self.properties)
+        self.pooled = False
+        self.resources["handle"] = wanted
+        self.properties = dict(properties or {})
+        if grace_time is None:
+            grace_time = self.config.server.container_grace_time
+        self.grace_time = grace_time
+        try:
+            self.write_snapshot()
+        except BaseException:
+            self.pooled = True
+            self.resources["handle"], self.grace_time, self.properties = previous
+            registry.release(wanted)
+            raise
+        self._acquired["handle"] = wanted
+        registry.register(self)
 
     async def _stop(self, request: StopRequest, peer: Peer | None) -> StopResponse:
         if self.state is State.STOPPED:
@@ -541,6 +598,7 @@ class Container:
             # Every job that can still be linked: running, or ended and not
             # yet linked or streamed to its end (the original: running only).
             job_ids=sorted(self.jobs),
+            properties=[Property(key=k, value=v) for k, v in self.properties.items()],
         )
         await self.add_info(response)
         return response
@@ -674,6 +732,53 @@ class Container:
             stderr=result.stderr,
             info=info,
         )
+
+    # -- extensions --
+
+    def _properties_changed(self) -> None:
+        # Unless a request holds the snapshot deleted (its bracket writes it).
+        if self._brackets == 0:
+            self.save_snapshot()
+
+    async def _set_property(
+        self, request: SetPropertyRequest, peer: Peer | None
+    ) -> SetPropertyResponse:
+        check_pair(self.config.server, request.key, request.value)
+        if request.key not in self.properties:
+            check_count(self.config.server, len(self.properties) + 1)
+        self.properties[request.key] = request.value
+        self._properties_changed()
+        return SetPropertyResponse()
+
+    async def _get_property(
+        self, request: GetPropertyRequest, peer: Peer | None
+    ) -> GetPropertyResponse:
+        value = self.properties.get(request.key)
+        if value is None:
+            raise WardenError(f"unknown property: {request.key!r}")
+        return GetPropertyResponse(value=value)
+
+    async def _remove_property(
+        self, request: RemovePropertyRequest, peer: Peer | None
+    ) -> RemovePropertyResponse:
+        if request.key not in self.properties:
+            raise WardenError(f"unknown property: {request.key!r}")
+        del self.properties[request.key]
+        self._properties_changed()
+        return RemovePropertyResponse()
+
+    async def _signal(self, request: SignalRequest, peer: Peer | None) -> SignalResponse:
+        number = parse_signal(request.signal)
+        job = self.jobs.get(request.job_id)
+        if job is None:
+            raise WardenError(f"no such job: {request.job_id}")
+        if job.terminated:
+            raise WardenError(f"job {request.job_id} has already finished")
+        # The job's process group: in the Linux backend that is the job
+        # inside the container (warden-exec's waiting parent blocks every
+        # signal), never its output keeper.
+        job.kill(number)
+        return SignalResponse()
 
     async def _net_in(self, request: NetInRequest, peer: Peer | None) -> NetInResponse:
         return await self.do_net_in(request)
@@ -812,6 +917,10 @@ class Container:
         container.state = State(snapshot.get("state", "active"))
         container.events = dict.fromkeys(snapshot.get("events") or [])
         container.grace_time = snapshot.get("grace_time", container.grace_time)
+        container.pooled = bool(snapshot.get("pooled", False))
+        container.properties = {
+            str(k): str(v) for k, v in (snapshot.get("properties") or {}).items()
+        }
         container._acquire(None, None)
         context.port_pool.delete(*container.resources.get("ports", []))
         context.uid_pool.delete(container.uid)
@@ -1016,4 +1125,9 @@ REQUEST_TABLE: Mapping[type[Message], Step] = {
     LimitDiskRequest: Step(Container._limit_disk, _ACTIVE_STOPPED, Bracket.AROUND),
     LimitBandwidthRequest: Step(Container._limit_bandwidth, _ACTIVE_STOPPED, Bracket.AROUND),
     LimitCpuRequest: Step(Container._limit_cpu, _ACTIVE_STOPPED, Bracket.AROUND),
+    # Extensions (not in the original warden).
+    SetPropertyRequest: Step(Container._set_property, _ACTIVE_STOPPED, Bracket.NONE),
+    GetPropertyRequest: Step(Container._get_property, _ACTIVE_STOPPED, Bracket.NONE),
+    RemovePropertyRequest: Step(Container._remove_property, _ACTIVE_STOPPED, Bracket.NONE),
+    SignalRequest: Step(Container._signal, _ACTIVE_STOPPED, Bracket.NONE),
 }
