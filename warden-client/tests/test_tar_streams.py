@@ -27,8 +27,10 @@ class TarServer:
     """Answers StreamIn chunks a little later, failing from chunk ``fail_at``
     on; StreamOut with three chunks then done, or an error for ``/none``."""
 
-    def __init__(self, fail_at: int | None = None) -> None:
+    def __init__(self, fail_at: int | None = None, window: int = 4) -> None:
         self.fail_at = fail_at
+        self.window = window
+        self.failed = False
         self.chunks: list[StreamInRequest] = []
         self.in_flight: list[int] = []
 
@@ -46,16 +48,24 @@ class TarServer:
             return None
         answered = len(self.chunks)
         self.chunks.append(request)
-        others = sum(not isinstance(r, StreamInRequest) for r in conn.received)
-        self.in_flight.append(len(conn.received) - answered - others)
 
-        def answer() -> None:
+        def streamed() -> int:
+            return sum(isinstance(r, StreamInRequest) for r in conn.received)
+
+        def answer() -> Deferred[None] | None:
+            # Held until the client has filled its window (or sent its last
+            # chunk): then what is in flight is exactly what it allows.
+            if not request.last and streamed() < answered + self.window and not self.failed:
+                return deferLater(reactor, 0.001, answer)
+            self.in_flight.append(streamed() - answered)
             if self.fail_at is not None and answered >= self.fail_at:
+                self.failed = True
                 conn.error("stream_in failed: tar: No space left on device")
             else:
                 conn.respond(StreamInResponse(done=request.last))
+            return None
 
-        return deferLater(reactor, 0.002, answer)
+        return deferLater(reactor, 0.001, answer)
 
 
 def serving(server: RunningServer, handler: TarServer) -> TarServer:
@@ -64,13 +74,13 @@ def serving(server: RunningServer, handler: TarServer) -> TarServer:
 
 
 def test_chunks_go_in_a_bounded_window(server: RunningServer, client: Client) -> None:
-    handler = serving(server, TarServer())
+    handler = serving(server, TarServer(window=3))
     data = bytes(range(256)) * 100  # 13 chunks of 2000 bytes
     final = client.stream_in("h", "/dst", io.BytesIO(data), chunk_size=2000, window=3)
     assert final == StreamInResponse(done=True)
     assert b"".join(c.data for c in handler.chunks) == data
     assert [c.last for c in handler.chunks] == [False] * 12 + [True]
-    assert max(handler.in_flight) == 3
+    assert max(handler.in_flight) == 3  # the window is used, never more
     assert client.ping() == PingResponse()
 
 
