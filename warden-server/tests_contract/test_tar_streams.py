@@ -234,6 +234,9 @@ def reactor_thread() -> Iterator[Any]:
     from twisted.internet import reactor
 
     running: Any = reactor
+    if running.running:  # another suite's thread runs it already
+        yield running
+        return
     thread = threading.Thread(target=running.run, kwargs={"installSignalHandlers": False})
     thread.daemon = True
     thread.start()
