@@ -55,7 +55,8 @@ class TarServer:
         def answer() -> Deferred[None] | None:
             # Held until the client has filled its window (or sent its last
             # chunk): then what is in flight is exactly what it allows.
-            if not request.last and streamed() < answered + self.window and not self.failed:
+            ended = any(isinstance(r, StreamInRequest) and r.last for r in conn.received)
+            if not ended and streamed() < answered + self.window and not self.failed:
                 return deferLater(reactor, 0.001, answer)
             self.in_flight.append(streamed() - answered)
             if self.fail_at is not None and answered >= self.fail_at:
