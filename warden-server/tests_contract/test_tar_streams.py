@@ -230,21 +230,22 @@ def test_the_disk_limit_stops_an_extraction(
 
 @pytest.fixture(scope="module")
 def reactor_thread() -> Iterator[Any]:
-    """The global reactor, run in a thread for this module (it cannot restart)."""
+    """The global reactor, run in a daemon thread that is left running.
+
+    A reactor cannot restart, and pytest may tear this module's fixtures
+    down and set them up again when it groups tests by backend across
+    modules: stopping it here would leave the next setup waiting forever.
+    """
     from twisted.internet import reactor
 
     running: Any = reactor
-    if running.running:  # another suite's thread runs it already
-        yield running
-        return
-    thread = threading.Thread(target=running.run, kwargs={"installSignalHandlers": False})
-    thread.daemon = True
-    thread.start()
-    while not running.running:
-        time.sleep(0.01)
+    if not running.running:  # else another suite's thread runs it already
+        thread = threading.Thread(target=running.run, kwargs={"installSignalHandlers": False})
+        thread.daemon = True
+        thread.start()
+        while not running.running:
+            time.sleep(0.01)
     yield running
-    running.callFromThread(running.stop)
-    thread.join(10)
 
 
 def test_the_twisted_client_streams_in_and_out(
