@@ -10,10 +10,18 @@ from __future__ import annotations
 import inspect
 
 from warden.client import Client
-from warden.protocol import REQUEST_TYPES, BulkInfoRequest, StreamRequest, type_underscored
+from warden.protocol import (
+    REQUEST_TYPES,
+    BulkInfoRequest,
+    StreamInRequest,
+    StreamOutRequest,
+    StreamRequest,
+    type_underscored,
+)
 
-#: Requests answered by many frames: Client.stream serves them, not a generated method.
-STREAMING = (StreamRequest,)
+#: Requests of many frames: Client.stream, stream_in and stream_out serve
+#: them, not generated methods.
+STREAMING = (StreamRequest, StreamInRequest, StreamOutRequest)
 #: Optional fields that are positional all the same.
 POSITIONAL = {BulkInfoRequest: ("handles",)}
 
@@ -22,6 +30,9 @@ def test_every_request_type_has_a_method() -> None:
     for cls in REQUEST_TYPES.values():
         assert callable(getattr(Client, type_underscored(cls))), cls.__name__
     assert Client.stream.__doc__
+    in_parameters = list(inspect.signature(Client.stream_in).parameters)
+    assert in_parameters[:4] == ["self", "handle", "dst_path", "fileobj"]
+    assert list(inspect.signature(Client.stream_out).parameters) == ["self", "handle", "src_path"]
 
 
 def test_required_fields_positional_optional_keyword_only() -> None:

@@ -29,6 +29,8 @@ from warden.protocol import (
     REQUEST_TYPES,
     BulkInfoRequest,
     GetPropertyRequest,
+    StreamInRequest,
+    StreamOutRequest,
     StreamRequest,
     response_class_for,
     type_underscored,
@@ -52,7 +54,7 @@ _SCALARS = {
 _RESERVED = ("self", "timeout", "request", "response")
 
 #: Requests answered by many frames; ``stream()`` serves them, not a call method.
-STREAMING: tuple[type[object], ...] = (StreamRequest,)
+STREAMING: tuple[type[object], ...] = (StreamRequest, StreamInRequest, StreamOutRequest)
 
 #: Extension methods that return something made of the response: the type
 #: and the warden.protocol function that makes it.
@@ -293,8 +295,9 @@ def render(flavour: Flavour) -> str:
         f'    """{flavour.class_doc}',
         "",
         "    Required fields are positional, in declaration order; optional ones are",
-        "    keyword-only and left unset when None. StreamRequest has no method here:",
-        "    ``stream()`` serves it.",
+        "    keyword-only and left unset when None. The requests answered by many",
+        "    frames have none here: ``stream()``, ``stream_in()`` and ``stream_out()``",
+        "    serve them.",
         '    """',
         "",
         f"    def _send({send_params}) -> Any:",

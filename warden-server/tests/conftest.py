@@ -143,6 +143,14 @@ class BlockingClient:
         """Every frame of a Stream, the final one (with exit_status) last."""
         return list(self.client.stream(handle, job_id))
 
+    def tar_in(self, handle: str, dst_path: str, fileobj: Any, **options: Any) -> Any:
+        """StreamIn: the tar stream read from ``fileobj``, extracted under ``dst_path``."""
+        return self.client.stream_in(handle, dst_path, fileobj, **options)
+
+    def tar_out(self, handle: str, src_path: str) -> bytes:
+        """StreamOut: the whole tar stream of ``src_path``."""
+        return b"".join(self.client.stream_out(handle, src_path))
+
     def close(self) -> None:
         if self.client.connected:
             self.client.disconnect()
@@ -170,6 +178,15 @@ class TwistedClient:
             self.connection.stream, StreamRequest(handle=handle, job_id=job_id), frames.append
         )
         return [*frames, final]
+
+    def tar_in(self, handle: str, dst_path: str, fileobj: Any, **options: Any) -> Any:
+        return in_reactor(self.connection.stream_in, handle, dst_path, fileobj, **options)
+
+    def tar_out(self, handle: str, src_path: str) -> bytes:
+        chunks: list[bytes] = []
+        final = in_reactor(self.connection.stream_out, handle, src_path, chunks.append)
+        assert final.done
+        return b"".join(chunks)
 
     def close(self) -> None:
         if self.connection.connected:

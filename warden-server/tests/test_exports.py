@@ -11,6 +11,7 @@ from warden.protocol import (
     EchoRequest,
     ListRequest,
     PingRequest,
+    StreamInRequest,
 )
 from warden.server.container import REQUEST_TABLE, Container, backend_class
 from warden.server.container.insecure import InsecureContainer
@@ -31,7 +32,10 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_every_request_type_is_served() -> None:
-    by_server = {PingRequest, ListRequest, EchoRequest, BulkInfoRequest, CapacityRequest}
+    # StreamIn: the connection holds its open stream; the container starts its tar.
+    by_server = {
+        PingRequest, ListRequest, EchoRequest, BulkInfoRequest, CapacityRequest, StreamInRequest,
+    }  # fmt: skip
     assert set(REQUEST_TYPES.values()) == set(REQUEST_TABLE) | by_server
     assert not set(REQUEST_TABLE) & by_server
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
@@ -313,3 +314,51 @@ def wait_for_file_text(depot: Path, job_id: str, text: str) -> None:
                 return
         time.sleep(0.02)
     raise AssertionError(f"no job {job_id} printed {text!r}")
+
+
+def test_tar_streams_in_and_out(server: Server, home: Path, tmp_path: Path) -> None:
+    warden = Tool(server, home)
+    warden("create", "--handle", "tars")
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "file").write_text("from a directory\n")
+    (tree / "sub" / "link").symlink_to("file")
+    assert warden("stream_in", "--handle", "tars", "--src", str(tree), "--dst", "/in") == (
+        "done : true\n",
+        "",
+    )
+    assert warden("run", "--handle", "tars", "--script", "cat in/sub/link") == (
+        "from a directory\n",
+        "",
+    )
+    archive = tmp_path / "out.tar"
+    assert warden("stream_out", "--handle", "tars", "--src", "/in/sub", "--dst", str(archive)) == (
+        "done : true\n",
+        "",
+    )
+    with tarfile.open(archive) as read:
+        assert sorted(read.getnames()) == ["sub", "sub/file", "sub/link"]
+    # A tar file goes in as it is.
+    assert warden("stream_in", "--handle", "tars", "--src", str(archive), "--dst", "/again") == (
+        "done : true\n",
+        "",
+    )
+    assert warden("run", "--handle", "tars", "--script", "cat again/sub/file") == (
+        "from a directory\n",
+        "",
+    )
+    # Failures say why; no partial file is left.
+    (tmp_path / "broken.tar").write_bytes(b"not a tar archive\n" * 1000)
+    _, err = warden(
+        "stream_in", "--handle", "tars", "--src", str(tmp_path / "broken.tar"), "--dst", "/b",
+        expect=1,
+    )  # fmt: skip
+    assert err.startswith("stream_in failed: tar: This does not look like a tar archive")
+    missing = tmp_path / "missing.tar"
+    assert warden(
+        "stream_out", "--handle", "tars", "--src", "/none", "--dst", str(missing), expect=1
+    ) == ("", "stream_out failed: no such file or directory in the container: /none\n")
+    assert not missing.exists()
+    assert warden(
+        "stream_in", "--handle", "tars", "--src", str(tmp_path / "none"), "--dst", "/x", expect=1
+    ) == ("", f"cannot read {tmp_path / 'none'}: No such file or directory\n")

@@ -20,7 +20,8 @@ ALL_COMMANDS = [
     "bulk_info", "capacity", "copy_in", "copy_out", "create", "destroy", "echo",
     "get_property", "info", "limit_bandwidth", "limit_cpu", "limit_disk", "limit_memory",
     "link", "list", "net_in", "net_out", "ping", "remove_property", "resize", "run",
-    "set_property", "shell", "signal", "spawn", "stdin", "stop", "stream",
+    "set_property", "shell", "signal", "spawn", "stdin", "stop", "stream", "stream_in",
+    "stream_out",
 ]  # fmt: skip
 
 
@@ -185,3 +186,20 @@ def test_create_request_descriptor_order_is_schema_order() -> None:
     assert [f.name for f in CreateRequest.DESCRIPTOR.fields] == [
         "bind_mounts", "grace_time", "handle", "network", "rootfs", "properties",
     ]  # fmt: skip
+
+
+def test_stream_in_and_stream_out_take_local_paths() -> None:
+    parsed = parse_command(["stream_in", "--handle", "h", "--src", "a.tar", "--dst", "/x"])
+    assert isinstance(parsed, Invocation)
+    assert (parsed.request.handle, parsed.request.src, parsed.request.dst) == ("h", "a.tar", "/x")
+    assert parsed.command.request_class is REQUEST_TYPES[108]
+    with pytest.raises(CommandError, match=r"Missing required flags: '--src', '--dst'\."):
+        parse_command(["stream_out", "--handle", "h"])
+    with pytest.raises(CommandError, match="the field: 'data' is invalid"):
+        parse_command(["stream_in", "--data", "x"])
+    text = command_help(COMMANDS["stream_out"])
+    assert text.startswith(
+        f"command: stream_out\ndescription: {COMMANDS['stream_out'].description}\n"
+    )
+    assert "\t--src <src> (string)  # required: the path in the container" in text
+    assert "\t--dst <dst> (string)  # required: the local file the tar stream is written to" in text

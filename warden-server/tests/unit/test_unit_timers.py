@@ -26,6 +26,12 @@ class Peer:
     def when_lost(self) -> Any:
         raise AssertionError("nothing waits for a peer here")
 
+    def register_producer(self, producer: Any) -> None:
+        raise AssertionError("nothing is streamed to a peer here")
+
+    def unregister_producer(self) -> None:
+        raise AssertionError("nothing is streamed to a peer here")
+
 
 def created(context: ContainerContext, **fields: Any) -> InsecureContainer:
     container = InsecureContainer(context)

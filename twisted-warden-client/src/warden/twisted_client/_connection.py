@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import IO, Any, Final, cast
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -26,13 +26,17 @@ from warden.protocol import (
     MessageDecoder,
     ProtocolError,
     Response,
+    StreamInRequest,
+    StreamInResponse,
+    StreamOutRequest,
+    StreamOutResponse,
     StreamRequest,
     StreamResponse,
     is_request,
     request_to_wire,
     response_class_for,
 )
-from warden.protocol.errors import ClientConnectionError, ClientError, server_error
+from warden.protocol.errors import ClientConnectionError, ClientError, ServerError, server_error
 from warden.protocol.twisted_send import send_now
 from warden.protocol.v1 import is_v1_command, request_from_v1, response_to_v1
 
@@ -43,6 +47,22 @@ __all__ = ["ChunkCallback", "WardenConnection"]
 
 #: Receives each frame of a stream before the last (a v1 triple in v1 mode).
 ChunkCallback = Callable[[Any], object]
+
+#: Bytes of a tar stream per StreamIn frame.
+STREAM_CHUNK: Final = 64 * 1024
+#: StreamIn frames sent ahead of their answers.
+STREAM_WINDOW: Final = 4
+
+
+def _ends_stream(response: Response) -> bool:
+    """Whether a frame is the last of its stream (Stream's exit_status, StreamOut's done)."""
+    if isinstance(response, StreamOutResponse):
+        return response.done
+    return cast(StreamResponse, response).HasField("exit_status")
+
+
+def _ignore(failure: Failure) -> None:
+    """Swallow a failure already reported through another Deferred."""
 
 
 @dataclass
@@ -183,9 +203,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
                 f"got {type(response).__name__}"
             )
             return
-        if head.on_chunk is not None and not cast(StreamResponse, response).HasField(
-            "exit_status"
-        ):
+        if head.on_chunk is not None and not _ends_stream(response):
             self._deliver_chunk(head, response)
             return
         self._pending.popleft()
@@ -223,6 +241,13 @@ class WardenConnection(Protocol, DeferredRequestMethods):
             return defer.fail(
                 TypeError("a StreamRequest is answered by many frames: use stream()")
             )
+        if isinstance(request, (StreamInRequest, StreamOutRequest)):
+            return defer.fail(
+                TypeError(
+                    f"a {type(request).__name__} is one of many frames: "
+                    "use stream_in() or stream_out()"
+                )
+            )
         return self._write(_Pending(Deferred(), StreamResponse), request)
 
     def stream(self, request: Any, on_chunk: ChunkCallback) -> Deferred[Any]:
@@ -246,6 +271,90 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         except Exception:
             return defer.fail()
         return self._write(_Pending(Deferred(), StreamResponse, on_chunk, self._v1_mode), request)
+
+    def stream_out(
+        self, handle: str, src_path: str, on_chunk: Callable[[bytes], object]
+    ) -> Deferred[StreamOutResponse]:
+        """The tar stream of ``src_path`` in the container: ``on_chunk(bytes)`` per chunk.
+
+        ``src_path`` ending in ``/`` streams a directory's contents (``./...``),
+        else the path itself by its name; packed as the container's user.
+        The Deferred fires with the last frame (``done``) or fails with
+        ServerError (the connection stays usable). If ``on_chunk`` raises,
+        the rest is read and dropped and the Deferred fails with that error.
+        """
+
+        def deliver(response: StreamOutResponse) -> None:
+            if response.data:
+                on_chunk(response.data)
+
+        request = StreamOutRequest(handle=handle, src_path=src_path)
+        return self._write(_Pending(Deferred(), StreamOutResponse, deliver), request)
+
+    def stream_in(
+        self,
+        handle: str,
+        dst_path: str,
+        fileobj: IO[bytes],
+        *,
+        chunk_size: int = STREAM_CHUNK,
+        window: int = STREAM_WINDOW,
+    ) -> Deferred[StreamInResponse]:
+        """Send the tar stream read from ``fileobj`` to be extracted under ``dst_path``.
+
+        As the blocking client's ``stream_in``: chunks of ``chunk_size``
+        bytes, up to ``window`` of them unanswered (``fileobj`` is read as
+        they go, never whole). Fires with the answer to the last chunk, or
+        fails with ServerError (a broken stream, a full disk; the connection
+        stays usable).
+        """
+        if chunk_size <= 0 or window <= 0:
+            return defer.fail(ValueError("chunk_size and window must be positive"))
+        return defer.ensureDeferred(
+            self._stream_in(handle, dst_path, fileobj, chunk_size, window)
+        )
+
+    async def _stream_in(
+        self, handle: str, dst_path: str, fileobj: IO[bytes], chunk_size: int, window: int
+    ) -> StreamInResponse:
+        answers: deque[Deferred[Any]] = deque()
+        error: ServerError | None = None
+        response: Any = None
+
+        def send(data: bytes, last: bool) -> None:
+            request = StreamInRequest(handle=handle, dst_path=dst_path, data=data, last=last)
+            answers.append(self._write(_Pending(Deferred(), StreamInResponse), request))
+
+        async def take(until: int) -> None:
+            nonlocal error, response
+            while len(answers) > until:
+                try:
+                    response = await answers.popleft()
+                except ServerError as failed:
+                    error = error or failed
+
+        try:
+            chunk = fileobj.read(chunk_size)
+            while True:
+                following = fileobj.read(chunk_size) if chunk else b""
+                last = not following
+                send(chunk, last)
+                await take(0 if last else window - 1)
+                if last:
+                    break
+                if error is not None:
+                    # The server answers the rest with the error: end the stream now.
+                    send(b"", True)
+                    await take(0)
+                    break
+                chunk = following
+        finally:
+            for waiting in answers:  # a lost connection: the first failure is raised
+                waiting.addErrback(_ignore)
+        if error is not None:
+            raise error
+        assert isinstance(response, StreamInResponse)
+        return response
 
     def _write(self, pending: _Pending, request: Any) -> Deferred[Any]:
         """Encode and send ``request``; its answer goes to ``pending``."""

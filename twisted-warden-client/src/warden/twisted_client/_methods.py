@@ -80,8 +80,9 @@ class DeferredRequestMethods:
     """One method per request type; each returns a Deferred of the response.
 
     Required fields are positional, in declaration order; optional ones are
-    keyword-only and left unset when None. StreamRequest has no method here:
-    ``stream()`` serves it.
+    keyword-only and left unset when None. The requests answered by many
+    frames have none here: ``stream()``, ``stream_in()`` and ``stream_out()``
+    serve them.
     """
 
     def _send(self, request: Any) -> Any:

@@ -213,6 +213,20 @@ class ReconnectingClient(DeferredRequestMethods):
     def _send(self, request: Any) -> Deferred[Any]:
         return self.when_connected().addCallback(lambda connection: connection._send(request))
 
+    def stream_in(self, handle: str, dst_path: str, fileobj: Any, **options: Any) -> Deferred[Any]:
+        """``WardenConnection.stream_in`` on the current or next connection."""
+        return self.when_connected().addCallback(
+            lambda connection: connection.stream_in(handle, dst_path, fileobj, **options)
+        )
+
+    def stream_out(
+        self, handle: str, src_path: str, on_chunk: Callable[[bytes], object]
+    ) -> Deferred[Any]:
+        """``WardenConnection.stream_out`` on the current or next connection."""
+        return self.when_connected().addCallback(
+            lambda connection: connection.stream_out(handle, src_path, on_chunk)
+        )
+
     def stream(self, request: Any, on_chunk: ChunkCallback) -> Deferred[Any]:
         """``WardenConnection.stream`` on the current or next connection."""
         if is_v1_command(request):

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, Final, overload
+from typing import IO, Any, Final, overload
 
 from warden.protocol import (
     DEFAULT_MAX_FRAME_SIZE,
@@ -17,6 +18,10 @@ from warden.protocol import (
     ProtocolError,
     Request,
     Response,
+    StreamInRequest,
+    StreamInResponse,
+    StreamOutRequest,
+    StreamOutResponse,
     StreamRequest,
     StreamResponse,
     is_request,
@@ -38,6 +43,10 @@ from ._methods import RequestMethods
 __all__ = ["Client"]
 
 _RECV_SIZE: Final = 256 * 1024
+#: Bytes of a tar stream per StreamIn frame.
+STREAM_CHUNK: Final = 64 * 1024
+#: StreamIn frames sent ahead of their answers.
+STREAM_WINDOW: Final = 4
 #: The socket's timeout before the client has set one.
 _UNSET: Final = -1.0
 
@@ -153,6 +162,10 @@ class Client(RequestMethods):
             )
         if isinstance(request, StreamRequest):
             raise TypeError("a StreamRequest is answered by many frames: use stream()")
+        if isinstance(request, (StreamInRequest, StreamOutRequest)):
+            raise TypeError(
+                f"a {type(request).__name__} is one of many frames: use stream_in() or stream_out()"
+            )
         deadline = None if timeout is None else time.monotonic() + timeout
         self._write(request, deadline)
         return self._read(deadline)
@@ -204,6 +217,98 @@ class Client(RequestMethods):
                     return
         except ServerError:
             finished = True  # an ErrorResponse ends the stream
+            raise
+        finally:
+            if self._generation == generation:
+                self._streaming = False
+                if not finished and self._sock is not None:
+                    self._close()
+
+    # -- tar streams (extensions) -------------------------------------------
+
+    def stream_in(
+        self,
+        handle: str,
+        dst_path: str,
+        fileobj: IO[bytes],
+        *,
+        chunk_size: int = STREAM_CHUNK,
+        window: int = STREAM_WINDOW,
+    ) -> StreamInResponse:
+        """Send the tar stream read from ``fileobj`` to be extracted under ``dst_path``.
+
+        The container's user extracts it in the container's view (``dst_path``
+        is made if missing). The stream goes in chunks of ``chunk_size``
+        bytes, up to ``window`` of them unanswered; ``fileobj`` is read as
+        they go, never whole. Returns the answer to the last chunk; a failed
+        extraction (a broken stream, a full disk) raises ServerError and
+        leaves the connection usable.
+        """
+        if chunk_size <= 0 or window <= 0:
+            raise ValueError("chunk_size and window must be positive")
+        self._connected_socket()
+        unanswered = 0
+        error: ServerError | None = None
+        last_response: Any = None
+        chunk = fileobj.read(chunk_size)
+        while True:
+            following = fileobj.read(chunk_size) if chunk else b""
+            last = not following
+            self._write(StreamInRequest(handle=handle, dst_path=dst_path, data=chunk,
+                                        last=last), None)  # fmt: skip
+            unanswered += 1
+            while unanswered >= (1 if last else window):
+                unanswered -= 1
+                try:
+                    last_response = self._read(None)
+                except ServerError as failed:
+                    error = error or failed
+            if last:
+                break
+            if error is not None:
+                # The server answers the rest with the error: end the stream now.
+                self._write(StreamInRequest(handle=handle, dst_path=dst_path, last=True), None)
+                unanswered += 1
+                while unanswered:
+                    unanswered -= 1
+                    with contextlib.suppress(ServerError):
+                        self._read(None)
+                break
+            chunk = following
+        if error is not None:
+            raise error
+        assert isinstance(last_response, StreamInResponse)
+        return last_response
+
+    def stream_out(self, handle: str, src_path: str) -> Iterator[bytes]:
+        """The tar stream of ``src_path`` in the container, chunk by chunk.
+
+        ``src_path`` ending in ``/`` streams a directory's contents (``./...``),
+        else the path itself by its name; packed as the container's user.
+        The request is sent when iteration begins. A failure raises
+        ServerError (the connection stays usable); leaving the loop before
+        the end disconnects the client, as for ``stream()``.
+        """
+        return self._stream_out(StreamOutRequest(handle=handle, src_path=src_path))
+
+    def _stream_out(self, request: StreamOutRequest) -> Iterator[bytes]:
+        self._write(request, None)
+        self._streaming = True
+        generation = self._generation
+        finished = False
+        try:
+            while True:
+                if self._generation != generation or self._sock is None:
+                    raise ClientConnectionError("the connection of this stream was closed")
+                response = self._read(None)
+                assert isinstance(response, StreamOutResponse)
+                if response.done:
+                    finished = True
+                    return
+                if response.data:
+                    yield response.data
+        except ServerError:
+            finished = True
             raise
         finally:
             if self._generation == generation:

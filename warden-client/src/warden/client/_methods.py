@@ -78,8 +78,9 @@ class RequestMethods:
     """One blocking method per request type; each returns the response.
 
     Required fields are positional, in declaration order; optional ones are
-    keyword-only and left unset when None. StreamRequest has no method here:
-    ``stream()`` serves it.
+    keyword-only and left unset when None. The requests answered by many
+    frames have none here: ``stream()``, ``stream_in()`` and ``stream_out()``
+    serve them.
     """
 
     def _send(self, request: Any, timeout: float | None) -> Any:

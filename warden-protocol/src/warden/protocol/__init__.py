@@ -99,6 +99,10 @@ from ._messages import (
     StdinResponse,
     StopRequest,
     StopResponse,
+    StreamInRequest,
+    StreamInResponse,
+    StreamOutRequest,
+    StreamOutResponse,
     StreamRequest,
     StreamResponse,
 )
@@ -134,6 +138,8 @@ BYTES_FIELDS = (
     "RunResponse.stderr",
     "StreamResponse.data",
     "StdinRequest.data",
+    "StreamInRequest.data",
+    "StreamOutResponse.data",
 )
 
 __all__ = [
@@ -237,5 +243,9 @@ __all__ = [
     "StopResponse",
     "StreamRequest",
     "StreamResponse",
+    "StreamInRequest",
+    "StreamInResponse",
+    "StreamOutRequest",
+    "StreamOutResponse",
     "TTY",
 ]

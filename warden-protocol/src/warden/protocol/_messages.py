@@ -37,6 +37,8 @@ from .pb.signal_pb2 import SignalRequest, SignalResponse
 from .pb.spawn_pb2 import SpawnRequest, SpawnResponse
 from .pb.stdin_pb2 import StdinRequest, StdinResponse
 from .pb.stop_pb2 import StopRequest, StopResponse
+from .pb.stream_in_pb2 import StreamInRequest, StreamInResponse
+from .pb.stream_out_pb2 import StreamOutRequest, StreamOutResponse
 from .pb.stream_pb2 import StreamRequest, StreamResponse
 from .pb.tty_pb2 import TTY
 
@@ -97,6 +99,10 @@ __all__ = [
     "StdinResponse",
     "StopRequest",
     "StopResponse",
+    "StreamInRequest",
+    "StreamInResponse",
+    "StreamOutRequest",
+    "StreamOutResponse",
     "StreamRequest",
     "StreamResponse",
     "TTY",

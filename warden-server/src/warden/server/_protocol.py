@@ -8,7 +8,8 @@ says what was wrong; then this connection (and only it) is closed. A frame
 longer than ``server.request_size_limit`` is refused from its length line,
 before its bytes are kept. While requests wait behind a busy one, reading
 stops once they hold more than that limit, so a client that pipelines
-without reading answers cannot make the server hold more than about twice it.
+without reading answers cannot make the server hold more than about twice it
+(behind a StreamIn chunk waiting for tar's pipe, more than ``STREAM_IN_WINDOW``).
 
 Ping, List, Echo and Capacity are answered on the spot (no coroutine, no Deferred, no
 reactor turn in between; a lone Ping frame is recognised by its bytes), and a
@@ -37,6 +38,7 @@ from warden.protocol import (
     PingResponse,
     ProtocolError,
     RunRequest,
+    StreamInRequest,
     StreamRequest,
     request_to_wire,
     response_to_wire,
@@ -56,6 +58,10 @@ _PING_WIRE = response_to_wire(PingResponse())
 #: Requests that a drain interrupts (their jobs keep running and can be linked
 #: again after the restart); every other request is finished first.
 _CLOSED_ON_DRAIN = (LinkRequest, StreamRequest, RunRequest)
+
+#: While a StreamIn chunk waits for tar's pipe, reading stops once this much
+#: more waits behind it (a client's window of chunks), not the request limit.
+STREAM_IN_WINDOW = 512 * 1024
 
 
 class ConnectionOwner(Protocol):
@@ -145,7 +151,10 @@ class WardenConnection(protocol.Protocol):
             self.broken = True
             self.queue.append(error)
         self._next()
-        if self.queued_bytes > self.size_limit and not self.paused and not self.lost:
+        limit = self.size_limit
+        if isinstance(self.current, StreamInRequest):
+            limit = min(limit, STREAM_IN_WINDOW)
+        if self.queued_bytes > limit and not self.paused and not self.lost:
             transport: Any = self.transport
             if transport is not None:
                 self.paused = True
@@ -173,6 +182,18 @@ class WardenConnection(protocol.Protocol):
         sent = send_now(transport, data)
         if sent < len(data):
             transport.write(data[sent:] if sent else data)
+
+    def register_producer(self, producer: Any) -> None:
+        """Pause ``producer`` while the send buffer is full (see ``Peer``)."""
+        transport: Any = self.transport
+        if transport is not None and not self.lost:
+            transport.registerProducer(producer, True)
+
+    def unregister_producer(self) -> None:
+        """Forget the producer (see ``Peer``)."""
+        transport: Any = self.transport
+        if transport is not None and not self.lost:
+            transport.unregisterProducer()
 
     def when_lost(self) -> defer.Deferred[None]:
         """Fires when the connection closes; cancelling it forgets it."""

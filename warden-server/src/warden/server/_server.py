@@ -39,6 +39,7 @@ from warden.protocol import (
     PingResponse,
     StopRequest,
     StopResponse,
+    StreamInRequest,
     type_name,
 )
 
@@ -57,6 +58,7 @@ from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
 from ._spawn import PRIORITY_BOOST, helper_path, raise_priority, start_spawner
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
+from ._stream_in import OpenStreamIn
 from ._syslog import SyslogSender
 from ._warm_pool import WarmPool
 from ._watch import DirectoryWatcher
@@ -121,6 +123,8 @@ class Server:
             rootfs_path=config.server.container_rootfs_path,
         )
         self.connections: set[WardenConnection] = set()
+        #: The StreamIn each connection is sending (at most one).
+        self.streams_in: dict[WardenConnection, OpenStreamIn] = {}
         self.draining = False
         self.drained: defer.Deferred[None] = defer.Deferred()
         self.port: Any = None  # IListeningPort (typed Any: zope interfaces)
@@ -279,6 +283,9 @@ class Server:
     def connection_lost(self, connection: WardenConnection) -> None:
         """A client went away: the containers it referenced may start their grace timers."""
         self.connections.discard(connection)
+        stream_in = self.streams_in.pop(connection, None)
+        if stream_in is not None:
+            stream_in.abort()
         for container in list(connection.containers):
             container.unreference(connection)
         connection.containers.clear()
@@ -435,6 +442,17 @@ class Server:
             return response
         if isinstance(request, BulkInfoRequest):
             return await self._bulk_info(request)
+        if isinstance(request, StreamInRequest):
+            return await self._stream_in(request, connection)
+        container = self._container_for(request, connection)
+        if isinstance(request, StopRequest) and request.background:
+            # Reply now; stop on the next turn, its errors only logged.
+            self.reactor.callLater(0, self._stop_in_background, container, request)
+            return StopResponse()
+        return await container.dispatch(request, connection)
+
+    def _container_for(self, request: Message, connection: WardenConnection) -> Container:
+        """The live container a request's handle names, now referenced by ``connection``."""
         handle = getattr(request, "handle", None)
         if handle is None:
             raise WardenError(f"Unknown request: {type_name(request)}")
@@ -443,11 +461,24 @@ class Server:
             # Half torn down: to clients it is gone already.
             raise WardenError(UNKNOWN_HANDLE)
         self._reference(connection, container)
-        if isinstance(request, StopRequest) and request.background:
-            # Reply now; stop on the next turn, its errors only logged.
-            self.reactor.callLater(0, self._stop_in_background, container, request)
-            return StopResponse()
-        return await container.dispatch(request, connection)
+        return container
+
+    async def _stream_in(self, request: StreamInRequest, connection: WardenConnection) -> Message:
+        """One chunk of a StreamIn; the connection keeps its open stream (``_stream_in``)."""
+        stream = self.streams_in.get(connection)
+        if stream is None:
+            stream = self.streams_in[connection] = OpenStreamIn(request.handle, request.dst_path)
+
+            async def start() -> Any:
+                container = self._container_for(request, connection)
+                return await container.open_stream_in(request.dst_path)
+
+            await stream.open(start)
+        try:
+            return await stream.feed(request)
+        finally:
+            if request.last and self.streams_in.get(connection) is stream:
+                del self.streams_in[connection]
 
     def _stop_in_background(self, container: Container, request: StopRequest) -> None:
         d = defer.ensureDeferred(container.dispatch(request))

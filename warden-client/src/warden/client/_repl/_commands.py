@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Final, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 
 from warden.protocol import REQUEST_TYPES, Request, type_underscored
 
 from ._errors import CommandError
+from ._tar_forms import FORMS
 from ._terminal import ShellRequest
 
 __all__ = [
@@ -54,6 +56,8 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "stdin": "Write to the stdin (or terminal) of a job spawned with stdin or a tty.",
     "stop": "Stop every process in a container.",
     "stream": "Print a job's output as it arrives, until the job ends.",
+    "stream_in": "Extract a local tar file or directory under a path in a container.",
+    "stream_out": "Write a tar stream of a path in a container to a local file.",
 }
 
 # Help text of request fields, by "<message>.<field>" (message name without
@@ -130,6 +134,10 @@ _FIELD_DESCRIPTIONS: Final[dict[str, str]] = {
     "BulkInfoRequest.handles": "the containers' handles (or repeat --handles H)",
     "SignalRequest.job_id": "the job id that spawn printed",
     "SignalRequest.signal": "TERM, KILL, INT, HUP, QUIT, USR1 or USR2 (SIG prefix, any case)",
+    "StreamInForm.src": "a local tar file, or a directory to send as one",
+    "StreamInForm.dst": "the directory in the container to extract under (made if missing)",
+    "StreamOutForm.src": "the path in the container (ending in /: its contents)",
+    "StreamOutForm.dst": "the local file the tar stream is written to",
 }
 # Run takes exactly Spawn's fields.
 _FIELD_DESCRIPTIONS.update(
@@ -148,18 +156,26 @@ class Command:
     name: str
     request_class: type[Request]
     description: str
+    #: The message whose fields are the flags, when not the request's own
+    #: (``stream_in`` and ``stream_out`` take local paths: ``_tar_forms``).
+    form: type[Message] | None = None
+
+    @property
+    def flags_class(self) -> type[Message]:
+        """The message the flags fill in: the request, or the command's form."""
+        return self.form if self.form is not None else self.request_class
 
     @property
     def descriptor(self) -> Descriptor:
-        """The request's protobuf descriptor (its fields)."""
-        return cast(Descriptor, self.request_class.DESCRIPTOR)
+        """The flags' protobuf descriptor (the request's fields, or the form's)."""
+        return cast(Descriptor, self.flags_class.DESCRIPTOR)
 
 
 def _build() -> dict[str, Command]:
     table = {}
     for cls in REQUEST_TYPES.values():
         name = type_underscored(cls)
-        table[name] = Command(name, cls, _DESCRIPTIONS.get(name, ""))
+        table[name] = Command(name, cls, _DESCRIPTIONS.get(name, ""), FORMS.get(name))
     # The shell's own command, no request of the protocol (see _terminal.py).
     table["shell"] = Command("shell", ShellRequest, _DESCRIPTIONS["shell"])
     return dict(sorted(table.items()))

@@ -12,6 +12,11 @@ job's output instead, stdout to stdout and stderr to stderr:
 - ``shell``: an interactive shell in the container on the local terminal
   (``_terminal.py``); its exit status becomes the command's.
 
+``stream_in`` and ``stream_out`` move a tar stream between a local path and
+the container (see ``_tar_forms``): ``--src`` a local tar file or a
+directory (sent as a tar stream made by the local ``tar``), ``--dst`` the
+local file the stream goes to. They print ``done : true`` when done.
+
 When such a job ends with a status other than 0, the container's events
 (``out of memory``, ``command exceeded maximum output``) follow on stderr as
 ``event : <event>`` lines: the job's output cannot tell them.
@@ -23,8 +28,12 @@ part of the command already took effect (``run`` whose job started).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
-from collections.abc import Sequence
+import subprocess
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 from warden.client import Client, ClientConnectionError, ClientTimeoutError
 from warden.protocol import (
@@ -32,14 +41,17 @@ from warden.protocol import (
     LinkResponse,
     RunRequest,
     SpawnRequest,
+    StreamOutResponse,
     StreamRequest,
     StreamResponse,
 )
 
+from ._errors import CommandError
 from ._format import format_response
 from ._help import command_help, global_help
 from ._output import Output
 from ._parse import CommandHelp, GlobalHelp, Invocation, parse_command
+from ._tar_forms import StreamInForm, StreamOutForm
 from ._terminal import ShellRequest, run_shell
 
 __all__ = ["LIST_TIMEOUT", "Executor"]
@@ -117,6 +129,12 @@ class Executor:
         if isinstance(request, StreamRequest):
             self._stream(request)
             return None
+        if isinstance(request, StreamInForm):
+            self._stream_in(request)
+            return None
+        if isinstance(request, StreamOutForm):
+            self._stream_out(request)
+            return None
         if isinstance(request, LinkRequest):
             linked = self.client.call(request)
             self.output.write(linked.stdout)
@@ -147,6 +165,28 @@ class Executor:
             self._tell_events(final)
         return final
 
+    def _stream_in(self, form: Any) -> None:
+        with _tar_source(form.src) as source:
+            self._started = True  # the file is being read: no second try
+            response = self.client.stream_in(form.handle, form.dst, source)
+        self.output.write(format_response(response))
+
+    def _stream_out(self, form: Any) -> None:
+        try:
+            target = open(form.dst, "wb")  # noqa: SIM115 (removed below on failure)
+        except OSError as error:
+            raise CommandError(f"cannot write {form.dst}: {error.strerror}") from None
+        try:
+            with target:
+                for chunk in self.client.stream_out(form.handle, form.src):
+                    self._started = True
+                    target.write(chunk)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(form.dst)  # no partial archive left behind
+            raise
+        self.output.write(format_response(StreamOutResponse(done=True)))
+
     def _tell_events(self, ended: LinkResponse | StreamResponse) -> None:
         """A job that failed: the container's events say why when the job
         cannot (``out of memory``: the OOM killer ended it)."""
@@ -154,3 +194,31 @@ class Executor:
             return
         for event in ended.info.events:
             self.output.error(f"event : {event}\n")
+
+
+@contextlib.contextmanager
+def _tar_source(path: str) -> Iterator[IO[bytes]]:
+    """A tar stream of a local path: the file itself, or a directory's
+    contents packed by the local tar as they are sent."""
+    if os.path.isdir(path):
+        packer = subprocess.Popen(
+            ["tar", "-c", "-f", "-", "-C", path, "."],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert packer.stdout is not None and packer.stderr is not None
+        try:
+            yield packer.stdout
+        finally:
+            packer.stdout.close()
+            said = packer.stderr.read().decode("utf-8", "replace").strip()
+            packer.stderr.close()
+            if packer.wait() != 0 and said:
+                raise CommandError(f"tar of {path} failed: {said}")
+        return
+    try:
+        source = open(path, "rb")  # noqa: SIM115 (closed below)
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+    with source:
+        yield source

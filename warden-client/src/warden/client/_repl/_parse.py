@@ -30,7 +30,7 @@ class CommandHelp:
 
 @dataclass(frozen=True)
 class Invocation:
-    """A command with its request filled in from the flags."""
+    """A command with its request (or its form, see ``_tar_forms``) filled in from the flags."""
 
     command: Command
     request: Request
@@ -58,7 +58,7 @@ def parse_command(words: Sequence[str]) -> Parsed:
     command = lookup_command(name)
     if any(_is_help_flag(word) for word in arguments):
         return CommandHelp(command)
-    request = populate(command.request_class(), arguments)
+    request = populate(command.flags_class(), arguments)
     missing = missing_required_flags(request)
     if missing:
         plural = "s" if len(missing) > 1 else ""

@@ -37,6 +37,8 @@ class Message(_message.Message):
         Capacity: _ClassVar[Message.Type]
         Stdin: _ClassVar[Message.Type]
         Resize: _ClassVar[Message.Type]
+        StreamIn: _ClassVar[Message.Type]
+        StreamOut: _ClassVar[Message.Type]
     Error: Message.Type
     Create: Message.Type
     Stop: Message.Type
@@ -65,6 +67,8 @@ class Message(_message.Message):
     Capacity: Message.Type
     Stdin: Message.Type
     Resize: Message.Type
+    StreamIn: Message.Type
+    StreamOut: Message.Type
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     type: Message.Type

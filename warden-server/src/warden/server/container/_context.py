@@ -51,6 +51,13 @@ class Peer(Protocol):
     def when_lost(self) -> defer.Deferred[None]:
         """A Deferred that fires when the connection closes (cancel it to forget it)."""
 
+    def register_producer(self, producer: Any) -> None:
+        """Pause ``producer`` (an IPushProducer) while the connection's send
+        buffer is full, resume it once drained (StreamOut's back-pressure)."""
+
+    def unregister_producer(self) -> None:
+        """Forget the producer registered last."""
+
 
 class ScriptRunner(Protocol):
     """How containers run host commands: ``_scripts.run_script``, or a fake in unit tests."""

@@ -30,6 +30,10 @@ A backend subclasses ``Container``, sets ``backend_name`` (its folder under
     and ``RLIMIT_<NAME>``; see ``_jobs.py`` for the wrapper's duties).
     ``job.privileged`` says whether the script runs as root.
 ``async do_copy_in(request) -> None``, ``async do_copy_out(request) -> None``
+``stream_command(direction: str, path: str) -> tuple[Sequence[str], Mapping[str, object]]``
+    (sync) The StreamIn/StreamOut extension: argv and environment of the
+    process that runs tar in the container's view (``direction`` ``in``:
+    extract stdin under ``path``; ``out``: pack ``path`` to stdout).
 ``async do_net_in(request) -> NetInResponse``, ``async do_net_out(request) -> None``
 ``async do_limit_memory|do_limit_disk|do_limit_bandwidth|do_limit_cpu(request) -> response``
 ``async add_info(response: InfoResponse) -> None``
@@ -62,6 +66,7 @@ from typing import Any, ClassVar, TypeVar
 from google.protobuf.message import Message
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from warden.protocol import (
     CopyInRequest,
@@ -103,6 +108,8 @@ from warden.protocol import (
     StdinResponse,
     StopRequest,
     StopResponse,
+    StreamOutRequest,
+    StreamOutResponse,
     StreamRequest,
     StreamResponse,
     filtered_dict,
@@ -121,6 +128,7 @@ from .._properties import check_count, check_pair, validated
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
 from .._signals import parse_signal
 from .._snapshot import delete_snapshot, write_snapshot
+from .._tar import TarIn, TarOut
 from ._context import ContainerContext, Peer
 
 __all__ = [
@@ -134,6 +142,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_Tar = TypeVar("_Tar", TarIn, TarOut)
 
 #: Seconds between attempts to write a snapshot that could not be written
 #: (a full depot): until it is, a restart would destroy the container.
@@ -216,6 +225,8 @@ class Container:
         #: Fires when the Stop under way ends (None when none is).
         self._stopping: defer.Deferred[None] | None = None
         self._snapshot_retry: Any = None
+        #: The tar of each StreamIn or StreamOut under way (ended by Destroy).
+        self._tars: set[TarIn | TarOut] = set()
 
     # -- identity and resources --
 
@@ -560,6 +571,8 @@ class Container:
                 with contextlib.suppress(WardenError):  # best effort; waits for one under way
                     await self.dispatch(StopRequest(handle=self.handle))
         self._destroying = True
+        for tar in list(self._tars):  # a StreamIn or StreamOut under way
+            tar.abort()
         # Gone first: should the server die in the middle, the next one
         # finds no snapshot and finishes the destroy, rather than bring back
         # a container half torn down.
@@ -820,6 +833,66 @@ class Container:
             await self.do_copy_out(request)
         return CopyOutResponse()
 
+    async def open_stream_in(self, dst_path: str) -> TarIn:
+        """Start extracting a tar stream under ``dst_path`` (StreamIn's first chunk).
+
+        StreamIn is served by the server, which keeps the open stream with
+        its connection; the container checks its state and starts tar.
+        """
+        if self.state not in _ACTIVE:
+            raise StateError(tuple(s.value for s in _ACTIVE), self.state_name)
+        if not dst_path:
+            raise WardenError("stream_in failed: dst_path is empty")
+        argv, env = self.stream_command("in", dst_path)
+        tar = self._follow(TarIn(argv, env, self.context.reactor))
+        await tar.start()
+        return tar
+
+    def _follow(self, tar: _Tar) -> _Tar:
+        """Keep ``tar`` until it ends, for Destroy to end it first."""
+        self._tars.add(tar)
+
+        def ended(status: int) -> int:
+            self._tars.discard(tar)
+            return status  # for tar's own waiters after this one
+
+        tar.process.ended.addCallback(ended)
+        return tar
+
+    async def _stream_out(self, request: StreamOutRequest, peer: Peer | None) -> StreamOutResponse:
+        if not request.src_path:
+            raise WardenError("stream_out failed: src_path is empty")
+
+        def send(data: bytes) -> None:
+            if peer is not None:
+                peer.send(StreamOutResponse(data=data))
+
+        argv, env = self.stream_command("out", request.src_path)
+        tar = self._follow(TarOut(argv, env, self.context.reactor, send))
+        try:
+            await tar.start()
+        except WardenError:
+            tar.abort()
+            raise
+        producer = _TarProducer(tar)
+        if peer is not None:
+            peer.register_producer(producer)
+        # race() in _until_lost waits for a success: tar's failure comes boxed.
+        ended: defer.Deferred[list[Any]] = defer.ensureDeferred(tar.run()).addBoth(
+            lambda outcome: [outcome]
+        )
+        try:
+            (outcome,) = await self._until_lost(ended, peer)
+            if isinstance(outcome, Failure):
+                outcome.raiseException()
+        except BaseException:
+            tar.abort()
+            raise
+        finally:
+            if peer is not None:
+                peer.unregister_producer()
+        return StreamOutResponse(done=True)
+
     async def _limit_memory(self, request: LimitMemoryRequest, peer: Peer | None) -> Message:
         return await self.do_limit_memory(request)
 
@@ -952,6 +1025,11 @@ class Container:
     async def do_copy_out(self, request: CopyOutRequest) -> None:
         raise WardenError("not implemented")
 
+    def stream_command(
+        self, direction: str, path: str
+    ) -> tuple[Sequence[str], Mapping[str, object]]:
+        raise WardenError("not implemented")
+
     async def do_net_in(self, request: NetInRequest) -> NetInResponse:
         raise WardenError("not implemented")
 
@@ -998,6 +1076,22 @@ class _SnapshotBracket:
             and not container._destroying
         ):
             container.save_snapshot()
+
+
+class _TarProducer:
+    """(An IPushProducer.) A connection's send buffer pauses tar's output."""
+
+    def __init__(self, tar: TarOut) -> None:
+        self.tar = tar
+
+    def pauseProducing(self) -> None:
+        self.tar.pause()
+
+    def resumeProducing(self) -> None:
+        self.tar.resume()
+
+    def stopProducing(self) -> None:
+        self.tar.abort()
 
 
 def _waiting_on(event: defer.Deferred[None]) -> defer.Deferred[None]:
@@ -1077,6 +1171,7 @@ REQUEST_TABLE: Mapping[type[Message], Step] = {
     NetOutRequest: Step(Container._net_out, _ACTIVE, Bracket.AROUND),
     CopyInRequest: Step(Container._copy_in, _ACTIVE, Bracket.NONE),
     CopyOutRequest: Step(Container._copy_out, _ACTIVE_STOPPED, Bracket.NONE),
+    StreamOutRequest: Step(Container._stream_out, _ACTIVE, Bracket.NONE),
     LimitMemoryRequest: Step(Container._limit_memory, _ACTIVE_STOPPED, Bracket.AROUND),
     LimitDiskRequest: Step(Container._limit_disk, _ACTIVE_STOPPED, Bracket.AROUND),
     LimitBandwidthRequest: Step(Container._limit_bandwidth, _ACTIVE_STOPPED, Bracket.AROUND),

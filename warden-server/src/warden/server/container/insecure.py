@@ -7,7 +7,8 @@ requested rlimits, and can see and touch the whole host. Use it for
 development and tests, never for untrusted code. It needs no root.
 
 Everything that touches the host is a script in ``root-scripts/insecure/``:
-``create.sh``, ``stop.sh``, ``destroy.sh``, ``job.sh`` and ``copy.sh``. Limits
+``create.sh``, ``stop.sh``, ``destroy.sh``, ``job.sh``, ``copy.sh`` and
+``stream.sh`` (StreamIn/StreamOut: tar chrooted at the container's root). Limits
 and net_out answer ``not implemented`` (the base's default); net_in hands out a
 pool port without forwarding anything (the job can listen on it directly).
 """
@@ -64,6 +65,11 @@ class InsecureContainer(Container):
         # Nothing to forward: the requested ports are ignored, as the original did.
         port = self.acquire_port()
         return NetInResponse(host_port=port, container_port=port)
+
+    def stream_command(
+        self, direction: str, path: str
+    ) -> tuple[Sequence[str], Mapping[str, object]]:
+        return [self._script("stream.sh"), direction, self.container_path, path], {}
 
     async def do_copy_in(self, request: CopyInRequest) -> None:
         await self.run_script(

@@ -11,7 +11,9 @@ with what environment:
   veth, and a static init as PID 1: the only process an idle container has);
 - Stop: ``<path>/stop.sh [-w 0]``; Destroy: ``destroy.sh <path>``;
 - Spawn/Run: ``job.sh <path> vcap|root``, detached (see ``_jobs.py``);
-- CopyIn/CopyOut: ``copy.sh in|out ...``, tar inside the container as vcap.
+- CopyIn/CopyOut: ``copy.sh in|out ...``, tar inside the container as vcap;
+- StreamIn/StreamOut (extensions): ``stream.sh in|out <path> PATH``, tar
+  inside the container as vcap, on pipes to the server.
 
 Both enter the container through ``warden-exec`` (root-scripts/linux/src/),
 with the hardening options of ``_security.py`` in their environment.
@@ -326,6 +328,12 @@ class LinuxContainer(Container):
         return [self._script("job.sh"), self.container_path, user], entry_environment(
             self.config.server
         )
+
+    def stream_command(
+        self, direction: str, path: str
+    ) -> tuple[Sequence[str], Mapping[str, object]]:
+        argv = [self._script("stream.sh"), direction, self.container_path, path]
+        return argv, entry_environment(self.config.server)
 
     async def do_copy_in(self, request: CopyInRequest) -> None:
         argv = [self._script("copy.sh"), "in", self.container_path]
