@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
-from typing import IO, Any, Final, overload
+from typing import IO, Any, Final, TypeVar, overload
 
 from warden.protocol import (
     DEFAULT_MAX_FRAME_SIZE,
@@ -41,6 +41,9 @@ from warden.protocol.v1 import is_v1_command, request_from_v1, response_to_v1
 from ._methods import RequestMethods
 
 __all__ = ["Client"]
+
+#: A streamed request's response class.
+R = TypeVar("R", bound=Response)
 
 _RECV_SIZE: Final = 256 * 1024
 #: Bytes of a tar stream per StreamIn frame.
@@ -201,6 +204,20 @@ class Client(RequestMethods):
         return self._stream(request, v1=self._v1_mode)
 
     def _stream(self, request: StreamRequest, v1: bool) -> Iterator[Any]:
+        with contextlib.closing(
+            self._responses(request, StreamResponse, lambda r: r.HasField("exit_status"))
+        ) as responses:
+            for response in responses:
+                yield response_to_v1(response) if v1 else response
+
+    def _responses(
+        self, request: Request, kind: type[R], is_last: Callable[[R], bool]
+    ) -> Generator[R, None, None]:
+        """The frames answering a streamed request, through the last (or an error).
+
+        The connection is busy until then; a caller that stops early
+        disconnects the client, since the rest of the frames would still come.
+        """
         self._write(request, None)
         self._streaming = True
         generation = self._generation
@@ -210,9 +227,9 @@ class Client(RequestMethods):
                 if self._generation != generation or self._sock is None:
                     raise ClientConnectionError("the connection of this stream was closed")
                 response = self._read(None)
-                assert isinstance(response, StreamResponse)
-                finished = response.HasField("exit_status")
-                yield response_to_v1(response) if v1 else response
+                assert isinstance(response, kind)
+                finished = is_last(response)
+                yield response
                 if finished:
                     return
         except ServerError:
@@ -292,29 +309,12 @@ class Client(RequestMethods):
         return self._stream_out(StreamOutRequest(handle=handle, src_path=src_path))
 
     def _stream_out(self, request: StreamOutRequest) -> Iterator[bytes]:
-        self._write(request, None)
-        self._streaming = True
-        generation = self._generation
-        finished = False
-        try:
-            while True:
-                if self._generation != generation or self._sock is None:
-                    raise ClientConnectionError("the connection of this stream was closed")
-                response = self._read(None)
-                assert isinstance(response, StreamOutResponse)
-                if response.done:
-                    finished = True
-                    return
+        with contextlib.closing(
+            self._responses(request, StreamOutResponse, lambda r: r.done)
+        ) as responses:
+            for response in responses:
                 if response.data:
                     yield response.data
-        except ServerError:
-            finished = True
-            raise
-        finally:
-            if self._generation == generation:
-                self._streaming = False
-                if not finished and self._sock is not None:
-                    self._close()
 
     # -- wire ---------------------------------------------------------------
 
