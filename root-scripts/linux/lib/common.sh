@@ -150,8 +150,8 @@ pause() {
 # shows the reading process's own namespace (/sys/class/net the namespace of
 # whoever mounted /sys), and every link has an IPv4 conf there (warden's MTUs
 # are 68 or more). Not /proc/net/dev: it lists every link, and bash's read
-# takes it a byte at a time, so the kernel listed them again for each byte
-# (seconds with 2,000 links).
+# seeks back to the end of each line it reads, which makes the kernel list
+# the links again up to there: seconds with 2,000 links.
 has_link() {
   [[ -d /proc/sys/net/ipv4/conf/$1 ]]
 }
