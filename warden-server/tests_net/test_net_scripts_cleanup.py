@@ -136,11 +136,18 @@ def test_setup_and_teardown_read_no_table_unless_something_was_left(
     assert world.host.state()["iptables filter"] == before["iptables filter"]
 
     # A create that failed part way left a chain: setup plans from the dumps
-    # and ends as a clean setup does.
-    world.host.run("iptables", "-w", "-N", f"warden-i-{container.id}")
+    # and ends as a clean setup does. Left in the nat table only, the filter
+    # part of the new-chains transaction has been made when the nat part fails.
     world.host.run("iptables", "-w", "-t", "nat", "-N", f"warden-i-{container.id}")
     world.net(container, "setup", **env)
     assert dumps(log) > 0
+    assert world.host.state() == made
+    # And in the filter table.
+    world.net(container, "teardown")
+    world.host.run("iptables", "-w", "-N", f"warden-i-{container.id}-log")
+    seen = dumps(log)
+    world.net(container, "setup", **env)
+    assert dumps(log) > seen
     assert world.host.state() == made
 
     # A chain gone already: teardown plans from the dumps and removes the rest.

@@ -98,8 +98,10 @@ filter_setup_rules() {
   echo "-A ${filter_instances_chain} -i ${network_host_iface} -g ${instance_chain}"
 }
 
-# New chains only: false, and that table left as it was, when one of the
-# container's chains exists already or a host chain is missing.
+# New chains only: false when one of the container's chains exists already or
+# a host chain is missing. Each table's part is a transaction: one that fails
+# is left as it was (the filter table may have been changed when the nat
+# part fails; setup_rules' plan copes with that).
 setup_new_rules() {
   iptables-restore -w --noflush 2>/dev/null <<EOF
 *filter
@@ -158,9 +160,7 @@ teardown_rules() {
   teardown_made_rules && return 0
   read_rules
   local chain filter_commands nat_commands
-  # warden-forward too: a container made by an earlier net.sh had its hook there.
   filter_commands=$(rules_to_delete "${filter_rules}" "${filter_instances_chain}" "${instance_chain}")
-  filter_commands+=$'\n'$(rules_to_delete "${filter_rules}" "${filter_forward_chain}" "${instance_chain}")
   # The instance chain goes to its log chain: empty both before deleting either.
   for chain in "${instance_chain}" "${instance_log_chain}"; do
     if has_chain "${filter_rules}" "${chain}"; then filter_commands+=$'\n'"-F ${chain}"; fi
