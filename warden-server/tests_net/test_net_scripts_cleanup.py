@@ -102,15 +102,15 @@ def test_restart_with_running_containers_keeps_one_copy_of_each_rule(world: Worl
     assert world.host.state() == running
 
 
-def counting_iptables_save(directory: Path) -> tuple[dict[str, str], Path]:
-    """An ``iptables-save`` first on PATH that logs each call, then runs the real one."""
+def counting_iptables_save(directory: Path) -> tuple[str, Path]:
+    """A PATH whose ``iptables-save`` logs each call, then runs the real one; the log."""
     log = directory / "iptables-save.calls"
     real = shutil.which("iptables-save")
     assert real is not None
     wrapper = directory / "iptables-save"
     wrapper.write_text(f'#!/bin/bash\necho "$*" >> {log}\nexec {real} "$@"\n')
     wrapper.chmod(0o755)
-    return {"PATH": f"{directory}:{os.environ['PATH']}"}, log
+    return f"{directory}:{os.environ['PATH']}", log
 
 
 def dumps(log: Path) -> int:
@@ -120,7 +120,7 @@ def dumps(log: Path) -> int:
 def test_setup_and_teardown_read_no_table_unless_something_was_left(
     world: World, tmp_path: Path
 ) -> None:
-    env, log = counting_iptables_save(tmp_path)
+    path, log = counting_iptables_save(tmp_path)
     world.host_setup()
     others = [world.add_container() for _ in range(2)]
     for other in others:
@@ -129,9 +129,9 @@ def test_setup_and_teardown_read_no_table_unless_something_was_left(
     container = world.add_container()
 
     # The usual create and destroy: no dump of the tables is read.
-    world.net(container, "setup", **env)
+    world.net(container, "setup", PATH=path)
     made = world.host.state()
-    world.net(container, "teardown", **env)
+    world.net(container, "teardown", PATH=path)
     assert dumps(log) == 0
     assert world.host.state()["iptables filter"] == before["iptables filter"]
 
@@ -139,14 +139,14 @@ def test_setup_and_teardown_read_no_table_unless_something_was_left(
     # and ends as a clean setup does. Left in the nat table only, the filter
     # part of the new-chains transaction has been made when the nat part fails.
     world.host.run("iptables", "-w", "-t", "nat", "-N", f"warden-i-{container.id}")
-    world.net(container, "setup", **env)
+    world.net(container, "setup", PATH=path)
     assert dumps(log) > 0
     assert world.host.state() == made
     # And in the filter table.
     world.net(container, "teardown")
     world.host.run("iptables", "-w", "-N", f"warden-i-{container.id}-log")
     seen = dumps(log)
-    world.net(container, "setup", **env)
+    world.net(container, "setup", PATH=path)
     assert dumps(log) > seen
     assert world.host.state() == made
 
@@ -156,7 +156,7 @@ def test_setup_and_teardown_read_no_table_unless_something_was_left(
     )
     world.host.run("iptables", "-w", "-t", "nat", "-X", f"warden-i-{container.id}")
     seen = dumps(log)
-    world.net(container, "teardown", **env)
+    world.net(container, "teardown", PATH=path)
     assert dumps(log) > seen
     assert world.host.state()["iptables filter"] == before["iptables filter"]
     assert world.host.state()["iptables nat"] == before["iptables nat"]
