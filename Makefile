@@ -26,11 +26,10 @@ export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 setup: system-packages venv helpers
 
 # The static C helpers in root-scripts (built into root-scripts/linux/bin/).
+# Each folder's Makefile names its sources; the rules are root-scripts/linux/src/helper.mk.
+HELPERS := warden-exec warden-keeper warden-start warden-spawner
 helpers: system-packages
-	$(MAKE) -C root-scripts/linux/src/warden-exec
-	$(MAKE) -C root-scripts/linux/src/warden-keeper
-	$(MAKE) -C root-scripts/linux/src/warden-start
-	$(MAKE) -C root-scripts/linux/src/warden-spawner
+	for h in $(HELPERS); do $(MAKE) -C root-scripts/linux/src/$$h; done
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
@@ -72,11 +71,11 @@ lint-shell:
 	shellcheck -x $(SHELL_SCRIPTS)
 	@echo "shellcheck: $(words $(SHELL_SCRIPTS)) scripts clean"
 
-# The static C helpers, compiled with the full warning set (see their Makefile).
+# The static C helpers, compiled with the full warning set (helper.mk's lint);
+# not warden-keeper yet (see its Makefile).
+LINTED_HELPERS := $(filter-out warden-keeper,$(HELPERS))
 lint-c:
-	$(MAKE) -s -C root-scripts/linux/src/warden-exec lint
-	$(MAKE) -s -C root-scripts/linux/src/warden-start lint
-	$(MAKE) -s -C root-scripts/linux/src/warden-spawner lint
+	for h in $(LINTED_HELPERS); do $(MAKE) -s -C root-scripts/linux/src/$$h lint; done
 
 type: venv
 	$(VENV)/bin/mypy $(wildcard */src)
