@@ -4,11 +4,14 @@ One server (the default configuration in a private network namespace, its
 pools widened to hold them: a /20 of /30 networks, as many uids) gets
 ``WARDEN_SCALE_N`` containers (default 1,000), created one after the other on
 one connection. Figures: the create time of the first ten and of the last ten
-(their medians' ratio; target 1.2 or less), the server's RSS growth per
+(their medians' ratio; target 1.2 or less), the CPU time of the first and
+of the last fifty (the server's and its scripts': far less sensitive to the
+machine's load than wall time), the server's RSS growth per
 container (target 8 KiB or less; measured from the first container on, every
 code path then loaded) and the ping round trip with all of them alive (p99;
-target 5 ms or less). Then every container is destroyed; the server, its
-cgroups and the namespace are removed.
+target 5 ms or less). Then every container is destroyed, eight at once
+(wall time, CPU time per destroy); the server, its cgroups and the namespace
+are removed.
 
     .venv/bin/python bench/scale_bench.py [N]
 """
