@@ -201,13 +201,21 @@ class Job:
     async def start(self, argv: tuple[str, ...], env: Mapping[str, str]) -> None:
         """Start the wrapper detached; return once the job runs (its ``pid`` is known).
 
+        The wrapper's stdin is the job's ``script`` file.
+
         Raises WardenError when the wrapper ends without starting the job.
         """
         self._follow()
         # Kept here: a fast wrapper's pid may be seen (and _started fired and
         # cleared) before the await below.
         started = self._started = defer.Deferred()
-        process = await spawn_detached(argv, env=env, reactor=self.services.reactor)
+        # The wrapper's stdin is the script (the keeper seals a copy for the job).
+        script = os.open(self.file("script"), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            spawning = spawn_detached(argv, env=env, stdin=script, reactor=self.services.reactor)
+        finally:
+            os.close(script)  # the spawner holds its own copy
+        process = await spawning
         self.wrapper_pid = process.pid
         # The spawner reaps it and says when: no pidfd, no pid reused meanwhile.
         self._wrapper_followed = True
