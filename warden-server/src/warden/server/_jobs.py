@@ -57,7 +57,14 @@ __all__ = [
 #: The error a job records when it printed more than ``job_output_limit``.
 OUTPUT_EXCEEDED = "command exceeded maximum output"
 
-_WATCH_MASK = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
+#: What every job's directory is watched for: the pid file, output_exceeded,
+#: exit_status (renamed into place), the output files' creation and last close.
+_WATCH_MASK = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
+#: And each write to the output files, while someone reads them as they grow
+#: (a Stream, syslog): a job printing 1 MiB makes about a hundred of them,
+#: each a wake-up of the reactor that a Run (which reads the output once, at
+#: the end) does not need.
+_LIVE_WATCH_MASK = _WATCH_MASK | IN_MODIFY
 _log = Logger(namespace="warden.server.jobs")
 
 
@@ -107,6 +114,8 @@ class Job:
         self.status: int | None = None
         self.error: str | None = None
         self._wd: int | None = None
+        #: Whether the watch includes each write to the output (see _watch).
+        self._live = False
         self._exit_watcher: ProcessExitWatcher | None = None
         #: True while the spawner's word on this server's own wrapper counts.
         self._wrapper_followed = False
@@ -233,8 +242,15 @@ class Job:
 
     def _follow(self, syslog_from_now: bool = False) -> None:
         if self._wd is None and os.path.isdir(self.path):
-            self._wd = self.services.watcher.watch(self.path, _WATCH_MASK, self._on_event)
+            self._watch(live=self.output.log_tag is not None)
         self.output.follow_to_syslog(syslog_from_now)
+
+    def _watch(self, live: bool) -> None:
+        """Watch the job's directory (again: the mask is replaced), with each
+        output write when ``live``."""
+        mask = _LIVE_WATCH_MASK if live else _WATCH_MASK
+        self._wd = self.services.watcher.watch(self.path, mask, self._on_event)
+        self._live = live
 
     def _on_event(self, name: str | None, mask: int) -> None:
         if self.terminated:
@@ -245,6 +261,19 @@ class Job:
             self._check_exceeded()
         if name in STREAMS or name is None:
             self.output.refresh()
+        if name == EXIT_STATUS and mask & IN_MOVED_TO:
+            self._check_ended()
+
+    def _check_ended(self) -> None:
+        """The keeper renamed ``exit_status`` into place: it has read the
+        job's output to its end, so the job is over. Finishing here spares
+        the keeper's exit and its report through the spawner (a wake-up of
+        each); the wrapper's own end, which follows, then changes nothing."""
+        status = self.files.read_int(EXIT_STATUS)
+        if status is not None:
+            self._check_pid()
+            self._fire_started()
+            self._finish(status)
 
     def _check_pid(self) -> None:
         if self.pid is None:
@@ -329,6 +358,10 @@ class Job:
 
     def add_follower(self, send: Callable[[str, bytes], None]) -> OutputFollower:
         """Deliver all output so far, then each new chunk, to ``send(name, data)``."""
+        if self._wd is not None and not self._live:
+            # Writes are seen from now on; the follower's first pump reads
+            # the files' sizes after this, so nothing falls in between.
+            self._watch(live=True)
         return self.output.add_follower(send)
 
     def remove_follower(self, follower: OutputFollower) -> None:

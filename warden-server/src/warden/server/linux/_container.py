@@ -113,13 +113,17 @@ class LinuxContainer(Container):
         """NetIn, NetOut, bandwidth: the container's ``net.sh`` and ``net_rate.sh``."""
         return ContainerNetwork(self)
 
+    _cgroups: tuple[object, ContainerCgroupDirs] | None = None
+
     @property
     def cgroups(self) -> ContainerCgroupDirs:
         """The container's cgroup directories (the layout detected at server start)."""
         server = self.config.server
-        return host_layout(server.cgroup_parent, Path(server.cgroup_root)).container(
-            self.container_id
-        )
+        layout = host_layout(server.cgroup_parent, Path(server.cgroup_root))
+        # Made once per layout: every job start and Info asks for them.
+        if self._cgroups is None or self._cgroups[0] is not layout:
+            self._cgroups = (layout, layout.container(self.container_id))
+        return self._cgroups[1]
 
     @property
     def limits(self) -> ContainerLimits:
