@@ -1,16 +1,18 @@
 # -*- test-case-name: tests.test_requests,tests.test_keeper -*-
 """Jobs: a script running in a container under a keeper, followed through files.
 
-The backend's wrapper (``root-scripts/<backend>/job.sh``) is started in its
-own session and becomes the job's keeper (``warden-keeper``), which starts
-the job with a sealed in-memory copy of the script as stdin and pipes as
-stdout and stderr, writes what the job prints
-to files of the job's directory (``_job_files``), and writes ``exit_status``
-and exits when the job ends. The job holds no host file. The server learns
-of output through inotify on the directory and of the end through a pidfd
-on the keeper, so nothing polls, no Python process is started, and a job
-outlives the server: after a restart the directory is found again and
-followed from where it is.
+The backend's wrapper (``job_command``: on Linux ``warden-keeper`` itself, on
+insecure ``root-scripts/insecure/job.sh``, which execs it) is started in its
+own session with the job's ``script`` as stdin, and is the job's keeper,
+which starts the job with a sealed in-memory copy of the script as stdin
+and pipes as stdout and stderr, writes what the job prints to files of the
+job's directory (``_job_files``), and writes ``exit_status`` and exits when
+the job ends. The job holds no host file. The server learns of output
+through inotify on the directory (each write only while someone reads the
+output live), and of the end when ``exit_status`` is renamed into place or
+the keeper exits (the spawner's word, or a pidfd after a restart), so
+nothing polls, no Python process is started, and a job outlives the server:
+after a restart the directory is found again and followed from where it is.
 
 ``job_output_limit`` (stdout and stderr together) is the keeper's to
 enforce: past it, it keeps nothing more, flags the job (``output_exceeded``)
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -393,6 +396,21 @@ class Job:
         """Forget the job: close it and delete its directory."""
         self._stop_following()
         self.files.remove()
+
+    def remove_in_background(self) -> None:
+        """As ``remove``, the directory deleted on one of the reactor's threads.
+
+        Unlinking a job's files takes a millisecond or more on a busy disk
+        (more for a large output): work the reactor need not wait for, since
+        nothing reads the directory once the job is forgotten.
+        """
+        self._stop_following()
+        self.files.close()
+        call_in_thread = getattr(self.services.reactor, "callInThread", None)
+        if call_in_thread is None:  # a test's reactor without threads
+            self.files.remove()
+        else:
+            call_in_thread(shutil.rmtree, self.path, ignore_errors=True)
 
     # -- snapshots and recovery --
 
