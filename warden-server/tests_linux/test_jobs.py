@@ -103,7 +103,7 @@ def _job_sh_argv(job_sh: Path, container_path: str, job_dir: Path, user: str,
 @pytest.mark.parametrize(
     ("privileged", "tty"), [(False, None), (True, (24, 80))], ids=["vcap", "root-tty"]
 )
-def test_the_servers_job_command_is_job_sh_s(
+def test_the_server_starts_the_command_job_sh_would_exec(
     server: LinuxServer, client: Client, container: str, privileged: bool,
     tty: tuple[int, int] | None,
 ) -> None:  # fmt: skip
