@@ -17,14 +17,19 @@ require_vars destroy network_host_iface cgroup_dir
 
 readonly KILL_TIMEOUT_MS=10000
 
-# The veth is deleted first, before the namespace dies, so that it is gone
-# on return rather than when the kernel gets round to a dead namespace (the
-# kernel cleans dead namespaces up one after the other); its qdiscs go with it.
+# The veth is deleted here, so that it is gone on return rather than when
+# the kernel gets round to the dead namespace (it cleans dead namespaces up
+# one after the other); its qdiscs go with it. It runs meanwhile with the
+# kill (the kernel's unregistering takes tens of milliseconds of waiting):
+# should the namespace die first and the kernel take the veth meanwhile, the
+# link is just no longer there.
 delete_veth() {
-  if has_link "$network_host_iface"; then
-    ip link delete dev "$network_host_iface" \
-      || fail "destroy: network" "cannot delete $network_host_iface"
-  fi
+  local try
+  for try in 1 2; do
+    has_link "$network_host_iface" || return 0
+    ip link delete dev "$network_host_iface" 2>/dev/null && return 0
+  done
+  ! has_link "$network_host_iface" || fail "destroy: network" "cannot delete $network_host_iface"
 }
 
 # The firewall and the ifb belong to the networking part (net.sh).
@@ -94,11 +99,13 @@ remove_cgroups() {
   fail "destroy: cgroups" "cannot remove ${left[*]}"
 }
 
-# The firewall goes meanwhile: nothing below touches it.
-delete_veth
+# The veth and the firewall go meanwhile: nothing below touches them.
+delete_veth &
+veth=$!
 teardown_firewall &
 firewall=$!
 kill_processes
 remove_cgroups
+wait "$veth" || fail "destroy: network" "cannot delete $network_host_iface"
 wait "$firewall" || fail "destroy: network" "firewall teardown failed"
 rm -f run/init.pid
