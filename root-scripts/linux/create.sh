@@ -20,6 +20,11 @@ target=$1
 
 cp -a skeleton "$target" || fail create "cannot copy the skeleton to $target"
 cp lib/common.sh "$target/lib/common.sh"
-# start.sh's helper, by its path in these root scripts.
-warden_start=$PWD/bin/warden-start "$target/setup.sh"
+# start.sh's helper, by its path in these root scripts. setup.sh is sourced
+# in a subshell (it keeps its own options, directory and variables there):
+# a fork instead of a new bash.
+(
+  warden_start=$PWD/bin/warden-start
+  source "$target/setup.sh"
+)
 echo "$target"

@@ -9,7 +9,9 @@
 # failed part way, and can be run again after a failure.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-[[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
+# The script's own directory (no dirname process); BASH_SOURCE, not $0: the
+# root destroy.sh sources this script (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}"; fi
 source lib/common.sh
 source etc/config
 cgroup_config_defaults
