@@ -24,7 +24,8 @@ while [[ $name == */ && $name != / ]]; do name=${name%/}; done
 if [[ -x $target/destroy.sh && -f $target/etc/config ]]; then
   IFS= read -r -d '' own < "$target/destroy.sh" || true
   if [[ $own == *'cd "${BASH_SOURCE[0]%/*}"'* ]]; then
-    ( source "$target/destroy.sh" )
+    # shellcheck source=/dev/null  # the container's copy of skeleton/destroy.sh
+    ( DESTROY_REMOVES_DIRECTORY=1; source "$target/destroy.sh" )
   else
     "$target/destroy.sh"
   fi

@@ -277,7 +277,7 @@ do_create() {
   require_vars DISK_IMAGE DISK_ADMIN DISK_SIZE DISK_INODES
   require_number DISK_SIZE DISK_INODES
   local -a seed=()
-  rm -f "$DISK_IMAGE.prjquota"
+  [[ ! -e $DISK_IMAGE.prjquota ]] || rm -f "$DISK_IMAGE.prjquota"
   if [[ -n "${DISK_SEED:-}" && -d $DISK_SEED ]]; then
     shopt -s dotglob nullglob
     seed=("$DISK_SEED"/*)
@@ -490,9 +490,13 @@ do_destroy() {
         losetup -d "$device" 2>/dev/null || true
       done
     fi
-    rm -f "$DISK_IMAGE"
   fi
-  rm -f "$DISK_IMAGE.prjquota"
+  # One rm for both, and none when neither is there.
+  local -a files=()
+  for flag in "$DISK_IMAGE" "$DISK_IMAGE.prjquota"; do
+    [[ ! -e $flag ]] || files+=("$flag")
+  done
+  (( ${#files[@]} == 0 )) || rm -f -- "${files[@]}"
 }
 
 probe_cleanup() {

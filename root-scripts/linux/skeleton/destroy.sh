@@ -110,4 +110,5 @@ kill_processes
 remove_cgroups
 wait "$veth" || fail "destroy: network" "cannot delete $network_host_iface"
 wait "$firewall" || fail "destroy: network" "firewall teardown failed"
-rm -f run/init.pid
+# The root destroy.sh removes the whole directory next (DESTROY_REMOVES_DIRECTORY).
+[[ -n ${DESTROY_REMOVES_DIRECTORY:-} || ! -e run/init.pid ]] || rm -f run/init.pid
