@@ -19,7 +19,11 @@ require_vars parent-after-clone PID cgroup_dir allow_nested_warden network_host_
 # program the server attached to the directory it made before this start.
 setup_cgroups() {
   local dir device
-  mkdir -p "${cgroup_dirs[@]}" || fail "parent-after-clone: cgroups" "cannot create ${cgroup_dirs[*]}"
+  local -a missing=()
+  # The server has made them (a mkdir only when run by hand).
+  for dir in "${cgroup_dirs[@]}"; do [[ -d $dir ]] || missing+=("$dir"); done
+  (( ${#missing[@]} == 0 )) || mkdir -p "${missing[@]}" \
+    || fail "parent-after-clone: cgroups" "cannot create ${missing[*]}"
   if [[ $cgroup_version == 1 && $allow_nested_warden != true ]]; then
     echo a > "$cgroup_devices/devices.deny"
     for device in "${cgroup_devices_allow[@]}"; do
