@@ -199,7 +199,12 @@ make_filesystem() {
   # fsyncs of the image on the host: the host allocates and writes its blocks,
   # and deleting it later frees (and discards) them. Without, a short-lived
   # container's writes stay in the host's page cache and go with the image.
-  local features=^has_journal extended=lazy_itable_init=1
+  # meta_bg instead of resize_inode: the group descriptors live in the
+  # groups they describe, not in reserved blocks at the start and in every
+  # backup group, so a template holds 1 MiB of metadata instead of 6.6 MiB
+  # to copy at each create (and to free at each destroy); online growth
+  # (grow_image) adds groups with their descriptors.
+  local features=^has_journal,^resize_inode,meta_bg extended=lazy_itable_init=1
   if project_quota; then
     features+=,quota,project
     extended+=,quotatype=prjquota
