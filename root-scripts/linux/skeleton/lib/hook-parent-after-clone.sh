@@ -97,6 +97,11 @@ mount_disk_layer() {
     || fail "parent-after-clone: disk" "cannot move the first files into the disk layer tmp/disk.img"
 }
 
+# The disk layer is mounted meanwhile (by processes of the host, outside the
+# container's cgroups): the first process's move into its cgroups waits for
+# the kernel (an RCU grace period on v1), the mount for its loop device.
+mount_disk_layer &
+disk=$!
 setup_cgroups
-mount_disk_layer
 setup_veth
+wait "$disk" || fail "parent-after-clone: disk" "the disk layer was not mounted"
