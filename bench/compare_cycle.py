@@ -41,7 +41,9 @@ def main() -> None:
             client = stack.enter_context(BenchServer(netns, repo)).client()
             stack.callback(client.disconnect)
             sides[name] = WardenSide(client)
-        samples = {name: {"create": [], "destroy": []} for name in sides}
+        samples: dict[str, dict[str, list[float]]] = {
+            name: {"create": [], "destroy": []} for name in sides
+        }
 
         def timed(into: list[float], fn: Callable[..., Any], *args: Any) -> Any:
             start = time.perf_counter()
