@@ -108,16 +108,14 @@ def catch_step(server: LinuxTestServer, sock: socket.socket, step: str) -> int |
 # -- the server killed --
 
 #: Where a create is caught: the first process whose command line holds
-#: this. Some are the scripts, some a command deep inside them (the veth
-#: being made once the first process joined its cgroups, the first firewall
-#: rule), where a script that carried on after the next server's recovery
-#: would leave something behind. (The server makes the cgroup directories
-#: itself, before start.sh.)
+#: this. Some are the scripts, some a command deep inside them (the cgroups
+#: being made, the first firewall rule), where a script that carried on after
+#: the next server's recovery would leave something behind.
 CREATE_STEPS = [
     "create.sh",
     "disk.sh create",
     "start.sh",
-    "ip -batch",
+    "mkdir -p /sys/fs/cgroup",
     "warden-start",
     "iptables",
 ]

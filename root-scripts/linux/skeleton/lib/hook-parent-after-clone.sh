@@ -20,7 +20,7 @@ require_vars parent-after-clone PID cgroup_dir allow_nested_warden network_host_
 setup_cgroups() {
   local dir device
   local -a missing=()
-  # The server has made them (a mkdir only when run by hand).
+  # On v2 the server has made the one directory: no mkdir then.
   for dir in "${cgroup_dirs[@]}"; do [[ -d $dir ]] || missing+=("$dir"); done
   (( ${#missing[@]} == 0 )) || mkdir -p "${missing[@]}" \
     || fail "parent-after-clone: cgroups" "cannot create ${missing[*]}"

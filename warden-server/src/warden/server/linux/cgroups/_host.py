@@ -143,20 +143,13 @@ def _prepare_v2(layout: CgroupLayout) -> None:
 
 
 def prepare_container(dirs: ContainerCgroupDirs, *, restrict_devices: bool) -> None:
-    """Before a container starts: its cgroup directories; on v2 with the device
-    filter attached.
+    """Before a container starts: on v2, its cgroup, with the device filter attached.
 
     Nothing of the container runs yet, so the filter is in place before any of
-    its processes could open a device. On v1 the start hook writes
-    ``devices.allow`` (the same list) itself; the directories made here spare
-    it a ``mkdir`` (it still makes any that are missing, run by hand).
+    its processes could open a device. On v1 the start hook makes the
+    directories and writes ``devices.allow`` (the same list) itself.
     """
     if dirs.version != 2:
-        for directory in dirs.dirs:
-            try:
-                directory.mkdir(exist_ok=True)
-            except OSError as problem:
-                raise CgroupSetupError(f"cannot create {directory}: {problem.strerror}") from None
         return
     try:
         dirs.main.mkdir(exist_ok=True)
