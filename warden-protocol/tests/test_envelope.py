@@ -112,3 +112,41 @@ def test_a_decoder_stays_broken_after_a_bad_message() -> None:
         next(decoder)
     with pytest.raises(wp.ProtocolError):
         next(decoder)
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 200, 16383, 16384, 70000])
+def test_envelopes_of_every_length_encoding_unwrap(size: int) -> None:
+    message = wp.EchoRequest(message="m" * size)
+    envelope = wp.wrap(message)
+    assert wp.unwrap(envelope) == (wp.type_number(message), message.SerializeToString())
+    assert wp.request_to_wire(message) == wp.encode_frame(envelope)
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        b"\x08\x5d\x12\x00\x18\x01",  # a field after the payload (kept unknown)
+        b"\x12\x00\x08\x5d",  # the payload first
+        b"\x08\xdd\x00\x12\x00",  # a type number in two bytes (overlong)
+        b"\x08\x5d\x12\x80\x00",  # a length in two bytes (overlong)
+    ],
+)
+def test_envelopes_in_other_forms_unwrap_the_long_way(envelope: bytes) -> None:
+    assert wp.unwrap(envelope) == (93, b"")
+
+
+@pytest.mark.parametrize("envelope", [b"\x08\x5d\x12\x01", b"\x08\x5d\x12\x81\x01xx"])
+def test_an_envelope_shorter_than_its_length_is_refused(envelope: bytes) -> None:
+    with pytest.raises(wp.ProtocolError, match="truncated"):
+        wp.unwrap(envelope)
+
+
+def test_next_message_is_none_until_a_whole_frame_arrived() -> None:
+    decoder = wp.MessageDecoder("response")
+    frame = wp.response_to_wire(wp.PingResponse())
+    decoder.feed(frame[:-1])
+    assert decoder.next_message() is None
+    decoder.feed(frame[-1:] + frame)
+    assert decoder.next_message() == wp.PingResponse()
+    assert decoder.next_message() == wp.PingResponse()
+    assert decoder.next_message() is None

@@ -16,7 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, EncodeError
 from google.protobuf.message import Message as _PbMessage
 
-from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
+from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder
 from ._types import (
     filtered_fields,
     is_request,
@@ -43,6 +43,8 @@ __all__ = [
 
 _TAG_TYPE = 0x08  # field 1, varint
 _TAG_PAYLOAD = 0x12  # field 2, length-delimited
+#: One byte each: the varints of 0 to 127.
+_BYTES = tuple(bytes((n,)) for n in range(128))
 
 
 def encode_message(message: _PbMessage) -> bytes:
@@ -63,8 +65,18 @@ def decode_message(cls: type[_PbMessage], data: bytes) -> _PbMessage:
     if not message.IsInitialized():
         missing = ", ".join(message.FindInitializationErrors())  # type: ignore[attr-defined]
         raise ProtocolError(f"{cls.__name__} is missing required fields: {missing}")
-    _check_text(message, cls.__name__)
+    if _holds_text(cls):
+        _check_text(message, cls.__name__)
     return message
+
+
+@cache
+def _holds_text(cls: type[_PbMessage]) -> bool:
+    """Whether a message type has string fields, or messages that may have some."""
+    return any(
+        f.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE)
+        for f in cls.DESCRIPTOR.fields
+    )
 
 
 @cache
@@ -94,17 +106,18 @@ def _check_text(message: _PbMessage, where: str) -> None:
 def wrap(message: _PbMessage) -> bytes:
     """Encode a request or response inside its ``Message`` envelope."""
     payload = encode_message(message)
-    number = type_number(message)
-    return b"%c%s%c%s%s" % (
-        _TAG_TYPE,
-        _varint(number),
-        _TAG_PAYLOAD,
-        _varint(len(payload)),
-        payload,
-    )
+    return b"%s%s%s" % (_prefix(type(message)), _varint(len(payload)), payload)
+
+
+@cache
+def _prefix(cls: type[_PbMessage]) -> bytes:
+    """The envelope's bytes before the payload's length, for a message type."""
+    return b"%c%s%c" % (_TAG_TYPE, _varint(type_number(cls)), _TAG_PAYLOAD)
 
 
 def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _BYTES[value]
     out = bytearray()
     while True:
         bits = value & 0x7F
@@ -122,6 +135,21 @@ def unwrap(envelope: bytes) -> tuple[int, bytes]:
     Parsed by hand so that an unknown type number can be named (a closed proto2
     enum would silently drop it) and because it sits on every request's path.
     """
+    # What every encoder writes (the type in one byte, then the payload, and
+    # nothing else) is taken apart here; anything else goes the long way.
+    end = len(envelope)
+    if end > 3 and envelope[0] == _TAG_TYPE and envelope[1] < 0x80 and envelope[2] == _TAG_PAYLOAD:
+        size = envelope[3]
+        if size < 0x80:
+            if size + 4 == end:
+                return envelope[1], envelope[4:]
+        elif end > 4 and envelope[4] < 0x80:
+            if (size & 0x7F | envelope[4] << 7) + 5 == end:
+                return envelope[1], envelope[5:]
+    return _unwrap_slowly(envelope)
+
+
+def _unwrap_slowly(envelope: bytes) -> tuple[int, bytes]:
     number: int | None = None
     payload: bytes | None = None
     pos, end = 0, len(envelope)
@@ -188,14 +216,26 @@ def request_to_wire(request: _PbMessage) -> bytes:
     """A whole frame for a request."""
     if not is_request(request):
         raise ProtocolError(f"expected a request, got {type(request).__name__}")
-    return encode_frame(wrap(request))
+    return _frame(request)
 
 
 def response_to_wire(response: _PbMessage) -> bytes:
     """A whole frame for a response."""
     if not is_response(response):
         raise ProtocolError(f"expected a response, got {type(response).__name__}")
-    return encode_frame(wrap(response))
+    return _frame(response)
+
+
+def _frame(message: _PbMessage) -> bytes:
+    """``encode_frame(wrap(message))`` in one copy of the payload."""
+    payload = encode_message(message)
+    size = _varint(len(payload))
+    return b"%d\r\n%s%s%s\r\n" % (
+        len(_prefix(type(message))) + len(size) + len(payload),
+        _prefix(type(message)),
+        size,
+        payload,
+    )
 
 
 class MessageDecoder:
@@ -226,9 +266,18 @@ class MessageDecoder:
         return self
 
     def __next__(self) -> _PbMessage:
+        message = self.next_message()
+        if message is None:
+            raise StopIteration
+        return message
+
+    def next_message(self) -> _PbMessage | None:
+        """The next complete message, or None until more bytes arrive."""
         if self._error is not None:
             raise self._error
-        payload = next(self._frames)
+        payload = self._frames.next_payload()
+        if payload is None:
+            return None
         try:
             return self._unwrap(payload)
         except ProtocolError as error:
