@@ -83,9 +83,7 @@ def _holds_text(cls: type[_PbMessage]) -> bool:
 def _text_fields(descriptor: Descriptor) -> tuple[tuple[str, bool], ...]:
     """(name, repeated) of the string fields of a message type."""
     return tuple(
-        (f.name, f.is_repeated)
-        for f in descriptor.fields
-        if f.type == FieldDescriptor.TYPE_STRING
+        (f.name, f.is_repeated) for f in descriptor.fields if f.type == FieldDescriptor.TYPE_STRING
     )
 
 
@@ -140,12 +138,10 @@ def unwrap(envelope: bytes) -> tuple[int, bytes]:
     end = len(envelope)
     if end > 3 and envelope[0] == _TAG_TYPE and envelope[1] < 0x80 and envelope[2] == _TAG_PAYLOAD:
         size = envelope[3]
-        if size < 0x80:
-            if size + 4 == end:
-                return envelope[1], envelope[4:]
-        elif end > 4 and envelope[4] < 0x80:
-            if (size & 0x7F | envelope[4] << 7) + 5 == end:
-                return envelope[1], envelope[5:]
+        if size < 0x80 and size + 4 == end:
+            return envelope[1], envelope[4:]
+        if end > 4 and envelope[4] < 0x80 and (size & 0x7F | envelope[4] << 7) + 5 == end:
+            return envelope[1], envelope[5:]  # a length of 128 to 16,383
     return _unwrap_slowly(envelope)
 
 

@@ -83,7 +83,7 @@ class FrameDecoder:
                     if len(buf) - start > _MAX_LENGTH_DIGITS + 1:
                         raise ProtocolError(
                             "frame length line is not a decimal number followed by CRLF: "
-                            f"{bytes(buf[start:start + 24])!r}"
+                            f"{bytes(buf[start : start + 24])!r}"
                         )
                     return None
                 line = buf[start:end]
@@ -94,8 +94,7 @@ class FrameDecoder:
                 length = int(line)
                 if length > self.max_frame_size:
                     raise ProtocolError(
-                        f"frame length {length} exceeds the maximum of "
-                        f"{self.max_frame_size} bytes"
+                        f"frame length {length} exceeds the maximum of {self.max_frame_size} bytes"
                     )
                 pending = self._pending = (length, end + 2 - start)
             length, header = pending
