@@ -70,13 +70,16 @@ def decode_message(cls: type[_PbMessage], data: bytes) -> _PbMessage:
     return message
 
 
-@cache
+#: Message type -> whether it has string fields, or messages that may have some.
+_HOLDS_TEXT: dict[type[_PbMessage], bool] = {}
+
+
 def _holds_text(cls: type[_PbMessage]) -> bool:
-    """Whether a message type has string fields, or messages that may have some."""
-    return any(
-        f.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE)
-        for f in cls.DESCRIPTOR.fields
-    )
+    holds = _HOLDS_TEXT.get(cls)
+    if holds is None:
+        kinds = (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE)
+        holds = _HOLDS_TEXT[cls] = any(f.type in kinds for f in cls.DESCRIPTOR.fields)
+    return holds
 
 
 @cache
@@ -107,10 +110,15 @@ def wrap(message: _PbMessage) -> bytes:
     return b"%s%s%s" % (_prefix(type(message)), _varint(len(payload)), payload)
 
 
-@cache
+#: Message type -> the envelope's bytes before the payload's length.
+_PREFIXES: dict[type[_PbMessage], bytes] = {}
+
+
 def _prefix(cls: type[_PbMessage]) -> bytes:
-    """The envelope's bytes before the payload's length, for a message type."""
-    return b"%c%s%c" % (_TAG_TYPE, _varint(type_number(cls)), _TAG_PAYLOAD)
+    prefix = _PREFIXES.get(cls)
+    if prefix is None:
+        prefix = _PREFIXES[cls] = b"%c%s%c" % (_TAG_TYPE, _varint(type_number(cls)), _TAG_PAYLOAD)
+    return prefix
 
 
 def _varint(value: int) -> bytes:
@@ -225,13 +233,9 @@ def response_to_wire(response: _PbMessage) -> bytes:
 def _frame(message: _PbMessage) -> bytes:
     """``encode_frame(wrap(message))`` in one copy of the payload."""
     payload = encode_message(message)
+    prefix = _prefix(type(message))
     size = _varint(len(payload))
-    return b"%d\r\n%s%s%s\r\n" % (
-        len(_prefix(type(message))) + len(size) + len(payload),
-        _prefix(type(message)),
-        size,
-        payload,
-    )
+    return b"%d\r\n%s%s%s\r\n" % (len(prefix) + len(size) + len(payload), prefix, size, payload)
 
 
 class MessageDecoder:
