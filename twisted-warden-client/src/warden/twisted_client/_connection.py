@@ -37,7 +37,7 @@ from warden.protocol import (
     response_class_for,
 )
 from warden.protocol.errors import ClientConnectionError, ClientError, ServerError, server_error
-from warden.protocol.twisted_send import send_now
+from warden.protocol.twisted_send import read_plainly, send_now
 from warden.protocol.v1 import is_v1_command, request_from_v1, response_to_v1
 
 from ._methods import DeferredRequestMethods
@@ -147,14 +147,16 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         return cast(Transport, self.transport)
 
     def connectionMade(self) -> None:
+        read_plainly(self.transport)
         self.connected = True
         for observer in list(self._on_connected):
             self._notify(observer, self)
 
     def dataReceived(self, data: bytes) -> None:
-        self._decoder.feed(data)
+        decoder = self._decoder
+        decoder.feed(data)
         try:
-            for response in self._decoder:
+            while (response := decoder.next_message()) is not None:
                 self._dispatch(response)
                 if not self.connected:
                     return
@@ -199,8 +201,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
             return
         if not isinstance(response, head.expected):
             self._abort(
-                f"expected {head.expected.__name__} from the server, "
-                f"got {type(response).__name__}"
+                f"expected {head.expected.__name__} from the server, got {type(response).__name__}"
             )
             return
         if head.on_chunk is not None and not _ends_stream(response):
@@ -238,9 +239,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
 
     def _send(self, request: Any) -> Deferred[Any]:
         if isinstance(request, StreamRequest):
-            return defer.fail(
-                TypeError("a StreamRequest is answered by many frames: use stream()")
-            )
+            return defer.fail(TypeError("a StreamRequest is answered by many frames: use stream()"))
         if isinstance(request, (StreamInRequest, StreamOutRequest)):
             return defer.fail(
                 TypeError(
@@ -310,9 +309,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         """
         if chunk_size <= 0 or window <= 0:
             return defer.fail(ValueError("chunk_size and window must be positive"))
-        return defer.ensureDeferred(
-            self._stream_in(handle, dst_path, fileobj, chunk_size, window)
-        )
+        return defer.ensureDeferred(self._stream_in(handle, dst_path, fileobj, chunk_size, window))
 
     async def _stream_in(
         self, handle: str, dst_path: str, fileobj: IO[bytes], chunk_size: int, window: int

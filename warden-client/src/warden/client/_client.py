@@ -361,7 +361,8 @@ class Client(RequestMethods):
     def _next_response(self, deadline: float | None) -> Response:
         while True:
             try:
-                for response in self._decoder:
+                response = self._decoder.next_message()
+                if response is not None:
                     return response
             except ProtocolError as error:
                 self._close()
@@ -410,4 +411,3 @@ class Client(RequestMethods):
             raise ClientConnectionError(f"connection closed by the server{where}")
         with memoryview(self._recv_buffer) as view:
             self._decoder.feed(view[:size])
-
