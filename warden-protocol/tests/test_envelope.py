@@ -150,3 +150,18 @@ def test_next_message_is_none_until_a_whole_frame_arrived() -> None:
     assert decoder.next_message() == wp.PingResponse()
     assert decoder.next_message() == wp.PingResponse()
     assert decoder.next_message() is None
+
+
+def test_invalid_utf8_in_a_repeated_nested_message_is_refused() -> None:
+    message = wp.CreateRequest(properties=[wp.Property(key="k", value="x")])
+    payload = wp.encode_message(message).replace(b"\x12\x01x", b"\x12\x01\xff")
+    with pytest.raises(wp.ProtocolError, match=r"CreateRequest.properties.value"):
+        wp.decode_message(wp.CreateRequest, payload)
+
+
+def test_a_large_payload_decodes_from_a_view_and_unwraps_to_bytes() -> None:
+    message = wp.StreamResponse(name="stdout", data=bytes(range(256)) * 1024)
+    envelope = wp.wrap(message)
+    number, payload = wp.unwrap(envelope)
+    assert (number, type(payload)) == (wp.type_number(message), bytes)
+    assert wp.unwrap_response(envelope) == message

@@ -55,11 +55,11 @@ def encode_message(message: _PbMessage) -> bytes:
         raise ProtocolError(str(error)) from error
 
 
-def decode_message(cls: type[_PbMessage], data: bytes) -> _PbMessage:
+def decode_message(cls: type[_PbMessage], data: bytes | memoryview) -> _PbMessage:
     """Parse ``data`` as ``cls`` and check required fields and text fields."""
     message = cls()
     try:
-        message.ParseFromString(data)
+        message.ParseFromString(data)  # type: ignore[arg-type]  # upb takes any buffer
     except DecodeError as error:
         raise ProtocolError(f"cannot decode {cls.__name__}: {error}") from error
     if not message.IsInitialized():
@@ -83,25 +83,35 @@ def _holds_text(cls: type[_PbMessage]) -> bool:
 
 
 @cache
-def _text_fields(descriptor: Descriptor) -> tuple[tuple[str, bool], ...]:
-    """(name, repeated) of the string fields of a message type."""
-    return tuple(
-        (f.name, f.is_repeated) for f in descriptor.fields if f.type == FieldDescriptor.TYPE_STRING
+def _text_fields(
+    descriptor: Descriptor,
+) -> tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]:
+    """(name, repeated) of the string fields of a message type, and of its message fields."""
+    fields = descriptor.fields
+    return (
+        tuple((f.name, f.is_repeated) for f in fields if f.type == FieldDescriptor.TYPE_STRING),
+        tuple((f.name, f.is_repeated) for f in fields if f.type == FieldDescriptor.TYPE_MESSAGE),
     )
 
 
 def _check_text(message: _PbMessage, where: str) -> None:
     # upb hands back raw bytes for a string field that is not valid UTF-8.
-    for name, repeated in _text_fields(message.DESCRIPTOR):
+    texts, messages = _text_fields(message.DESCRIPTOR)
+    for name, repeated in texts:
         values = getattr(message, name) if repeated else (getattr(message, name),)
         for value in values:
             if isinstance(value, bytes):
                 raise ProtocolError(f"{where}.{name} is not valid UTF-8: {value[:32]!r}")
-    for field, value in message.ListFields():
-        if field.type == FieldDescriptor.TYPE_MESSAGE:
-            nested = value if field.is_repeated else (value,)
-            for item in nested:
-                _check_text(item, f"{where}.{field.name}")
+    # Only the message fields are looked at (ListFields would copy every bytes field).
+    for name, repeated in messages:
+        if repeated:
+            nested = getattr(message, name)
+        elif message.HasField(name):
+            nested = (getattr(message, name),)
+        else:
+            continue
+        for item in nested:
+            _check_text(item, f"{where}.{name}")
 
 
 def wrap(message: _PbMessage) -> bytes:
@@ -141,15 +151,33 @@ def unwrap(envelope: bytes) -> tuple[int, bytes]:
     Parsed by hand so that an unknown type number can be named (a closed proto2
     enum would silently drop it) and because it sits on every request's path.
     """
+    number, payload = _split(envelope)
+    return number, payload if isinstance(payload, bytes) else bytes(payload)
+
+
+#: Payloads from this size up are passed on as views of the envelope, not copied.
+_VIEW_FROM = 4096
+
+
+def _split(envelope: bytes) -> tuple[int, bytes | memoryview]:
+    """``unwrap`` on the decoders' path: a large payload as a view, not a copy."""
     # What every encoder writes (the type in one byte, then the payload, and
     # nothing else) is taken apart here; anything else goes the long way.
     end = len(envelope)
     if end > 3 and envelope[0] == _TAG_TYPE and envelope[1] < 0x80 and envelope[2] == _TAG_PAYLOAD:
-        size = envelope[3]
-        if size < 0x80 and size + 4 == end:
-            return envelope[1], envelope[4:]
-        if end > 4 and envelope[4] < 0x80 and (size & 0x7F | envelope[4] << 7) + 5 == end:
-            return envelope[1], envelope[5:]  # a length of 128 to 16,383
+        size = shift = 0
+        pos = 3
+        while pos < end and pos < 8:
+            byte = envelope[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                if pos + size == end:
+                    if size < _VIEW_FROM:
+                        return envelope[1], envelope[pos:]
+                    return envelope[1], memoryview(envelope)[pos:]
+                break
+            shift += 7
     return _unwrap_slowly(envelope)
 
 
@@ -206,13 +234,13 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
 
 def unwrap_request(envelope: bytes) -> _PbMessage:
     """Decode envelope bytes into the request they carry."""
-    number, payload = unwrap(envelope)
+    number, payload = _split(envelope)
     return decode_message(request_class(number), payload)
 
 
 def unwrap_response(envelope: bytes) -> _PbMessage:
     """Decode envelope bytes into the response they carry."""
-    number, payload = unwrap(envelope)
+    number, payload = _split(envelope)
     return decode_message(response_class(number), payload)
 
 
