@@ -54,6 +54,10 @@ STREAM_CHUNK: Final = 64 * 1024
 STREAM_WINDOW: Final = 4
 
 
+#: Requests answered by many frames, or sent as many: not for ``call``.
+_STREAMED: Final = frozenset((StreamRequest, StreamInRequest, StreamOutRequest))
+
+
 def _ends_stream(response: Response) -> bool:
     """Whether a frame is the last of its stream (Stream's exit_status, StreamOut's done)."""
     if isinstance(response, StreamOutResponse):
@@ -65,7 +69,7 @@ def _ignore(failure: Failure) -> None:
     """Swallow a failure already reported through another Deferred."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A request waiting for its answer."""
 
@@ -195,7 +199,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
             self._abort(f"unexpected {type(response).__name__} with no request pending")
             return
         head = self._pending[0]
-        if isinstance(response, ErrorResponse):
+        if type(response) is ErrorResponse:
             self._pending.popleft()
             head.deferred.errback(server_error(response, head.expected))
             return
@@ -238,16 +242,15 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         return deferred
 
     def _send(self, request: Any) -> Deferred[Any]:
+        if type(request) not in _STREAMED:  # the usual case, in one look-up
+            return self._write(_Pending(Deferred(), StreamResponse), request)
         if isinstance(request, StreamRequest):
             return defer.fail(TypeError("a StreamRequest is answered by many frames: use stream()"))
-        if isinstance(request, (StreamInRequest, StreamOutRequest)):
-            return defer.fail(
-                TypeError(
-                    f"a {type(request).__name__} is one of many frames: "
-                    "use stream_in() or stream_out()"
-                )
+        return defer.fail(
+            TypeError(
+                f"a {type(request).__name__} is one of many frames: use stream_in() or stream_out()"
             )
-        return self._write(_Pending(Deferred(), StreamResponse), request)
+        )
 
     def stream(self, request: Any, on_chunk: ChunkCallback) -> Deferred[Any]:
         """Stream a job's output: ``on_chunk(frame)`` for each frame, then the last frame.
