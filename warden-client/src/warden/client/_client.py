@@ -50,6 +50,8 @@ _RECV_SIZE: Final = 256 * 1024
 STREAM_CHUNK: Final = 64 * 1024
 #: StreamIn frames sent ahead of their answers.
 STREAM_WINDOW: Final = 4
+#: Requests answered by many frames, or sent as many: not for ``call``.
+_STREAMED: Final = frozenset((StreamRequest, StreamInRequest, StreamOutRequest))
 #: The socket's timeout before the client has set one.
 _UNSET: Final = -1.0
 
@@ -163,9 +165,9 @@ class Client(RequestMethods):
                 "Expected a warden request (such as PingRequest) or a v1 command list, "
                 f"but received: '{type(request).__name__}'."
             )
-        if isinstance(request, StreamRequest):
-            raise TypeError("a StreamRequest is answered by many frames: use stream()")
-        if isinstance(request, (StreamInRequest, StreamOutRequest)):
+        if type(request) in _STREAMED:
+            if isinstance(request, StreamRequest):
+                raise TypeError("a StreamRequest is answered by many frames: use stream()")
             raise TypeError(
                 f"a {type(request).__name__} is one of many frames: use stream_in() or stream_out()"
             )
