@@ -26,11 +26,10 @@ export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 setup: system-packages venv helpers
 
 # The static C helpers in root-scripts (built into root-scripts/linux/bin/).
+# Each folder's Makefile names its sources; the rules are root-scripts/linux/src/helper.mk.
+HELPERS := warden-exec warden-keeper warden-start warden-spawner
 helpers: system-packages
-	$(MAKE) -C root-scripts/linux/src/warden-exec
-	$(MAKE) -C root-scripts/linux/src/warden-keeper
-	$(MAKE) -C root-scripts/linux/src/warden-start
-	$(MAKE) -C root-scripts/linux/src/warden-spawner
+	for h in $(HELPERS); do $(MAKE) -C root-scripts/linux/src/$$h; done
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
@@ -64,6 +63,10 @@ test-cgroup-v2: helpers
 
 lint: venv system-packages
 	$(VENV)/bin/ruff check .
+# Off until the tree has been run through `ruff format` once (57 files differ:
+# Python, and the Python blocks of the Markdown files). Turn it on then, here
+# and in tox.ini's lint env; generated _methods.py must then come out formatted.
+#	$(VENV)/bin/ruff format --check .
 	$(MAKE) -s lint-shell lint-c
 
 # Every shell script of the backends (helpers they source are followed: -x).
@@ -72,11 +75,11 @@ lint-shell:
 	shellcheck -x $(SHELL_SCRIPTS)
 	@echo "shellcheck: $(words $(SHELL_SCRIPTS)) scripts clean"
 
-# The static C helpers, compiled with the full warning set (see their Makefile).
+# The static C helpers, compiled with the full warning set (helper.mk's lint);
+# not warden-keeper yet (see its Makefile).
+LINTED_HELPERS := $(filter-out warden-keeper,$(HELPERS))
 lint-c:
-	$(MAKE) -s -C root-scripts/linux/src/warden-exec lint
-	$(MAKE) -s -C root-scripts/linux/src/warden-start lint
-	$(MAKE) -s -C root-scripts/linux/src/warden-spawner lint
+	for h in $(LINTED_HELPERS); do $(MAKE) -s -C root-scripts/linux/src/$$h lint; done
 
 type: venv
 	$(VENV)/bin/mypy $(wildcard */src)

@@ -242,8 +242,11 @@ def floor_memory(floor: Floor, counts: tuple[int, ...]) -> Samples:
     return figures
 
 
-def concurrent(server: BenchServer, count: int) -> Samples:
-    """``count`` creates at once, one connection each: wall (s), latencies (ms), failures."""
+def creates_at_once(
+    server: BenchServer, count: int, pool: ThreadPoolExecutor
+) -> tuple[float, list[tuple[str, float]]]:
+    """``count`` creates at once on ``pool``, one connection each: the wall time
+    (s) to the last answer and (handle, ms) of each create that succeeded."""
 
     def create(_: int) -> tuple[str | None, float]:
         start = time.perf_counter()
@@ -254,10 +257,25 @@ def concurrent(server: BenchServer, count: int) -> Samples:
             return None, 0.0
         return handle, (time.perf_counter() - start) * 1000
 
+    start = time.perf_counter()
+    made = list(pool.map(create, range(count)))
+    return time.perf_counter() - start, [(h, ms) for h, ms in made if h is not None]
+
+
+def destroys_at_once(server: BenchServer, handles: list[str], pool: ThreadPoolExecutor) -> float:
+    """Destroy ``handles`` at once on ``pool``, one connection each: the wall time (s)."""
+
     def destroy(handle: str) -> None:
         with server.client() as client:
             client.destroy(handle, timeout=TIMEOUT)
 
+    start = time.perf_counter()
+    list(pool.map(destroy, handles))
+    return time.perf_counter() - start
+
+
+def concurrent(server: BenchServer, count: int) -> Samples:
+    """``count`` creates at once, one connection each: wall (s), latencies (ms), failures."""
     pings: list[float] = []
     burst_over = threading.Event()
 
@@ -271,19 +289,15 @@ def concurrent(server: BenchServer, count: int) -> Samples:
 
     with ThreadPoolExecutor(count + 1) as pool:
         pinger = pool.submit(ping_meanwhile)
-        start = time.perf_counter()
-        made = list(pool.map(create, range(count)))
-        wall = time.perf_counter() - start
+        wall, made = creates_at_once(server, count, pool)
         burst_over.set()
         pinger.result()
-        handles = [h for h, _ in made if h is not None]
-        start = time.perf_counter()
-        list(pool.map(destroy, handles))
-        destroy_wall = time.perf_counter() - start
+        handles = [h for h, _ in made]
+        destroy_wall = destroys_at_once(server, handles, pool)
     return {
         f"{count} concurrent creates: wall": [wall],
         f"{count} concurrent creates: failures": [float(count - len(handles))],
-        f"{count} concurrent creates: each": [ms for h, ms in made if h is not None],
+        f"{count} concurrent creates: each": [ms for _, ms in made],
         f"{count} concurrent destroys: wall": [destroy_wall],
         f"ping p99 on another connection during {count} creates at once": [_p99(pings)],
     }

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _server import BenchServer
+from linux_bench import creates_at_once, destroys_at_once
 
 TIMEOUT = 120
 #: Enough for the burst and some to spare.
@@ -90,31 +91,17 @@ def burst(server: BenchServer, warden: Samples, floor: Samples) -> None:
         with server.client() as client:
             client.ping(timeout=TIMEOUT)
 
-    def create(_: int) -> tuple[str | None, float]:
-        start = time.perf_counter()
-        try:
-            with server.client() as client:
-                handle = client.create(timeout=TIMEOUT).handle
-        except Exception:
-            return None, 0.0
-        return handle, (time.perf_counter() - start) * 1000
-
-    def destroy(handle: str) -> None:
-        with server.client() as client:
-            client.destroy(handle, timeout=TIMEOUT)
-
     with ThreadPoolExecutor(BURST) as pool:
         start = time.perf_counter()
         list(pool.map(ping, range(BURST)))
         floor[f"{name}: wall"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        made = list(pool.map(create, range(BURST)))
-        warden[f"{name}: wall"].append(time.perf_counter() - start)
-        handles = [h for h, _ in made if h is not None]
+        wall, made = creates_at_once(server, BURST, pool)
+        warden[f"{name}: wall"].append(wall)
+        handles = [h for h, _ in made]
         warden[f"{name}: failures"].append(float(BURST - len(handles)))
         warden[f"{name}: not from the pool"].append(float(len(set(handles) - ready)))
-        warden[f"{name}: each"].extend(ms for h, ms in made if h is not None)
-        list(pool.map(destroy, handles))
+        warden[f"{name}: each"].extend(ms for _, ms in made)
+        destroys_at_once(server, handles, pool)
 
 
 def measure(netns: str) -> tuple[Samples, Samples]:

@@ -7,6 +7,13 @@
 #   [PRIVILEGED_CAPS=default PRIVILEGED_NO_NEW_PRIVS=true SECCOMP=true] \
 #   ./job.sh PATH vcap|root
 #
+# The server does not run this script: it builds the same command line
+# itself (warden-server's linux/_job_command.py) and starts warden-keeper
+# directly, with JOB_DIR/script as its stdin, so that no bash starts on the
+# request path. This is the manual equivalent; JOB_PRINT_ARGV=true prints the
+# command (NUL-separated) instead of running it, and the Linux tests compare
+# it with the server's for a live job.
+#
 # This script becomes warden-keeper (src/warden-keeper/keeper.c), which
 # keeps the job's output on the host: the job is /bin/bash in the container,
 # reading a sealed in-memory copy of JOB_DIR/script, writing to pipes whose
@@ -57,9 +64,14 @@ if [[ -n ${JOB_TTY:-} ]]; then
   KEEPER_ARGV=("${KEEPER_ARGV[0]}" --pty-root "/proc/$INIT_PID/root" --no-ctty "${KEEPER_ARGV[@]:1}")
   ENTER_ARGV+=(--tty)
 fi
-set +o xtrace  # DEBUG traces would land in the job's own stderr
-exec < "$JOB_DIR/script"
 # warden-exec writes JOB_DIR/pid (its own pid, the job's process group) once
 # the job is in the container, so the server's Spawn returns only then: a
 # Stop that follows cannot miss a job still on its way in.
-exec "${KEEPER_ARGV[@]}" -- "${ENTER_ARGV[@]}" --pid-file "$JOB_DIR/pid" -- /bin/bash
+argv=("${KEEPER_ARGV[@]}" -- "${ENTER_ARGV[@]}" --pid-file "$JOB_DIR/pid" -- /bin/bash)
+if [[ ${JOB_PRINT_ARGV:-false} == true ]]; then
+  printf '%s\0' "${argv[@]}"  # the command, NUL-separated, instead of running it
+  exit 0
+fi
+set +o xtrace  # DEBUG traces would land in the job's own stderr
+exec < "$JOB_DIR/script"
+exec "${argv[@]}"

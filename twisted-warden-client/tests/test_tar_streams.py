@@ -4,14 +4,10 @@ window of chunks in flight, errors in the middle of a stream, chunk delivery."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
 from support import ServerTestCase, reactor
-from twisted.internet.defer import Deferred
-from twisted.internet.task import deferLater
 
 from warden.protocol import (
-    PingRequest,
     PingResponse,
     StreamInRequest,
     StreamInResponse,
@@ -19,62 +15,15 @@ from warden.protocol import (
     StreamOutResponse,
 )
 from warden.twisted_client import ServerError, WardenConnection
-from warden.twisted_client.testing import ServerConnection
-
-
-class TarServer:
-    """Answers StreamIn chunks a little later (so that the client's accumulate),
-    failing from chunk ``fail_at`` on; StreamOut with three chunks then done."""
-
-    def __init__(self, fail_at: int | None = None, window: int = 4) -> None:
-        self.fail_at = fail_at
-        self.window = window
-        self.failed = False
-        self.chunks: list[StreamInRequest] = []
-        self.in_flight: list[int] = []
-
-    def __call__(self, conn: ServerConnection, request: Any) -> Deferred[Any] | None:
-        if isinstance(request, PingRequest):
-            conn.respond(PingResponse())
-            return None
-        if isinstance(request, StreamOutRequest):
-            if request.src_path == "/none":
-                conn.error("stream_out failed: no such file or directory in the container: /none")
-                return None
-            for part in (b"one", b"two", b"three"):
-                conn.respond(StreamOutResponse(data=part))
-            conn.respond(StreamOutResponse(done=True))
-            return None
-        assert isinstance(request, StreamInRequest)
-        answered = len(self.chunks)
-        self.chunks.append(request)
-
-        def streamed() -> int:
-            return sum(isinstance(r, StreamInRequest) for r in conn.received)
-
-        def answer() -> Deferred[None] | None:
-            # Held until the client has filled its window (or sent its last
-            # chunk): then what is in flight is exactly what it allows.
-            ended = any(isinstance(r, StreamInRequest) and r.last for r in conn.received)
-            if not ended and streamed() < answered + self.window and not self.failed:
-                return deferLater(reactor, 0.001, answer)
-            self.in_flight.append(streamed() - answered)
-            if self.fail_at is not None and answered >= self.fail_at:
-                self.failed = True
-                conn.error("stream_in failed: tar: No space left on device")
-            else:
-                conn.respond(StreamInResponse(done=request.last))
-            return None
-
-        return deferLater(reactor, 0.001, answer)
+from warden.twisted_client.testing import TarStreams
 
 
 class TarStreamTests(ServerTestCase):
-    def serve(self, handler: TarServer) -> None:
+    def serve(self, handler: TarStreams) -> None:
         self.server.handler = handler
 
     async def test_chunks_go_in_a_bounded_window(self) -> None:
-        handler = TarServer(window=3)
+        handler = TarStreams(window=3)
         self.serve(handler)
         connection: WardenConnection = await self.connect()
         data = bytes(range(256)) * 100  # 25600 bytes: 13 chunks of 2000
@@ -87,7 +36,7 @@ class TarStreamTests(ServerTestCase):
         self.assertEqual(await connection.ping(), PingResponse())
 
     async def test_an_error_ends_the_stream_early_and_is_raised_once(self) -> None:
-        handler = TarServer(fail_at=2)
+        handler = TarStreams(fail_at=2)
         self.serve(handler)
         connection = await self.connect()
         data = b"x" * 100000
@@ -100,7 +49,7 @@ class TarStreamTests(ServerTestCase):
         self.assertEqual(await connection.ping(), PingResponse())  # still in step
 
     async def test_stream_out_delivers_bytes_then_done(self) -> None:
-        self.serve(TarServer())
+        self.serve(TarStreams())
         connection = await self.connect()
         chunks: list[bytes] = []
         final = await connection.stream_out("h", "/src", chunks.append)
@@ -114,7 +63,7 @@ class TarStreamTests(ServerTestCase):
     async def test_the_reconnecting_client_has_both(self) -> None:
         from warden.twisted_client import ReconnectingClient
 
-        self.serve(TarServer())
+        self.serve(TarStreams())
         client = ReconnectingClient(reactor, self.path)
         client.start()
         self.addCleanup(client.close)
@@ -125,7 +74,7 @@ class TarStreamTests(ServerTestCase):
         self.assertEqual(answer, StreamInResponse(done=True))
 
     async def test_many_frame_requests_are_refused_by_call(self) -> None:
-        self.serve(TarServer())
+        self.serve(TarStreams())
         connection = await self.connect()
         for request in (StreamInRequest(handle="h", dst_path="/d"),
                         StreamOutRequest(handle="h", src_path="/s")):  # fmt: skip

@@ -40,6 +40,7 @@ __all__ = ["BLOCKING", "DEFERRED", "FLAVOURS", "Flavour", "generate", "render"]
 
 #: The repository root: the client packages are its subfolders.
 REPOSITORY = Path(__file__).resolve().parents[2]
+LINE_LENGTH = 100  # ruff.toml's line-length
 
 _F = FieldDescriptor
 _SCALARS = {
@@ -221,6 +222,14 @@ def _method(cls: type[object], flavour: Flavour, names: set[str]) -> list[str]:
     return lines
 
 
+def _signature(params: str, returns: str) -> list[str]:
+    """An overload of ``call`` laid out as ruff format would: on one line when it fits."""
+    line = f"    def call(self, {params}) -> {returns}: ..."
+    if len(line) <= LINE_LENGTH:
+        return [line]
+    return ["    def call(", f"        self, {params}", f"    ) -> {returns}: ..."]
+
+
 def _call_overloads(flavour: Flavour) -> list[str]:
     timeout = ", timeout: float | None = None" if flavour.send_args else ""
     lines = []
@@ -229,19 +238,12 @@ def _call_overloads(flavour: Flavour) -> list[str]:
         if cls in STREAMING:
             continue
         response = flavour.returns.format(response=response_class_for(cls).__name__)
-        lines += [
-            "    @overload",
-            "    def call(",
-            f"        self, request: {cls.__name__}{timeout}",
-            f"    ) -> {response}: ...",
-        ]
+        lines += ["    @overload", *_signature(f"request: {cls.__name__}{timeout}", response)]
     anything = flavour.returns.format(response="Any")
     send = "request, timeout" if flavour.send_args else "request"
     lines += [
         "    @overload",
-        "    def call(",
-        f"        self, request: builtins.list[Any] | tuple[Any, ...]{timeout}",
-        f"    ) -> {anything}: ...",
+        *_signature(f"request: builtins.list[Any] | tuple[Any, ...]{timeout}", anything),
         "    @overload",
         f"    def call(self, request: Request{timeout}) -> {anything}: ...",
         f"    def call(self, request: Any{timeout}) -> {anything}:",

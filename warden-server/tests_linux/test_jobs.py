@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from warden.client import Client
 from warden.protocol import ResourceLimits
@@ -58,3 +63,70 @@ def test_an_idle_container_is_its_init_only(
         )  # fmt: skip
         total += _pss_kib(pid)
     assert total / len(handles) <= 1024, f"{total / len(handles)} KiB per idle container"
+
+
+def _keeper_argv(job_dir: Path) -> list[str]:
+    """The command line of the keeper of the job in ``job_dir`` (a live job)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")[:-1]
+        except OSError:
+            continue
+        words = [word.decode() for word in argv]
+        if words and words[0].endswith("/warden-keeper") and str(job_dir) in words:
+            return words
+    raise AssertionError(f"no keeper for {job_dir}")
+
+
+def _job_sh_argv(job_sh: Path, container_path: str, job_dir: Path, user: str,
+                 env: dict[str, str]) -> list[str]:  # fmt: skip
+    """What job.sh would exec for the same job (JOB_PRINT_ARGV)."""
+    printed = subprocess.run(
+        [str(job_sh), container_path, user],
+        env={
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "JOB_DIR": str(job_dir),
+            "JOB_PRINT_ARGV": "true",
+            **env,
+        },
+        capture_output=True,
+        check=True,
+    ).stdout
+    # keeper.sh names the keeper through ../common/..: the same file.
+    return [
+        os.path.normpath(w) if w.startswith("/") else w for w in printed.decode().split("\0")[:-1]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("privileged", "tty"), [(False, None), (True, (24, 80))], ids=["vcap", "root-tty"]
+)
+def test_the_server_starts_the_command_job_sh_would_exec(
+    server: LinuxServer, client: Client, container: str, privileged: bool,
+    tty: tuple[int, int] | None,
+) -> None:  # fmt: skip
+    """The server starts the keeper itself; job.sh, the manual equivalent, builds the same argv."""
+    job_id = client.spawn(container, "sleep 600", privileged=privileged, tty=tty).job_id
+    job_dir = Path(client.info(container).container_path, "jobs", str(job_id))
+    try:
+        keeper = _keeper_argv(job_dir)
+        settings = server.config["server"]
+        env = {
+            "DISCARD_OUTPUT": "false",
+            "OUTPUT_LIMIT": str(settings.get("job_output_limit", 10 * 1024 * 1024)),
+            "PRIVILEGED_CAPS": ",".join(settings.get("privileged_capabilities", ["default"])),
+            "PRIVILEGED_NO_NEW_PRIVS": "true" if settings.get("privileged_no_new_privs", True)
+            else "false",
+            "SECCOMP": "true" if settings.get("seccomp", True) else "false",
+        }  # fmt: skip
+        if tty is not None:
+            env["JOB_TTY"] = f"{tty[0]}x{tty[1]}"
+        job_sh = Path(keeper[0]).parents[1] / "job.sh"
+        user = "root" if privileged else "vcap"
+        assert keeper == _job_sh_argv(job_sh, client.info(container).container_path, job_dir,
+                                      user, env)  # fmt: skip
+    finally:
+        os.killpg(int((job_dir / "pid").read_text()), signal.SIGKILL)
+        client.link(container, job_id)

@@ -149,6 +149,8 @@ class JobOutput:
         """Deliver all output so far, then each new chunk, to ``send(name, data)``."""
         follower = OutputFollower(self, send, lines=False)
         self._followers.append(follower)
+        # The sizes may be stale: writes are not followed while nobody reads.
+        self.refresh()
         follower.pump()
         return follower
 

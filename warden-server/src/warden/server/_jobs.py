@@ -1,16 +1,18 @@
 # -*- test-case-name: tests.test_requests,tests.test_keeper -*-
 """Jobs: a script running in a container under a keeper, followed through files.
 
-The backend's wrapper (``root-scripts/<backend>/job.sh``) is started in its
-own session and becomes the job's keeper (``warden-keeper``), which starts
-the job with a sealed in-memory copy of the script as stdin and pipes as
-stdout and stderr, writes what the job prints
-to files of the job's directory (``_job_files``), and writes ``exit_status``
-and exits when the job ends. The job holds no host file. The server learns
-of output through inotify on the directory and of the end through a pidfd
-on the keeper, so nothing polls, no Python process is started, and a job
-outlives the server: after a restart the directory is found again and
-followed from where it is.
+The backend's wrapper (``job_command``: on Linux ``warden-keeper`` itself, on
+insecure ``root-scripts/insecure/job.sh``, which execs it) is started in its
+own session with the job's ``script`` as stdin, and is the job's keeper,
+which starts the job with a sealed in-memory copy of the script as stdin
+and pipes as stdout and stderr, writes what the job prints to files of the
+job's directory (``_job_files``), and writes ``exit_status`` and exits when
+the job ends. The job holds no host file. The server learns of output
+through inotify on the directory (each write only while someone reads the
+output live), and of the end when ``exit_status`` is renamed into place or
+the keeper exits (the spawner's word, or a pidfd after a restart), so
+nothing polls, no Python process is started, and a job outlives the server:
+after a restart the directory is found again and followed from where it is.
 
 ``job_output_limit`` (stdout and stderr together) is the keeper's to
 enforce: past it, it keeps nothing more, flags the job (``output_exceeded``)
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +60,14 @@ __all__ = [
 #: The error a job records when it printed more than ``job_output_limit``.
 OUTPUT_EXCEEDED = "command exceeded maximum output"
 
-_WATCH_MASK = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
+#: What every job's directory is watched for: the pid file, output_exceeded,
+#: exit_status (renamed into place), the output files' creation and last close.
+_WATCH_MASK = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
+#: And each write to the output files, while someone reads them as they grow
+#: (a Stream, syslog): a job printing 1 MiB makes about a hundred of them,
+#: each a wake-up of the reactor that a Run (which reads the output once, at
+#: the end) does not need.
+_LIVE_WATCH_MASK = _WATCH_MASK | IN_MODIFY
 _log = Logger(namespace="warden.server.jobs")
 
 
@@ -107,6 +117,8 @@ class Job:
         self.status: int | None = None
         self.error: str | None = None
         self._wd: int | None = None
+        #: Whether the watch includes each write to the output (see _watch).
+        self._live = False
         self._exit_watcher: ProcessExitWatcher | None = None
         #: True while the spawner's word on this server's own wrapper counts.
         self._wrapper_followed = False
@@ -201,13 +213,21 @@ class Job:
     async def start(self, argv: tuple[str, ...], env: Mapping[str, str]) -> None:
         """Start the wrapper detached; return once the job runs (its ``pid`` is known).
 
+        The wrapper's stdin is the job's ``script`` file.
+
         Raises WardenError when the wrapper ends without starting the job.
         """
         self._follow()
         # Kept here: a fast wrapper's pid may be seen (and _started fired and
         # cleared) before the await below.
         started = self._started = defer.Deferred()
-        process = await spawn_detached(argv, env=env, reactor=self.services.reactor)
+        # The wrapper's stdin is the script (the keeper seals a copy for the job).
+        script = os.open(self.file("script"), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            spawning = spawn_detached(argv, env=env, stdin=script, reactor=self.services.reactor)
+        finally:
+            os.close(script)  # the spawner holds its own copy
+        process = await spawning
         self.wrapper_pid = process.pid
         # The spawner reaps it and says when: no pidfd, no pid reused meanwhile.
         self._wrapper_followed = True
@@ -225,8 +245,15 @@ class Job:
 
     def _follow(self, syslog_from_now: bool = False) -> None:
         if self._wd is None and os.path.isdir(self.path):
-            self._wd = self.services.watcher.watch(self.path, _WATCH_MASK, self._on_event)
+            self._watch(live=self.output.log_tag is not None)
         self.output.follow_to_syslog(syslog_from_now)
+
+    def _watch(self, live: bool) -> None:
+        """Watch the job's directory (again: the mask is replaced), with each
+        output write when ``live``."""
+        mask = _LIVE_WATCH_MASK if live else _WATCH_MASK
+        self._wd = self.services.watcher.watch(self.path, mask, self._on_event)
+        self._live = live
 
     def _on_event(self, name: str | None, mask: int) -> None:
         if self.terminated:
@@ -237,6 +264,19 @@ class Job:
             self._check_exceeded()
         if name in STREAMS or name is None:
             self.output.refresh()
+        if name == EXIT_STATUS and mask & IN_MOVED_TO:
+            self._check_ended()
+
+    def _check_ended(self) -> None:
+        """The keeper renamed ``exit_status`` into place: it has read the
+        job's output to its end, so the job is over. Finishing here spares
+        the keeper's exit and its report through the spawner (a wake-up of
+        each); the wrapper's own end, which follows, then changes nothing."""
+        status = self.files.read_int(EXIT_STATUS)
+        if status is not None:
+            self._check_pid()
+            self._fire_started()
+            self._finish(status)
 
     def _check_pid(self) -> None:
         if self.pid is None:
@@ -321,6 +361,10 @@ class Job:
 
     def add_follower(self, send: Callable[[str, bytes], None]) -> OutputFollower:
         """Deliver all output so far, then each new chunk, to ``send(name, data)``."""
+        if self._wd is not None and not self._live:
+            # Writes are seen from now on; the follower's first pump reads
+            # the files' sizes after this, so nothing falls in between.
+            self._watch(live=True)
         return self.output.add_follower(send)
 
     def remove_follower(self, follower: OutputFollower) -> None:
@@ -352,6 +396,21 @@ class Job:
         """Forget the job: close it and delete its directory."""
         self._stop_following()
         self.files.remove()
+
+    def remove_in_background(self) -> None:
+        """As ``remove``, the directory deleted on one of the reactor's threads.
+
+        Unlinking a job's files takes a millisecond or more on a busy disk
+        (more for a large output): work the reactor need not wait for, since
+        nothing reads the directory once the job is forgotten.
+        """
+        self._stop_following()
+        self.files.close()
+        call_in_thread = getattr(self.services.reactor, "callInThread", None)
+        if call_in_thread is None:  # a test's reactor without threads
+            self.files.remove()
+        else:
+            call_in_thread(shutil.rmtree, self.path, ignore_errors=True)
 
     # -- snapshots and recovery --
 

@@ -237,12 +237,17 @@ class DetachedProcess:
 
 
 def spawn_detached(
-    argv: Sequence[str], *, env: Mapping[str, object] | None = None, reactor: Any = None
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, object] | None = None,
+    stdin: int | None = None,
+    reactor: Any = None,
 ) -> defer.Deferred[DetachedProcess]:
     """Start ``argv`` (its first word a path) in a new session (``setsid``).
 
     The wrapper survives the server (even SIGKILL) and signals sent to the
-    server's process group; stdin is /dev/null, stdout and stderr one pipe.
+    server's process group; stdin is the descriptor ``stdin`` (the caller's
+    to close on return; None: /dev/null), stdout and stderr one pipe.
     The Deferred fires once it has exec'd, or fails with WardenError when it
     cannot be started.
     """
@@ -251,7 +256,7 @@ def spawn_detached(
     read_end, write_end = os.pipe()
     process = DetachedProcess(args, read_end, reactor)
     try:
-        started = spawn(args, _environment(env), stdin=None, stdout=write_end, stderr=write_end,
+        started = spawn(args, _environment(env), stdin=stdin, stdout=write_end, stderr=write_end,
                         setsid=True, on_exit=process._exited, reactor=reactor)  # fmt: skip
     finally:
         os.close(write_end)

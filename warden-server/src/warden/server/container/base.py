@@ -27,7 +27,8 @@ A backend subclasses ``Container``, sets ``backend_name`` (its folder under
 ``job_command(job: Job) -> tuple[Sequence[str], Mapping[str, str]]`` (sync)
     How to start the job wrapper: argv, and environment added to
     ``job.env`` (which already holds ``JOB_DIR``, ``DISCARD_OUTPUT``, ``LANG``
-    and ``RLIMIT_<NAME>``; see ``_jobs.py`` for the wrapper's duties).
+    and ``RLIMIT_<NAME>``; see ``_jobs.py`` for the wrapper's duties). Its
+    stdin is the job's ``script``.
     ``job.privileged`` says whether the script runs as root.
 ``async do_copy_in(request) -> None``, ``async do_copy_out(request) -> None``
 ``stream_command(direction: str, path: str) -> tuple[Sequence[str], Mapping[str, object]]``
@@ -681,8 +682,9 @@ class Container:
         if self.jobs.get(job.job_id) is job:
             del self.jobs[job.job_id]
             # Its directory goes after the answer is out, not on Link's way
-            # (still watched meanwhile for late output: see _jobs.py).
-            self.context.reactor.callLater(0, job.remove)
+            # (still watched meanwhile for late output: see _jobs.py), and
+            # off the reactor thread.
+            self.context.reactor.callLater(0, job.remove_in_background)
 
     async def _linked(self, job_id: int, peer: Peer | None) -> tuple[JobResult, InfoResponse]:
         """Wait for a job's end, forget it; its result and the container's Info."""

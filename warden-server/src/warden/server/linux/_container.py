@@ -10,7 +10,9 @@ with what environment:
   writable layer), then ``<path>/start.sh`` (namespaces, mounts, cgroups,
   veth, and a static init as PID 1: the only process an idle container has);
 - Stop: ``<path>/stop.sh [-w 0]``; Destroy: ``destroy.sh <path>``;
-- Spawn/Run: ``job.sh <path> vcap|root``, detached (see ``_jobs.py``);
+- Spawn/Run: ``bin/warden-keeper`` with warden-exec's command line, built
+  here (``_job_command.py``; ``job.sh <path> vcap|root`` is the manual
+  equivalent), detached (see ``_jobs.py``);
 - CopyIn/CopyOut: ``copy.sh in|out ...``, tar inside the container as vcap;
 - StreamIn/StreamOut (extensions): ``stream.sh in|out <path> PATH``, tar
   inside the container as vcap, on pipes to the server.
@@ -73,6 +75,7 @@ from .._watch import ProcessExitWatcher
 from ..container.base import Container, State
 from ._create import create_environment, find_init
 from ._disk import detect_project_quota
+from ._job_command import EnterOptions, job_argv
 from ._limits import ContainerLimits, LimitsSettings
 from ._net import ContainerNetwork
 from ._net_rules import host_firewall_env
@@ -110,13 +113,17 @@ class LinuxContainer(Container):
         """NetIn, NetOut, bandwidth: the container's ``net.sh`` and ``net_rate.sh``."""
         return ContainerNetwork(self)
 
+    _cgroups: tuple[object, ContainerCgroupDirs] | None = None
+
     @property
     def cgroups(self) -> ContainerCgroupDirs:
         """The container's cgroup directories (the layout detected at server start)."""
         server = self.config.server
-        return host_layout(server.cgroup_parent, Path(server.cgroup_root)).container(
-            self.container_id
-        )
+        layout = host_layout(server.cgroup_parent, Path(server.cgroup_root))
+        # Made once per layout: every job start and Info asks for them.
+        if self._cgroups is None or self._cgroups[0] is not layout:
+            self._cgroups = (layout, layout.container(self.container_id))
+        return self._cgroups[1]
 
     @property
     def limits(self) -> ContainerLimits:
@@ -324,10 +331,29 @@ class LinuxContainer(Container):
     # -- jobs and files --
 
     def job_command(self, job: Job) -> tuple[Sequence[str], Mapping[str, str]]:
-        user = "root" if job.privileged else "vcap"
-        return [self._script("job.sh"), self.container_path, user], entry_environment(
-            self.config.server
+        """The keeper's command line, built here (``_job_command``): what
+        ``job.sh`` would exec, without a bash started first."""
+        init = self.init_pid()
+        cgroups = self.cgroups
+        # As job.sh's check_init: a recycled pid never leads into someone
+        # else's namespaces (warden-exec checks again on what it opened).
+        if init is None or not cgroups.contains(init):
+            self.log.warn(
+                "job {job_id} did not start: the container is not running (init {pid})",
+                job_id=job.job_id, pid=init, handle=self.handle,
+            )  # fmt: skip
+            raise WardenError("job failed to start")
+        server = self.config.server
+        options = EnterOptions(
+            init_pid=init,
+            cgroup_member=cgroups.member,
+            cgroup_dirs=[str(path) for path in cgroups.dirs],
+            uid=0 if job.privileged else self.uid,
+            caps=",".join(server.privileged_capabilities),
+            no_new_privs=server.privileged_no_new_privs,
+            seccomp=server.seccomp,
         )
+        return job_argv(self._script("bin"), job.env, options), {}
 
     def stream_command(
         self, direction: str, path: str
