@@ -9,6 +9,7 @@ import pytest
 from conftest import WardenServer
 
 from warden.client import Client
+from warden.server import _snapshot
 from warden.server._snapshot import SnapshotError, delete_snapshot, read_snapshot, write_snapshot
 
 
@@ -20,6 +21,20 @@ def test_write_read_delete(tmp_path: Path) -> None:
     delete_snapshot(str(tmp_path))
     delete_snapshot(str(tmp_path))
     assert read_snapshot(str(tmp_path)) is None
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchanged", "renamed"])
+def test_a_write_replaces_the_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    if not exchange:  # a C library without renameat2: a plain rename
+        monkeypatch.setattr(_snapshot, "_renameat2", None)
+    write_snapshot(str(tmp_path), {"state": "active", "jobs": {}})
+    before = (tmp_path / "snapshot.json").stat().st_ino
+    write_snapshot(str(tmp_path), {"state": "stopped", "jobs": {"1": {}}})
+    assert read_snapshot(str(tmp_path)) == {"state": "stopped", "jobs": {"1": {}}}
+    assert (tmp_path / "snapshot.json").stat().st_ino != before  # a new file, not rewritten
+    assert list((tmp_path / "tmp").iterdir()) == []  # the old one is gone
 
 
 def test_write_never_recreates_a_removed_container(tmp_path: Path) -> None:
