@@ -94,3 +94,35 @@ def test_a_finished_job_is_written_to_the_snapshot(server: WardenServer) -> None
 
         wait_for(lambda: status() is not None, what="the snapshot of the ended job")
         assert status() == [9, "", ""]
+
+
+def test_a_job_end_not_yet_written_is_read_back_after_a_crash(server: WardenServer) -> None:
+    """The snapshot is rewritten a moment after a job ends; a crash before
+    that loses nothing: the job's directory tells its end."""
+    from conftest import job_ended, wait_for
+
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = Path(client.info(handle).container_path)
+        job_id = client.spawn(handle, "echo out; exit 9").job_id
+        wait_for(lambda: job_ended(str(path), job_id), what="the job to end")
+    server.kill()
+    server.start()
+    with Client(server.socket_path) as client:
+        result = client.link(handle, job_id)
+        assert (result.exit_status, result.stdout) == (9, b"out\n")
+
+
+def test_a_spawn_writes_the_end_of_an_earlier_job_along(server: WardenServer) -> None:
+    from conftest import job_ended, wait_for
+
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = Path(client.info(handle).container_path)
+        first = client.spawn(handle, "exit 9").job_id
+        wait_for(lambda: job_ended(str(path), first), what="the job to end")
+        second = client.spawn(handle, "exit 3").job_id
+        jobs = json.loads((path / "snapshot.json").read_text())["jobs"]
+        assert jobs[str(first)]["status"] == [9, "", ""]
+        assert str(second) in jobs
+
