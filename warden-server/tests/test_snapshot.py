@@ -125,4 +125,3 @@ def test_a_spawn_writes_the_end_of_an_earlier_job_along(server: WardenServer) ->
         jobs = json.loads((path / "snapshot.json").read_text())["jobs"]
         assert jobs[str(first)]["status"] == [9, "", ""]
         assert str(second) in jobs
-

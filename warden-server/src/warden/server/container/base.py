@@ -235,6 +235,7 @@ class Container:
         #: Fires when the Stop under way ends (None when none is).
         self._stopping: defer.Deferred[None] | None = None
         self._snapshot_retry: Any = None
+        self._jobs_dir_made = False
         #: The write that follows a job's end (SNAPSHOT_AFTER_JOB_END).
         self._snapshot_soon: Any = None
         #: The tar of each StreamIn or StreamOut under way (ended by Destroy).
@@ -664,7 +665,9 @@ class Container:
         return limits
 
     async def _spawn(self, request: SpawnRequest, peer: Peer | None) -> SpawnResponse:
-        os.makedirs(self.jobs_path, exist_ok=True)
+        if not self._jobs_dir_made:  # once: it stays until the container goes
+            os.makedirs(self.jobs_path, exist_ok=True)
+            self._jobs_dir_made = True
         job = Job.create(
             self.context.jobs,
             job_id=self.context.job_ids.next(),
