@@ -19,7 +19,14 @@ target=$1
 [[ ! -e $target ]] || fail create "\"$target\" already exists, aborting..."
 
 cp -a skeleton "$target" || fail create "cannot copy the skeleton to $target"
-cp lib/common.sh "$target/lib/common.sh"
-# start.sh's helper, by its path in these root scripts.
-warden_start=$PWD/bin/warden-start "$target/setup.sh"
+# lib/common.sh copied by bash (no cp): read whole, written as it was.
+IFS= read -r -d '' common < lib/common.sh || true
+printf '%s' "$common" > "$target/lib/common.sh"
+# start.sh's helper, by its path in these root scripts. setup.sh is sourced
+# in a subshell (it keeps its own options, directory and variables there):
+# a fork instead of a new bash.
+(
+  warden_start=$PWD/bin/warden-start
+  source "$target/setup.sh"
+)
 echo "$target"

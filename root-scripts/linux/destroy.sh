@@ -18,8 +18,17 @@ while [[ $name == */ && $name != / ]]; do name=${name%/}; done
 [[ ${name##*/} != tmp ]] || exit 0
 [[ -d $target ]] || exit 0
 
+# The container's own destroy.sh, sourced in a subshell (a fork instead of a
+# new bash) when it finds its directory by BASH_SOURCE; one that a skeleton
+# before that copied in finds it by $0, and runs as a program.
 if [[ -x $target/destroy.sh && -f $target/etc/config ]]; then
-  "$target/destroy.sh"
+  IFS= read -r -d '' own < "$target/destroy.sh" || true
+  if [[ $own == *'cd "${BASH_SOURCE[0]%/*}"'* ]]; then
+    # shellcheck source=/dev/null  # the container's copy of skeleton/destroy.sh
+    ( DESTROY_REMOVES_DIRECTORY=1; source "$target/destroy.sh" )
+  else
+    "$target/destroy.sh"
+  fi
 fi
 
 # --one-file-system: should anything still be mounted below the directory,

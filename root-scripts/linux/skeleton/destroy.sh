@@ -9,7 +9,9 @@
 # failed part way, and can be run again after a failure.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-[[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
+# The script's own directory (no dirname process); BASH_SOURCE, not $0: the
+# root destroy.sh sources this script (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}"; fi
 source lib/common.sh
 source etc/config
 cgroup_config_defaults
@@ -17,14 +19,19 @@ require_vars destroy network_host_iface cgroup_dir
 
 readonly KILL_TIMEOUT_MS=10000
 
-# The veth is deleted first, before the namespace dies, so that it is gone
-# on return rather than when the kernel gets round to a dead namespace (the
-# kernel cleans dead namespaces up one after the other); its qdiscs go with it.
+# The veth is deleted here, so that it is gone on return rather than when
+# the kernel gets round to the dead namespace (it cleans dead namespaces up
+# one after the other); its qdiscs go with it. It runs meanwhile with the
+# kill (the kernel's unregistering takes tens of milliseconds of waiting):
+# should the namespace die first and the kernel take the veth meanwhile, the
+# link is just no longer there.
 delete_veth() {
-  if has_link "$network_host_iface"; then
-    ip link delete dev "$network_host_iface" \
-      || fail "destroy: network" "cannot delete $network_host_iface"
-  fi
+  local try
+  for try in 1 2; do
+    has_link "$network_host_iface" || return 0
+    ip link delete dev "$network_host_iface" 2>/dev/null && return 0
+  done
+  ! has_link "$network_host_iface" || fail "destroy: network" "cannot delete $network_host_iface"
 }
 
 # The firewall and the ifb belong to the networking part (net.sh).
@@ -94,11 +101,14 @@ remove_cgroups() {
   fail "destroy: cgroups" "cannot remove ${left[*]}"
 }
 
-# The firewall goes meanwhile: nothing below touches it.
-delete_veth
+# The veth and the firewall go meanwhile: nothing below touches them.
+delete_veth &
+veth=$!
 teardown_firewall &
 firewall=$!
 kill_processes
 remove_cgroups
+wait "$veth" || fail "destroy: network" "cannot delete $network_host_iface"
 wait "$firewall" || fail "destroy: network" "firewall teardown failed"
-rm -f run/init.pid
+# The root destroy.sh removes the whole directory next (DESTROY_REMOVES_DIRECTORY).
+[[ -n ${DESTROY_REMOVES_DIRECTORY:-} || ! -e run/init.pid ]] || rm -f run/init.pid

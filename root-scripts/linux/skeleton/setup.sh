@@ -30,7 +30,9 @@
 #   bind_mount_<i>_src, bind_mount_<i>_dst, bind_mount_<i>_mode (ro|rw)
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
-[[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
+# The script's own directory (no dirname process); BASH_SOURCE, not $0:
+# create.sh sources this script (in a subshell: no bash to start).
+if [[ ${BASH_SOURCE[0]} == */* ]]; then cd "${BASH_SOURCE[0]%/*}"; fi
 source lib/common.sh
 
 require_vars setup id network_host_ip network_container_ip user_uid rootfs_path cgroup_parent \

@@ -19,7 +19,11 @@ require_vars parent-after-clone PID cgroup_dir allow_nested_warden network_host_
 # program the server attached to the directory it made before this start.
 setup_cgroups() {
   local dir device
-  mkdir -p "${cgroup_dirs[@]}" || fail "parent-after-clone: cgroups" "cannot create ${cgroup_dirs[*]}"
+  local -a missing=()
+  # On v2 the server has made the one directory: no mkdir then.
+  for dir in "${cgroup_dirs[@]}"; do [[ -d $dir ]] || missing+=("$dir"); done
+  (( ${#missing[@]} == 0 )) || mkdir -p "${missing[@]}" \
+    || fail "parent-after-clone: cgroups" "cannot create ${missing[*]}"
   if [[ $cgroup_version == 1 && $allow_nested_warden != true ]]; then
     echo a > "$cgroup_devices/devices.deny"
     for device in "${cgroup_devices_allow[@]}"; do
@@ -66,37 +70,46 @@ guard_host_end() {
 # the container's mount namespace only. Mounted from here because the
 # container's own processes are already under its device restriction, which
 # keeps them away from loop devices. When setup.sh's first files are still in
-# tmp/rootfs (disk.sh create copied a template and mounted nothing), the
-# image is mounted beside them (on mnt, empty until the root is mounted
-# there), they move into its upper/, and the mount moves onto tmp/rootfs: one
-# mount of the image per create.
+# tmp/rootfs (disk.sh create copied a template image and mounted nothing),
+# the image is mounted over them in PID's namespace (where they are hidden
+# from then on) and they move into its upper/ from here, through
+# /proc/PID/root: the host still sees them in tmp/rootfs, and PID (which
+# waits for "go", still on the host's root) sees the image there. One mount
+# of the image per create, and no shell in the namespace.
 mount_disk_layer() {
   [[ -f tmp/disk.img ]] || return 0
   # An image limited by project quota (the marker disk.img.prjquota) is
-  # mounted with prjquota: the kernel enforces the project's limits.
-  local options=loop
+  # mounted with prjquota: the kernel enforces the project's limits. No
+  # barriers: the image has no journal and never outlives a host crash
+  # (disk.sh's make_filesystem), so no flush becomes a host fsync.
+  local options=nobarrier device
   [[ ! -f tmp/disk.img.prjquota ]] || options+=,prjquota
   local -a seed
   shopt -s dotglob nullglob
   seed=(tmp/rootfs/*)
   shopt -u dotglob nullglob
-  if (( ${#seed[@]} == 0 )); then
-    nsenter --target "$PID" --mount -- mount -n -o "$options" "$PWD/tmp/disk.img" "$PWD/tmp/rootfs" \
-      || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
-    return 0
-  fi
+  # Its own loop device rather than mount's -o loop, which looks at every
+  # loop device of the host for one of the same file to share (five system
+  # calls each: 50 ms and more with a thousand containers). losetup -f takes
+  # a free one from the kernel; detached once mounted, the device clears
+  # itself when its last mount goes, as -o loop's do.
+  device=$(losetup --find --show -- "$PWD/tmp/disk.img") \
+    || fail "parent-after-clone: disk" "cannot attach tmp/disk.img to a loop device"
   # Absolute paths: nsenter keeps the host's working directory.
-  # shellcheck disable=SC2016  # expanded by the bash in the namespace
-  nsenter --target "$PID" --mount -- /bin/bash -o errexit -o nounset -o pipefail -c '
-    cd -- "$1"
-    mount -n -o "$2" tmp/disk.img mnt
-    shopt -s dotglob nullglob
-    mv -- tmp/rootfs/* mnt/upper/
-    mount -n --move mnt tmp/rootfs
-  ' mount-disk "$PWD" "$options" \
-    || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img with its first files"
+  nsenter --target "$PID" --mount -- mount -n -o "$options" "$device" "$PWD/tmp/rootfs" \
+    || { losetup -d "$device"; fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"; }
+  losetup -d "$device" || fail "parent-after-clone: disk" "cannot set $device to clear itself"
+  (( ${#seed[@]} > 0 )) || return 0
+  # Moved across file systems: copied with every attribute, then removed.
+  mv -- "${seed[@]}" "/proc/$PID/root$PWD/tmp/rootfs/upper/" \
+    || fail "parent-after-clone: disk" "cannot move the first files into the disk layer tmp/disk.img"
 }
 
+# The disk layer is mounted meanwhile (by processes of the host, outside the
+# container's cgroups): the first process's move into its cgroups waits for
+# the kernel (an RCU grace period on v1), the mount for its loop device.
+mount_disk_layer &
+disk=$!
 setup_cgroups
-mount_disk_layer
 setup_veth
+wait "$disk" || fail "parent-after-clone: disk" "the disk layer was not mounted"
