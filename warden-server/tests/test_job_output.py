@@ -8,6 +8,7 @@ import pytest
 
 from warden.server._job_files import JobFiles
 from warden.server._job_output import JobOutput
+from warden.server._jobs import Job, JobResult, JobServices
 from warden.server._syslog import PRIORITY_STDERR, PRIORITY_STDOUT, SyslogSender
 
 
@@ -94,3 +95,63 @@ def test_nothing_is_read_when_nothing_is_written(files: JobFiles) -> None:
 def test_an_unreadable_output_file_reads_as_nothing_for_now(files: JobFiles) -> None:
     Path(files.file("stdout")).mkdir()  # open succeeds, pread fails (EISDIR)
     assert files.read("stdout", 0, 10) == b""
+
+
+def _job(files: JobFiles) -> Job:
+    services = JobServices(reactor=None, watcher=None, syslog=RecordingSyslog())  # type: ignore[arg-type]
+    job = Job(services, job_id=7, path=files.path, discard_output=False, log_tag=None,
+              output_limit=1 << 20)  # fmt: skip
+    # No process behind it: the tests end it with _finish, as the wrapper's exit would.
+    return job
+
+
+def _read_alls(job: Job) -> list[str]:
+    calls: list[str] = []
+    read_all = job.output.read_all
+
+    def counting(name: str) -> bytes:
+        calls.append(name)
+        return read_all(name)
+
+    job.output.read_all = counting  # type: ignore[method-assign]
+    return calls
+
+
+def test_a_waiter_that_needs_no_output_reads_none_back(files: JobFiles) -> None:
+    # Stream has sent the output already: its wait for the end must not
+    # read megabytes back only to drop them.
+    job = _job(files)
+    calls = _read_alls(job)
+    bare: list[JobResult] = []
+    job.finished(output=False).addCallback(bare.append)
+    append(files, "stdout", b"out\n")
+    job._finish(3)
+    assert bare == [JobResult(3, b"", b"", None)]
+    assert calls == []
+    job.finished(output=False).addCallback(bare.append)  # after the end too
+    assert bare[-1] == JobResult(3, b"", b"", None) and calls == []
+
+
+def test_waiters_with_and_without_output_each_get_theirs(files: JobFiles) -> None:
+    job = _job(files)
+    calls = _read_alls(job)
+    full: list[JobResult] = []
+    bare: list[JobResult] = []
+    job.finished().addCallback(full.append)
+    job.finished(output=False).addCallback(bare.append)
+    job.finished().addCallback(full.append)
+    append(files, "stdout", b"out\n")
+    append(files, "stderr", b"err\n")
+    job._finish(0)
+    assert full == [JobResult(0, b"out\n", b"err\n", None)] * 2
+    assert bare == [JobResult(0, b"", b"", None)]
+    assert calls == ["stdout", "stderr"]  # read once for both full waiters
+
+
+def test_a_cancelled_waiter_is_forgotten(files: JobFiles) -> None:
+    job = _job(files)
+    waiter = job.finished(output=False)
+    waiter.addErrback(lambda failure: None)
+    job.finished()
+    waiter.cancel()
+    assert len(job._waiters) == 1 and job._waiters[0][0] is not waiter

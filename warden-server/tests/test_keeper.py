@@ -124,6 +124,32 @@ def test_a_late_writer_meets_a_closed_pipe_and_nothing_is_kept(job_dir: Path) ->
     assert (job_dir / "stdout").read_bytes() == b"kept\n"
 
 
+def test_a_job_writes_ahead_of_a_stalled_keeper(job_dir: Path) -> None:
+    # The output pipes hold 1 MiB, not the kernel's 64 KiB: 768 KiB goes
+    # into them while the keeper is stopped (with 64 KiB the job would
+    # block until the keeper reads, and "written" would never appear).
+    size = 768 * 1024
+    (job_dir / "script").write_text(
+        f"while [ ! -e {job_dir}/stopped ]; do sleep 0.02; done; "
+        f"head -c {size} /dev/zero; echo done > {job_dir}/written"
+    )
+    with (job_dir / "script").open("rb") as stdin:
+        keeper = subprocess.Popen([str(KEEPER), "--unbounded", str(job_dir), "--", "/bin/bash"],
+                                  stdin=stdin, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for((job_dir / "stdout").exists, "the keeper to start")
+        keeper.send_signal(signal.SIGSTOP)
+        (job_dir / "stopped").touch()
+        wait_for(lambda: (job_dir / "written").exists() and (job_dir / "written").read_text(),
+                 "the job to write its output into the pipe")  # fmt: skip
+    finally:
+        keeper.send_signal(signal.SIGCONT)
+        assert keeper.wait(timeout=60) == 0
+    assert (job_dir / "stdout").stat().st_size == size
+    assert (job_dir / "exit_status").read_text() == "0\n"
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--limit", "x"], ["--limit", "-1"], ["--bogus"], [], ["/nonexistent-dir", "--", "/bin/true"]],

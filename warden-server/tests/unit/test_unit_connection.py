@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from warden.protocol import (
 )
 from warden.server._config import parse_config
 from warden.server._metrics import Metrics
-from warden.server._protocol import WardenConnection
+from warden.server._protocol import SEND_WINDOW, WardenConnection, widen_send_window
 
 from ._fakes import responses
 
@@ -247,3 +248,29 @@ def test_drain_closes_a_connection_waiting_on_a_job(
     connection.drain()
     assert transport.disconnecting
     assert transport.value() == b""
+
+
+class SocketTransport(StringTransport):
+    """A ``StringTransport`` with a real socket, as Twisted's socket transports have."""
+
+    SEND_LIMIT = 128 * 1024
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self.socket = sock
+
+
+def test_a_connection_sends_large_responses_in_a_wide_window(owner: Owner) -> None:
+    # A Stream of megabytes: a few large sends, not one per 128 KiB turn.
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with ours, theirs:
+        before = ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        transport = SocketTransport(ours)
+        WardenConnection(owner).makeConnection(transport)
+        assert before < SEND_WINDOW <= ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        assert transport.SEND_LIMIT == SEND_WINDOW
+
+
+def test_a_transport_without_a_socket_is_left_as_it_is(transport: StringTransport) -> None:
+    widen_send_window(transport)
+    assert not hasattr(transport, "SEND_LIMIT")

@@ -81,6 +81,14 @@ static const long kill_after_ms = 1000;
 /* At the job's end, at most this much more is read from each pipe: a
  * writer the job left behind must not keep the keeper from finishing. */
 static const size_t final_drain_max = 1024 * 1024;
+/* The output pipes' size (F_SETPIPE_SZ; 1 MiB is the unprivileged
+ * pipe-max-size default) and the most one read takes. With the kernel's
+ * 64 KiB, a job printing megabytes blocks every 64 KiB until the keeper has
+ * been scheduled, and each of its reads becomes a write to the file and a
+ * wake-up of the server: on a busy machine each hand-over waits for a CPU.
+ * Pages are taken only as the pipe fills. */
+static const int pipe_size = 1024 * 1024;
+#define READ_SIZE (256 * 1024)
 
 static enum mode mode = MODE_LIMIT;
 static uint64_t limit;
@@ -184,7 +192,7 @@ static void keep(struct stream *stream, const char *data, size_t size)
  * pipe is then closed) and -1 when nothing is there now. */
 static ssize_t pump(struct stream *stream)
 {
-	static char buffer[64 * 1024];
+	static char buffer[READ_SIZE];
 	ssize_t got = read(stream->pipe_fd, buffer, sizeof buffer);
 	if (got < 0 && (errno == EAGAIN || errno == EINTR))
 		return -1;
@@ -543,6 +551,8 @@ int main(int argc, char **argv)
 				die(1, "pipe: %s", strerror(errno));
 			streams[s].pipe_fd = ends[0];
 			write_ends[s] = ends[1];
+			/* Best effort: a smaller limit leaves the default size. */
+			fcntl(ends[0], F_SETPIPE_SZ, pipe_size);
 			streams[s].file_fd = open_output(streams[s].name);
 		}
 	}

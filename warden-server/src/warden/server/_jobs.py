@@ -123,7 +123,8 @@ class Job:
         #: True while the spawner's word on this server's own wrapper counts.
         self._wrapper_followed = False
         self._started: defer.Deferred[None] | None = None
-        self._waiters: list[defer.Deferred[JobResult]] = []
+        # Each waiter with whether it wants the output read back.
+        self._waiters: list[tuple[defer.Deferred[JobResult], bool]] = []
         self._pending_kill: int | None = None
         self.on_finish: Callable[[Job], None] | None = None
         #: Whether the script runs as root (Linux); set by the container.
@@ -325,9 +326,11 @@ class Job:
         _log.debug("job {job_id} exited {status}", job_id=self.job_id, status=status)
         waiters, self._waiters = self._waiters, []
         if waiters:
-            result = self.result()
-            for waiter in waiters:
-                waiter.callback(result)
+            # The output is read once, and only when some waiter needs it.
+            full = self.result() if any(output for _, output in waiters) else None
+            bare = self.result(output=False)
+            for waiter, output in waiters:
+                waiter.callback(full if output and full is not None else bare)
         if self.on_finish is not None:
             self.on_finish(self)
 
@@ -340,23 +343,29 @@ class Job:
             self._exit_watcher.cancel()
             self._exit_watcher = None
 
-    def result(self) -> JobResult:
-        """Exit status and output of a finished job."""
+    def result(self, output: bool = True) -> JobResult:
+        """Exit status and output of a finished job (empty output unless ``output``)."""
         assert self.status is not None
+        if not output:
+            return JobResult(self.status, b"", b"", self.error)
         stdout, stderr = self.output.read_all("stdout"), self.output.read_all("stderr")
         return JobResult(self.status, stdout, stderr, self.error)
 
-    def finished(self) -> defer.Deferred[JobResult]:
-        """Fires with the result when the job ends (at once if it has)."""
+    def finished(self, output: bool = True) -> defer.Deferred[JobResult]:
+        """Fires with the result when the job ends (at once if it has).
+
+        ``output=False`` leaves the output out (empty): a Stream has sent it
+        already, and reading back megabytes only to drop them costs the
+        reactor a copy of all of it.
+        """
         if self.status is not None:
-            return defer.succeed(self.result())
+            return defer.succeed(self.result(output))
 
         def forget(waiter: defer.Deferred[JobResult]) -> None:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+            self._waiters = [each for each in self._waiters if each[0] is not waiter]
 
         waiter: defer.Deferred[JobResult] = defer.Deferred(forget)
-        self._waiters.append(waiter)
+        self._waiters.append((waiter, output))
         return waiter
 
     def add_follower(self, send: Callable[[str, bytes], None]) -> OutputFollower:

@@ -590,7 +590,8 @@ class Container:
             async with self._snapshot_bracket():
                 await self.do_stop(request.kill)
                 # Postcondition of stop: every job has ended.
-                running = [job.finished() for job in self.jobs.values() if not job.terminated]
+                running = [job.finished(output=False) for job in self.jobs.values()
+                           if not job.terminated]  # fmt: skip
                 if running:
                     await defer.DeferredList(running)
         finally:
@@ -755,7 +756,7 @@ class Container:
 
         follower = job.add_follower(send)
         try:
-            result = await self._until_lost(job.finished(), peer)
+            result = await self._until_lost(job.finished(output=False), peer)
         finally:
             job.remove_follower(follower)
         self._forget(job, result)
