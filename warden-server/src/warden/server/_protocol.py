@@ -24,6 +24,7 @@ import socket
 import time
 import weakref
 from collections import deque
+from functools import partial
 from typing import Any, Protocol
 
 from google.protobuf.message import Message
@@ -48,6 +49,7 @@ from warden.protocol.twisted_send import read_plainly, send_now
 
 from ._config import Config
 from ._metrics import OK, Metrics
+from ._turns import budget_for
 from .container.base import Container
 
 __all__ = ["ConnectionOwner", "WardenConnection", "WardenFactory"]
@@ -255,8 +257,14 @@ class WardenConnection(protocol.Protocol):
                 continue
             self.busy = True
             self.current = item
-            done = defer.ensureDeferred(self.server.handle(item, self))
-            done.addBoth(self._finished)
+            # Busy from here: the next request of this connection waits for
+            # this one whether it starts now or on a later turn.
+            budget_for(self.server.reactor).start(partial(self._start, item))
+            return
+
+    def _start(self, item: Message) -> None:
+        done = defer.ensureDeferred(self.server.handle(item, self))
+        done.addBoth(self._finished)
 
     def _finished(self, result: Any) -> None:
         if isinstance(result, Failure):
