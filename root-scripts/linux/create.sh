@@ -13,6 +13,7 @@ set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 [[ $0 != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
 source lib/common.sh
+shopt -s inherit_errexit
 
 (( $# == 1 )) || fail create "usage: $0 PATH"
 target=$1
@@ -38,18 +39,20 @@ template_is_current() {
 }
 
 # make_template DIR: the skeleton and the layout for this rootfs in DIR.
+# Its lib/common.sh dates it (template_is_current); it is renamed into
+# place only once this has succeeded.
 make_template() {
   cp -a skeleton "$1" || fail create "cannot copy the skeleton to $1"
-  # lib/common.sh copied by bash (no cp): read whole, written as it was;
-  # written last, it also dates the template (template_is_current).
+  # lib/common.sh copied by bash (no cp): read whole, written as it was.
   local common
   IFS= read -r -d '' common < lib/common.sh || true
-  ( setup_part=layout; source "$1/setup.sh" )
   printf '%s' "$common" > "$1/lib/common.sh"
+  ( setup_part=layout; source "$1/setup.sh" )
 }
 
 # layout_template: the current template's path for this rootfs (made now if
 # there is none); empty when the rootfs has no name short enough for one.
+# Run in a command substitution, which keeps errexit (inherit_errexit).
 layout_template() {
   local key=${rootfs_path//%/%25}
   key=${key//\//%2F}
@@ -58,11 +61,12 @@ layout_template() {
   if ! template_is_current "$template"; then
     [[ -d $TEMPLATES ]] || mkdir -m 0700 "$TEMPLATES" 2>/dev/null || [[ -d $TEMPLATES ]] \
       || fail create "cannot make $TEMPLATES"
-    if ! ( make_template "$new" ); then
-      rm -rf "$new"
-      rmdir "$TEMPLATES" 2>/dev/null || true  # left as it was when this made it
-      return 1
-    fi
+    # Not in a condition (bash would ignore errexit in all of setup.sh):
+    # a failure ends this subshell, and the trap removes what it made.
+    # shellcheck disable=SC2064  # expanded now: the locals are gone at exit
+    trap "rm -rf ${new@Q}; rmdir ${TEMPLATES@Q} 2>/dev/null" EXIT
+    make_template "$new"
+    trap - EXIT
     if template_is_current "$template"; then
       rm -rf "$new"  # another create's, made meanwhile
     else
@@ -82,7 +86,7 @@ layout_template() {
 (
   warden_start=$PWD/bin/warden-start
   rootfs_path=${rootfs_path:-}
-  template=$(layout_template) || exit 1
+  template=$(layout_template)
   if [[ -n $template ]] && cp -a "$template" "$target"; then
     setup_part=container
   else
