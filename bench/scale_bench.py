@@ -4,11 +4,14 @@ One server (the default configuration in a private network namespace, its
 pools widened to hold them: a /20 of /30 networks, as many uids) gets
 ``WARDEN_SCALE_N`` containers (default 1,000), created one after the other on
 one connection. Figures: the create time of the first ten and of the last ten
-(their medians' ratio; target 1.2 or less), the server's RSS growth per
+(their medians' ratio; target 1.2 or less), the CPU time of the first and
+of the last fifty (the server's and its scripts': far less sensitive to the
+machine's load than wall time), the server's RSS growth per
 container (target 8 KiB or less; measured from the first container on, every
 code path then loaded) and the ping round trip with all of them alive (p99;
-target 5 ms or less). Then every container is destroyed; the server, its
-cgroups and the namespace are removed.
+target 5 ms or less). Then every container is destroyed, eight at once
+(wall time, CPU time per destroy); the server, its cgroups and the namespace
+are removed.
 
     .venv/bin/python bench/scale_bench.py [N]
 """
@@ -48,15 +51,21 @@ def _p99(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-def _figures(count: int, creates: list[float], rss_growth: float,
+def _figures(count: int, creates: list[float], cpu: list[float], rss_growth: float,
              pings: list[float]) -> dict[str, float]:  # fmt: skip
     ends = min(ENDS, max(1, count // 2))
     first, last = statistics.median(creates[:ends]), statistics.median(creates[-ends:])
+    # CPU over more creates: it is counted in clock ticks.
+    cpu_ends = min(5 * ENDS, max(1, count // 2))
+    cpu_first, cpu_last = statistics.mean(cpu[:cpu_ends]), statistics.mean(cpu[-cpu_ends:])
     return {
         "containers": float(count),
         "create, first (median, ms)": first,
         "create, last (median, ms)": last,
         "create, last / first": last / first,
+        "create CPU, first (mean, ms)": cpu_first,
+        "create CPU, last (mean, ms)": cpu_last,
+        "create CPU, last / first": cpu_last / cpu_first if cpu_first else float("nan"),
         "server RSS growth per container": rss_growth / count,
         "ping median with all alive": statistics.median(pings),
         "ping p99 with all alive": _p99(pings),
@@ -70,6 +79,7 @@ def measure(server: BenchServer, count: int) -> dict[str, float]:
     each destroy's firewall changes take long, and the teardown with them.
     """
     creates: list[float] = []
+    cpu: list[float] = []
     handles: list[str] = []
     with server.client() as client:
         # Every code path loaded before the baseline (as linux_bench.memory does).
@@ -77,9 +87,10 @@ def measure(server: BenchServer, count: int) -> dict[str, float]:
         rss_before = server.rss_kib()
         try:
             for index in range(count):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), server.cpu_ms()
                 handles.append(client.create(timeout=TIMEOUT).handle)
                 creates.append((time.perf_counter() - start) * 1000)
+                cpu.append(server.cpu_ms() - start_cpu)
                 if (index + 1) % 100 == 0:
                     print(f"  {index + 1} alive", flush=True)
             rss_growth = server.rss_kib() - rss_before
@@ -88,7 +99,7 @@ def measure(server: BenchServer, count: int) -> dict[str, float]:
                 start = time.perf_counter()
                 client.ping(timeout=TIMEOUT)
                 pings.append((time.perf_counter() - start) * 1000)
-            figures = _figures(count, creates, rss_growth, pings)
+            figures = _figures(count, creates, cpu, rss_growth, pings)
             print(f"  measured (destroying {len(handles)} now): {figures}", flush=True)
             print(f"  create times (ms), every 50th: {[round(t) for t in creates[::50]]}",
                   flush=True)  # fmt: skip
@@ -98,10 +109,13 @@ def measure(server: BenchServer, count: int) -> dict[str, float]:
                 with server.client() as each:
                     each.destroy(handle, timeout=TIMEOUT)
 
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), server.cpu_ms()
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(destroy, handles))
-            print(f"  {len(handles)} destroyed in {time.perf_counter() - start:.0f} s", flush=True)
+            wall, destroy_cpu = time.perf_counter() - start, server.cpu_ms() - start_cpu
+            print(f"  {len(handles)} destroyed in {wall:.0f} s", flush=True)
+    figures["destroy all, 8 at once (s)"] = wall
+    figures["destroy CPU (mean, ms)"] = destroy_cpu / max(1, len(handles))
     return figures
 
 

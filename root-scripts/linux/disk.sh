@@ -470,9 +470,11 @@ is_mounted() {
   return 1
 }
 
-# Every mount of an image is mount(8)'s -o loop, whose device clears itself
-# when its last mount goes (the container's, with its mount namespace).
-# Only a device without that flag (attached by other means) needs losetup,
+# Every image's loop device clears itself when its last mount goes (the
+# container's, with its mount namespace): the start hook sets that flag with
+# losetup -d right after its mount, this script's own mounts are mount(8)'s
+# -o loop. Only a device without that flag (a start killed between its
+# losetup and its mount, or one attached by hand) needs losetup,
 # which looks at every loop device of the host: with a thousand containers,
 # seconds. The flags come from sysfs, without a process.
 do_destroy() {

@@ -19,9 +19,10 @@
 #     ! -i w-+ -o w-+ ctstate DNAT  ACCEPT   (NetIn traffic into a container)
 #     ! -i w-+                      RETURN   (anything else into a container: the
 #                                             host's own rules decide)
-#     -i w-<id>-0                   GOTO warden-i-<id>   (per container, net.sh
-#                                                        setup inserts them here)
+#                                   JUMP warden-instances
 #     DROP                                   (a w- interface with no container)
+#   warden-instances: -i w-<id>-0   GOTO warden-i-<id>   (per container, appended
+#                                                       by skeleton/net.sh setup)
 #   warden-i-<id>: NetOut rules (ACCEPT, or GOTO warden-i-<id>-log), then
 #     GOTO warden-default
 #   warden-default: -d <allow network> ACCEPT ..., then REJECT
@@ -53,8 +54,9 @@ fail() {
   exit 1
 }
 
-# The last rule of the fixed head of warden-forward; per-container gotos go
-# right after it (skeleton/net.sh finds it by this comment).
+# The comment of the last rule before the per-container hooks (the jump to
+# warden-instances). A container made by an earlier skeleton/net.sh, which
+# inserted its hook into warden-forward itself, finds its place by it.
 instances_marker="warden-instances"
 
 # The whole firewall changes in one iptables-restore transaction, planned
@@ -98,7 +100,7 @@ teardown_commands() {
   if [[ ${table} == filter ]]; then
     hooks_to_delete "${rules}" FORWARD " -j ${filter_forward_chain}( |\$)"
     hooks_to_delete "${rules}" INPUT ' --comment "?warden-(block-traffic-to-host|related-traffic)'
-    chains=("${filter_forward_chain}" "${filter_default_chain}")
+    chains=("${filter_forward_chain}" "${filter_instances_chain}" "${filter_default_chain}")
   else
     hooks_to_delete "${rules}" PREROUTING " -j ${nat_prerouting_chain}( |\$)"
     hooks_to_delete "${rules}" OUTPUT " -j ${nat_prerouting_chain}( |\$)"
@@ -119,6 +121,7 @@ setup_commands_filter() {
   local network
   echo ":${filter_default_chain} - [0:0]"
   echo ":${filter_forward_chain} - [0:0]"
+  echo ":${filter_instances_chain} - [0:0]"
   for network in ${ALLOW_NETWORKS}; do
     echo "-A ${filter_default_chain} -d ${network} -j ACCEPT"
   done
@@ -129,6 +132,7 @@ setup_commands_filter() {
   done
   echo "-A ${filter_forward_chain} ! -i w-+ -o w-+ -m conntrack --ctstate DNAT -j ACCEPT"
   echo "-A ${filter_forward_chain} ! -i w-+ -m comment --comment ${instances_marker} -j RETURN"
+  echo "-A ${filter_forward_chain} -j ${filter_instances_chain}"
   echo "-A ${filter_forward_chain} -j DROP"
   # Inserted in reverse order, so the from-container hook comes first.
   echo "-I FORWARD 1 -o w-+ -j ${filter_forward_chain}"

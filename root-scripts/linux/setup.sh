@@ -27,7 +27,7 @@ require_vars setup CGROUP_PARENT CONTAINER_DEPOT_PATH CONTAINER_ROOTFS_PATH
 # command -> Debian package
 declare -A TOOLS=(
   [unshare]=util-linux [nsenter]=util-linux [pivot_root]=util-linux
-  [setsid]=util-linux [setpriv]=util-linux [mount]=mount [umount]=mount
+  [setsid]=util-linux [setpriv]=util-linux [mount]=mount [umount]=mount [losetup]=mount
   [ip]=iproute2 [catatonit]=catatonit [tar]=tar [hostname]=hostname
   [mknod]=coreutils [realpath]=coreutils [awk]=mawk
 )

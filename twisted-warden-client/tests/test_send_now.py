@@ -3,7 +3,8 @@
 ``send_now`` reads private fields of Twisted's socket transports; if a
 Twisted release renames them, these tests fail (``send_now`` itself would
 quietly fall back to ``write``, and every frame would cost a reactor round
-again).
+again). ``read_plainly`` relies on the unix transports' classes and the
+socket transports' ``recv`` read: the same goes for it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import TestCase
 
-from warden.protocol.twisted_send import idle, send_now
+from warden.protocol.twisted_send import idle, read_plainly, send_now
 
 
 class Collect(Protocol):
@@ -92,3 +93,42 @@ class SendNowTests(TestCase):
 
     def test_anything_else_sends_nothing(self) -> None:
         self.assertEqual(send_now(object(), b"x"), 0)
+
+    async def test_both_ends_read_with_recv_and_still_receive(self) -> None:
+        transport, collector = await self.connected()
+        transport.write(b">")  # the server side is there once this arrived
+        await collector.got(1)
+        server_side = collector.transport
+        self.assertTrue(read_plainly(transport))
+        self.assertTrue(read_plainly(server_side))
+        calls: list[int] = []
+        sock = server_side.socket
+        recv, recvmsg = sock.recv, sock.recvmsg
+
+        class Watched:
+            """The server side's socket, counting reads by kind."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(sock, name)
+
+            def recv(self, size: int) -> bytes:
+                calls.append(0)
+                return recv(size)
+
+            def recvmsg(self, *args: Any) -> Any:
+                calls.append(1)
+                return recvmsg(*args)
+
+        server_side.socket = Watched()
+        self.addCleanup(setattr, server_side, "socket", sock)
+        transport.write(b"ping")
+        self.assertEqual(await collector.got(5), b">ping")
+        self.assertEqual(set(calls), {0})
+        # And the client's end gets the answer through its own recv.
+        answered = Collect()
+        transport.protocol.dataReceived = answered.dataReceived
+        server_side.write(b"pong")
+        self.assertEqual(await answered.got(4), b"pong")
+
+    def test_anything_else_is_left_as_it_is(self) -> None:
+        self.assertFalse(read_plainly(object()))

@@ -112,3 +112,56 @@ def test_a_decoder_stays_broken_after_a_bad_message() -> None:
         next(decoder)
     with pytest.raises(wp.ProtocolError):
         next(decoder)
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 200, 16383, 16384, 70000])
+def test_envelopes_of_every_length_encoding_unwrap(size: int) -> None:
+    message = wp.EchoRequest(message="m" * size)
+    envelope = wp.wrap(message)
+    assert wp.unwrap(envelope) == (wp.type_number(message), message.SerializeToString())
+    assert wp.request_to_wire(message) == wp.encode_frame(envelope)
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        b"\x08\x5d\x12\x00\x18\x01",  # a field after the payload (kept unknown)
+        b"\x12\x00\x08\x5d",  # the payload first
+        b"\x08\xdd\x00\x12\x00",  # a type number in two bytes (overlong)
+        b"\x08\x5d\x12\x80\x00",  # a length in two bytes (overlong)
+    ],
+)
+def test_envelopes_in_other_forms_unwrap_the_long_way(envelope: bytes) -> None:
+    assert wp.unwrap(envelope) == (93, b"")
+
+
+@pytest.mark.parametrize("envelope", [b"\x08\x5d\x12\x01", b"\x08\x5d\x12\x81\x01xx"])
+def test_an_envelope_shorter_than_its_length_is_refused(envelope: bytes) -> None:
+    with pytest.raises(wp.ProtocolError, match="truncated"):
+        wp.unwrap(envelope)
+
+
+def test_next_message_is_none_until_a_whole_frame_arrived() -> None:
+    decoder = wp.MessageDecoder("response")
+    frame = wp.response_to_wire(wp.PingResponse())
+    decoder.feed(frame[:-1])
+    assert decoder.next_message() is None
+    decoder.feed(frame[-1:] + frame)
+    assert decoder.next_message() == wp.PingResponse()
+    assert decoder.next_message() == wp.PingResponse()
+    assert decoder.next_message() is None
+
+
+def test_invalid_utf8_in_a_repeated_nested_message_is_refused() -> None:
+    message = wp.CreateRequest(properties=[wp.Property(key="k", value="x")])
+    payload = wp.encode_message(message).replace(b"\x12\x01x", b"\x12\x01\xff")
+    with pytest.raises(wp.ProtocolError, match=r"CreateRequest.properties.value"):
+        wp.decode_message(wp.CreateRequest, payload)
+
+
+def test_a_large_payload_decodes_from_a_view_and_unwraps_to_bytes() -> None:
+    message = wp.StreamResponse(name="stdout", data=bytes(range(256)) * 1024)
+    envelope = wp.wrap(message)
+    number, payload = wp.unwrap(envelope)
+    assert (number, type(payload)) == (wp.type_number(message), bytes)
+    assert wp.unwrap_response(envelope) == message

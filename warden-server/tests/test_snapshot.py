@@ -9,6 +9,7 @@ import pytest
 from conftest import WardenServer
 
 from warden.client import Client
+from warden.server import _snapshot
 from warden.server._snapshot import SnapshotError, delete_snapshot, read_snapshot, write_snapshot
 
 
@@ -20,6 +21,20 @@ def test_write_read_delete(tmp_path: Path) -> None:
     delete_snapshot(str(tmp_path))
     delete_snapshot(str(tmp_path))
     assert read_snapshot(str(tmp_path)) is None
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchanged", "renamed"])
+def test_a_write_replaces_the_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    if not exchange:  # a C library without renameat2: a plain rename
+        monkeypatch.setattr(_snapshot, "_renameat2", None)
+    write_snapshot(str(tmp_path), {"state": "active", "jobs": {}})
+    before = (tmp_path / "snapshot.json").stat().st_ino
+    write_snapshot(str(tmp_path), {"state": "stopped", "jobs": {"1": {}}})
+    assert read_snapshot(str(tmp_path)) == {"state": "stopped", "jobs": {"1": {}}}
+    assert (tmp_path / "snapshot.json").stat().st_ino != before  # a new file, not rewritten
+    assert list((tmp_path / "tmp").iterdir()) == []  # the old one is gone
 
 
 def test_write_never_recreates_a_removed_container(tmp_path: Path) -> None:
@@ -79,3 +94,34 @@ def test_a_finished_job_is_written_to_the_snapshot(server: WardenServer) -> None
 
         wait_for(lambda: status() is not None, what="the snapshot of the ended job")
         assert status() == [9, "", ""]
+
+
+def test_a_job_end_not_yet_written_is_read_back_after_a_crash(server: WardenServer) -> None:
+    """The snapshot is rewritten a moment after a job ends; a crash before
+    that loses nothing: the job's directory tells its end."""
+    from conftest import job_ended, wait_for
+
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = Path(client.info(handle).container_path)
+        job_id = client.spawn(handle, "echo out; exit 9").job_id
+        wait_for(lambda: job_ended(str(path), job_id), what="the job to end")
+    server.kill()
+    server.start()
+    with Client(server.socket_path) as client:
+        result = client.link(handle, job_id)
+        assert (result.exit_status, result.stdout) == (9, b"out\n")
+
+
+def test_a_spawn_writes_the_end_of_an_earlier_job_along(server: WardenServer) -> None:
+    from conftest import job_ended, wait_for
+
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = Path(client.info(handle).container_path)
+        first = client.spawn(handle, "exit 9").job_id
+        wait_for(lambda: job_ended(str(path), first), what="the job to end")
+        second = client.spawn(handle, "exit 3").job_id
+        jobs = json.loads((path / "snapshot.json").read_text())["jobs"]
+        assert jobs[str(first)]["status"] == [9, "", ""]
+        assert str(second) in jobs

@@ -228,3 +228,18 @@ def test_the_reactor_runs_above_what_it_starts(reactor_thread: Any) -> None:
     finally:
         in_reactor(lambda: os.setpriority(os.PRIO_PROCESS, 0, base))
         in_reactor(lambda: start_spawner(reactor, nice=base))
+
+
+def policy_of(stat: str) -> int:
+    """The scheduling policy in a /proc/<pid>/stat line (its 41st field)."""
+    return int(stat.split()[40])
+
+
+def test_scripts_run_under_sched_batch_and_jobs_do_not(reactor_thread: Any) -> None:
+    # What a script starts inherits it (bash's child here); a job wrapper,
+    # and so the job, keeps the normal policy.
+    stat = script("/bin/bash", "-c", "/bin/cat /proc/self/stat").stdout.decode()
+    assert policy_of(stat) == os.SCHED_BATCH
+    process = spawn("/bin/cat", "/proc/self/stat")
+    assert in_reactor(lambda: process.ended) == 0
+    assert policy_of(process.stderr.decode()) == os.SCHED_OTHER

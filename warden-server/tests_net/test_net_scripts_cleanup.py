@@ -3,7 +3,11 @@ repeated (a server restart) without duplicating anything."""
 
 from __future__ import annotations
 
-from _netns import HOST_NET_SH, World
+import os
+import shutil
+from pathlib import Path
+
+from _netns import HOST_NET_SH, ROOT_SCRIPTS, World
 
 
 def add_host_rules(world: World) -> None:
@@ -13,8 +17,9 @@ def add_host_rules(world: World) -> None:
     run("iptables", "-w", "-A", "FORWARD", "-i", "wnhost", "-j", "ACCEPT")
     run("iptables", "-w", "-N", "host-chain")
     run("iptables", "-w", "-A", "host-chain", "-j", "RETURN")
-    run("iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", "192.0.2.0/24",
-        "-j", "MASQUERADE")
+    run(
+        "iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", "192.0.2.0/24", "-j", "MASQUERADE"
+    )
 
 
 def full_container_cycle(world: World) -> None:
@@ -95,3 +100,82 @@ def test_restart_with_running_containers_keeps_one_copy_of_each_rule(world: Worl
         for container in containers:
             world.net(container, "setup")
     assert world.host.state() == running
+
+
+def counting_iptables_save(directory: Path) -> tuple[str, Path]:
+    """A PATH whose ``iptables-save`` logs each call, then runs the real one; the log."""
+    log = directory / "iptables-save.calls"
+    real = shutil.which("iptables-save")
+    assert real is not None
+    wrapper = directory / "iptables-save"
+    wrapper.write_text(f'#!/bin/bash\necho "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    return f"{directory}:{os.environ['PATH']}", log
+
+
+def dumps(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_setup_and_teardown_read_no_table_unless_something_was_left(
+    world: World, tmp_path: Path
+) -> None:
+    path, log = counting_iptables_save(tmp_path)
+    world.host_setup()
+    others = [world.add_container() for _ in range(2)]
+    for other in others:
+        world.net(other, "setup")
+    before = world.host.state()
+    container = world.add_container()
+
+    # The usual create and destroy: no dump of the tables is read.
+    world.net(container, "setup", PATH=path)
+    made = world.host.state()
+    world.net(container, "teardown", PATH=path)
+    assert dumps(log) == 0
+    assert world.host.state()["iptables filter"] == before["iptables filter"]
+
+    # A create that failed part way left a chain: setup plans from the dumps
+    # and ends as a clean setup does. Left in the nat table only, the filter
+    # part of the new-chains transaction has been made when the nat part fails.
+    world.host.run("iptables", "-w", "-t", "nat", "-N", f"warden-i-{container.id}")
+    world.net(container, "setup", PATH=path)
+    assert dumps(log) > 0
+    assert world.host.state() == made
+    # And in the filter table.
+    world.net(container, "teardown")
+    world.host.run("iptables", "-w", "-N", f"warden-i-{container.id}-log")
+    seen = dumps(log)
+    world.net(container, "setup", PATH=path)
+    assert dumps(log) > seen
+    assert world.host.state() == made
+
+    # A chain gone already: teardown plans from the dumps and removes the rest.
+    world.host.run(
+        "iptables", "-w", "-t", "nat", "-D", "warden-prerouting", "-j", f"warden-i-{container.id}"
+    )
+    world.host.run("iptables", "-w", "-t", "nat", "-X", f"warden-i-{container.id}")
+    seen = dumps(log)
+    world.net(container, "teardown", PATH=path)
+    assert dumps(log) > seen
+    assert world.host.state()["iptables filter"] == before["iptables filter"]
+    assert world.host.state()["iptables nat"] == before["iptables nat"]
+
+
+def test_has_link_sees_the_callers_namespace(world: World) -> None:
+    # nsenter --net leaves /sys as it was: /sys/class/net would show the
+    # namespace of the test, not the host's.
+    container = world.add_container()
+    common = ROOT_SCRIPTS / "lib" / "common.sh"
+
+    def has_link(name: str) -> int:
+        script = 'source "$1"; has_link "$2"'
+        return world.host.run(
+            "bash", "-c", script, "has_link", str(common), name, check=False
+        ).returncode
+
+    assert has_link(f"w-{container.id}-0") == 0
+    assert has_link("lo") == 0
+    assert has_link(f"w-{container.id}-1") == 1  # the container's end: its namespace
+    assert has_link(f"wn{world.tag}o1") == 1  # the outside's end
+    assert has_link(f"w-{container.id}") == 1  # a prefix only

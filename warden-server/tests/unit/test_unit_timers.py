@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from twisted.internet.task import Clock
 
 from warden.protocol import CreateRequest, DestroyRequest, NetInRequest, NetInResponse
 from warden.server.container._context import ContainerContext
-from warden.server.container.base import SNAPSHOT_RETRY, State
+from warden.server.container.base import SNAPSHOT_AFTER_JOB_END, SNAPSHOT_RETRY, State
 from warden.server.container.insecure import InsecureContainer
 
 from ._fakes import RecordingScripts, make_context, result_of, unit_config
@@ -142,6 +143,55 @@ def test_destroy_cancels_a_pending_snapshot_retry(context: ContainerContext, clo
     break_snapshots(container)
     result_of(container.dispatch(NetInRequest(handle=container.handle)))
     assert len(clock.getDelayedCalls()) == 1
+    result_of(container.dispatch(DestroyRequest(handle=container.handle)))
+    assert clock.getDelayedCalls() == []
+    assert not Path(container.container_path).exists()
+
+
+# -- the snapshot after a job's end --
+
+
+def events_in_snapshot(container: InsecureContainer) -> list[str]:
+    text = Path(container.container_path, "snapshot.json").read_text()
+    return list(json.loads(text)["events"])
+
+
+def end_a_job(container: InsecureContainer) -> None:
+    """A change only a snapshot write shows (an event), then a job's end."""
+    container.events["marker"] = None
+    container._job_finished(SimpleNamespace(job_id=1, status=0))  # type: ignore[arg-type]
+
+
+def test_a_job_end_is_written_a_moment_later(context: ContainerContext, clock: Clock) -> None:
+    container = created(context)
+    end_a_job(container)
+    end_a_job(container)  # one write for both
+    assert events_in_snapshot(container) == []
+    assert [call.getTime() for call in clock.getDelayedCalls()] == [SNAPSHOT_AFTER_JOB_END]
+    clock.advance(SNAPSHOT_AFTER_JOB_END)
+    assert events_in_snapshot(container) == ["marker"]
+    assert clock.getDelayedCalls() == []
+
+
+def test_a_request_writes_a_job_end_along(context: ContainerContext, clock: Clock) -> None:
+    container = created(context)
+    end_a_job(container)
+    result_of(container.dispatch(NetInRequest(handle=container.handle)))
+    assert events_in_snapshot(container) == ["marker"]
+    assert clock.getDelayedCalls() == []  # nothing left to write
+
+
+def test_a_flush_writes_a_job_end_at_once(context: ContainerContext, clock: Clock) -> None:
+    container = created(context)
+    end_a_job(container)
+    container.flush_snapshot()
+    assert events_in_snapshot(container) == ["marker"]
+    assert clock.getDelayedCalls() == []
+
+
+def test_destroy_cancels_a_job_end_write(context: ContainerContext, clock: Clock) -> None:
+    container = created(context)
+    end_a_job(container)
     result_of(container.dispatch(DestroyRequest(handle=container.handle)))
     assert clock.getDelayedCalls() == []
     assert not Path(container.container_path).exists()

@@ -8,6 +8,10 @@ filter_default_chain="warden-default"
 nat_prerouting_chain="warden-prerouting"
 nat_postrouting_chain="warden-postrouting"
 instance_chain_prefix="warden-i-"
+# warden-forward jumps here; the per-container hooks (-i w-<id>-0 -g
+# warden-i-<id>) are appended by the container's net.sh: a chain of their
+# own, so that none needs a position.
+filter_instances_chain="warden-instances"
 
 # Every iptables call waits for the xtables lock instead of failing.
 ipt() {

@@ -16,8 +16,10 @@
  * For each request it forks (a fork of this small static program, not a
  * vfork: it does not wait for the child) and the child, with every signal at
  * its default, an empty signal mask, the given descriptors as 0-2 and no
- * other, a session of its own with FLAG_SETSID, execs argv[0] (looked up in
- * PATH when it has no slash). Every reply is four int32: kind, id, pid, value.
+ * other, a session of its own with FLAG_SETSID, under SCHED_BATCH with
+ * FLAG_BATCH (the server's scripts: a hundred of them at once then do not
+ * preempt the reactor at each of their wakeups; it needs no privilege),
+ * execs argv[0] (looked up in PATH when it has no slash). Every reply is four int32: kind, id, pid, value.
  *
  *   STARTED id pid 0      the child has exec'd (its exec closed a pipe)
  *   FAILED  id 0 errno    fork or exec failed (the child is reaped here)
@@ -30,6 +32,7 @@
  * for a bad command line.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -47,6 +50,7 @@
 #define SERVER_FD 3
 #define FLAG_SETSID 1u
 #define FLAG_DEVNULL_STDIN 2u
+#define FLAG_BATCH 4u
 #define MAX_REQUEST (1024 * 1024)
 #define MAX_STRINGS 65536
 
@@ -94,6 +98,11 @@ static void start_child(uint32_t flags, int in, int out, int err, int report)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if ((flags & FLAG_SETSID) && setsid() < 0)
 		goto failed;
+	if (flags & FLAG_BATCH) {
+		struct sched_param param = { .sched_priority = 0 };
+		/* Best effort: a kernel without it leaves the child as it was. */
+		(void)sched_setscheduler(0, SCHED_BATCH, &param);
+	}
 	/* The received descriptors are above 3 (0-3 are this program's). */
 	if ((in >= 0 && dup2(in, 0) < 0) || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		goto failed;

@@ -37,7 +37,7 @@ from warden.protocol import (
     response_class_for,
 )
 from warden.protocol.errors import ClientConnectionError, ClientError, ServerError, server_error
-from warden.protocol.twisted_send import send_now
+from warden.protocol.twisted_send import read_plainly, send_now
 from warden.protocol.v1 import is_v1_command, request_from_v1, response_to_v1
 
 from ._methods import DeferredRequestMethods
@@ -54,6 +54,10 @@ STREAM_CHUNK: Final = 64 * 1024
 STREAM_WINDOW: Final = 4
 
 
+#: Requests answered by many frames, or sent as many: not for ``call``.
+_STREAMED: Final = frozenset((StreamRequest, StreamInRequest, StreamOutRequest))
+
+
 def _ends_stream(response: Response) -> bool:
     """Whether a frame is the last of its stream (Stream's exit_status, StreamOut's done)."""
     if isinstance(response, StreamOutResponse):
@@ -65,7 +69,7 @@ def _ignore(failure: Failure) -> None:
     """Swallow a failure already reported through another Deferred."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A request waiting for its answer."""
 
@@ -147,14 +151,16 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         return cast(Transport, self.transport)
 
     def connectionMade(self) -> None:
+        read_plainly(self.transport)
         self.connected = True
         for observer in list(self._on_connected):
             self._notify(observer, self)
 
     def dataReceived(self, data: bytes) -> None:
-        self._decoder.feed(data)
+        decoder = self._decoder
+        decoder.feed(data)
         try:
-            for response in self._decoder:
+            while (response := decoder.next_message()) is not None:
                 self._dispatch(response)
                 if not self.connected:
                     return
@@ -193,14 +199,13 @@ class WardenConnection(Protocol, DeferredRequestMethods):
             self._abort(f"unexpected {type(response).__name__} with no request pending")
             return
         head = self._pending[0]
-        if isinstance(response, ErrorResponse):
+        if type(response) is ErrorResponse:
             self._pending.popleft()
             head.deferred.errback(server_error(response, head.expected))
             return
         if not isinstance(response, head.expected):
             self._abort(
-                f"expected {head.expected.__name__} from the server, "
-                f"got {type(response).__name__}"
+                f"expected {head.expected.__name__} from the server, got {type(response).__name__}"
             )
             return
         if head.on_chunk is not None and not _ends_stream(response):
@@ -237,18 +242,15 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         return deferred
 
     def _send(self, request: Any) -> Deferred[Any]:
+        if type(request) not in _STREAMED:  # the usual case, in one look-up
+            return self._write(_Pending(Deferred(), StreamResponse), request)
         if isinstance(request, StreamRequest):
-            return defer.fail(
-                TypeError("a StreamRequest is answered by many frames: use stream()")
+            return defer.fail(TypeError("a StreamRequest is answered by many frames: use stream()"))
+        return defer.fail(
+            TypeError(
+                f"a {type(request).__name__} is one of many frames: use stream_in() or stream_out()"
             )
-        if isinstance(request, (StreamInRequest, StreamOutRequest)):
-            return defer.fail(
-                TypeError(
-                    f"a {type(request).__name__} is one of many frames: "
-                    "use stream_in() or stream_out()"
-                )
-            )
-        return self._write(_Pending(Deferred(), StreamResponse), request)
+        )
 
     def stream(self, request: Any, on_chunk: ChunkCallback) -> Deferred[Any]:
         """Stream a job's output: ``on_chunk(frame)`` for each frame, then the last frame.
@@ -310,9 +312,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
         """
         if chunk_size <= 0 or window <= 0:
             return defer.fail(ValueError("chunk_size and window must be positive"))
-        return defer.ensureDeferred(
-            self._stream_in(handle, dst_path, fileobj, chunk_size, window)
-        )
+        return defer.ensureDeferred(self._stream_in(handle, dst_path, fileobj, chunk_size, window))
 
     async def _stream_in(
         self, handle: str, dst_path: str, fileobj: IO[bytes], chunk_size: int, window: int

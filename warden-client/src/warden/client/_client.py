@@ -50,6 +50,8 @@ _RECV_SIZE: Final = 256 * 1024
 STREAM_CHUNK: Final = 64 * 1024
 #: StreamIn frames sent ahead of their answers.
 STREAM_WINDOW: Final = 4
+#: Requests answered by many frames, or sent as many: not for ``call``.
+_STREAMED: Final = frozenset((StreamRequest, StreamInRequest, StreamOutRequest))
 #: The socket's timeout before the client has set one.
 _UNSET: Final = -1.0
 
@@ -163,9 +165,9 @@ class Client(RequestMethods):
                 "Expected a warden request (such as PingRequest) or a v1 command list, "
                 f"but received: '{type(request).__name__}'."
             )
-        if isinstance(request, StreamRequest):
-            raise TypeError("a StreamRequest is answered by many frames: use stream()")
-        if isinstance(request, (StreamInRequest, StreamOutRequest)):
+        if type(request) in _STREAMED:
+            if isinstance(request, StreamRequest):
+                raise TypeError("a StreamRequest is answered by many frames: use stream()")
             raise TypeError(
                 f"a {type(request).__name__} is one of many frames: use stream_in() or stream_out()"
             )
@@ -361,7 +363,8 @@ class Client(RequestMethods):
     def _next_response(self, deadline: float | None) -> Response:
         while True:
             try:
-                for response in self._decoder:
+                response = self._decoder.next_message()
+                if response is not None:
                     return response
             except ProtocolError as error:
                 self._close()
@@ -410,4 +413,3 @@ class Client(RequestMethods):
             raise ClientConnectionError(f"connection closed by the server{where}")
         with memoryview(self._recv_buffer) as view:
             self._decoder.feed(view[:size])
-

@@ -16,7 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, EncodeError
 from google.protobuf.message import Message as _PbMessage
 
-from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
+from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder
 from ._types import (
     filtered_fields,
     is_request,
@@ -43,6 +43,8 @@ __all__ = [
 
 _TAG_TYPE = 0x08  # field 1, varint
 _TAG_PAYLOAD = 0x12  # field 2, length-delimited
+#: One byte each: the varints of 0 to 127.
+_BYTES = tuple(bytes((n,)) for n in range(128))
 
 
 def encode_message(message: _PbMessage) -> bytes:
@@ -53,58 +55,85 @@ def encode_message(message: _PbMessage) -> bytes:
         raise ProtocolError(str(error)) from error
 
 
-def decode_message(cls: type[_PbMessage], data: bytes) -> _PbMessage:
+def decode_message(cls: type[_PbMessage], data: bytes | memoryview) -> _PbMessage:
     """Parse ``data`` as ``cls`` and check required fields and text fields."""
     message = cls()
     try:
-        message.ParseFromString(data)
+        message.ParseFromString(data)  # type: ignore[arg-type]  # upb takes any buffer
     except DecodeError as error:
         raise ProtocolError(f"cannot decode {cls.__name__}: {error}") from error
     if not message.IsInitialized():
         missing = ", ".join(message.FindInitializationErrors())  # type: ignore[attr-defined]
         raise ProtocolError(f"{cls.__name__} is missing required fields: {missing}")
-    _check_text(message, cls.__name__)
+    if _holds_text(cls):
+        _check_text(message, cls.__name__)
     return message
 
 
+#: Message type -> whether it has string fields, or messages that may have some.
+_HOLDS_TEXT: dict[type[_PbMessage], bool] = {}
+
+
+def _holds_text(cls: type[_PbMessage]) -> bool:
+    holds = _HOLDS_TEXT.get(cls)
+    if holds is None:
+        kinds = (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE)
+        holds = _HOLDS_TEXT[cls] = any(f.type in kinds for f in cls.DESCRIPTOR.fields)
+    return holds
+
+
 @cache
-def _text_fields(descriptor: Descriptor) -> tuple[tuple[str, bool], ...]:
-    """(name, repeated) of the string fields of a message type."""
-    return tuple(
-        (f.name, f.is_repeated)
-        for f in descriptor.fields
-        if f.type == FieldDescriptor.TYPE_STRING
+def _text_fields(
+    descriptor: Descriptor,
+) -> tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]:
+    """(name, repeated) of the string fields of a message type, and of its message fields."""
+    fields = descriptor.fields
+    return (
+        tuple((f.name, f.is_repeated) for f in fields if f.type == FieldDescriptor.TYPE_STRING),
+        tuple((f.name, f.is_repeated) for f in fields if f.type == FieldDescriptor.TYPE_MESSAGE),
     )
 
 
 def _check_text(message: _PbMessage, where: str) -> None:
     # upb hands back raw bytes for a string field that is not valid UTF-8.
-    for name, repeated in _text_fields(message.DESCRIPTOR):
+    texts, messages = _text_fields(message.DESCRIPTOR)
+    for name, repeated in texts:
         values = getattr(message, name) if repeated else (getattr(message, name),)
         for value in values:
             if isinstance(value, bytes):
                 raise ProtocolError(f"{where}.{name} is not valid UTF-8: {value[:32]!r}")
-    for field, value in message.ListFields():
-        if field.type == FieldDescriptor.TYPE_MESSAGE:
-            nested = value if field.is_repeated else (value,)
-            for item in nested:
-                _check_text(item, f"{where}.{field.name}")
+    # Only the message fields are looked at (ListFields would copy every bytes field).
+    for name, repeated in messages:
+        if repeated:
+            nested = getattr(message, name)
+        elif message.HasField(name):
+            nested = (getattr(message, name),)
+        else:
+            continue
+        for item in nested:
+            _check_text(item, f"{where}.{name}")
 
 
 def wrap(message: _PbMessage) -> bytes:
     """Encode a request or response inside its ``Message`` envelope."""
     payload = encode_message(message)
-    number = type_number(message)
-    return b"%c%s%c%s%s" % (
-        _TAG_TYPE,
-        _varint(number),
-        _TAG_PAYLOAD,
-        _varint(len(payload)),
-        payload,
-    )
+    return b"%s%s%s" % (_prefix(type(message)), _varint(len(payload)), payload)
+
+
+#: Message type -> the envelope's bytes before the payload's length.
+_PREFIXES: dict[type[_PbMessage], bytes] = {}
+
+
+def _prefix(cls: type[_PbMessage]) -> bytes:
+    prefix = _PREFIXES.get(cls)
+    if prefix is None:
+        prefix = _PREFIXES[cls] = b"%c%s%c" % (_TAG_TYPE, _varint(type_number(cls)), _TAG_PAYLOAD)
+    return prefix
 
 
 def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _BYTES[value]
     out = bytearray()
     while True:
         bits = value & 0x7F
@@ -122,6 +151,37 @@ def unwrap(envelope: bytes) -> tuple[int, bytes]:
     Parsed by hand so that an unknown type number can be named (a closed proto2
     enum would silently drop it) and because it sits on every request's path.
     """
+    number, payload = _split(envelope)
+    return number, payload if isinstance(payload, bytes) else bytes(payload)
+
+
+#: Payloads from this size up are passed on as views of the envelope, not copied.
+_VIEW_FROM = 4096
+
+
+def _split(envelope: bytes) -> tuple[int, bytes | memoryview]:
+    """``unwrap`` on the decoders' path: a large payload as a view, not a copy."""
+    # What every encoder writes (the type in one byte, then the payload, and
+    # nothing else) is taken apart here; anything else goes the long way.
+    end = len(envelope)
+    if end > 3 and envelope[0] == _TAG_TYPE and envelope[1] < 0x80 and envelope[2] == _TAG_PAYLOAD:
+        size = shift = 0
+        pos = 3
+        while pos < end and pos < 8:
+            byte = envelope[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                if pos + size == end:
+                    if size < _VIEW_FROM:
+                        return envelope[1], envelope[pos:]
+                    return envelope[1], memoryview(envelope)[pos:]
+                break
+            shift += 7
+    return _unwrap_slowly(envelope)
+
+
+def _unwrap_slowly(envelope: bytes) -> tuple[int, bytes]:
     number: int | None = None
     payload: bytes | None = None
     pos, end = 0, len(envelope)
@@ -174,13 +234,13 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
 
 def unwrap_request(envelope: bytes) -> _PbMessage:
     """Decode envelope bytes into the request they carry."""
-    number, payload = unwrap(envelope)
+    number, payload = _split(envelope)
     return decode_message(request_class(number), payload)
 
 
 def unwrap_response(envelope: bytes) -> _PbMessage:
     """Decode envelope bytes into the response they carry."""
-    number, payload = unwrap(envelope)
+    number, payload = _split(envelope)
     return decode_message(response_class(number), payload)
 
 
@@ -188,14 +248,22 @@ def request_to_wire(request: _PbMessage) -> bytes:
     """A whole frame for a request."""
     if not is_request(request):
         raise ProtocolError(f"expected a request, got {type(request).__name__}")
-    return encode_frame(wrap(request))
+    return _frame(request)
 
 
 def response_to_wire(response: _PbMessage) -> bytes:
     """A whole frame for a response."""
     if not is_response(response):
         raise ProtocolError(f"expected a response, got {type(response).__name__}")
-    return encode_frame(wrap(response))
+    return _frame(response)
+
+
+def _frame(message: _PbMessage) -> bytes:
+    """``encode_frame(wrap(message))`` in one copy of the payload."""
+    payload = encode_message(message)
+    prefix = _prefix(type(message))
+    size = _varint(len(payload))
+    return b"%d\r\n%s%s%s\r\n" % (len(prefix) + len(size) + len(payload), prefix, size, payload)
 
 
 class MessageDecoder:
@@ -226,9 +294,18 @@ class MessageDecoder:
         return self
 
     def __next__(self) -> _PbMessage:
+        message = self.next_message()
+        if message is None:
+            raise StopIteration
+        return message
+
+    def next_message(self) -> _PbMessage | None:
+        """The next complete message, or None until more bytes arrive."""
         if self._error is not None:
             raise self._error
-        payload = next(self._frames)
+        payload = self._frames.next_payload()
+        if payload is None:
+            return None
         try:
             return self._unwrap(payload)
         except ProtocolError as error:

@@ -64,6 +64,10 @@ _NUMBER_OF: Final[dict[type[_PbMessage], int]] = {
     **{cls: n for n, cls in RESPONSE_TYPES.items()},
 }
 
+#: The request classes and the response classes (ErrorResponse among them).
+_REQUEST_CLASSES: Final = frozenset(REQUEST_TYPES.values())
+_RESPONSE_CLASSES: Final = frozenset(RESPONSE_TYPES.values())
+
 _FILTERED: Final[dict[type[_PbMessage], tuple[str, ...]]] = {
     # A script may hold secrets; keep both scripts out of logs (the original
     # only hid Spawn's).
@@ -127,12 +131,12 @@ def is_extension(message: _PbMessage | type[_PbMessage]) -> bool:
 
 def is_request(message: object) -> bool:
     """True for an instance of a generated request class."""
-    return type(message) in _NUMBER_OF and type(message).__name__.endswith("Request")
+    return type(message) in _REQUEST_CLASSES
 
 
 def is_response(message: object) -> bool:
     """True for an instance of a generated response class."""
-    return type(message) in _NUMBER_OF and type(message).__name__.endswith("Response")
+    return type(message) in _RESPONSE_CLASSES
 
 
 def is_error(response: _PbMessage) -> bool:

@@ -1,4 +1,5 @@
-"""``send_now``: a frame straight into an idle Twisted socket transport.
+"""``send_now``: a frame straight into an idle Twisted socket transport;
+``read_plainly``: a unix socket transport reading with ``recv``.
 
 For the Twisted users only (the server's connections and the Twisted
 client); it imports nothing of Twisted itself, so ``warden.protocol`` stays
@@ -14,13 +15,18 @@ constraints.txt; twisted-warden-client's ``tests/test_send_now.py`` fails if
 they change. Anything unexpected (another transport, a missing field, an
 error) sends nothing here and leaves it all to ``write``, which also reports
 errors.
+
+Twisted's unix socket transports read with ``recvmsg`` and a buffer for
+passed file descriptors, which warden never sends: ``read_plainly`` gives a
+connection's transport the socket transports' own ``recv`` read (about 3 us
+less per read on this machine, on every request and every response).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["idle", "send_now"]
+__all__ = ["idle", "read_plainly", "send_now"]
 
 
 def idle(transport: Any) -> bool:
@@ -55,3 +61,19 @@ def send_now(transport: Any, data: bytes) -> int:
     except OSError:
         return 0
     return sent
+
+
+def read_plainly(transport: Any) -> bool:
+    """Have a Twisted unix socket transport read with ``recv``; whether it does now.
+
+    Only for the pinned Twisted's own ``unix.Server`` and ``unix.Client``
+    (their ``_SendmsgMixin.doRead`` reads file descriptors too); anything
+    else is left as it is. Twisted is imported here, by its users only.
+    """
+    from twisted.internet import tcp, unix
+
+    if type(transport) not in (unix.Server, unix.Client):
+        return False
+    # The base socket transport's read, bound to this transport only.
+    transport.doRead = tcp.Connection.doRead.__get__(transport)
+    return True

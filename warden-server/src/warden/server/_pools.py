@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -39,7 +40,12 @@ class PoolExhaustedError(WardenError):
 
 
 class Pool(Generic[T]):
-    """Entries handed out in order, returned to the tail after ``release_delay`` seconds."""
+    """Entries handed out in order, returned to the tail after ``release_delay`` seconds.
+
+    Every operation takes the same time whatever the pool's size: the entries
+    are the keys of an ordered dict (insertion order is the pool's order), the
+    time each one is available from its value.
+    """
 
     #: Error text when ``acquire`` finds nothing.
     exhausted_message = "nothing available"
@@ -51,8 +57,8 @@ class Pool(Generic[T]):
         release_delay: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._entries: list[tuple[float | None, T]] = [(None, e) for e in entries]
-        self._members = frozenset(e for _, e in self._entries)
+        self._entries: OrderedDict[T, float | None] = OrderedDict.fromkeys(entries)
+        self._members = frozenset(self._entries)
         self.release_delay = release_delay
         self._clock = clock
 
@@ -65,35 +71,37 @@ class Pool(Generic[T]):
         return len(self._members)
 
     def __contains__(self, entry: object) -> bool:
-        return any(e == entry for _, e in self._entries)
+        try:
+            return entry in self._entries
+        except TypeError:  # unhashable: no entry
+            return False
 
     def _available(self, after: float | None) -> bool:
         return after is None or after <= self._clock()
 
     def acquire(self) -> T:
         """Take the head entry if it is available now; else raise PoolExhaustedError."""
-        if self._entries and self._available(self._entries[0][0]):
-            return self._entries.pop(0)[1]
+        if self._entries and self._available(self._entries[next(iter(self._entries))]):
+            return self._entries.popitem(last=False)[0]
         raise PoolExhaustedError(self.exhausted_message)
 
     def fetch(self, entry: T) -> bool:
         """Take a specific entry if it is in the pool and available now."""
-        for index, (after, candidate) in enumerate(self._entries):
-            if candidate == entry and self._available(after):
-                del self._entries[index]
-                return True
+        if entry in self and self._available(self._entries[entry]):
+            del self._entries[entry]
+            return True
         return False
 
     def release(self, entry: T) -> None:
         """Return an entry; unknown entries and entries already held are ignored."""
-        if entry not in self._members or entry in self:
+        if entry not in self._members or entry in self._entries:
             return
-        self._entries.append((self._clock() + self.release_delay, entry))
+        self._entries[entry] = self._clock() + self.release_delay
 
     def delete(self, *entries: T) -> None:
         """Remove entries for good (in use by containers recovered at start)."""
-        drop = set(entries)
-        self._entries = [(a, e) for a, e in self._entries if e not in drop]
+        for entry in entries:
+            self._entries.pop(entry, None)
 
 
 class NetworkPool(Pool[ipaddress.IPv4Address]):

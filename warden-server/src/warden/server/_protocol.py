@@ -14,8 +14,8 @@ without reading answers cannot make the server hold more than about twice it
 Ping, List, Echo and Capacity are answered on the spot (no coroutine, no Deferred, no
 reactor turn in between; a lone Ping frame is recognised by its bytes), and a
 response is sent at once when nothing is waiting to be written before it,
-instead of on the reactor's next round: per Ping, one epoll_wait, one recvmsg
-and one sendto.
+instead of on the reactor's next round: per Ping, one epoll_wait, one recvfrom
+and one sendto (the transport reads with ``recv``: see ``read_plainly``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from warden.protocol import (
     request_to_wire,
     response_to_wire,
 )
-from warden.protocol.twisted_send import send_now
+from warden.protocol.twisted_send import read_plainly, send_now
 
 from ._config import Config
 from ._metrics import OK, Metrics
@@ -128,6 +128,7 @@ class WardenConnection(protocol.Protocol):
     # -- Twisted --
 
     def connectionMade(self) -> None:
+        read_plainly(self.transport)
         self.server.connection_made(self)
 
     def dataReceived(self, data: bytes) -> None:

@@ -107,8 +107,9 @@ class _ScriptRun:
         err_read, err_write = os.pipe()
         in_read, in_write = os.pipe() if stdin else (None, None)
         try:
+            # Under SCHED_BATCH: a burst of scripts does not preempt the reactor.
             started = spawn(argv, env, stdin=in_read, stdout=out_write, stderr=err_write,
-                            on_exit=self._exited, reactor=reactor)  # fmt: skip
+                            on_exit=self._exited, batch=True, reactor=reactor)  # fmt: skip
         finally:
             # The spawner holds its own copies until the child has them.
             for fd in (out_write, err_write, in_read):

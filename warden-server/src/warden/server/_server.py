@@ -176,7 +176,10 @@ class Server:
 
     async def shutdown(self) -> None:
         """Before a clean exit (drain, SIGTERM, SIGINT): the warm pool stops
-        refilling, and its idle containers are destroyed if so configured."""
+        refilling, and its idle containers are destroyed if so configured.
+        Snapshots put off after a job's end are written."""
+        for container in list(self.registry):
+            container.flush_snapshot()
         await self.warm_pool.close(self.config.server.container_pool_destroy_on_shutdown)
 
     def _write_pidfile(self, path: str) -> None:

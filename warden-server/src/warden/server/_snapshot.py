@@ -7,11 +7,23 @@ one. The temporary file has a fixed name: the server writes one container's
 snapshot at a time (one thread), and a leftover of a crash is simply
 overwritten. The moments it is written and deleted are the container base's
 business.
+
+The new file takes the place of the old one by exchanging the two names
+(``renameat2(RENAME_EXCHANGE)``), then the old one, now under the temporary
+name, is unlinked. A plain rename over the old file would do the same for a
+reader, but ext4 (``auto_da_alloc``) starts the new file's writeback on a
+rename that replaces a file, and the server waited for it: about 2 ms of the
+reactor (0.1 ms of CPU) at every job's end on a busy disk. What the snapshot
+guards against is a crash of the server, after which the page cache is
+still there; a crash of the host ends the containers too, so a snapshot
+that only reaches the disk later loses nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
 from typing import Any
@@ -26,6 +38,23 @@ __all__ = [
 ]
 
 SNAPSHOT_NAME = "snapshot.json"
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_renameat2: Any = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+
+
+def _exchange(tmp: str, path: str) -> bool:
+    """Swap the files at ``tmp`` and ``path``; False when that cannot be done
+    (no file at ``path``, a file system or C library without the call)."""
+    if _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(path), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOENT, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, os.strerror(error), tmp, None, path)
 
 
 class SnapshotError(Exception):
@@ -50,7 +79,11 @@ def write_snapshot(container_path: str, data: dict[str, Any]) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        os.replace(tmp, snapshot_path(container_path))
+        if _exchange(tmp, snapshot_path(container_path)):
+            with contextlib.suppress(OSError):  # a leftover is overwritten next time
+                os.unlink(tmp)  # the old snapshot
+        else:
+            os.replace(tmp, snapshot_path(container_path))
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

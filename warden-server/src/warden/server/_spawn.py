@@ -47,7 +47,7 @@ _spawner: Spawner | None = None
 #: The niceness the server was started with: its children's, whatever its own becomes.
 _children_nice = os.getpriority(os.PRIO_PROCESS, 0)
 #: How much higher than its children the server runs (when it may: as root).
-PRIORITY_BOOST = 5
+PRIORITY_BOOST = 10
 
 
 def _close_inherited_on_exec() -> None:
@@ -132,13 +132,16 @@ def spawn(
     stderr: int,
     on_exit: Callable[[int], None],
     setsid: bool = False,
+    batch: bool = False,
     reactor: Any,
 ) -> defer.Deferred[int]:
     """Start ``argv`` (its first word a path, or a name looked up in PATH).
 
     ``stdin`` is a descriptor for the child's stdin (None: /dev/null);
     ``stdout`` and ``stderr`` are descriptors for its output; they may be
-    closed on return. With ``setsid`` the child leads a session of its own.
+    closed on return. With ``setsid`` the child leads a session of its own;
+    with ``batch`` it runs under SCHED_BATCH, as does what it starts (the
+    scripts: see ``raise_priority``).
     The Deferred fires with the pid once the child has exec'd, or fails with
     OSError when it cannot start; ``on_exit(status)`` follows when it ends.
     """
@@ -149,8 +152,9 @@ def spawn(
         except OSError as problem:
             return defer.fail(OSError(problem.errno, f"cannot start {_helper}: {problem}"))
     return spawner.spawn(
-        argv, env, stdin=stdin, stdout=stdout, stderr=stderr, setsid=setsid, on_exit=on_exit
-    )
+        argv, env, stdin=stdin, stdout=stdout, stderr=stderr, setsid=setsid, on_exit=on_exit,
+        batch=batch,
+    )  # fmt: skip
 
 
 class PipeReader:

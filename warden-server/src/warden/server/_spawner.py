@@ -43,6 +43,7 @@ _log = Logger(namespace="warden.server.spawner")
 #: Request flags (see spawner.c).
 FLAG_SETSID = 1
 FLAG_DEVNULL_STDIN = 2
+FLAG_BATCH = 4
 #: Reply kinds.
 _STARTED, _FAILED, _EXITED = 1, 2, 3
 _REQUEST = struct.Struct("=IIII")
@@ -130,18 +131,24 @@ class Spawner:
         stderr: int,
         setsid: bool,
         on_exit: Callable[[int], None],
+        batch: bool = False,
     ) -> defer.Deferred[int]:
         """Start ``argv``; the Deferred fires with its pid once it has exec'd.
 
         It fails with OSError when the process cannot start. ``on_exit`` is
         called with its status (128+N for signal N) once it has ended. The
-        descriptors stay the caller's: they may be closed on return.
+        descriptors stay the caller's: they may be closed on return. With
+        ``batch`` it runs under SCHED_BATCH (and so does what it starts).
         """
         if self._socket is None:
             return defer.fail(SpawnerGoneError("the spawner is gone"))
         self._next_id = (self._next_id + 1) & 0xFFFFFFFF
         request_id = self._next_id
-        flags = (FLAG_SETSID if setsid else 0) | (FLAG_DEVNULL_STDIN if stdin is None else 0)
+        flags = (
+            (FLAG_SETSID if setsid else 0)
+            | (FLAG_DEVNULL_STDIN if stdin is None else 0)
+            | (FLAG_BATCH if batch else 0)
+        )
         strings = [*argv, *(f"{key}={value}" for key, value in env.items())]
         payload = b"".join(
             (

@@ -149,6 +149,15 @@ _Tar = TypeVar("_Tar", TarIn, TarOut)
 #: (a full depot): until it is, a restart would destroy the container.
 SNAPSHOT_RETRY = 2.0
 
+#: Seconds a job's end waits to be written to the snapshot. Everything the
+#: write would add is also in the job's directory (``exit_status``, the
+#: output-limit flag), which recovery reads when the snapshot has no status,
+#: so nothing is lost if the server dies meanwhile; and a request that
+#: rewrites the snapshot in the meantime (the next Spawn, or Run) takes the
+#: job's end along: one write per job instead of two, and none between a
+#: Run's answer and its sending.
+SNAPSHOT_AFTER_JOB_END = 1.0
+
 
 #: What Info says while a Stop is under way (the original said ``stopped``
 #: at once).
@@ -226,6 +235,9 @@ class Container:
         #: Fires when the Stop under way ends (None when none is).
         self._stopping: defer.Deferred[None] | None = None
         self._snapshot_retry: Any = None
+        self._jobs_dir_made = False
+        #: The write that follows a job's end (SNAPSHOT_AFTER_JOB_END).
+        self._snapshot_soon: Any = None
         #: The tar of each StreamIn or StreamOut under way (ended by Destroy).
         self._tars: set[TarIn | TarOut] = set()
 
@@ -412,7 +424,40 @@ class Container:
 
     def write_snapshot(self) -> None:
         """Write ``snapshot.json`` now (atomically)."""
+        self._cancel_snapshot_soon()  # this write has everything it would
         write_snapshot(self.container_path, self.to_snapshot())
+
+    def save_snapshot_soon(self) -> None:
+        """Write the snapshot in ``SNAPSHOT_AFTER_JOB_END`` seconds, unless a
+        write comes first, for a change that recovery can also read from the
+        files it touched (a job's end)."""
+        if self._snapshot_soon is None:
+            self._snapshot_soon = self.context.reactor.callLater(
+                SNAPSHOT_AFTER_JOB_END, self._snapshot_due
+            )
+
+    def flush_snapshot(self) -> None:
+        """Write a snapshot that ``save_snapshot_soon`` put off, now (before the
+        server exits)."""
+        if self._snapshot_soon is not None:
+            self._cancel_snapshot_soon()
+            self._snapshot_due()
+
+    def _cancel_snapshot_soon(self) -> None:
+        if self._snapshot_soon is not None:
+            if self._snapshot_soon.active():
+                self._snapshot_soon.cancel()
+            self._snapshot_soon = None
+
+    def _snapshot_due(self) -> None:
+        self._snapshot_soon = None
+        # Unless a request holds it deleted (its bracket writes it at the end).
+        if (
+            self._brackets == 0
+            and not self._destroying
+            and self.state in (State.ACTIVE, State.STOPPED)
+        ):
+            self.save_snapshot()
 
     def save_snapshot(self) -> None:
         """Write the snapshot after a change. If it cannot be written (the
@@ -439,6 +484,7 @@ class Container:
 
     def delete_snapshot(self) -> None:
         """Remove ``snapshot.json``."""
+        self._cancel_snapshot_soon()  # whoever deletes it writes it again, or destroys
         delete_snapshot(self.container_path)
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -585,6 +631,7 @@ class Container:
         if self._snapshot_retry is not None and self._snapshot_retry.active():
             self._snapshot_retry.cancel()
         self._snapshot_retry = None
+        self._cancel_snapshot_soon()
         self.release_resources()
         self.state = State.DESTROYED
         self.context.registry.unregister(self)
@@ -618,7 +665,9 @@ class Container:
         return limits
 
     async def _spawn(self, request: SpawnRequest, peer: Peer | None) -> SpawnResponse:
-        os.makedirs(self.jobs_path, exist_ok=True)
+        if not self._jobs_dir_made:  # once: it stays until the container goes
+            os.makedirs(self.jobs_path, exist_ok=True)
+            self._jobs_dir_made = True
         job = Job.create(
             self.context.jobs,
             job_id=self.context.job_ids.next(),
@@ -651,14 +700,9 @@ class Container:
                 "job {job_id} was ended by {signal} (answered as exit status 255)",
                 job_id=job.job_id, signal=ended_by, handle=self.handle,
             )  # fmt: skip
-        # The snapshot is rewritten whenever a job ends, unless a request
-        # holds it deleted (its bracket writes it at the end).
-        if (
-            self._brackets == 0
-            and not self._destroying
-            and self.state in (State.ACTIVE, State.STOPPED)
-        ):
-            self.save_snapshot()
+        # The snapshot is rewritten after a job ends: soon, not at once (see
+        # SNAPSHOT_AFTER_JOB_END).
+        self.save_snapshot_soon()
 
     def _job(self, job_id: int) -> Job:
         job = self.jobs.get(job_id)

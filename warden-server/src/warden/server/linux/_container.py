@@ -394,11 +394,19 @@ class LinuxContainer(Container):
 
     def init_pid(self) -> int | None:
         """Host pid of the container's init, from ``run/init.pid`` (None if absent)."""
+        # os.read, not open(): every job start reads it.
         try:
-            with open(os.path.join(self.container_path, "run", "init.pid")) as handle:
-                return int(handle.read().strip())
+            fd = os.open(
+                os.path.join(self.container_path, "run", "init.pid"), os.O_RDONLY | os.O_CLOEXEC
+            )
+        except OSError:
+            return None
+        try:
+            return int(os.read(fd, 64).strip())
         except (OSError, ValueError):
             return None
+        finally:
+            os.close(fd)
 
     def is_alive(self) -> bool:
         pid = self.init_pid()

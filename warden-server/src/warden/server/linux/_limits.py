@@ -185,10 +185,17 @@ class ContainerLimits:
 
     def _live_root(self) -> Path | None:
         """``/proc/<init>/root`` while the container's init runs (checked by cgroup, not pid)."""
+        # os.read, not read_text(): Info asks at every Run.
         try:
-            pid = int((self.container_path / "run" / "init.pid").read_text())
+            fd = os.open(self.container_path / "run" / "init.pid", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            pid = int(os.read(fd, 64))
         except (OSError, ValueError):
             return None
+        finally:
+            os.close(fd)
         return Path(f"/proc/{pid}/root") if self.cgroup.contains_process(pid) else None
 
     # -- life cycle --

@@ -116,11 +116,20 @@ class ContainerCgroupDirs:
 
     def contains(self, pid: int) -> bool:
         """Process ``pid`` lives and is in the container's main cgroup (or below it)."""
+        # os.read, not open(): every job start and Info asks.
         try:
-            with open(f"/proc/{pid}/cgroup", encoding="utf-8") as handle:
-                lines = handle.read().splitlines()
+            fd = os.open(f"/proc/{pid}/cgroup", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return False
+        try:
+            chunks = []
+            while chunk := os.read(fd, 65536):
+                chunks.append(chunk)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        lines = b"".join(chunks).decode("utf-8", "replace").splitlines()
         controller, _, path = self.member.partition(":")
         for line in lines:
             parts = line.split(":", 2)
