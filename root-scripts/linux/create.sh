@@ -50,6 +50,15 @@ make_template() {
   ( setup_part=layout; source "$1/setup.sh" )
 }
 
+# remove_abandoned: the partial templates of creates that were killed (a
+# trap cannot run on SIGKILL), named by their builder's pid: gone when it is.
+remove_abandoned() {
+  local entry
+  for entry in "$TEMPLATES"/.new.* "$TEMPLATES"/.old.*; do
+    [[ ! -e $entry || -d /proc/${entry##*.} ]] || rm -rf "$entry"
+  done
+}
+
 # layout_template: the current template's path for this rootfs (made now if
 # there is none); empty when the rootfs has no name short enough for one.
 # Run in a command substitution, which keeps errexit (inherit_errexit).
@@ -76,6 +85,7 @@ layout_template() {
       mv -T "$new" "$template" 2>/dev/null || template=$new
       rm -rf "$TEMPLATES/.old.$BASHPID"
     fi
+    remove_abandoned
   fi
   echo "$template"
 }

@@ -139,6 +139,8 @@ def test_layout_template_follows_the_rootfs(
     passwd.unlink()  # hard links: never write through them
     passwd.write_text(text + "extra:x:4243:4243::/nonexistent:/bin/false\n")
     (other / "etc" / "skel" / ".extra").write_text("new in skel\n")
+    # What a create killed while making a template leaves (no such pid).
+    (templates / ".new.99999999" / "etc").mkdir(parents=True)
     second = make_container(rootfs=str(other))
     assert "extra:x:4243" not in output(client, first, "cat /etc/passwd")
     assert "extra:x:4243" in output(client, second, "cat /etc/passwd")
@@ -148,7 +150,8 @@ def test_layout_template_follows_the_rootfs(
         assert output(client, handle, "stat -c %u /home/vcap/.bashrc") == f"{uid}\n"
         assert output(client, handle, "hostname") == f"{container_id(client, handle)}\n"
     assert output(client, first, "id -u") != output(client, second, "id -u")
-    # The current template in place, nothing left of the one made again.
+    # The current template in place, nothing left of the one made again nor
+    # of the abandoned one.
     assert "extra:x:4243" in (template / "tmp" / "rootfs" / "etc" / "passwd").read_text()
     assert [entry.name for entry in templates.iterdir() if entry.name.startswith(".")] == []
 
