@@ -75,11 +75,9 @@ lint-shell:
 	shellcheck -x $(SHELL_SCRIPTS)
 	@echo "shellcheck: $(words $(SHELL_SCRIPTS)) scripts clean"
 
-# The static C helpers, compiled with the full warning set (helper.mk's lint);
-# not warden-keeper yet (see its Makefile).
-LINTED_HELPERS := $(filter-out warden-keeper,$(HELPERS))
+# The static C helpers, compiled with the full warning set (helper.mk's lint).
 lint-c:
-	for h in $(LINTED_HELPERS); do $(MAKE) -s -C root-scripts/linux/src/$$h lint; done
+	for h in $(HELPERS); do $(MAKE) -s -C root-scripts/linux/src/$$h lint; done
 
 type: venv
 	$(VENV)/bin/mypy $(wildcard */src)

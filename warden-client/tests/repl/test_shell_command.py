@@ -62,13 +62,16 @@ def test_shell_follows_the_window_and_returns_the_status(server: Server, home: P
         terminal.send("tty\r")
         terminal.wait_for("/dev/pts/")
         terminal.wait_for("# ")
-        # Keys go through raw: Ctrl-C reaches the container's shell, not the tool.
-        terminal.send("sleep 600\r")
-        terminal.wait_for("sleep 600")
+        # Keys go through raw: Ctrl-C reaches the container's foreground job,
+        # not the tool. Sent once the job prints (not once its line echoes):
+        # bash hands the terminal to a job before running it, so the job then
+        # holds it; earlier, the signal would go to bash, and sleep run on.
+        terminal.send("(echo sleeping-$((2 + 3)); exec sleep 600)\r")
+        terminal.wait_for("sleeping-5")
         terminal.send("\x03")
         terminal.wait_for("# ")
-        terminal.send("echo still-$((1 + 1))-here\r")
-        terminal.wait_for("still-2-here")
+        terminal.send("echo still-$((1 + 1))-here-$?\r")
+        terminal.wait_for("still-2-here-130")  # the job died of SIGINT
         terminal.wait_for("# ")
         terminal.send("(exit 3)\r")
         terminal.wait_for("# ")

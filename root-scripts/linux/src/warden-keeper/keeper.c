@@ -416,7 +416,9 @@ static char **with_script(char **argv)
 	if (out == NULL)
 		die(1, "out of memory for the command line");
 	memcpy(out, argv, n * sizeof *out);
-	out[n] = "-c";
+	/* A writable copy: argv's strings are char *, a literal is const. */
+	static char dash_c[] = "-c";
+	out[n] = dash_c;
 	out[n + 1] = script;
 	return out;
 }
