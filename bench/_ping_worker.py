@@ -110,9 +110,7 @@ def twisted_rounds(path: str, connections: int, windows: list[tuple[float, float
             delay = start - time.monotonic()
             if delay > 0:
                 await sleep(delay)
-            done = await defer.gatherResults(
-                [defer.ensureDeferred(one(c, end)) for c in conns]
-            )
+            done = await defer.gatherResults([defer.ensureDeferred(one(c, end)) for c in conns])
             counts.append(sum(done))
         for conn in conns:
             await conn.disconnect()

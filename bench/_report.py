@@ -211,4 +211,3 @@ def write_json(name: str, rows: list[dict[str, Any]] | list[Figure],
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
-

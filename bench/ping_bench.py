@@ -53,7 +53,7 @@ def _collect(procs: list[subprocess.Popen[bytes]]) -> tuple[list[float], list[fl
         results.append(json.loads(out))
     rates = [sum(r["counts"][i] for r in results) / SECONDS for i in range(1, ROUNDS)]
     first = results[0]
-    trips = first["latencies"][first["counts"][0]:]
+    trips = first["latencies"][first["counts"][0] :]
     return rates, [x * 1000 for x in trips]
 
 
@@ -67,8 +67,9 @@ def compare(mode: str, path: str | None, floor_path: str | None,
         floor = _workers("raw", floor_path, connections, 1, start=start, period=period)
     if path is not None:
         processes, per_process = (1, connections) if mode == "twisted" else (connections, 1)
-        path_procs = _workers(mode, path, processes, per_process, start=start + period / 2,
-                              period=period)
+        path_procs = _workers(
+            mode, path, processes, per_process, start=start + period / 2, period=period
+        )
     return (
         _collect(path_procs) if path_procs else None,
         _collect(floor) if floor else None,

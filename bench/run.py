@@ -100,8 +100,14 @@ def linux_figures() -> list[Figure]:
     floors |= pool_floors
     floors[POOL_BURST] = floors["100 concurrent creates: wall"]
     return [
-        Figure.of(name, unit_of(name), warden[name], floors.get(name), TARGETS.get(name),
-                  crun=cruns.get(name))
+        Figure.of(
+            name,
+            unit_of(name),
+            warden[name],
+            floors.get(name),
+            TARGETS.get(name),
+            crun=cruns.get(name),
+        )
         for name in sorted(warden, key=_order)  # stable: within a group, as measured
     ]
 

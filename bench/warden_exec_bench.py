@@ -15,8 +15,9 @@ from pathlib import Path
 
 from _report import print_table, repeat, summarize, write_json
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent
-                       / "root-scripts/linux/src/warden-exec/tests"))
+sys.path.insert(
+    0, str(Path(__file__).resolve().parent.parent / "root-scripts/linux/src/warden-exec/tests")
+)
 from harness import (
     VCAP_UID,
     build_helper,
@@ -44,8 +45,22 @@ def measure() -> list[dict[str, object]]:
             with running_target(root) as target:
                 ids = str(VCAP_UID)
                 exec_argv = [str(helper), "--target", str(target.pid), "--user", "vcap", "--"]
-                nsenter_argv = ["nsenter", "-t", str(target.pid), "-m", "-u", "-i", "-n", "-p",
-                                "-r", "-w", "-S", ids, "-G", ids]
+                nsenter_argv = [
+                    "nsenter",
+                    "-t",
+                    str(target.pid),
+                    "-m",
+                    "-u",
+                    "-i",
+                    "-n",
+                    "-p",
+                    "-r",
+                    "-w",
+                    "-S",
+                    ids,
+                    "-G",
+                    ids,
+                ]
                 joined = [arg for c in cgroups for arg in ("--cgroup", str(c))]
                 cases = {
                     "warden-exec probe true (static)": [*exec_argv, "probe", "true"],
@@ -53,14 +68,30 @@ def measure() -> list[dict[str, object]]:
                     "warden-exec bash -c true": [*exec_argv, "/bin/bash", "-c", "true"],
                     "nsenter bash -c true": [*nsenter_argv, "/bin/bash", "-c", "true"],
                     "warden-exec + 4 cgroups, bash -c true": [
-                        str(helper), "--target", str(target.pid), "--user", "vcap", *joined,
-                        "--", "/bin/bash", "-c", "true"],
+                        str(helper),
+                        "--target",
+                        str(target.pid),
+                        "--user",
+                        "vcap",
+                        *joined,
+                        "--",
+                        "/bin/bash",
+                        "-c",
+                        "true",
+                    ],
                 }
                 for name, argv in cases.items():
                     samples = repeat(lambda argv=argv: subprocess.run(argv, check=True), TIMES)
-                    rows.append({"figure": name, "unit": "ms",
-                                 **{k: v * 1000 if k != "n" else v
-                                    for k, v in summarize(samples).items()}})
+                    rows.append(
+                        {
+                            "figure": name,
+                            "unit": "ms",
+                            **{
+                                k: v * 1000 if k != "n" else v
+                                for k, v in summarize(samples).items()
+                            },
+                        }
+                    )
         finally:
             for cgroup in cgroups:
                 cgroup.rmdir()
@@ -69,8 +100,11 @@ def measure() -> list[dict[str, object]]:
 
 def main() -> None:
     rows = measure()
-    print_table("warden-exec vs nsenter (start `true` in a running container)", rows,
-                ["figure", "unit", "min", "median", "p95", "n"])
+    print_table(
+        "warden-exec vs nsenter (start `true` in a running container)",
+        rows,
+        ["figure", "unit", "min", "median", "p95", "n"],
+    )
     write_json("warden_exec", rows)
 
 

@@ -62,4 +62,5 @@ def build_helper(target: Path, name: str) -> None:
     if not helper.is_file():
         print(f"warning: {name} not built ({make.stderr.strip()[-300:]})")
 
+
 setup(cmdclass={"build_py": BuildWithRootScripts})

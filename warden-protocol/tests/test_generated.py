@@ -47,4 +47,3 @@ def test_client_methods_are_fresh(tmp_path: Path) -> None:
         if (REPOSITORY / path).read_text() != (tmp_path / path).read_text()
     ]
     assert not stale, f"run `make proto`: stale generated files {stale}"
-

@@ -20,9 +20,7 @@ def first_python_block() -> str:
 
 
 def test_the_wire_bytes_shown_are_the_real_ones() -> None:
-    line = next(
-        line for line in first_python_block().splitlines() if line.startswith("wire = ")
-    )
+    line = next(line for line in first_python_block().splitlines() if line.startswith("wire = "))
     shown = ast.literal_eval(line.split("#", 1)[1].strip())
     assert shown == request_to_wire(EchoRequest(message="hello"))
 

@@ -50,7 +50,7 @@ INJECTIONS = [
     "s/.*/x/e;touch {c}",
     "x/e\ntouch {c}",
     "$'\\x74ouch' {c}",
-    "a\\\"$(touch {c})\\\"",
+    'a\\"$(touch {c})\\"',
     "%q$(touch {c})",
     "*",
     "-rf",
@@ -140,9 +140,11 @@ def field_bytes(
     number = field.number
     if field.name in overrides:
         return overrides[field.name].map(
-            lambda text: _length_delimited(number, text.encode("utf-8", "surrogatepass"))
-            if isinstance(text, str)
-            else _key(number, 0) + _varint(int(text))
+            lambda text: (
+                _length_delimited(number, text.encode("utf-8", "surrogatepass"))
+                if isinstance(text, str)
+                else _key(number, 0) + _varint(int(text))
+            )
         )
     if field.type == FieldDescriptor.TYPE_STRING:
         return mostly(

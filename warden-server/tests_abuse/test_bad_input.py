@@ -321,9 +321,7 @@ def test_net_out_and_log_tag_with_shell_payloads(
     "name",
     ["ends-in-newline\n", "two\n\n", "\nstarts", "-rf", "--help", "*", "a b", "$(x)", "x&y\\z"],
 )
-def test_copy_keeps_names_exactly(
-    client: Client, target: Target, sandbox: Path, name: str
-) -> None:
+def test_copy_keeps_names_exactly(client: Client, target: Target, sandbox: Path, name: str) -> None:
     """File names as they are: none shortened (a trailing newline), none
     taken for an option or a pattern."""
     (sandbox / "in").mkdir()

@@ -115,8 +115,8 @@ CREATE_STEPS = [
     "create.sh",
     "disk.sh create",
     "start.sh",
-    "mkdir -p /sys/fs/cgroup",
-    "warden-start",
+    "warden-start",  # it makes the v1 cgroup directories (--mkdir)
+    "nsenter --target",  # the disk layer being mounted in the container
     "iptables",
 ]
 

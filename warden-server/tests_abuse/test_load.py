@@ -100,4 +100,3 @@ def test_hundred_clients_hundred_requests_twenty_containers(server: LinuxTestSer
     after = host_snapshot(server)
     after.pop("mount_count")
     assert after == before
-

@@ -183,7 +183,7 @@ def test_a_signal_death_is_255_and_an_exit_code_is_itself(client: Client, contai
 
 
 def test_binary_output_round_trips(client: Client, container: str) -> None:
-    every_byte = "for i in $(seq 0 255); do printf \"\\\\$(printf %03o $i)\"; done"
+    every_byte = 'for i in $(seq 0 255); do printf "\\\\$(printf %03o $i)"; done'
     assert client.run(container, every_byte, timeout=REQUEST_TIMEOUT).stdout == bytes(range(256))
     job = client.spawn(container, every_byte + " >&2").job_id
     frames = list(client.stream(container, job))

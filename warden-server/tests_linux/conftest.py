@@ -102,5 +102,3 @@ def server(rootfs: Path) -> Iterator[LinuxTestServer]:
     """The session's server (tests that restart it leave it running)."""
     with testing.linux_server("test", rootfs=rootfs, token=TOKEN) as made:
         yield made
-
-

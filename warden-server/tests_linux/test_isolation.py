@@ -109,10 +109,7 @@ tty character special file 666 5:0
 urandom character special file 666 1:9
 zero character special file 666 1:5
 """
-LIST_DEV = (
-    "cd /dev && for f in *; do "
-    "echo $f $(stat -c '%F %a %t:%T' $f) $(readlink $f); done"
-)
+LIST_DEV = "cd /dev && for f in *; do echo $f $(stat -c '%F %a %t:%T' $f) $(readlink $f); done"
 
 
 def test_dev_is_the_same_from_the_template_or_made_node_by_node(
@@ -131,9 +128,7 @@ def test_dev_is_the_same_from_the_template_or_made_node_by_node(
         moved.rename(template)
 
 
-def test_rootfs_lower_layer_is_not_written(
-    rootfs: Path, client: Client, container: str
-) -> None:
+def test_rootfs_lower_layer_is_not_written(rootfs: Path, client: Client, container: str) -> None:
     result = run(client, container, "touch /etc/by-vcap")
     assert result.exit_status != 0 and b"Permission denied" in result.stderr
     output(client, container, "echo changed > /etc/motd; echo new > /new-file", privileged=True)

@@ -121,6 +121,41 @@ def test_rootfs_option(tmp_path: Path, rootfs: Path, client: Client,
     assert (other / "opt" / "vcap-file").stat().st_uid == 4242  # the lower layer is untouched
 
 
+def test_layout_template_follows_the_rootfs(
+    tmp_path: Path, rootfs: Path, server: LinuxServer, client: Client,
+    make_container: ContainerFactory,
+) -> None:  # fmt: skip
+    """The layout create.sh keeps per rootfs is made again when the rootfs's
+    files change: a container sees the rootfs's passwd and skel as they are
+    at its create, and gets its own hostname and vcap uid either way."""
+    other = tmp_path / "rootfs"
+    subprocess.run(["cp", "-al", str(rootfs), str(other)], check=True)
+    first = make_container(rootfs=str(other))
+    templates = server.depot / ".container-templates"
+    template = templates / str(other).replace("/", "%2F")
+    assert (template / "tmp" / "lower").readlink() == other
+    passwd = other / "etc" / "passwd"
+    text = passwd.read_text()
+    passwd.unlink()  # hard links: never write through them
+    passwd.write_text(text + "extra:x:4243:4243::/nonexistent:/bin/false\n")
+    (other / "etc" / "skel" / ".extra").write_text("new in skel\n")
+    # What a create killed while making a template leaves (no such pid).
+    (templates / ".new.99999999" / "etc").mkdir(parents=True)
+    second = make_container(rootfs=str(other))
+    assert "extra:x:4243" not in output(client, first, "cat /etc/passwd")
+    assert "extra:x:4243" in output(client, second, "cat /etc/passwd")
+    assert output(client, second, "cat /home/vcap/.extra") == "new in skel\n"
+    for handle in (first, second):
+        uid = output(client, handle, "id -u").strip()
+        assert output(client, handle, "stat -c %u /home/vcap/.bashrc") == f"{uid}\n"
+        assert output(client, handle, "hostname") == f"{container_id(client, handle)}\n"
+    assert output(client, first, "id -u") != output(client, second, "id -u")
+    # The current template in place, nothing left of the one made again nor
+    # of the abandoned one.
+    assert "extra:x:4243" in (template / "tmp" / "rootfs" / "etc" / "passwd").read_text()
+    assert [entry.name for entry in templates.iterdir() if entry.name.startswith(".")] == []
+
+
 def test_bind_mount_errors(tmp_path: Path, server: LinuxServer, client: Client) -> None:
     before = sorted(os.listdir(server.depot))
     missing = str(tmp_path / "missing")

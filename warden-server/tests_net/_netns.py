@@ -158,8 +158,9 @@ class Netns:
             "qdiscs": sorted(self.run("tc", "qdisc", "show").stdout.splitlines()),
             "filters": filters,
             **{
-                f"iptables {table}": self.run("iptables", "-w", "-t", table, "-S")
-                .stdout.splitlines()
+                f"iptables {table}": self.run(
+                    "iptables", "-w", "-t", table, "-S"
+                ).stdout.splitlines()
                 for table in ("filter", "nat", "mangle", "raw")
             },
         }
@@ -221,8 +222,19 @@ class World:
         host_ip, container_ip = str(base + 1), str(base + 2)
         netns = Netns(f"warden-net-test-{container_id}")
         host_iface, container_iface = f"w-{container_id}-0", f"w-{container_id}-1"
-        self.host.run("ip", "link", "add", host_iface, "type", "veth", "peer", "name",
-                      container_iface, "netns", netns.name)
+        self.host.run(
+            "ip",
+            "link",
+            "add",
+            host_iface,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            container_iface,
+            "netns",
+            netns.name,
+        )
         self.host.run("ip", "addr", "add", f"{host_ip}/30", "dev", host_iface)
         self.host.run("ip", "link", "set", host_iface, "up")
         netns.run("ip", "addr", "add", f"{container_ip}/30", "dev", container_iface)
@@ -296,8 +308,19 @@ def make_world(tmp_path: Path) -> World:
     try:
         world.depot.mkdir()
         host_end, outside_end = f"wn{tag}o0", f"wn{tag}o1"
-        host.run("ip", "link", "add", host_end, "type", "veth", "peer", "name", outside_end,
-                 "netns", outside.name)
+        host.run(
+            "ip",
+            "link",
+            "add",
+            host_end,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            outside_end,
+            "netns",
+            outside.name,
+        )
         host.run("ip", "addr", "add", f"{HOST_OUTSIDE_IP}/24", "dev", host_end)
         host.run("ip", "link", "set", host_end, "up")
         host.run("ip", "route", "add", "default", "via", OUTSIDE_IP)

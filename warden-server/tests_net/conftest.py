@@ -22,4 +22,3 @@ def world(tmp_path: Path) -> Iterator[World]:
         yield world
     finally:
         world.close()
-

@@ -248,9 +248,7 @@ def test_bandwidth_limit_errors(
     assert caught.value.message == message
 
 
-def test_restore_replays_net_in_and_net_out_after_a_restart(
-    world: World, ports: PortPool
-) -> None:
+def test_restore_replays_net_in_and_net_out_after_a_restart(world: World, ports: PortPool) -> None:
     world.host_setup()
     stand_in, network = networked(world, ports)
     stand_in.fake.netns.serve("serve-tcp", stand_in.container_ip, "8080")

@@ -86,8 +86,9 @@ def test_rules_as_the_original_builds_them() -> None:
     assert rule(network="10.0.0.0/8", protocol=NetOutRequest.ICMP, icmp_type=8, icmp_code=0) == (
         NetOutRule("10.0.0.0/8", "", "icmp", 8, 0, None)
     )
-    assert rule(network="10.0.0.1-10.0.0.9", protocol=NetOutRequest.ICMP, icmp_type=-1,
-                icmp_code=-1) == NetOutRule("10.0.0.1-10.0.0.9", "", "icmp", None, None, None)
+    assert rule(
+        network="10.0.0.1-10.0.0.9", protocol=NetOutRequest.ICMP, icmp_type=-1, icmp_code=-1
+    ) == NetOutRule("10.0.0.1-10.0.0.9", "", "icmp", None, None, None)
     # icmp fields mean nothing for other protocols
     assert rule(network="10.0.0.1", icmp_type=8, log=False) == (
         NetOutRule("10.0.0.1", "", "tcp", None, None, False)

@@ -116,13 +116,15 @@ def test_net_out_icmp_type_and_code(world: World) -> None:
 
     # Echo reply is not echo request; a bogus code is not code 0.
     world.net(first, "out", NETWORK=second.container_ip, PROTOCOL="icmp", ICMP_TYPE="0")
-    world.net(first, "out", NETWORK=third.container_ip, PROTOCOL="icmp",
-              ICMP_TYPE="8", ICMP_CODE="8")
+    world.net(
+        first, "out", NETWORK=third.container_ip, PROTOCOL="icmp", ICMP_TYPE="8", ICMP_CODE="8"
+    )
     assert not ping_ok(first.netns, second.container_ip)
     assert not ping_ok(first.netns, third.container_ip)
 
-    world.net(first, "out", NETWORK=second.container_ip, PROTOCOL="icmp",
-              ICMP_TYPE="8", ICMP_CODE="0")
+    world.net(
+        first, "out", NETWORK=second.container_ip, PROTOCOL="icmp", ICMP_TYPE="8", ICMP_CODE="0"
+    )
     world.net(first, "out", NETWORK=third.container_ip, PROTOCOL="icmp")
     assert ping_ok(first.netns, second.container_ip)
     assert ping_ok(first.netns, third.container_ip)
@@ -155,8 +157,9 @@ def test_net_out_port_range_cidr_and_address_range(world: World) -> None:
     third.netns.serve("serve-tcp", third.container_ip, "3000")
 
     world.net(first, "out", NETWORK=f"{second.container_ip}/30", PORTS="2000:2002")
-    assert [tcp_ok(first.netns, second.container_ip, port)
-            for port in (1999, 2000, 2001, 2002, 2003)] == [False, True, True, True, False]
+    assert [
+        tcp_ok(first.netns, second.container_ip, port) for port in (1999, 2000, 2001, 2002, 2003)
+    ] == [False, True, True, True, False]
     assert not tcp_ok(first.netns, third.container_ip, 2000)
 
     world.net(first, "out", NETWORK=f"{second.host_ip}-{third.container_ip}", PORTS="3000")
@@ -280,8 +283,6 @@ def test_per_container_setup_needs_the_host_chains(world: World) -> None:
 
 
 def test_host_setup_needs_the_pool_network(world: World) -> None:
-    result = world.host.run(str(HOST_NET_SH), "setup", env={"POOL_NETWORK": ""},
-                            check=False)
+    result = world.host.run(str(HOST_NET_SH), "setup", env={"POOL_NETWORK": ""}, check=False)
     assert result.returncode == 1
     assert "net.sh setup: Please specify POOL_NETWORK..." in result.stderr
-

@@ -96,28 +96,29 @@ collect_cgroups() {
   [[ $cgroup_version == 2 || -n $cgroup_devices ]] || fail setup "cgroup v1 needs cgroup_devices"
 }
 
+# etc/config in one write (no temporary file and mv): it is written last, so
+# destroy.sh, which only runs the container's own destroy.sh when the file
+# exists, never meets one cut short by anything but a kill in that write.
 write_config() {
-  local name
-  {
-    echo "# Written by setup.sh; sourced by the container's scripts."
-    for name in id network_netmask network_host_ip network_container_ip container_iface_mtu \
-        user_uid rootfs_path cgroup_parent allow_nested_warden restrict_proc_sys container_init \
-        warden_start \
-        cgroup_version cgroup_dir cgroup_devices cgroup_member; do
-      printf '%s=%q\n' "$name" "${!name}"
-    done
-    printf 'network_host_iface=%q\n' "w-$id-0"
-    printf 'network_container_iface=%q\n' "w-$id-1"
-    printf 'network_ifb_iface=%q\n' "w-$id-2"
-    for name in cgroup_dirs cgroup_devices_allow bind_mount_src bind_mount_dst bind_mount_mode; do
-      local -n array=$name
-      printf '%s=(' "$name"
-      (( ${#array[@]} == 0 )) || printf ' %q' "${array[@]}"
-      printf ' )\n'
-      unset -n array
-    done
-  } > etc/config.tmp
-  mv etc/config.tmp etc/config
+  local name text quoted
+  text="# Written by setup.sh; sourced by the container's scripts."$'\n'
+  for name in id network_netmask network_host_ip network_container_ip container_iface_mtu \
+      user_uid rootfs_path cgroup_parent allow_nested_warden restrict_proc_sys container_init \
+      warden_start \
+      cgroup_version cgroup_dir cgroup_devices cgroup_member; do
+    printf -v text '%s%s=%q\n' "$text" "$name" "${!name}"
+  done
+  printf -v text '%snetwork_host_iface=%q\nnetwork_container_iface=%q\nnetwork_ifb_iface=%q\n' \
+    "$text" "w-$id-0" "w-$id-1" "w-$id-2"
+  for name in cgroup_dirs cgroup_devices_allow bind_mount_src bind_mount_dst bind_mount_mode; do
+    local -n array=$name
+    text+="$name=("
+    quoted=""
+    (( ${#array[@]} == 0 )) || printf -v quoted ' %q' "${array[@]}"
+    text+="$quoted"$' )\n'
+    unset -n array
+  done
+  printf '%s' "$text" > etc/config
 }
 
 # The layer's directories (mkdir made them root's, 0755) get the owner and
@@ -187,9 +188,10 @@ write_resolv_conf() {
 }
 
 # vcap's uid and gid are the pool uid. Written straight into the layer's
-# passwd, group and shadow (no useradd: the rootfs may not have one).
+# passwd, group and shadow (no useradd: the rootfs may not have one), which
+# the layout holds without any vcap line of the rootfs.
 write_vcap() {
-  local lower_passwd="$rootfs_path/etc/passwd" file
+  local lower_passwd="$rootfs_path/etc/passwd"
   old_uid="" old_gid=""
   if [[ -f $lower_passwd && ! -L $lower_passwd ]]; then
     local line
@@ -197,18 +199,31 @@ write_vcap() {
       if [[ $line == vcap:* ]]; then IFS=: read -r _ _ old_uid old_gid _ <<< "$line"; fi
     done < "$lower_passwd"
   fi
-  layer_copies etc/passwd etc/group etc/shadow
   echo "vcap:x:$user_uid:$user_uid::/home/vcap:/bin/bash" >> "$LAYER/etc/passwd"
   echo "vcap:x:$user_uid:" >> "$LAYER/etc/group"
   if [[ -s $LAYER/etc/shadow ]]; then
     echo "vcap:*:$(( EPOCHSECONDS / 86400 )):0:99999:7:::" >> "$LAYER/etc/shadow"
   fi
-  # home/vcap (made 0755 with the layout) takes skel's attributes with its files.
+  chown -R "$user_uid:$user_uid" "$LAYER/home/vcap"
+}
+
+# What depends on the rootfs alone (create.sh keeps it as a template for
+# the next creates on the same rootfs): the directories, the overlay's link
+# to the lower layer, the layer's directories' attributes, passwd, group and
+# shadow without vcap, vcap's home from skel (still root's), root's home.
+write_layout() {
+  mkdir -p etc run jobs tmp/work mnt "$LAYER/etc" "$LAYER/home/vcap"
+  # The overlay names its lower layer through this link: no path escaping in
+  # mount options (a rootfs path may hold ',' or ':').
+  ln -sfn "$rootfs_path" tmp/lower
+  layer_attributes
+  layer_copies etc/passwd etc/group etc/shadow
+  # home/vcap (made 0755 with the layout) takes skel's attributes with its
+  # files, and 0755 again after them (write_vcap only changes its owner).
   if [[ -n $SKEL_MODE ]]; then
     cp -a "$rootfs_path/etc/skel/." "$LAYER/home/vcap/"
+    [[ $SKEL_MODE == 755 ]] || chmod 0755 "$LAYER/home/vcap"
   fi
-  chown -R "$user_uid:$user_uid" "$LAYER/home/vcap"
-  [[ -z $SKEL_MODE || $SKEL_MODE == 755 ]] || chmod 0755 "$LAYER/home/vcap"
   # root's home is where privileged jobs start.
   [[ -d $rootfs_path/root ]] || mkdir -m 0700 "$LAYER/root"
 }
@@ -229,11 +244,10 @@ reown_old_vcap_files() {
 check_input
 collect_bind_mounts
 collect_cgroups
-mkdir -p etc run jobs tmp/work mnt "$LAYER/etc" "$LAYER/home/vcap"
-# The overlay names its lower layer through this link: no path escaping in
-# mount options (a rootfs path may hold ',' or ':').
-ln -sfn "$rootfs_path" tmp/lower
-layer_attributes
+# setup_part (from create.sh): "layout" makes the layout alone (a template),
+# "container" expects it made (a copy of one); unset: both.
+[[ ${setup_part:-} == container ]] || write_layout
+[[ ${setup_part:-} != layout ]] || return 0 2>/dev/null || exit 0
 write_identity
 write_resolv_conf
 write_vcap

@@ -69,6 +69,10 @@ if [[ -f tmp/disk.img ]]; then
     --disk-image tmp/disk.img --disk-mount tmp/rootfs)
 fi
 for device in "${WARDEN_DEVICES[@]}"; do starter_args+=(--device "$device"); done
+# The cgroup directories still missing (v1's; on v2 the server made the one):
+# warden-start makes them before the hook needs them, without a mkdir.
+cgroup_config_defaults
+for dir in "${cgroup_dirs[@]}"; do [[ -d $dir ]] || starter_args+=(--mkdir "$dir"); done
 for (( i = 0; i < ${#bind_mount_src[@]}; i++ )); do
   starter_args+=(--bind "${bind_mount_src[i]}" "${bind_mount_dst[i]}" "${bind_mount_mode[i]}")
 done

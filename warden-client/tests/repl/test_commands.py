@@ -90,7 +90,7 @@ def test_split_line_uses_shell_quoting() -> None:
         ('x "a\\"b" "c\\\\d" "e\\nf" "g\\`h"', ["x", 'a"b', "c\\d", "e\\nf", "g`h"]),
         # Single quotes keep everything; outside quotes a backslash quotes one character.
         ("x 'a\\$b' c\\$d \\'e", ["x", "a\\$b", "c$d", "'e"]),
-        ('x a"b c"\'d e\'f', ["x", "ab cd ef"]),
+        ("x a\"b c\"'d e'f", ["x", "ab cd ef"]),
         ("x \"\" ''", ["x", "", ""]),
         ("x a\\\nb", ["x", "ab"]),
     ],

@@ -270,8 +270,13 @@ def listener(netns: str, base_dir: Path) -> Iterator[HostListener]:
 def in_netns(netns: str, *argv: str) -> subprocess.CompletedProcess[str]:
     """Run ``_net.py`` with argv in a network namespace (a path or a name)."""
     path = netns if netns.startswith("/") else f"/run/netns/{netns}"
-    return subprocess.run(["nsenter", f"--net={path}", sys.executable, str(HERE / "_net.py"),
-                           *argv], capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        ["nsenter", f"--net={path}", sys.executable, str(HERE / "_net.py"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 __all__ += ["TIMEOUT", "alive", "container_info", "host_pids_of", "in_netns", "init_pid"]

@@ -27,9 +27,14 @@ def test_dotdot_in_copy_out_source_stays_inside(client: Client, shared: str,
 
 
 def test_dotdot_and_absolute_host_paths_in_copy_out_source_are_not_found(
-        client: Client, shared: str, host_secret: HostSecret, tmp_path: Path) -> None:
-    for src in (str(host_secret.file), f"/tmp/../../../..{host_secret.file}",
-                f"/proc/1/root{host_secret.file}", f"/proc/1/cwd/{host_secret.file.name}"):
+    client: Client, shared: str, host_secret: HostSecret, tmp_path: Path
+) -> None:
+    for src in (
+        str(host_secret.file),
+        f"/tmp/../../../..{host_secret.file}",
+        f"/proc/1/root{host_secret.file}",
+        f"/proc/1/cwd/{host_secret.file.name}",
+    ):
         with pytest.raises(ServerError, match="command exited with failure"):
             client.copy_out(shared, src, str(tmp_path / "stolen"), timeout=TIMEOUT)
         assert not (tmp_path / "stolen").exists(), src
@@ -52,8 +57,8 @@ def test_dotdot_in_copy_in_destination_stays_inside(client: Client, shared: str,
 
 @pytest.mark.parametrize("planter", ["vcap", "root"])
 def test_planted_symlinks_lead_only_into_the_container(
-        client: Client, fresh: Callable[[], str], host_secret: HostSecret, tmp_path: Path,
-        planter: str) -> None:
+    client: Client, fresh: Callable[[], str], host_secret: HostSecret, tmp_path: Path, planter: str
+) -> None:
     handle = fresh()
     inside = Attempt(client, handle, planter)
     home = "/home/vcap"
@@ -83,7 +88,8 @@ def test_planted_symlinks_lead_only_into_the_container(
 
 
 def test_a_copied_out_link_is_not_followed_by_the_server(
-        client: Client, fresh: Callable[[], str], host_secret: HostSecret, tmp_path: Path) -> None:
+    client: Client, fresh: Callable[[], str], host_secret: HostSecret, tmp_path: Path
+) -> None:
     handle = fresh()
     Attempt(client, handle, "vcap").shell(f"ln -s {host_secret.file} ~/link")
     before = host_secret.file.stat()
@@ -115,8 +121,14 @@ def _forged_archive(host_secret: HostSecret, victim: Path) -> bytes:
     """What a container's replaced tar sends: every trick GNU tar must refuse."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
-        def add(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"forged\n",
-                mode: int = 0o644, **fields: object) -> None:
+
+        def add(
+            name: str,
+            kind: bytes = tarfile.REGTYPE,
+            data: bytes = b"forged\n",
+            mode: int = 0o644,
+            **fields: object,
+        ) -> None:
             info = tarfile.TarInfo(name)
             info.type, info.mode, info.uid, info.gid = kind, mode, 0, 0
             for key, value in fields.items():
@@ -141,7 +153,8 @@ def _forged_archive(host_secret: HostSecret, victim: Path) -> bytes:
 
 
 def test_a_forged_copy_out_stream_lands_nothing_outside_and_nothing_dangerous(
-        client: Client, fresh: Callable[[], str], host_secret: HostSecret, tmp_path: Path) -> None:
+    client: Client, fresh: Callable[[], str], host_secret: HostSecret, tmp_path: Path
+) -> None:
     handle = fresh()
     victim = tmp_path / "victim"
     victim.mkdir()
@@ -182,7 +195,8 @@ def _victim(tmp_path: Path) -> Path:
 
 
 def test_a_link_copied_out_earlier_does_not_steer_a_later_copy_out(
-        client: Client, fresh: Callable[[], str], tmp_path: Path) -> None:
+    client: Client, fresh: Callable[[], str], tmp_path: Path
+) -> None:
     # The first copy out brings back out/a/d -> victim (a link stays a link);
     # then the container makes d a real directory and asks for its contents
     # at out/a/d/: a host path that now leads through the container's link.
@@ -201,7 +215,8 @@ def test_a_link_copied_out_earlier_does_not_steer_a_later_copy_out(
 
 
 def test_a_forged_stream_does_not_write_through_a_link_copied_out_earlier(
-        client: Client, fresh: Callable[[], str], tmp_path: Path) -> None:
+    client: Client, fresh: Callable[[], str], tmp_path: Path
+) -> None:
     # The same destination again, with a stream that names a/d/planted but
     # not the directory a/d (which would have replaced the link): without
     # the jail the host's tar opens a/d/planted through the old link.

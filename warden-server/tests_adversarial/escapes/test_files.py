@@ -20,13 +20,15 @@ def test_host_paths_are_not_there(inside: Attempt, host_secret: HostSecret,
                                   client: Client, shared: str) -> None:  # fmt: skip
     assert inside.read(str(host_secret.file)) == "ENOENT\n"
     assert inside.probe("open", str(host_secret.directory), "dir") == {
-        str(host_secret.directory): "ENOENT"}
+        str(host_secret.directory): "ENOENT"
+    }
     # The same name resolves in the container's own tree (control).
     assert inside.read("/etc/hostname") == container_info(client, shared)[0] + "\n"
 
 
 def test_proc_1_root_is_closed_and_self_root_is_the_containers(
-        inside: Attempt, host_secret: HostSecret, client: Client, shared: str) -> None:
+    inside: Attempt, host_secret: HostSecret, client: Client, shared: str
+) -> None:
     # The init's root: not even the container's own root is reachable through
     # it (vcap: another user's process; root: fewer capabilities than the init).
     assert inside.probe("open", "/proc/1/root", "dir") == {"/proc/1/root": "EACCES"}
@@ -52,14 +54,18 @@ def test_no_process_leads_to_host_files(inside: Attempt, host_secret: HostSecret
     assert found == "scanned\n"
     pid = host_secret.process.pid
     assert inside.probe("open", f"/proc/{pid}/cwd", "dir")[f"/proc/{pid}/cwd"] in {
-        "ENOENT", "EACCES"}  # ENOENT, unless a container process has that pid by chance
+        "ENOENT",
+        "EACCES",
+    }  # ENOENT, unless a container process has that pid by chance
 
 
 def test_symlinks_and_dotdot_resolve_inside(inside: Attempt, host_secret: HostSecret) -> None:
     secret = str(host_secret.file)
-    script = (f"cd /tmp && rm -rf esc-$USER && mkdir esc-$USER && cd esc-$USER"
-              f" && ln -s {secret} abs && ln -s ../../../../../../../..{secret} up"
-              f" && ln -s /proc/1/root{secret} via-init && ln -s /proc/self/root/.. self-up")
+    script = (
+        f"cd /tmp && rm -rf esc-$USER && mkdir esc-$USER && cd esc-$USER"
+        f" && ln -s {secret} abs && ln -s ../../../../../../../..{secret} up"
+        f" && ln -s /proc/1/root{secret} via-init && ln -s /proc/self/root/.. self-up"
+    )
     inside.shell(script)
     base = f"/tmp/esc-{inside.user}"
     assert inside.read(f"{base}/abs") == "ENOENT\n"
@@ -102,7 +108,9 @@ def test_new_namespaces_and_setns_are_refused(inside: Attempt) -> None:
 def test_file_handles_are_refused(inside: Attempt) -> None:
     # open_by_handle_at opens by inode, past every path check ("shocker").
     assert inside.probe("handle", "/etc/hostname") == {
-        "name_to_handle_at": "EPERM", "open_by_handle_at": "EPERM"}
+        "name_to_handle_at": "EPERM",
+        "open_by_handle_at": "EPERM",
+    }
 
 
 def test_host_wide_kernel_files_cannot_be_written(inside: Attempt, client: Client,

@@ -60,11 +60,12 @@ def test_host_abstract_unix_socket_is_not_reachable(inside: Attempt, netns: str,
     assert in_netns(netns, "abstract", listener.abstract).returncode == 0  # control
     assert listener.wait_for(before + 1)[before:] == ["unix"]
     assert inside.probe("abstract", listener.abstract) == {"connect-abstract": "ECONNREFUSED"}
-    assert fence(netns, listener)[before + 1:][:-1] == []
+    assert fence(netns, listener)[before + 1 :][:-1] == []
 
 
 def test_host_services_on_loopback_and_the_veth_are_not_reachable(
-        inside: Attempt, fresh: Callable[[], str], netns: str, listener: HostListener) -> None:
+    inside: Attempt, fresh: Callable[[], str], netns: str, listener: HostListener
+) -> None:
     cid, host_ip, _ = container_info(inside.client, inside.handle)
     other_host_ip = container_info(inside.client, fresh())[1]
     port = str(listener.port)
@@ -100,7 +101,8 @@ def test_ipv6_is_off_on_both_ends_of_the_veth(inside: Attempt, client: Client, s
 
 def test_raw_and_packet_sockets_are_refused(inside: Attempt) -> None:
     assert inside.probe("raw") == dict.fromkeys(
-        ["raw-ip", "raw-icmp", "raw-udp", "raw-ipv6", "packet-raw", "packet-dgram"], "EPERM")
+        ["raw-ip", "raw-icmp", "raw-udp", "raw-ipv6", "packet-raw", "packet-dgram"], "EPERM"
+    )
 
 
 def test_ping_works_without_raw_sockets_and_meets_the_firewall(inside: Attempt) -> None:
@@ -120,12 +122,14 @@ def test_socket_families_outside_the_network_namespace_are_refused(inside: Attem
     # A vsock port is bound host-wide and reaches the hypervisor past the
     # veth and its firewall; on a kernel without the family the answer is
     # the same EAFNOSUPPORT, so the test holds on any host.
-    assert inside.probe("vsock") == dict.fromkeys(["vsock-socket", "qipcrtr-socket"],
-                                                  "EAFNOSUPPORT")
+    assert inside.probe("vsock") == dict.fromkeys(
+        ["vsock-socket", "qipcrtr-socket"], "EAFNOSUPPORT"
+    )
 
 
-def test_foreign_source_addresses_are_refused(inside: Attempt, fresh: Callable[[], str],
-                                              netns: str, listener: HostListener) -> None:
+def test_foreign_source_addresses_are_refused(
+    inside: Attempt, fresh: Callable[[], str], netns: str, listener: HostListener
+) -> None:
     _, host_ip, _ = container_info(inside.client, inside.handle)
     other_ip = container_info(inside.client, fresh())[2]
     before = len(fence(netns, listener))
@@ -140,7 +144,8 @@ def test_foreign_source_addresses_are_refused(inside: Attempt, fresh: Callable[[
 def test_the_interface_cannot_be_changed(inside: Attempt, client: Client, shared: str) -> None:
     cid = container_info(client, shared)[0]
     assert inside.probe("netadmin", f"w-{cid}-1") == dict.fromkeys(
-        ["set-address", "set-hwaddr", "set-mtu", "add-route"], "EPERM")
+        ["set-address", "set-hwaddr", "set-mtu", "add-route"], "EPERM"
+    )
 
 
 def test_forged_packets_die_at_the_host_end(client: Client, shared: str,

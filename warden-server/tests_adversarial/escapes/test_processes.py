@@ -37,8 +37,8 @@ def neighbour(server: LinuxServer, client: Client,
 
 
 def test_only_the_containers_own_processes_are_visible(
-        inside: Attempt, host_secret: HostSecret, neighbour: tuple[int, str],
-        server: LinuxServer) -> None:
+    inside: Attempt, host_secret: HostSecret, neighbour: tuple[int, str], server: LinuxServer
+) -> None:
     neighbour_pid, neighbour_marker = neighbour
     names = inside.shell("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n'")
     assert host_secret.marker not in names and neighbour_marker not in names
@@ -51,8 +51,8 @@ def test_only_the_containers_own_processes_are_visible(
 
 
 def test_host_and_neighbour_processes_cannot_be_signalled(
-        inside: Attempt, host_secret: HostSecret, neighbour: tuple[int, str],
-        server: LinuxServer) -> None:
+    inside: Attempt, host_secret: HostSecret, neighbour: tuple[int, str], server: LinuxServer
+) -> None:
     neighbour_pid, _ = neighbour
     for pid in (host_secret.process.pid, neighbour_pid, server.pid):
         assert inside.probe("kill", str(pid), "9") == {"kill": "ESRCH"}, pid

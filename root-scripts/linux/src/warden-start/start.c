@@ -40,6 +40,7 @@
 
 #define MAX_BINDS 64
 #define MAX_DEVICES 32
+#define MAX_DIRS 32
 #define WAIT_MS 30000
 
 struct bind {
@@ -56,6 +57,8 @@ static struct {
 	int bind_count;
 	const char *devices[MAX_DEVICES];
 	int device_count;
+	const char *dirs[MAX_DIRS];
+	int dir_count;
 } opt = { .restrict_proc_sys = 1 };
 
 /* In the parent, the child (killed when the parent gives up). */
@@ -87,7 +90,7 @@ static void usage(void)
 	die("usage: warden-start --root DIR --lower DIR --upper DIR --work DIR "
 	    "[--disk-image FILE --disk-mount DIR] [--dev-template DIR] [--device 'NAME c MAJOR MINOR']... "
 	    "--hostname NAME --iface NAME --net-batch TEXT [--restrict-proc-sys true|false] "
-	    "[--bind SRC DST ro|rw]... --pid-file FILE -- INIT");
+	    "[--bind SRC DST ro|rw]... [--mkdir DIR]... --pid-file FILE -- INIT");
 }
 
 static void parse(int argc, char **argv)
@@ -134,6 +137,10 @@ static void parse(int argc, char **argv)
 			if (opt.device_count == MAX_DEVICES)
 				usage();
 			opt.devices[opt.device_count++] = value;
+		} else if (!strcmp(name, "--mkdir")) {
+			if (opt.dir_count == MAX_DIRS)
+				usage();
+			opt.dirs[opt.dir_count++] = value;
 		} else
 			usage();
 	}
@@ -595,6 +602,10 @@ int main(int argc, char **argv)
 	child_pid = pid;
 	close(exec_pipe[1]);
 	close(ready_pipe[1]);
+	/* The directories start.sh's hook needs (the container's v1 cgroups),
+	 * made while the child makes its mounts private: no mkdir to start. */
+	for (int i = 0; i < opt.dir_count; i++)
+		make_dirs(opt.dirs[i]);
 	/* End of file: the child's mounts are private (or it died: then the
 	 * waits below say so). */
 	if (read(ready_pipe[0], &byte, 1) != 0) {

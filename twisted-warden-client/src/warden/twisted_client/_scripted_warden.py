@@ -124,9 +124,7 @@ def _stream(conn: Answering, request: StreamRequest) -> Deferred[Any] | None:
     """
     interval = 0.01 if request.handle == "slow" else 0.0
     frames = [
-        response_to_wire(
-            StreamResponse(name=("stdout", "stderr")[i % 2], data=b"chunk %d\n" % i)
-        )
+        response_to_wire(StreamResponse(name=("stdout", "stderr")[i % 2], data=b"chunk %d\n" % i))
         for i in range(request.job_id)
     ]
     if request.handle == "cut":

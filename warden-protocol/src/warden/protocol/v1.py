@@ -88,9 +88,7 @@ def request_from_v1(command: Sequence[Any]) -> Request:
     (``["stop"]`` has no handle) is reported when the request is encoded.
     """
     if not is_v1_command(command):
-        raise TypeError(
-            f"a v1 command is a list [command, args...], got {type(command).__name__}"
-        )
+        raise TypeError(f"a v1 command is a list [command, args...], got {type(command).__name__}")
     if not command:
         raise V1Error("Unknown command: (empty v1 command)")
     name, args = command[0], _Args(command[1:])

@@ -95,9 +95,7 @@ def processes_of_missing_entries(depot: str) -> list[int]:
     return found
 
 
-async def kill_processes(
-    find: Callable[[], list[int]], reactor: Any, what: str
-) -> list[int]:
+async def kill_processes(find: Callable[[], list[int]], reactor: Any, what: str) -> list[int]:
     """SIGKILL the processes ``find`` returns until it returns none (a killed
     script may have started another meanwhile); returns those killed."""
     killed: list[int] = []

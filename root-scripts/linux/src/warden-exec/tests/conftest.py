@@ -57,8 +57,9 @@ def target(root: Path) -> Iterator[Target]:
         yield running
 
 
-def helper_argv(helper: Path, target: Target, options: Sequence[str],
-                argv: Sequence[str]) -> list[str]:
+def helper_argv(
+    helper: Path, target: Target, options: Sequence[str], argv: Sequence[str]
+) -> list[str]:
     return [str(helper), "--target", str(target.pid), *options, "--", *argv]
 
 
@@ -67,8 +68,9 @@ def run(helper: Path, target: Target) -> Run:
     """run(*argv, options=[...], env={...}) runs argv in the target through
     warden-exec (as vcap unless options name a user) and returns the result."""
 
-    def _run(*argv: str, options: Sequence[str] = (), env: Mapping[str, str] | None = None,
-             **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    def _run(
+        *argv: str, options: Sequence[str] = (), env: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
         if not any(o in options for o in ("--user", "-u", "--uid")):
             options = ["--user", "vcap", *options]
         return call(helper_argv(helper, target, options, argv), env=env, **kwargs)

@@ -40,12 +40,20 @@ def unique_name() -> str:
     return f"{NAME_PREFIX}-{secrets.token_hex(4)}"
 
 
-def call(argv: Sequence[str], *, env: Mapping[str, str] | None = None, text: bool = True,
-         **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+def call(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, text: bool = True, **kwargs: Any
+) -> subprocess.CompletedProcess[Any]:
     """Run argv to its end with an empty environment (unless given) and its
     output captured; judging its status is the caller's business."""
-    return subprocess.run(list(argv), env=dict(env or {}), check=False, capture_output=True,
-                          text=text, timeout=30, **kwargs)
+    return subprocess.run(
+        list(argv),
+        env=dict(env or {}),
+        check=False,
+        capture_output=True,
+        text=text,
+        timeout=30,
+        **kwargs,
+    )
 
 
 def build_helper(out: Path) -> Path:
@@ -57,8 +65,18 @@ def build_helper(out: Path) -> Path:
 def build_probe(out: Path) -> Path:
     """Build the static probe program into `out`."""
     subprocess.run(
-        ["cc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(out),
-         str(PROBE_SOURCE), "-lpthread"],
+        [
+            "cc",
+            "-static",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-o",
+            str(out),
+            str(PROBE_SOURCE),
+            "-lpthread",
+        ],
         check=True,
     )
     return out
@@ -72,8 +90,18 @@ def _libraries(binary: str) -> list[str]:
 
 def make_template(root: Path, probe: Path) -> None:
     """A tiny root: bash and tar with their libraries, the probe, users, /proc."""
-    for directory in ("usr/bin", "usr/lib", "usr/lib64", "etc", "home/vcap", "root", "tmp",
-                      "proc", "dev", ".oldroot"):
+    for directory in (
+        "usr/bin",
+        "usr/lib",
+        "usr/lib64",
+        "etc",
+        "home/vcap",
+        "root",
+        "tmp",
+        "proc",
+        "dev",
+        ".oldroot",
+    ):
         (root / directory).mkdir(parents=True, exist_ok=True)
     for link in ("bin", "sbin"):
         (root / link).symlink_to("usr/bin")
@@ -152,11 +180,30 @@ def running_target(root: Path, user_ns: bool = False) -> Iterator[Target]:
     others: the host's root is not root in there."""
     with private_netns() as netns:
         unshare = subprocess.Popen(
-            ["nsenter", f"--net=/run/netns/{netns}",
-             *([str(root / "usr/bin/probe"), "userns"] if user_ns else []),
-             "unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork",
-             "--propagation", "private", "sh", "-c", _INIT_SCRIPT, "init", str(root), HOSTNAME],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                "nsenter",
+                f"--net=/run/netns/{netns}",
+                *([str(root / "usr/bin/probe"), "userns"] if user_ns else []),
+                "unshare",
+                "--mount",
+                "--uts",
+                "--ipc",
+                "--net",
+                "--pid",
+                "--fork",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                _INIT_SCRIPT,
+                "init",
+                str(root),
+                HOSTNAME,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         pid = 0
         try:

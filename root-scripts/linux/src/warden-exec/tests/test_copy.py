@@ -16,15 +16,20 @@ import pytest
 from harness import VCAP_UID, Target, call, unique_name
 
 
-def in_container(helper: Path, target: Target, *argv: str,
-                 stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return call([str(helper), "--target", str(target.pid), "--user", "vcap", "--", *argv],
-                input=stdin, text=False)
+def in_container(
+    helper: Path, target: Target, *argv: str, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    return call(
+        [str(helper), "--target", str(target.pid), "--user", "vcap", "--", *argv],
+        input=stdin,
+        text=False,
+    )
 
 
 def host_tar(directory: Path) -> bytes:
-    return subprocess.run(["tar", "-c", "-f", "-", "-C", str(directory), "."],
-                          capture_output=True, check=True).stdout
+    return subprocess.run(
+        ["tar", "-c", "-f", "-", "-C", str(directory), "."], capture_output=True, check=True
+    ).stdout
 
 
 @pytest.fixture
@@ -40,8 +45,19 @@ def test_copy_in_lands_as_the_user(helper: Path, target: Target, tmp_path: Path)
     source = tmp_path / "source"
     (source / "sub").mkdir(parents=True)
     (source / "sub/file").write_text("hello\n")
-    result = in_container(helper, target, "tar", "-x", "-p", "-m", "-f", "-", "-C", "/home/vcap",
-                          stdin=host_tar(source))
+    result = in_container(
+        helper,
+        target,
+        "tar",
+        "-x",
+        "-p",
+        "-m",
+        "-f",
+        "-",
+        "-C",
+        "/home/vcap",
+        stdin=host_tar(source),
+    )
     assert result.returncode == 0, result.stderr
     copied = target.root / "home/vcap/sub/file"
     assert copied.read_text() == "hello\n"
@@ -50,7 +66,8 @@ def test_copy_in_lands_as_the_user(helper: Path, target: Target, tmp_path: Path)
 
 @pytest.mark.parametrize("planted", ["absolute", "dotdot"])
 def test_copy_in_follows_planted_symlinks_only_inside_the_container(
-        helper: Path, target: Target, tmp_path: Path, host_victim: Path, planted: str) -> None:
+    helper: Path, target: Target, tmp_path: Path, host_victim: Path, planted: str
+) -> None:
     # The same path inside the container, writable by vcap.
     inside = target.root / str(host_victim).lstrip("/")
     inside.mkdir()
@@ -62,23 +79,26 @@ def test_copy_in_follows_planted_symlinks_only_inside_the_container(
     source.mkdir()
     (source / "payload").write_text("x\n")
 
-    result = in_container(helper, target, "tar", "-x", "-f", "-", "-C", "/home/vcap/link",
-                          stdin=host_tar(source))
+    result = in_container(
+        helper, target, "tar", "-x", "-f", "-", "-C", "/home/vcap/link", stdin=host_tar(source)
+    )
     assert result.returncode == 0, result.stderr
     assert (inside / "payload").read_text() == "x\n"
     assert list(host_victim.iterdir()) == []
 
 
 def test_copy_in_strips_dotdot_and_absolute_members(
-        helper: Path, target: Target, host_victim: Path) -> None:
+    helper: Path, target: Target, host_victim: Path
+) -> None:
     stream = io.BytesIO()
     with tarfile.open(fileobj=stream, mode="w") as archive:
         for name in (f"../../../../..{host_victim}/dotdot", f"{host_victim}/absolute"):
             member = tarfile.TarInfo(name)
             member.size = 2
             archive.addfile(member, io.BytesIO(b"x\n"))
-    result = in_container(helper, target, "tar", "-x", "-f", "-", "-C", "/home/vcap",
-                          stdin=stream.getvalue())
+    result = in_container(
+        helper, target, "tar", "-x", "-f", "-", "-C", "/home/vcap", stdin=stream.getvalue()
+    )
     assert list(host_victim.iterdir()) == []
     # GNU tar refuses the .. member and unpacks the absolute one under -C.
     assert b"../" in result.stderr

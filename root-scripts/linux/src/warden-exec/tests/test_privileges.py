@@ -15,14 +15,42 @@ from harness import HOSTNAME, VCAP_UID, status_fields
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 CAP_NUMBERS = {
-    "chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "fsetid": 4, "kill": 5,
-    "setgid": 6, "setuid": 7, "setpcap": 8, "net_bind_service": 10, "net_admin": 12,
-    "net_raw": 13, "sys_module": 16, "sys_rawio": 17, "sys_chroot": 18, "sys_ptrace": 19,
-    "sys_admin": 21, "sys_boot": 22, "sys_time": 25, "mknod": 27, "audit_write": 29,
+    "chown": 0,
+    "dac_override": 1,
+    "dac_read_search": 2,
+    "fowner": 3,
+    "fsetid": 4,
+    "kill": 5,
+    "setgid": 6,
+    "setuid": 7,
+    "setpcap": 8,
+    "net_bind_service": 10,
+    "net_admin": 12,
+    "net_raw": 13,
+    "sys_module": 16,
+    "sys_rawio": 17,
+    "sys_chroot": 18,
+    "sys_ptrace": 19,
+    "sys_admin": 21,
+    "sys_boot": 22,
+    "sys_time": 25,
+    "mknod": 27,
+    "audit_write": 29,
     "setfcap": 31,
 }
-DEFAULT_CAPS = ("chown", "dac_override", "fowner", "fsetid", "kill", "net_bind_service",
-                "setfcap", "setgid", "setpcap", "setuid", "sys_chroot")
+DEFAULT_CAPS = (
+    "chown",
+    "dac_override",
+    "fowner",
+    "fsetid",
+    "kill",
+    "net_bind_service",
+    "setfcap",
+    "setgid",
+    "setpcap",
+    "setuid",
+    "sys_chroot",
+)
 
 
 def mask(*names: str) -> str:
@@ -65,18 +93,25 @@ def test_privileged_job_has_the_default_bounded_set(run: Run) -> None:
     fields = status(run, "--user", "root")
     assert fields["Uid"] == "0 0 0 0"
     assert fields["Groups"] == ""
-    assert caps(fields) == {"CapInh": NO_CAPS, "CapPrm": mask(*DEFAULT_CAPS),
-                            "CapEff": mask(*DEFAULT_CAPS), "CapBnd": mask(*DEFAULT_CAPS),
-                            "CapAmb": NO_CAPS}
+    assert caps(fields) == {
+        "CapInh": NO_CAPS,
+        "CapPrm": mask(*DEFAULT_CAPS),
+        "CapEff": mask(*DEFAULT_CAPS),
+        "CapBnd": mask(*DEFAULT_CAPS),
+        "CapAmb": NO_CAPS,
+    }
     assert (fields["NoNewPrivs"], fields["Seccomp"]) == ("1", "2")
 
 
-@pytest.mark.parametrize(("option", "expected"), [
-    ("all", ALL_CAPS),
-    ("none", NO_CAPS),
-    ("default,net_admin", mask(*DEFAULT_CAPS, "net_admin")),
-    ("CAP_CHOWN,Kill", mask("chown", "kill")),
-])
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("all", ALL_CAPS),
+        ("none", NO_CAPS),
+        ("default,net_admin", mask(*DEFAULT_CAPS, "net_admin")),
+        ("CAP_CHOWN,Kill", mask("chown", "kill")),
+    ],
+)
 def test_caps_option_sets_a_root_jobs_capabilities(run: Run, option: str, expected: str) -> None:
     fields = status(run, "--user", "root", "--caps", option)
     assert (fields["CapBnd"], fields["CapEff"], fields["CapPrm"]) == (expected,) * 3
@@ -99,8 +134,19 @@ def test_no_seccomp_leaves_the_filter_out(run: Run) -> None:
     assert (fields["Seccomp"], fields["NoNewPrivs"]) == ("0", "1")
 
 
-HOST_LEVEL = ["init_module", "finit_module", "delete_module", "mknod_block", "clock_settime",
-              "settimeofday", "sethostname", "reboot", "kexec_load", "swapoff", "iopl"]
+HOST_LEVEL = [
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "mknod_block",
+    "clock_settime",
+    "settimeofday",
+    "sethostname",
+    "reboot",
+    "kexec_load",
+    "swapoff",
+    "iopl",
+]
 
 
 @pytest.mark.parametrize("user", ["vcap", "root"])

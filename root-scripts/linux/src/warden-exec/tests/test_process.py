@@ -43,8 +43,21 @@ def test_signal_state_and_personality_are_not_inherited(helper: Path, target: Ta
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
 
     # setarch -R: no address space randomisation, which children inherit.
-    argv = ["setarch", os.uname().machine, "-R", str(helper), "--target", str(target.pid),
-            "--user", "vcap", "--", "probe", "cat", "/proc/self/status", "/proc/self/personality"]
+    argv = [
+        "setarch",
+        os.uname().machine,
+        "-R",
+        str(helper),
+        "--target",
+        str(target.pid),
+        "--user",
+        "vcap",
+        "--",
+        "probe",
+        "cat",
+        "/proc/self/status",
+        "/proc/self/personality",
+    ]
     result = call(argv, env={"PATH": os.defpath}, preexec_fn=odd_caller_state)
     assert result.returncode == 0, result.stderr
     fields = status_fields(result.stdout)
@@ -72,8 +85,14 @@ def test_umask_and_oom_score_adj_are_not_inherited(run: Run, user: str, caller_a
         os.umask(0o077)
         Path("/proc/self/oom_score_adj").write_text(caller_adj)
 
-    result = run("probe", "cat", "/proc/self/status", "/proc/self/oom_score_adj",
-                 options=["--user", user], preexec_fn=odd_caller_state)
+    result = run(
+        "probe",
+        "cat",
+        "/proc/self/status",
+        "/proc/self/oom_score_adj",
+        options=["--user", user],
+        preexec_fn=odd_caller_state,
+    )
     assert result.returncode == 0, result.stderr
     assert status_fields(result.stdout)["Umask"] == "0022"
     assert result.stdout.splitlines()[-1] == "0"
@@ -88,10 +107,17 @@ def environment(run: Run, *options: str, env: dict[str, str] | None = None) -> d
 def test_environment_is_exactly_what_wshd_gave(run: Run) -> None:
     caller = {"LANG": "de_DE.UTF-8", "SECRET": "host", "PATH": "/host/bin", "RLIMIT_CORE": "0"}
     assert environment(run, "--user", "vcap", env=caller) == {
-        "HOME": "/home/vcap", "USER": "vcap", "PATH": "/bin:/usr/bin", "LANG": "de_DE.UTF-8"}
+        "HOME": "/home/vcap",
+        "USER": "vcap",
+        "PATH": "/bin:/usr/bin",
+        "LANG": "de_DE.UTF-8",
+    }
     assert environment(run, "--user", "root", env=caller) == {
-        "HOME": "/root", "USER": "root", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin",
-        "LANG": "de_DE.UTF-8"}
+        "HOME": "/root",
+        "USER": "root",
+        "PATH": "/sbin:/bin:/usr/sbin:/usr/bin",
+        "LANG": "de_DE.UTF-8",
+    }
 
 
 def test_no_lang_when_the_caller_has_none(run: Run) -> None:
@@ -108,20 +134,34 @@ def test_unknown_uid_gets_a_numeric_user_at_home_in_root(run: Run) -> None:
     assert (env["USER"], env["HOME"]) == ("4242", "/")
 
 
-def rlimits(run: Run, *options: str, env: dict[str, str] | None = None,
-            **kwargs: object) -> dict[str, tuple[int, int]]:
+def rlimits(
+    run: Run, *options: str, env: dict[str, str] | None = None, **kwargs: object
+) -> dict[str, tuple[int, int]]:
     result = run("probe", "rlimits", options=list(options), env=env, **kwargs)
     assert result.returncode == 0, result.stderr
-    return {name: (int(soft), int(hard))
-            for name, soft, hard in (line.split() for line in result.stdout.splitlines())}
+    return {
+        name: (int(soft), int(hard))
+        for name, soft, hard in (line.split() for line in result.stdout.splitlines())
+    }
 
 
 UNLIMITED = (-1, -1)
 WSH_DEFAULTS = {
-    "AS": UNLIMITED, "CORE": (0, 0), "CPU": UNLIMITED, "DATA": UNLIMITED, "FSIZE": UNLIMITED,
-    "LOCKS": UNLIMITED, "MEMLOCK": (65536, 65536), "MSGQUEUE": (819200, 819200),
-    "NICE": (0, 0), "NOFILE": (1024, 1024), "NPROC": (1024, 1024), "RSS": UNLIMITED,
-    "RTPRIO": (0, 0), "SIGPENDING": (1024, 1024), "STACK": (8 << 20, 8 << 20),
+    "AS": UNLIMITED,
+    "CORE": (0, 0),
+    "CPU": UNLIMITED,
+    "DATA": UNLIMITED,
+    "FSIZE": UNLIMITED,
+    "LOCKS": UNLIMITED,
+    "MEMLOCK": (65536, 65536),
+    "MSGQUEUE": (819200, 819200),
+    "NICE": (0, 0),
+    "NOFILE": (1024, 1024),
+    "NPROC": (1024, 1024),
+    "RSS": UNLIMITED,
+    "RTPRIO": (0, 0),
+    "SIGPENDING": (1024, 1024),
+    "STACK": (8 << 20, 8 << 20),
 }
 
 
@@ -131,8 +171,12 @@ def test_unset_rlimits_get_wshs_defaults(run: Run) -> None:
 
 
 def test_rlimits_from_env_then_options(run: Run) -> None:
-    env = {"RLIMIT_NOFILE": "100 200", "RLIMIT_CPU": "5", "RLIMIT_AS": "unlimited",
-           "RLIMIT_CORE": "1000 2000"}
+    env = {
+        "RLIMIT_NOFILE": "100 200",
+        "RLIMIT_CPU": "5",
+        "RLIMIT_AS": "unlimited",
+        "RLIMIT_CORE": "1000 2000",
+    }
     limits = rlimits(run, "--rlimit", "core=10:20", "-r", "RLIMIT_FSIZE=4096 8192", env=env)
     assert limits["NOFILE"] == (100, 200)
     assert limits["CPU"] == (5, 5)
@@ -151,27 +195,49 @@ def test_rlimits_may_raise_the_callers_hard_limits(run: Run) -> None:
     else:  # a caller without CAP_SYS_RESOURCE: warden-exec cannot either, and says so
         result = run("probe", "rlimits", env=env, preexec_fn=lower_own_limit)
         assert (result.returncode, result.stderr) == (
-            255, "warden-exec: setrlimit(NOFILE): Operation not permitted\n")
+            255,
+            "warden-exec: setrlimit(NOFILE): Operation not permitted\n",
+        )
 
 
-@pytest.mark.parametrize(("options", "env", "message"), [
-    (["--user", "nobody"], {}, "user(nobody): no such user in the container's /etc/passwd"),
-    (["--user", "vcap"], {"RLIMIT_NOFILE": "many"},
-     "rlimit(RLIMIT_NOFILE): not a limit (a number or 'unlimited'): 'many'"),
-    (["--user", "vcap", "--rlimit", "nofile=10:5"], {}, "setrlimit(NOFILE): Invalid argument"),
-    (["--user", "vcap", "--rlimit", "files=10"], {}, "rlimit(files=10): unknown resource"),
-    (["--user", "vcap", "--cgroup", "/sys/fs/cgroup/pids/wexec-test-none"], {},
-     "cgroup(/sys/fs/cgroup/pids/wexec-test-none): not a cgroup directory "
-     "(no tasks, no cgroup.procs)"),
-    (["--user", "vcap", "--caps", "sys_everything"], {},
-     "caps: unknown capability 'sys_everything'"),
-    (["--user", "vcap", "--env", "NOEQUALS"], {}, "usage: --env takes NAME=VALUE, got 'NOEQUALS'"),
-    (["--user", "vcap", "--frobnicate"], {},
-     "usage: unknown option or missing value: '--frobnicate' (see --help)"),
-    ([], {}, "usage: --user NAME or --uid UID is required (see --help)"),
-])
-def test_failed_steps_are_named_and_exit_255(helper: Path, target: Target, options: list[str],
-                                             env: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("options", "env", "message"),
+    [
+        (["--user", "nobody"], {}, "user(nobody): no such user in the container's /etc/passwd"),
+        (
+            ["--user", "vcap"],
+            {"RLIMIT_NOFILE": "many"},
+            "rlimit(RLIMIT_NOFILE): not a limit (a number or 'unlimited'): 'many'",
+        ),
+        (["--user", "vcap", "--rlimit", "nofile=10:5"], {}, "setrlimit(NOFILE): Invalid argument"),
+        (["--user", "vcap", "--rlimit", "files=10"], {}, "rlimit(files=10): unknown resource"),
+        (
+            ["--user", "vcap", "--cgroup", "/sys/fs/cgroup/pids/wexec-test-none"],
+            {},
+            "cgroup(/sys/fs/cgroup/pids/wexec-test-none): not a cgroup directory "
+            "(no tasks, no cgroup.procs)",
+        ),
+        (
+            ["--user", "vcap", "--caps", "sys_everything"],
+            {},
+            "caps: unknown capability 'sys_everything'",
+        ),
+        (
+            ["--user", "vcap", "--env", "NOEQUALS"],
+            {},
+            "usage: --env takes NAME=VALUE, got 'NOEQUALS'",
+        ),
+        (
+            ["--user", "vcap", "--frobnicate"],
+            {},
+            "usage: unknown option or missing value: '--frobnicate' (see --help)",
+        ),
+        ([], {}, "usage: --user NAME or --uid UID is required (see --help)"),
+    ],
+)
+def test_failed_steps_are_named_and_exit_255(
+    helper: Path, target: Target, options: list[str], env: dict[str, str], message: str
+) -> None:
     result = call([str(helper), "--target", str(target.pid), *options, "--", "probe"], env=env)
     assert (result.returncode, result.stderr) == (255, f"warden-exec: {message}\n")
 
@@ -179,27 +245,44 @@ def test_failed_steps_are_named_and_exit_255(helper: Path, target: Target, optio
 def test_missing_program_is_reported(run: Run) -> None:
     result = run("no-such-program")
     assert (result.returncode, result.stderr) == (
-        255, "warden-exec: execvp(no-such-program): No such file or directory\n")
+        255,
+        "warden-exec: execvp(no-such-program): No such file or directory\n",
+    )
 
 
 def test_missing_target_is_reported(helper: Path) -> None:
     result = call([str(helper), "--target", "999999999", "--user", "vcap"])
     assert (result.returncode, result.stderr) == (
-        255, "warden-exec: open(/proc/999999999): No such file or directory\n")
+        255,
+        "warden-exec: open(/proc/999999999): No such file or directory\n",
+    )
 
 
 def test_help_documents_every_option(helper: Path) -> None:
     result = call([str(helper), "--help"])
     assert result.returncode == 0
-    for option in ("--target", "--target-cgroup", "--cgroup", "--user", "--uid", "--gid",
-                   "--env", "--rlimit", "--caps", "--allow-new-privs", "--no-seccomp",
-                   "--pdeathsig", "--help"):
+    for option in (
+        "--target",
+        "--target-cgroup",
+        "--cgroup",
+        "--user",
+        "--uid",
+        "--gid",
+        "--env",
+        "--rlimit",
+        "--caps",
+        "--allow-new-privs",
+        "--no-seccomp",
+        "--pdeathsig",
+        "--help",
+    ):
         assert option in result.stdout
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
-def test_a_hostile_passwd_file_is_refused_not_read(helper: Path, root: Path, target: Target,
-                                                   kind: str) -> None:
+def test_a_hostile_passwd_file_is_refused_not_read(
+    helper: Path, root: Path, target: Target, kind: str
+) -> None:
     passwd = root / "etc/passwd"
     passwd.unlink()
     if kind == "fifo":
@@ -210,7 +293,9 @@ def test_a_hostile_passwd_file_is_refused_not_read(helper: Path, root: Path, tar
         passwd.mkdir()
     result = call([str(helper), "--target", str(target.pid), "--user", "vcap"])
     assert (result.returncode, result.stderr) == (
-        255, "warden-exec: user: the container's /etc/passwd is not a regular file of sane size\n")
+        255,
+        "warden-exec: user: the container's /etc/passwd is not a regular file of sane size\n",
+    )
 
 
 def test_no_passwd_file(helper: Path, root: Path, target: Target) -> None:
@@ -218,6 +303,7 @@ def test_no_passwd_file(helper: Path, root: Path, target: Target) -> None:
     named = call([str(helper), "--target", str(target.pid), "--user", "vcap"])
     assert named.returncode == 255
     assert named.stderr.startswith("warden-exec: user(vcap): open /etc/passwd in the container: ")
-    numeric = call([str(helper), "--target", str(target.pid), "--uid", "4242", "--", "probe",
-                    "env"])
+    numeric = call(
+        [str(helper), "--target", str(target.pid), "--uid", "4242", "--", "probe", "env"]
+    )
     assert numeric.stdout == "HOME=/\nUSER=4242\nPATH=/bin:/usr/bin\n"

@@ -160,9 +160,7 @@ class ContainerNetwork:
                 )
         pooled = not request.HasField("host_port")
         host_port = self._container.acquire_port() if pooled else request.host_port
-        container_port = (
-            request.container_port if request.HasField("container_port") else host_port
-        )
+        container_port = request.container_port if request.HasField("container_port") else host_port
         try:
             await self._net_in(host_port, container_port)
         except BaseException:
