@@ -63,10 +63,7 @@ test-cgroup-v2: helpers
 
 lint: venv system-packages
 	$(VENV)/bin/ruff check .
-# Off until the tree has been run through `ruff format` once (57 files differ:
-# Python, and the Python blocks of the Markdown files). Turn it on then, here
-# and in tox.ini's lint env; generated _methods.py must then come out formatted.
-#	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff format --check .
 	$(MAKE) -s lint-shell lint-c
 
 # Every shell script of the backends (helpers they source are followed: -x).

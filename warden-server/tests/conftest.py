@@ -242,7 +242,6 @@ def process_alive(pid: int) -> bool:
     return state != "Z"
 
 
-
 def job_ended(container_path: str, job_id: int) -> bool:
     """Whether a job has ended (its wrapper wrote its exit status). Info's
     job_ids cannot tell: it lists every job that can still be linked."""

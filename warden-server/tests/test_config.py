@@ -43,7 +43,10 @@ def test_security_defaults_are_the_safe_values() -> None:
     assert (server.privileged_no_new_privs, server.seccomp, server.restrict_proc_sys) == (
         True, True, True)  # fmt: skip
     assert entry_environment(server) == {
-        "PRIVILEGED_CAPS": "default", "PRIVILEGED_NO_NEW_PRIVS": "true", "SECCOMP": "true"}
+        "PRIVILEGED_CAPS": "default",
+        "PRIVILEGED_NO_NEW_PRIVS": "true",
+        "SECCOMP": "true",
+    }
 
 
 @pytest.mark.parametrize(

@@ -241,9 +241,7 @@ def test_grace_time_zero_destroys_at_once_after_disconnect(
 
 
 def test_requests_fed_one_byte_at_a_time(shared_server: WardenServer) -> None:
-    wire = b"".join(
-        request_to_wire(EchoRequest(message=text)) for text in ("one", "two", "three")
-    )
+    wire = b"".join(request_to_wire(EchoRequest(message=text)) for text in ("one", "two", "three"))
     raw = RawConnection(shared_server.socket_path)
     for index in range(len(wire)):
         raw.send(wire[index : index + 1])

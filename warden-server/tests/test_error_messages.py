@@ -33,9 +33,7 @@ from warden.server._messages import INTERNAL_ERROR, client_message, describe, sc
 from warden.server._server import Server
 
 #: What must never reach a client: errno texts and exception class names.
-PYTHON_TEXT = re.compile(
-    r"\[Errno|Traceback|\b\w*(Error|Exception)\b|KeyError|Failure|<class "
-)
+PYTHON_TEXT = re.compile(r"\[Errno|Traceback|\b\w*(Error|Exception)\b|KeyError|Failure|<class ")
 
 
 def error_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:

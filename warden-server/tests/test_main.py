@@ -57,9 +57,7 @@ def test_socket_mode_pidfile_and_health_check(make_server: Callable[..., WardenS
         wait_for(lambda: os.path.exists(pidfile), what="the pidfile")
         assert Path(pidfile).read_text() == f"{server.pid}\n"
         # A second server with the same pidfile refuses to start.
-        second = make_server(
-            server={"pidfile": pidfile}, health_check_server={"port": 0}
-        )
+        second = make_server(server={"pidfile": pidfile}, health_check_server={"port": 0})
         done = subprocess.run(
             [str(SERVER_BIN), "--config", str(second.config_path)],
             capture_output=True, text=True, timeout=60, check=False,

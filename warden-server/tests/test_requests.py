@@ -163,9 +163,7 @@ def test_job_environment_is_empty_but_lang(make_server: object, connect_client: 
     assert client.run(handle, "yes | head -c 3").stdout == b"y\ny"
 
 
-def test_concurrent_links_all_get_the_result(
-    server: WardenServer, connect_client: object
-) -> None:
+def test_concurrent_links_all_get_the_result(server: WardenServer, connect_client: object) -> None:
     first = connect_client(server)  # type: ignore[operator]
     second = connect_client(server)  # type: ignore[operator]
     handle = first.create().handle

@@ -264,6 +264,7 @@ def test_late_output_of_finished_jobs_goes_nowhere_with_or_without_a_server(
         wait_for(lambda: all(job_ended(path, job) for job in jobs), what="the jobs to end")
     assert server.drain() == 0
     root = Path(path) / "root"
+
     def written(path: Path) -> bool:
         return path.exists() and path.read_text().endswith("\n")
 

@@ -61,9 +61,7 @@ def test_process_exit_watcher(reactor_thread: Any) -> None:
     other = subprocess.Popen(["sleep", "1000"])
     try:
         wrong: defer.Deferred[None] = defer.Deferred()
-        in_reactor(
-            lambda: ProcessExitWatcher(reactor, other.pid, lambda: wrong.callback(None), -1)
-        )
+        in_reactor(lambda: ProcessExitWatcher(reactor, other.pid, lambda: wrong.callback(None), -1))
         in_reactor(lambda: wrong)
     finally:
         other.kill()
