@@ -314,8 +314,13 @@ class LinuxContainer(Container):
 
     async def do_destroy(self) -> None:
         self._unwatch_init()
-        await self.limits.destroy()
-        await self.run_script([self._script("destroy.sh"), self.container_path])
+        # The loop image's disk.sh destroy runs from destroy.sh, meanwhile with
+        # the kill and before the directory goes: its bash start and its work
+        # overlap the init's end instead of coming before it.
+        env = self.limits.destroy_by_script()
+        if env is None:
+            await self.limits.destroy()
+        await self.run_script([self._script("destroy.sh"), self.container_path], env=env)
 
     # -- limits and statistics --
 

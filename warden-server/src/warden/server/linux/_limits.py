@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,6 +233,16 @@ class ContainerLimits:
             await self.disk.destroy()
         except (DiskLimitError, OSError) as problem:
             raise WardenError(f"Failed removing the disk layer: {_reason(problem)}") from problem
+
+    def destroy_by_script(self) -> Mapping[str, str] | None:
+        """Stop the OOM watching and give the environment under which the root
+        ``destroy.sh`` removes the disk layer itself (``DISK_SCRIPT``,
+        ``DISK_IMAGE``, ``DISK_MOUNT``); None when the layer has no script work
+        there (``destroy`` is then awaited as before)."""
+        if not isinstance(self.disk, LoopDisk):
+            return None
+        self.stopped()
+        return self.disk.destroy_env()
 
     async def restore(self) -> None:
         """After a server restart: apply the recorded limits again, watch for OOM again."""

@@ -144,7 +144,16 @@ class LoopDisk:
         )
 
     async def destroy(self) -> None:
-        await self._disk("destroy", self._state, DISK_MOUNT=self.paths.mount)
+        await self._disk("destroy", self._state, **self.destroy_env())
+
+    def destroy_env(self) -> dict[str, str]:
+        """What ``disk.sh destroy`` needs, for the root ``destroy.sh`` to run it
+        itself (meanwhile with the kill) instead of the server before it."""
+        return {
+            "DISK_SCRIPT": str(self._script),
+            "DISK_IMAGE": str(self.paths.image),
+            "DISK_MOUNT": str(self.paths.mount),
+        }
 
     def snapshot(self) -> dict[str, Any]:
         state = asdict(self._state)
