@@ -1117,10 +1117,13 @@ class _SnapshotBracket:
     async def __aexit__(self, *exc_info: object) -> None:
         self.container._brackets -= 1
         container = self.container
+        # Not during a destroy (its own Stop included): the destroy deletes
+        # the snapshot next, so writing one would only be undone.
         if (
             container._brackets == 0
             and container.state is not State.DESTROYED
             and not container._destroying
+            and not container.being_destroyed
         ):
             container.save_snapshot()
 
