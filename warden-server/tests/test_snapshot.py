@@ -80,6 +80,19 @@ def test_snapshot_contents(server: WardenServer) -> None:
         assert not path.exists()
 
 
+def test_a_destroy_writes_no_snapshot(server: WardenServer) -> None:
+    """The Stop a Destroy starts with writes none (the destroy deletes it
+    next): a write would fail here, on a directory where its file goes."""
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = Path(client.info(handle).container_path)
+        assert (path / "snapshot.json").exists()
+        (path / "tmp" / "snapshot.json.tmp").mkdir(parents=True)
+        client.destroy(handle)
+    assert not path.exists()
+    assert "cannot write the snapshot" not in server.log()
+
+
 def test_a_finished_job_is_written_to_the_snapshot(server: WardenServer) -> None:
     with Client(server.socket_path) as client:
         handle = client.create().handle
