@@ -34,7 +34,7 @@ def main() -> None:
             BenchServer(netns_a, other) as server_a, BenchServer(netns_b) as server_b:  # fmt: skip
         servers = {"other": server_a, "this": server_b}
         clients = {name: server.client() for name, server in servers.items()}
-        for name, client in clients.items():  # warm-up: the templates are made
+        for client in clients.values():  # warm-up: the templates are made
             client.destroy(client.create(timeout=TIMEOUT).handle, timeout=TIMEOUT)
         for _ in range(rounds):
             for name, server in servers.items():
