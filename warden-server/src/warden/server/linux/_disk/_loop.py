@@ -50,8 +50,13 @@ MAX_INODES = 2**32 - 1
 
 #: What ``disk.sh create`` prints (and ``created`` needs).
 _CREATE_VALUES = (
-    "base_bytes", "base_inodes", "ballast_bytes", "ballast_inodes", "overhead_blocks", "image_bytes",
-)  # fmt: skip
+    "base_bytes",
+    "base_inodes",
+    "ballast_bytes",
+    "ballast_inodes",
+    "overhead_blocks",
+    "image_bytes",
+)
 
 
 @dataclass(frozen=True)
