@@ -113,8 +113,14 @@ layout_template() {
 # The disk layer (loop disk limits: the server gives DISK_IMAGE and the rest
 # of disk.sh's environment) is disk.sh's create, sourced in a subshell as
 # setup.sh is: a fork instead of a third bash. Its key=value lines go to
-# stdout before PATH; it exits with disk.sh's own status.
+# stdout before PATH. Its status is taken with errexit off here (in a
+# condition, bash would ignore errexit in all of disk.sh); a failure ends
+# with disk.sh's status and a last line that names the step for the server.
 if [[ -n ${DISK_IMAGE:-} ]]; then
-  ( shopt -u inherit_errexit; source "$PWD/disk.sh" create )
+  set +o errexit
+  ( set -o errexit; shopt -u inherit_errexit; source "$PWD/disk.sh" create )
+  status=$?
+  set -o errexit
+  (( status == 0 )) || { echo "create: disk.sh create failed" >&2; exit "$status"; }
 fi
 echo "$target"

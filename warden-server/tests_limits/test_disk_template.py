@@ -126,8 +126,9 @@ def sourced_create(disk: LoopDisk, **extra: str) -> subprocess.CompletedProcess[
     """``disk.sh create`` as ``create.sh`` runs it: sourced in a subshell of
     another script (``$0`` is not disk.sh), with create.sh's shell options."""
     script = (
-        "set -o nounset -o errexit -o pipefail; shopt -s inherit_errexit; "
-        '( shopt -u inherit_errexit; source "$1" create ); echo after'
+        "set -o nounset -o errexit -o pipefail; shopt -s inherit_errexit; set +o errexit; "
+        '( set -o errexit; shopt -u inherit_errexit; source "$1" create ); status=$?; '
+        'set -o errexit; (( status == 0 )) || exit "$status"; echo after'
     )
     return subprocess.run(
         ["bash", "-c", script, "not-disk.sh", str(DISK_SCRIPT)],

@@ -93,6 +93,10 @@ __all__ = ["INIT_DIED", "LinuxContainer"]
 INIT_DIED = "container init died"
 
 
+#: create.sh's last line on stderr when its disk step (disk.sh create) failed.
+DISK_CREATE_FAILED = "create: disk.sh create failed"
+
+
 class LinuxContainer(Container):
     """A Linux container; see the module docstring."""
 
@@ -281,10 +285,15 @@ class LinuxContainer(Container):
         try:
             made = await self.run_script([self._script("create.sh"), self.container_path], env=env)
         except ScriptError as problem:
+            # The disk step's failure, named on create.sh's last line: the
+            # message the limits give when they run disk.sh themselves.
             tail = problem.result.stderr.decode("utf-8", "replace").strip().splitlines()
-            if disk_env and tail and tail[-1].startswith("disk: "):
-                reason = tail[-1].removeprefix("disk: ")
-                raise WardenError(f"Failed preparing the disk limit: {reason}") from problem
+            if disk_env and tail[-1:] == [DISK_CREATE_FAILED]:
+                reason = tail[-2].removeprefix("disk: ") if len(tail) > 1 else ""
+                reason = reason or f"exit {problem.result.exit_code}"
+                raise WardenError(
+                    f"Failed preparing the disk limit: disk.sh create failed: {reason}"
+                ) from problem
             raise
         await self.limits.create(made.stdout if disk_env else None)
         try:
