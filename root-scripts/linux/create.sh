@@ -7,7 +7,9 @@
 #
 # Copies skeleton/ (and lib/common.sh) to PATH, then runs PATH/setup.sh with
 # this environment, which writes PATH/etc/config and the container's
-# writable layer (see skeleton/setup.sh for every variable). Prints PATH.
+# writable layer (see skeleton/setup.sh for every variable); with DISK_IMAGE
+# set, also the disk layer (disk.sh create, its environment and its output).
+# Prints PATH last.
 # Nothing is mounted and nothing runs yet: PATH/start.sh does that.
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
@@ -108,4 +110,17 @@ layout_template() {
   [[ $template != */.new.* ]] || rm -rf "$template"
   source "$target/setup.sh"
 )
+# The disk layer (loop disk limits: the server gives DISK_IMAGE and the rest
+# of disk.sh's environment) is disk.sh's create, sourced in a subshell as
+# setup.sh is: a fork instead of a third bash. Its key=value lines go to
+# stdout before PATH. Its status is taken with errexit off here (in a
+# condition, bash would ignore errexit in all of disk.sh); a failure ends
+# with disk.sh's status and a last line that names the step for the server.
+if [[ -n ${DISK_IMAGE:-} ]]; then
+  set +o errexit
+  ( set -o errexit; shopt -u inherit_errexit; source "$PWD/disk.sh" create )
+  status=$?
+  set -o errexit
+  (( status == 0 )) || { echo "create: disk.sh create failed" >&2; exit "$status"; }
+fi
 echo "$target"

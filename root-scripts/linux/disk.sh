@@ -97,7 +97,8 @@ require_number() {
 # there disappears when it exits, even if it is killed.
 in_private_namespace() {
   if [[ -z "${DISK_IN_NAMESPACE:-}" ]]; then
-    DISK_IN_NAMESPACE=1 exec unshare --mount --propagation private -- "$0" "$@"
+    # This file's own path, not $0: create.sh sources it (in a subshell).
+    DISK_IN_NAMESPACE=1 exec unshare --mount --propagation private -- "${BASH_SOURCE[0]}" "$@"
   fi
 }
 

@@ -113,7 +113,7 @@ def catch_step(server: LinuxTestServer, sock: socket.socket, step: str) -> int |
 #: the next server's recovery would leave something behind.
 CREATE_STEPS = [
     "create.sh",
-    "disk.sh create",
+    "cp --sparse",  # the disk image copied (create.sh sources disk.sh's create)
     "start.sh",
     "warden-start",  # it makes the v1 cgroup directories (--mkdir)
     "nsenter --target",  # the disk layer being mounted in the container

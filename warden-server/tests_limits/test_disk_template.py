@@ -9,6 +9,7 @@ check when a template is made again.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
@@ -25,7 +26,7 @@ from limits_support import (
     wait_until,
 )
 
-from warden.server.linux._disk import LoopDisk, LoopDiskPaths
+from warden.server.linux._disk import DiskLimitError, LoopDisk, LoopDiskPaths, parse_values
 
 MIB = 1024 * 1024
 Disks = list[tuple[LoopDisk, LayerContainer]]
@@ -119,3 +120,56 @@ def test_a_copy_with_nothing_to_move_in_is_not_mounted(tmp_path: Path, disks: Di
     assert disk.snapshot() == fresh.snapshot()
     container.start()
     assert resolve(disk.usage()).bytes_used == 0
+
+
+def sourced_create(disk: LoopDisk, **extra: str) -> subprocess.CompletedProcess[bytes]:
+    """``disk.sh create`` as ``create.sh`` runs it: sourced in a subshell of
+    another script (``$0`` is not disk.sh), with create.sh's shell options."""
+    script = (
+        "set -o nounset -o errexit -o pipefail; shopt -s inherit_errexit; set +o errexit; "
+        '( set -o errexit; shopt -u inherit_errexit; source "$1" create ); status=$?; '
+        'set -o errexit; (( status == 0 )) || exit "$status"; echo after'
+    )
+    return subprocess.run(
+        ["bash", "-c", script, "not-disk.sh", str(DISK_SCRIPT)],
+        env={**os.environ, **disk.create_env(), **extra},
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_create_sourced_by_another_script_makes_the_same_image(
+    tmp_path: Path, disks: Disks
+) -> None:
+    """The first sourced create makes the template (disk.sh runs itself again
+    in a private mount namespace: by its own path, not ``$0``), the next
+    copies it; both give what ``disk.sh create`` run as a script gives."""
+    fresh, _ = new_disk(disks, tmp_path / "fresh", template=False)
+    for name in ("first", "second"):
+        path = tmp_path / name
+        container = LayerContainer(path)
+        disk = make_disk(LoopDiskPaths.for_container(path, seed_at_start=True), container)
+        disks.append((disk, container))
+        made = sourced_create(disk)
+        assert made.returncode == 0, made.stderr
+        assert made.stdout.endswith(b"\nafter\n")
+        disk.created(parse_values(made.stdout))
+        assert disk.snapshot() == fresh.snapshot()
+        assert len(template_files(tmp_path)) == 2
+        container.start()
+        assert resolve(disk.usage()).bytes_used == 0
+
+
+def test_a_failed_sourced_create_ends_its_caller_with_its_status(tmp_path: Path) -> None:
+    path = tmp_path / "bad"
+    container = LayerContainer(path)
+    disk = make_disk(LoopDiskPaths.for_container(path, seed_at_start=True), container)
+    made = sourced_create(disk, DISK_SIZE="lots")
+    assert made.returncode == 1
+    assert made.stdout == b""
+    assert made.stderr.decode().strip().splitlines()[-1] == (
+        "disk: DISK_SIZE must be a non-negative integer: lots"
+    )
+    assert not disk.paths.image.exists()
+    with pytest.raises(DiskLimitError, match="printed no base_bytes"):
+        disk.created(parse_values(made.stdout))

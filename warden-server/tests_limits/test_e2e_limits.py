@@ -221,3 +221,18 @@ def test_destroy_leaves_no_loop_device_or_image(client: Client, make_container: 
             return True
 
     wait_until(freed, "loop device freed")
+
+
+def test_a_failed_disk_layer_fails_the_create_and_leaves_nothing() -> None:
+    """create.sh makes the disk layer itself (disk.sh's create, sourced): its
+    failure (here the template directory cannot be made) is the create's
+    error, named as the disk limit's, and the container is gone."""
+    with limits_server() as server, server.client() as client:
+        (server.depot / ".disk-templates").write_text("not a directory\n")
+        with pytest.raises(ServerError) as refused:
+            client.create(timeout=TIMEOUT)
+        assert refused.value.message.startswith(
+            "Failed preparing the disk limit: disk.sh create failed: mkdir: cannot create"
+        ), refused.value.message
+        assert client.list(timeout=TIMEOUT).handles == []
+        assert sorted(p.name for p in server.depot.iterdir() if not p.name.startswith(".")) == []

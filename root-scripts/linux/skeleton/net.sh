@@ -24,7 +24,9 @@
 set -o nounset -o errexit -o pipefail
 shopt -s nullglob
 
-[[ ${0} != */* ]] || cd "${0%/*}"  # the script's own directory (no dirname process)
+# The script's own directory (no dirname process); BASH_SOURCE, not $0:
+# start.sh sources this script (in a subshell: no bash to start).
+[[ ${BASH_SOURCE[0]} != */* ]] || cd "${BASH_SOURCE[0]%/*}"
 source ./lib/iptables.sh
 if [ -f ./etc/config ]; then
   source ./etc/config

@@ -53,7 +53,9 @@ trap on_exit EXIT
 
 # Firewall and traffic shaping belong to the networking part (net.sh).
 if [[ -x ./net.sh ]]; then
-  ./net.sh setup &
+  # Sourced in a subshell (net.sh keeps its own functions and variables
+  # there): a fork instead of a new bash.
+  ( source ./net.sh setup ) &
   firewall=$!
 fi
 

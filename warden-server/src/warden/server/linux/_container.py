@@ -69,7 +69,7 @@ from warden.protocol import (
 from .._config import Config
 from .._errors import WardenError
 from .._jobs import Job
-from .._scripts import run_script
+from .._scripts import ScriptError, run_script
 from .._security import entry_environment
 from .._watch import ProcessExitWatcher
 from ..container.base import Container, State
@@ -91,6 +91,10 @@ __all__ = ["INIT_DIED", "LinuxContainer"]
 
 #: The event of a container whose init died while the server ran.
 INIT_DIED = "container init died"
+
+
+#: create.sh's last line on stderr when its disk step (disk.sh create) failed.
+DISK_CREATE_FAILED = "create: disk.sh create failed"
 
 
 class LinuxContainer(Container):
@@ -274,8 +278,24 @@ class LinuxContainer(Container):
         )
         cgroups = self.cgroups
         env.update(cgroups.script_env())
-        await self.run_script([self._script("create.sh"), self.container_path], env=env)
-        await self.limits.create()  # the disk layer, before anything mounts it
+        # The disk layer, before anything mounts it: made by create.sh itself
+        # where it can (one bash fewer), else by the limits.
+        disk_env = self.limits.create_env()
+        env.update(disk_env)
+        try:
+            made = await self.run_script([self._script("create.sh"), self.container_path], env=env)
+        except ScriptError as problem:
+            # The disk step's failure, named on create.sh's last line: the
+            # message the limits give when they run disk.sh themselves.
+            tail = problem.result.stderr.decode("utf-8", "replace").strip().splitlines()
+            if disk_env and tail[-1:] == [DISK_CREATE_FAILED]:
+                reason = tail[-2].removeprefix("disk: ") if len(tail) > 1 else ""
+                reason = reason or f"exit {problem.result.exit_code}"
+                raise WardenError(
+                    f"Failed preparing the disk limit: disk.sh create failed: {reason}"
+                ) from problem
+            raise
+        await self.limits.create(made.stdout if disk_env else None)
         try:
             prepare_container(cgroups, restrict_devices=not self.config.server.allow_nested_warden)
         except (CgroupSetupError, OSError) as problem:

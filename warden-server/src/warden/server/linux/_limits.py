@@ -51,6 +51,7 @@ from ._disk import (
     QuotaDisk,
     RunCommand,
     fill_response,
+    parse_values,
     project_quota_supported,
     requested_limits,
 )
@@ -200,10 +201,22 @@ class ContainerLimits:
 
     # -- life cycle --
 
-    async def create(self) -> None:
-        """Before the container starts: its disk layer (the image its upper layer lives on)."""
+    def create_env(self) -> dict[str, str]:
+        """What ``create.sh`` needs to make the disk layer itself (``loop`` disk limits:
+        disk.sh's create, sourced, so no bash of its own); empty: ``create`` makes it."""
+        return self.disk.create_env() if isinstance(self.disk, LoopDisk) else {}
+
+    async def create(self, create_output: bytes | None = None) -> None:
+        """Before the container starts: its disk layer (the image its upper layer lives on).
+
+        ``create_output``: ``create.sh``'s stdout when it was given ``create_env()``
+        (it made the image and printed disk.sh's values); else the image is made here.
+        """
         try:
-            await self.disk.prepare()
+            if create_output is not None and isinstance(self.disk, LoopDisk):
+                self.disk.created(parse_values(create_output))
+            else:
+                await self.disk.prepare()
         except (DiskLimitError, OSError) as problem:
             raise WardenError(f"Failed preparing the disk limit: {_reason(problem)}") from problem
         self._resources["disk"] = self.disk.snapshot()

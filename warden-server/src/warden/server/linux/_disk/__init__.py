@@ -12,12 +12,13 @@ Backends, chosen by ``server.disk_limit_backend``:
 
 from ._backend import CommandResult, DiskBackend, DiskLimitError, DiskUsage, NoDiskLimit, RunCommand
 from ._ext4 import Ext4Counts, read_ext4_counts
-from ._loop import LoopDisk, LoopDiskPaths
+from ._loop import LoopDisk, LoopDiskPaths, parse_values
 from ._probe import detect_project_quota, project_quota_supported
 from ._quota import KernelQuota, Quotactl, QuotaDisk, QuotaRecord, mount_source
 from ._request import BLOCK_SIZE, DiskLimits, fill_response, requested_limits
 
 __all__ = [
+    "parse_values",
     "DiskBackend",
     "LoopDisk",
     "LoopDiskPaths",

@@ -35,7 +35,7 @@ from ._backend import DiskLimitError, DiskUsage, RunCommand
 from ._ext4 import read_ext4_counts
 from ._request import DiskLimits
 
-__all__ = ["LoopDisk", "LoopDiskPaths"]
+__all__ = ["LoopDisk", "LoopDiskPaths", "parse_values"]
 
 #: disk.sh's exit statuses for a limit below the current use and a failed growth.
 _EXIT_OVER_USE = 3
@@ -47,6 +47,16 @@ _EXIT_GROWTH = 4
 #: negative one (and, for inodes, a ballast without end).
 MAX_BYTES = 2**60
 MAX_INODES = 2**32 - 1
+
+#: What ``disk.sh create`` prints (and ``created`` needs).
+_CREATE_VALUES = (
+    "base_bytes",
+    "base_inodes",
+    "ballast_bytes",
+    "ballast_inodes",
+    "overhead_blocks",
+    "image_bytes",
+)
 
 
 @dataclass(frozen=True)
@@ -129,19 +139,35 @@ class LoopDisk:
     # -- life cycle --
 
     async def prepare(self) -> None:
-        state = _State(project_quota=self._project_quota)
-        values = await self._disk(
-            "create",
-            state,
-            DISK_SIZE=self._image_size,
-            DISK_INODES=self._image_inodes,
+        env = self.create_env()
+        values = await self._disk("create", self._new_state(), **env)
+        self.created(values)
+
+    def create_env(self) -> dict[str, str]:
+        """``disk.sh create``'s environment for a new image (``create.sh`` takes it too)."""
+        state = self._new_state()
+        env: dict[str, object] = {
+            **self._script_env(state),
+            "DISK_SIZE": self._image_size,
+            "DISK_INODES": self._image_inodes,
             **({"DISK_SEED": self.paths.seed} if self.paths.seed else {}),
             **({"DISK_TEMPLATES": self.paths.templates} if self.paths.templates else {}),
-        )
+        }
+        return {key: str(value) for key, value in env.items()}
+
+    def created(self, values: Mapping[str, int]) -> None:
+        """The new image, from ``disk.sh create``'s output (``parse_values``)."""
+        missing = [key for key in _CREATE_VALUES if key not in values]
+        if missing:
+            raise DiskLimitError(f"disk.sh create printed no {', '.join(missing)}")
+        state = self._new_state()
         self._state = self._updated(
             replace(state, base_bytes=values["base_bytes"], base_inodes=values["base_inodes"]),
             values,
         )
+
+    def _new_state(self) -> _State:
+        return _State(project_quota=self._project_quota)
 
     async def destroy(self) -> None:
         await self._disk("destroy", self._state, **self.destroy_env())
@@ -251,12 +277,7 @@ class LoopDisk:
 
     async def _disk(self, step: str, state: _State, **env: object) -> dict[str, int]:
         """Run ``disk.sh step`` for an image in ``state``; its ``key=value`` output as integers."""
-        full_env = {
-            "DISK_IMAGE": self.paths.image,
-            "DISK_ADMIN": self.paths.admin,
-            "DISK_PROJECT_QUOTA": int(state.project_quota),
-            **env,
-        }
+        full_env = {**self._script_env(state), **env}
         result = await self._run([str(self._script), step], env=full_env, check=False)
         if result.exit_code != 0:
             message = result.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -264,9 +285,21 @@ class LoopDisk:
             if result.exit_code in (_EXIT_OVER_USE, _EXIT_GROWTH):
                 raise DiskLimitError(reason)
             raise DiskLimitError(f"disk.sh {step} failed: {reason}")
-        values: dict[str, int] = {}
-        for line in result.stdout.decode("ascii", "replace").splitlines():
-            key, sep, value = line.partition("=")
-            if sep and value.strip().lstrip("-").isdigit():
-                values[key.strip()] = int(value)
-        return values
+        return parse_values(result.stdout)
+
+    def _script_env(self, state: _State) -> dict[str, object]:
+        return {
+            "DISK_IMAGE": self.paths.image,
+            "DISK_ADMIN": self.paths.admin,
+            "DISK_PROJECT_QUOTA": int(state.project_quota),
+        }
+
+
+def parse_values(output: bytes) -> dict[str, int]:
+    """``disk.sh``'s ``key=value`` lines as integers (other lines ignored)."""
+    values: dict[str, int] = {}
+    for line in output.decode("ascii", "replace").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and value.strip().lstrip("-").isdigit():
+            values[key.strip()] = int(value)
+    return values
