@@ -168,18 +168,28 @@ def test_server_killed_during_a_change(
     container caught in the middle of another change (no snapshot) is
     destroyed; either way nothing is left."""
     before = _snapshot(server)
-    with server.client() as client:
-        handle = client.create(timeout=TIMEOUT).handle
-    request: Any = {
-        "destroy": DestroyRequest(handle=handle),
-        "net_in": NetInRequest(handle=handle),
-        "limit_disk": LimitDiskRequest(handle=handle, byte_limit=64 * 1024**2),
-    }[request_kind]
-    with raw_connection(server) as sock:
-        sock.sendall(request_to_wire(request))
-        victim = catch_step(server, sock, step)
-        assert victim is not None, f"never caught the server running {step}"
-        server.kill()
+    # A quick step can end between two looks at /proc: try again with a new
+    # container, as the create test does.
+    for _attempt in range(25):
+        with server.client() as client:
+            handle = client.create(timeout=TIMEOUT).handle
+        request: Any = {
+            "destroy": DestroyRequest(handle=handle),
+            "net_in": NetInRequest(handle=handle),
+            "limit_disk": LimitDiskRequest(handle=handle, byte_limit=64 * 1024**2),
+        }[request_kind]
+        with raw_connection(server) as sock:
+            sock.sendall(request_to_wire(request))
+            victim = catch_step(server, sock, step)
+            if victim is not None:
+                server.kill()
+                break
+        # Too quick to catch: the change was made; start again from nothing.
+        with server.client() as client:
+            for leftover in client.list().handles:
+                client.destroy(leftover, timeout=TIMEOUT)
+    else:
+        pytest.fail(f"never caught the server running {step}")
     server.start()
     with contextlib.suppress(ProcessLookupError):
         os.kill(victim, signal.SIGCONT)
