@@ -59,6 +59,7 @@ class _TarProcess:
         merged.update({key: str(value) for key, value in (env or {}).items()})
         self.pid: int | None = None
         self._kill_on_start = False
+        self._exit_waiters: list[defer.Deferred[None]] = []
         err_read, err_write = os.pipe()
         try:
             started = spawn(tuple(str(a) for a in argv), merged, stdin=stdin, stdout=stdout,
@@ -99,7 +100,20 @@ class _TarProcess:
 
     def _exited(self, code: int) -> None:
         self.exit_code = code
+        waiters, self._exit_waiters = self._exit_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
         self._maybe_ended()
+
+    def exit_waiter(self) -> defer.Deferred[None]:
+        """A Deferred that fires once tar has exited and been reaped (its own, so
+        that waiting for it leaves ``ended``'s result to ``result()``)."""
+        waiter: defer.Deferred[None] = defer.Deferred()
+        if self.exit_code is not None:
+            waiter.callback(None)
+        else:
+            self._exit_waiters.append(waiter)
+        return waiter
 
     def _maybe_ended(self) -> None:
         if self.exit_code is not None and not self._stderr_open and not self.ended.called:

@@ -619,8 +619,12 @@ class Container:
                 with contextlib.suppress(WardenError):  # best effort; waits for one under way
                     await self.dispatch(StopRequest(handle=self.handle))
         self._destroying = True
-        for tar in list(self._tars):  # a StreamIn or StreamOut under way
+        tars = list(self._tars)  # StreamIns and StreamOuts under way
+        for tar in tars:
             tar.abort()
+        # tar works on the container's files: it has exited before they go.
+        # (SIGKILL to the spawner's own child: its exit is reported at once.)
+        await defer.gatherResults([tar.process.exit_waiter() for tar in tars])
         # Gone first: should the server die in the middle, the next one
         # finds no snapshot and finishes the destroy, rather than bring back
         # a container half torn down.
