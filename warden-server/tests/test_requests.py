@@ -279,6 +279,10 @@ def test_link_during_destroy_ends_with_the_obituary(
     destroyer = connect_client(server)  # type: ignore[operator]
     handle = destroyer.create().handle
     job_id = destroyer.spawn(handle, "echo started; sleep 1000").job_id
+    # What the job printed before the destroy is what the obituary must hold:
+    # wait until it has printed (Spawn answers before its first line).
+    stdout = Path(destroyer.info(handle).container_path, "jobs", str(job_id), "stdout")
+    wait_for(lambda: stdout.exists() and stdout.read_bytes() == b"started\n", what="the output")
     linker = RawConnection(server.socket_path)
     linker.send(request_to_wire(PingRequest()))
     linker.receive()  # the server has taken the connection in
