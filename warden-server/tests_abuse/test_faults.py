@@ -9,7 +9,7 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,22 +121,25 @@ CREATE_STEPS = [
 ]
 
 
-@pytest.mark.parametrize("step", CREATE_STEPS)
-def test_server_killed_during_create(server: LinuxTestServer, step: str) -> None:
-    """The server dies while ``step`` of a create runs, and that step is
-    held up (SIGSTOP) until the next server has started: it must not finish
-    the container behind the new server's back."""
+def _kill_the_server_during(
+    server: LinuxTestServer, step: str, make_request: Callable[[], Any]
+) -> None:
+    """Send ``make_request()``'s request, SIGSTOP ``step`` once the server runs
+    it, kill the server and start the next one, then let the step go on: the
+    next server must leave nothing behind and no container."""
     before = _snapshot(server)
-    # A quick step (a mkdir) can end between two looks at /proc: try again,
-    # often enough that a loaded machine still catches it.
+    # A quick step (a mkdir, a firewall rule) can end between two looks at
+    # /proc: try again from nothing, often enough that a loaded machine still
+    # catches it.
     for _attempt in range(25):
+        request = make_request()
         with raw_connection(server) as sock:
-            sock.sendall(request_to_wire(CreateRequest()))
+            sock.sendall(request_to_wire(request))
             victim = catch_step(server, sock, step)
             if victim is not None:
                 server.kill()
                 break
-        # Too quick to catch: the container was made; try again.
+        # Too quick to catch: the request was carried out; start again.
         with server.client() as client:
             for handle in client.list().handles:
                 client.destroy(handle, timeout=TIMEOUT)
@@ -149,6 +152,14 @@ def test_server_killed_during_create(server: LinuxTestServer, step: str) -> None
     with server.client() as client:
         assert client.list().handles == []
     assert _snapshot(server) == before
+
+
+@pytest.mark.parametrize("step", CREATE_STEPS)
+def test_server_killed_during_create(server: LinuxTestServer, step: str) -> None:
+    """The server dies while ``step`` of a create runs, and that step is
+    held up (SIGSTOP) until the next server has started: it must not finish
+    the container behind the new server's back."""
+    _kill_the_server_during(server, step, CreateRequest)
 
 
 CHANGES = [
@@ -167,36 +178,17 @@ def test_server_killed_during_a_change(
     """A destroy the server had started is finished by the next one; a
     container caught in the middle of another change (no snapshot) is
     destroyed; either way nothing is left."""
-    before = _snapshot(server)
-    # A quick step can end between two looks at /proc: try again with a new
-    # container, as the create test does.
-    for _attempt in range(25):
+
+    def change_of_a_new_container() -> Any:
         with server.client() as client:
             handle = client.create(timeout=TIMEOUT).handle
-        request: Any = {
+        return {
             "destroy": DestroyRequest(handle=handle),
             "net_in": NetInRequest(handle=handle),
             "limit_disk": LimitDiskRequest(handle=handle, byte_limit=64 * 1024**2),
         }[request_kind]
-        with raw_connection(server) as sock:
-            sock.sendall(request_to_wire(request))
-            victim = catch_step(server, sock, step)
-            if victim is not None:
-                server.kill()
-                break
-        # Too quick to catch: the change was made; start again from nothing.
-        with server.client() as client:
-            for leftover in client.list().handles:
-                client.destroy(leftover, timeout=TIMEOUT)
-    else:
-        pytest.fail(f"never caught the server running {step}")
-    server.start()
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(victim, signal.SIGCONT)
-    wait_until(lambda: not alive(victim), f"the stopped {step} to end")
-    with server.client() as client:
-        assert client.list().handles == []
-    assert _snapshot(server) == before
+
+    _kill_the_server_during(server, step, change_of_a_new_container)
 
 
 def test_server_killed_during_a_job(server: LinuxTestServer) -> None:
