@@ -4,11 +4,18 @@
 #
 #   ./destroy.sh PATH
 #
+# Prints "torn-down" once the container's processes are dead and its veth
+# is gone (the container's destroy.sh says when; after it, for one that does
+# not): the server answers Destroy there, and waits for this script's end
+# before the container's subnet, ports and uid go back to its pools. The
+# server moves the directory into the depot's .trash first, so that what
+# follows the answer (the firewall, the cgroups, the disk layer, the files)
+# is out of the depot; its next start destroys whatever .trash still holds.
+#
 # With DISK_SCRIPT and DISK_IMAGE (and DISK_MOUNT) set, the container's disk
-# image goes too: `$DISK_SCRIPT destroy` runs meanwhile with the container's
-# destroy.sh (the image may go while its last mount still holds it), and the
-# directory is removed only after it (its loop devices are looked for by the
-# image's name, and a mount it takes away would stop the removal).
+# image goes too: `$DISK_SCRIPT destroy`, sourced in a subshell, once the
+# processes are dead, and before the directory (its loop devices are looked
+# for by the image's name, and a mount it takes away would stop the removal).
 #
 # Fine on a directory that a failed create left half made, and on one that
 # is already gone. A depot entry named tmp is not a container: left alone.
@@ -24,11 +31,12 @@ while [[ $name == */ && $name != / ]]; do name=${name%/}; done
 [[ ${name##*/} != tmp ]] || exit 0
 [[ -d $target ]] || exit 0
 
-disk=
-if [[ -n ${DISK_SCRIPT:-} && -n ${DISK_IMAGE:-} ]]; then
-  "$DISK_SCRIPT" destroy &
-  disk=$!
-fi
+torn_down=
+# The container's destroy.sh calls this (sourced) once its processes are
+# dead and its veth gone.
+destroy_torn_down() {
+  printf 'torn-down\n'
+}
 
 # The container's own destroy.sh, sourced in a subshell (a fork instead of a
 # new bash) when it finds its directory by BASH_SOURCE; one that a skeleton
@@ -36,15 +44,21 @@ fi
 if [[ -x $target/destroy.sh && -f $target/etc/config ]]; then
   IFS= read -r -d '' own < "$target/destroy.sh" || true
   if [[ $own == *'cd "${BASH_SOURCE[0]%/*}"'* ]]; then
+    [[ $own != *destroy_torn_down* ]] || torn_down=1
     # shellcheck source=/dev/null  # the container's copy of skeleton/destroy.sh
     ( DESTROY_REMOVES_DIRECTORY=1; source "$target/destroy.sh" )
   else
     "$target/destroy.sh"
   fi
 fi
+[[ -n $torn_down ]] || destroy_torn_down
 
-if [[ -n $disk ]]; then
-  wait "$disk" || fail destroy "disk.sh destroy failed"
+if [[ -n ${DISK_SCRIPT:-} && -n ${DISK_IMAGE:-} ]]; then
+  # A background job waited for: errexit stays on inside it (a subshell
+  # tested with || would run with it off).
+  # shellcheck source=disk.sh
+  ( source "$DISK_SCRIPT" destroy ) &
+  wait "$!" || fail destroy "disk.sh destroy failed"
 fi
 
 # --one-file-system: should anything still be mounted below the directory,

@@ -89,20 +89,27 @@ def raw_connection(server: LinuxTestServer) -> Iterator[socket.socket]:
         sock.close()
 
 
-def catch_step(server: LinuxTestServer, sock: socket.socket, step: str) -> int | None:
+def catch_step(
+    server: LinuxTestServer, sock: socket.socket, step: str, going_on: str | None = None
+) -> int | None:
     """Wait for the server to run ``step`` and stop it there (SIGSTOP); None
-    if the request was answered first."""
+    if the request was answered first (with ``going_on``, a script that goes
+    on after the answer: if none such was left once it was answered)."""
     sock.setblocking(False)
+    answered = False
     while True:
         victim = descendant(server.pid, step)
         if victim is not None:
             os.kill(victim, signal.SIGSTOP)
             return victim
-        try:
-            if sock.recv(1, socket.MSG_PEEK):
+        if answered:
+            if going_on is None or descendant(server.pid, going_on) is None:
                 return None
+            continue
+        try:
+            answered = bool(sock.recv(1, socket.MSG_PEEK))
         except BlockingIOError:
-            pass
+            continue
 
 
 # -- the server killed --
@@ -122,11 +129,16 @@ CREATE_STEPS = [
 
 
 def _kill_the_server_during(
-    server: LinuxTestServer, step: str, make_request: Callable[[], Any]
+    server: LinuxTestServer,
+    step: str,
+    make_request: Callable[[], Any],
+    going_on: str | None = None,
 ) -> None:
     """Send ``make_request()``'s request, SIGSTOP ``step`` once the server runs
-    it, kill the server and start the next one, then let the step go on: the
-    next server must leave nothing behind and no container."""
+    it (also once it has answered, in the script ``going_on`` that goes on
+    after the answer), kill the server and start the next one,
+    then let the step go on: the next server must leave nothing behind and no
+    container."""
     before = _snapshot(server)
     # A quick step (a mkdir, a firewall rule) can end between two looks at
     # /proc: try again from nothing, often enough that a loaded machine still
@@ -135,7 +147,7 @@ def _kill_the_server_during(
         request = make_request()
         with raw_connection(server) as sock:
             sock.sendall(request_to_wire(request))
-            victim = catch_step(server, sock, step)
+            victim = catch_step(server, sock, step, going_on)
             if victim is not None:
                 server.kill()
                 break
@@ -146,6 +158,9 @@ def _kill_the_server_during(
     else:
         pytest.fail(f"never caught the server running {step}")
     server.start()
+    if going_on is not None:
+        # Not left to the dead server's script: the next one finished the work.
+        assert not alive(victim), f"the next server left the stopped {step} running"
     with contextlib.suppress(ProcessLookupError):
         os.kill(victim, signal.SIGCONT)
     wait_until(lambda: not alive(victim), f"the stopped {step} to end")
@@ -163,12 +178,17 @@ def test_server_killed_during_create(server: LinuxTestServer, step: str) -> None
 
 
 CHANGES = [
-    ("destroy", "disk.sh destroy"),
     ("destroy", "destroy.sh"),
-    ("destroy", "net.sh teardown"),
+    ("destroy", "ip link delete"),
     ("net_in", "net.sh in"),
     ("limit_disk", "disk.sh limit"),
 ]
+
+#: What a destroy does after its answer (``destroy.sh`` goes on in the
+#: depot's ``.trash``), each caught by the program it runs: the firewall
+#: (``net.sh teardown``, sourced), the cgroups, the disk image (``disk.sh
+#: destroy``, sourced) and the directory.
+DESTROY_AFTER_ANSWER = ["iptables-restore", "rmdir", "rm -f --", "rm -rf"]
 
 
 @pytest.mark.parametrize(("request_kind", "step"), CHANGES)
@@ -189,6 +209,19 @@ def test_server_killed_during_a_change(
         }[request_kind]
 
     _kill_the_server_during(server, step, change_of_a_new_container)
+
+
+@pytest.mark.parametrize("step", DESTROY_AFTER_ANSWER)
+def test_server_killed_after_a_destroy_answered(server: LinuxTestServer, step: str) -> None:
+    """The server dies after answering a destroy, while the rest of it goes
+    on: the next server finishes it (from the depot's ``.trash``) and
+    nothing is left, the stopped step let go on afterwards included."""
+
+    def destroy_of_a_new_container() -> DestroyRequest:
+        with server.client() as client:
+            return DestroyRequest(handle=client.create(timeout=TIMEOUT).handle)
+
+    _kill_the_server_during(server, step, destroy_of_a_new_container, going_on="destroy.sh")
 
 
 def test_server_killed_during_a_job(server: LinuxTestServer) -> None:

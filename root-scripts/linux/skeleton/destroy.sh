@@ -5,6 +5,11 @@
 #
 #   ./destroy.sh
 #
+# Once every process is dead and the veth is gone (nothing reaches the
+# container's address), it calls destroy_torn_down when the root destroy.sh
+# that sources it defines one (the server answers Destroy there); the
+# firewall and the cgroups go after that.
+#
 # Each step is idempotent, so destroy.sh also cleans up after a start that
 # failed part way, and can be run again after a failure.
 set -o nounset -o errexit -o pipefail
@@ -34,10 +39,15 @@ delete_veth() {
   ! has_link "$network_host_iface" || fail "destroy: network" "cannot delete $network_host_iface"
 }
 
-# The firewall and the ifb belong to the networking part (net.sh).
+# The firewall and the ifb belong to the networking part (net.sh), sourced
+# in a subshell (a fork instead of a bash start): it finds its directory by
+# BASH_SOURCE, as this skeleton's copy does. Run as a background job, whose
+# status is waited for: not tested with || here, which would turn errexit
+# off inside it.
 teardown_firewall() {
   if [[ -x ./net.sh ]]; then
-    ./net.sh teardown || fail "destroy: network" "net.sh teardown failed"
+    # shellcheck source=net.sh
+    ( source ./net.sh teardown )
   fi
 }
 
@@ -101,14 +111,18 @@ remove_cgroups() {
   fail "destroy: cgroups" "cannot remove ${left[*]}"
 }
 
-# The veth and the firewall go meanwhile: nothing below touches them.
+# The veth goes meanwhile with the kill: nothing below touches it.
 delete_veth &
 veth=$!
+kill_processes
+wait "$veth" || fail "destroy: network" "cannot delete $network_host_iface"
+# Every process dead, the container's address unreachable: what the answer
+# to Destroy says. The rest goes after it (the subnet, the ports and the uid
+# return to the server's pools only once this script has ended).
+if declare -F destroy_torn_down >/dev/null; then destroy_torn_down; fi
 teardown_firewall &
 firewall=$!
-kill_processes
 remove_cgroups
-wait "$veth" || fail "destroy: network" "cannot delete $network_host_iface"
 wait "$firewall" || fail "destroy: network" "firewall teardown failed"
 # The root destroy.sh removes the whole directory next (DESTROY_REMOVES_DIRECTORY).
 [[ -n ${DESTROY_REMOVES_DIRECTORY:-} || ! -e run/init.pid ]] || rm -f run/init.pid

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,9 +92,11 @@ class _ScriptRun:
     """One script: its output collected (bounded), its end awaited."""
 
     def __init__(self, argv: tuple[str, ...], env: dict[str, str], stdin: bytes | None,
-                 max_output: int, reactor: Any) -> None:  # fmt: skip
+                 max_output: int, reactor: Any, *,
+                 on_stdout: Callable[[bytes], None] | None = None) -> None:  # fmt: skip
         self.argv = argv
         self.max_output = max_output
+        self.on_stdout = on_stdout
         self.out: list[bytes] = []
         self.err: list[bytes] = []
         self.size = 0
@@ -115,7 +117,7 @@ class _ScriptRun:
             for fd in (out_write, err_write, in_read):
                 if fd is not None:
                     os.close(fd)
-        PipeReader(reactor, out_read, lambda data: self._collect(self.out, data), self._eof)
+        PipeReader(reactor, out_read, self._stdout, self._eof)
         PipeReader(reactor, err_read, lambda data: self._collect(self.err, data), self._eof)
         if in_write is not None:
             PipeWriter(reactor, in_write, stdin or b"")
@@ -130,6 +132,11 @@ class _ScriptRun:
         # As a shell says it: 127, and why on stderr.
         self.err.append(str(failure.value).encode())
         self._exited(127)
+
+    def _stdout(self, data: bytes) -> None:
+        self._collect(self.out, data)
+        if self.on_stdout is not None:
+            self.on_stdout(data)
 
     def _collect(self, into: list[bytes], data: bytes) -> None:
         if self.exceeded:
@@ -166,14 +173,19 @@ def run_script(
     max_output: int = DEFAULT_MAX_OUTPUT,
     check: bool = True,
     reactor: Any = None,
+    on_stdout: Callable[[bytes], None] | None = None,
 ) -> defer.Deferred[ScriptResult]:
     """Run ``argv`` to completion with the server's environment plus ``env``.
 
     With ``check`` (the default) the Deferred fails with ``ScriptError`` when
     the command exits non-zero or prints more than ``max_output`` bytes.
+    ``on_stdout`` is given the output as it comes (a script that says when a
+    step is done before its end).
     """
     args = tuple(str(a) for a in argv)
-    run = _ScriptRun(args, _environment(env), stdin, max_output, _reactor(reactor))
+    run = _ScriptRun(
+        args, _environment(env), stdin, max_output, _reactor(reactor), on_stdout=on_stdout
+    )
 
     def finished(result: ScriptResult) -> ScriptResult:
         if run.exceeded:

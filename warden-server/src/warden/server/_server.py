@@ -181,6 +181,10 @@ class Server:
         for container in list(self.registry):
             container.flush_snapshot()
         await self.warm_pool.close(self.config.server.container_pool_destroy_on_shutdown)
+        # Destroys already answered: their last part (firewall, cgroups, files).
+        finishing = list(self.context.finishing_destroys)
+        if finishing:
+            await defer.DeferredList(finishing, consumeErrors=True)
 
     def _write_pidfile(self, path: str) -> None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -218,6 +222,13 @@ class Server:
         highest_job = 0
         # A dead server's create.sh that has not made its directory yet.
         await kill_processes(lambda: processes_of_missing_entries(depot), self.reactor, depot)
+        # Destroys a dead server had answered but not finished.
+        trash = context.trash_path
+        os.makedirs(trash, exist_ok=True)
+        for name in sorted(os.listdir(trash)):
+            path = os.path.join(trash, name)
+            self.log.info("Finishing the destroy of: {path}", path=path)
+            await self._destroy_found(self.container_class.leftover(context, path))
         for name in sorted(os.listdir(depot)):
             path = os.path.join(depot, name)
             if name.startswith(".") or name == "tmp" or not os.path.isdir(path):

@@ -617,11 +617,33 @@ def host_processes(server: LinuxTestServer) -> set[tuple[int, str]]:
     return found
 
 
+def destroys_finished(server: LinuxTestServer) -> bool:
+    """Whether every destroy this server answered has finished its last part
+    (after the answer: the firewall, the cgroups, the disk layer and the
+    directory, moved into the depot's ``.trash``): the trash is empty and no
+    process works there."""
+    trash = Path(server.depot) / ".trash"
+    with contextlib.suppress(FileNotFoundError):
+        if any(trash.iterdir()):
+            return False
+    return not any(str(trash) in cmdline for _, cmdline in host_processes(server))
+
+
+def wait_for_destroys(server: LinuxTestServer, timeout: float = REQUEST_TIMEOUT) -> None:
+    """Wait until ``destroys_finished``: a destroyed container leaves nothing
+    once then."""
+    wait_until(lambda: destroys_finished(server), timeout, "the destroys to finish")
+
+
 def host_snapshot(server: LinuxTestServer) -> dict[str, Any]:
     """What this server's containers could leave on the host: mounts, cgroups,
     links, routes and firewall rules of its namespace, loop devices, processes,
-    depot entries. Compare two snapshots to find a leak."""
+    depot entries (the trash's too). Compare two snapshots to find a leak.
+    Destroys answered are let finish first (for a while: what is still left
+    then shows in the snapshot)."""
     assert server.netns is not None
+    with contextlib.suppress(AssertionError):
+        wait_for_destroys(server, timeout=30.0)
     mountinfo = Path("/proc/self/mountinfo").read_text().splitlines()
     cgroups = []
     for top in server.cgroup_parents():
@@ -645,4 +667,12 @@ def host_snapshot(server: LinuxTestServer) -> dict[str, Any]:
         "loops": [line for line in loops.splitlines() if str(server.base) in line],
         "processes": host_processes(server),
         "depot": sorted(n for n in os.listdir(server.depot) if not n.startswith(".")),
+        "trash": sorted(_entries(Path(server.depot) / ".trash")),
     }
+
+
+def _entries(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []

@@ -36,6 +36,10 @@ __all__ = [
 #: The original's answer for a handle that names no container.
 UNKNOWN_HANDLE = "unknown handle"
 
+#: The depot's entry for destroyed containers' directories whose destroy is
+#: finishing (``ContainerContext.trash_path``).
+TRASH = ".trash"
+
 
 class Peer(Protocol):
     """A client connection, as containers see it.
@@ -71,8 +75,10 @@ class ScriptRunner(Protocol):
         max_output: int = DEFAULT_MAX_OUTPUT,
         check: bool = True,
         reactor: Any = None,
+        on_stdout: Callable[[bytes], None] | None = None,
     ) -> defer.Deferred[ScriptResult]:
-        """Run ``argv`` to its end (``ScriptError`` on failure when ``check``)."""
+        """Run ``argv`` to its end (``ScriptError`` on failure when ``check``);
+        ``on_stdout`` is given its output as it comes."""
 
 
 class Named(Protocol):
@@ -184,15 +190,26 @@ class ContainerContext:
     run_script: ScriptRunner = field(default=run_script)
     #: Called when the OOM killer acts in a container (the server's metrics).
     count_oom: Callable[[], None] = lambda: None
+    #: Destroys answered whose last part (``Container.begin_destroy``'s
+    #: Deferred) is still running: a clean exit waits for them.
+    finishing_destroys: set[defer.Deferred[None]] = field(default_factory=set)
 
     @property
     def depot_path(self) -> str:
         """``server.container_depot_path``."""
         return self.config.server.container_depot_path
 
+    @property
+    def trash_path(self) -> str:
+        """``<depot>/.trash``: destroyed containers' directories while their
+        destroy finishes after its answer (a dot entry: not a container)."""
+        return os.path.join(self.depot_path, TRASH)
+
     def new_container_id(self) -> str:
-        """An id not used by any directory in the depot."""
+        """An id not used by any directory in the depot or its trash."""
         while True:
             container_id = self.container_ids.next()
-            if not os.path.exists(os.path.join(self.depot_path, container_id)):
+            if not os.path.exists(
+                os.path.join(self.depot_path, container_id)
+            ) and not os.path.exists(os.path.join(self.trash_path, container_id)):
                 return container_id

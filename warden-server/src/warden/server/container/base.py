@@ -24,6 +24,11 @@ A backend subclasses ``Container``, sets ``backend_name`` (its folder under
     Remove every process and file of the container. Must also work for a
     container known only by ``container_id``/``container_path`` (a leftover
     found at start without a snapshot).
+``async begin_destroy() -> Deferred[None]`` (optional)
+    What Destroy waits for before its answer: every process dead, the
+    network unreachable. Returns a Deferred fired when the rest is gone too
+    (the default: ``do_destroy``, then one already fired). The subnet, the
+    ports and the uid go back to the pools only when it fires.
 ``job_command(job: Job) -> tuple[Sequence[str], Mapping[str, str]]`` (sync)
     How to start the job wrapper: argv, and environment added to
     ``job.env`` (which already holds ``JOB_DIR``, ``DISCARD_OUTPUT``, ``LANG``
@@ -346,18 +351,47 @@ class Container:
 
     def release_resources(self) -> None:
         """Give back to the pools what this object acquired (only that)."""
+        self._release(self._acquired)
+
+    def _release(self, acquired: dict[str, Any]) -> None:
         context = self.context
-        network = self._acquired.pop("network", None)
+        network = acquired.pop("network", None)
         if network is not None:
             context.network_pool.release(network)
-        uid = self._acquired.pop("uid", None)
+        uid = acquired.pop("uid", None)
         if uid is not None:
             context.uid_pool.release(uid)
-        for port in self._acquired.pop("ports", []):
+        for port in acquired.pop("ports", []):
             context.port_pool.release(port)
-        handle = self._acquired.pop("handle", None)
+        handle = acquired.pop("handle", None)
         if handle is not None:
             context.registry.release(handle)
+
+    def _release_when_finished(self, finished: defer.Deferred[None]) -> None:
+        """The handle now (it names nothing on the host); the subnet, the
+        ports and the uid once the destroy's last part has ended, so that a
+        new container never meets what is left of this one (its firewall
+        rules, its files). Should that part fail, they stay taken: the next
+        server's start removes what is left."""
+        held, self._acquired = self._acquired, {}
+        handle = held.pop("handle", None)
+        if handle is not None:
+            self.context.registry.release(handle)
+        pending = self.context.finishing_destroys
+
+        def done(result: object) -> None:
+            pending.discard(finished)
+            if isinstance(result, Failure):
+                self.log.error(
+                    "destroy did not finish; its subnet, ports and uid stay taken "
+                    "until the next start removes what is left: {e}",
+                    e=result.getErrorMessage(), handle=self.handle,
+                )  # fmt: skip
+                return
+            self._release(held)
+
+        pending.add(finished)
+        finished.addBoth(done)
 
     def acquire_port(self) -> int:
         """A host port from the pool, owned by this container until destroy."""
@@ -383,8 +417,14 @@ class Container:
         stdin: bytes | None = None,
         max_output: int = DEFAULT_MAX_OUTPUT,
         check: bool = True,
+        on_stdout: Callable[[bytes], None] | None = None,
     ) -> defer.Deferred[ScriptResult]:
         """Run a host command through the one funnel (the context's, ``_scripts.run_script``)."""
+        if on_stdout is not None:
+            return self.context.run_script(
+                argv, env=env, stdin=stdin, max_output=max_output, check=check,
+                reactor=self.context.reactor, on_stdout=on_stdout,
+            )  # fmt: skip
         return self.context.run_script(
             argv, env=env, stdin=stdin, max_output=max_output, check=check,
             reactor=self.context.reactor,
@@ -630,14 +670,14 @@ class Container:
         # a container half torn down.
         self.delete_snapshot()
         try:
-            await self.do_destroy()
+            finished = await self.begin_destroy()
         finally:
             self._destroying = False
         if self._snapshot_retry is not None and self._snapshot_retry.active():
             self._snapshot_retry.cancel()
         self._snapshot_retry = None
         self._cancel_snapshot_soon()
-        self.release_resources()
+        self._release_when_finished(finished)
         self.state = State.DESTROYED
         self.context.registry.unregister(self)
         self.cancel_grace_timer()
@@ -1066,6 +1106,12 @@ class Container:
 
     async def do_destroy(self) -> None:
         raise WardenError("not implemented")
+
+    async def begin_destroy(self) -> defer.Deferred[None]:
+        """Destroy up to what its answer promises; the Deferred returned fires
+        when the rest is gone too (see the module docstring)."""
+        await self.do_destroy()
+        return defer.succeed(None)
 
     def job_command(self, job: Job) -> tuple[Sequence[str], Mapping[str, str]]:
         raise WardenError("not implemented")

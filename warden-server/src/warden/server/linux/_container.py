@@ -49,6 +49,7 @@ from pathlib import Path
 from google.protobuf.message import Message
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from warden.protocol import (
     CopyInRequest,
@@ -91,6 +92,16 @@ __all__ = ["INIT_DIED", "LinuxContainer"]
 
 #: The event of a container whose init died while the server ran.
 INIT_DIED = "container init died"
+
+#: What ``destroy.sh`` prints once the processes are dead and the veth gone.
+TORN_DOWN = b"torn-down\n"
+
+
+def _moved(value: str, old: str, new: str) -> str:
+    """``value`` with the directory ``old`` it may lie in replaced by ``new``."""
+    if value == old or value.startswith(old + os.sep):
+        return new + value[len(old) :]
+    return value
 
 
 #: create.sh's last line on stderr when its disk step (disk.sh create) failed.
@@ -333,14 +344,65 @@ class LinuxContainer(Container):
             return False
 
     async def do_destroy(self) -> None:
+        await (await self.begin_destroy())
+
+    async def begin_destroy(self) -> defer.Deferred[None]:
+        """Run ``destroy.sh`` until it prints ``torn-down`` (every process
+        dead, the veth gone); the Deferred returned fires at its end (the
+        firewall, the cgroups, the disk layer and the directory gone)."""
         self._unwatch_init()
-        # The loop image's disk.sh destroy runs from destroy.sh, meanwhile with
-        # the kill and before the directory goes: its bash start and its work
-        # overlap the init's end instead of coming before it.
+        # The loop image's disk.sh destroy runs from destroy.sh, sourced there
+        # once the processes are dead and before the directory goes.
         env = self.limits.destroy_by_script()
         if env is None:
             await self.limits.destroy()
-        await self.run_script([self._script("destroy.sh"), self.container_path], env=env)
+        path = self._move_to_trash()
+        if env is not None and path != self.container_path:
+            env = {key: _moved(value, self.container_path, path) for key, value in env.items()}
+        torn_down: defer.Deferred[None] = defer.Deferred()
+        seen = bytearray()
+
+        def output(data: bytes) -> None:
+            seen.extend(data)
+            if not torn_down.called and TORN_DOWN in seen:
+                torn_down.callback(None)
+
+        def ended(result: object) -> object:
+            if not torn_down.called:
+                if isinstance(result, Failure):
+                    torn_down.errback(result)  # the destroy failed: it says why
+                    return None
+                torn_down.callback(None)
+            return result
+
+        finished = self.run_script(
+            [self._script("destroy.sh"), path], env=env, on_stdout=output
+        ).addBoth(ended)
+        await torn_down
+        return finished.addCallback(lambda _: None)
+
+    def _move_to_trash(self) -> str:
+        """The directory moved into the depot's ``.trash`` (a rename), where
+        its destroy finishes after the answer; where it is now when it cannot
+        be moved (gone, or a name taken there)."""
+        path = self.container_path
+        trash = self.context.trash_path
+        if os.path.dirname(os.path.abspath(path)) == os.path.abspath(trash):
+            return path  # a leftover found there at start
+        target = os.path.join(trash, os.path.basename(path))
+        for attempt in (1, 2):
+            try:
+                os.rename(path, target)
+                return target
+            except FileNotFoundError:
+                if attempt == 2 or not os.path.isdir(path):
+                    return path
+                with contextlib.suppress(OSError):
+                    os.makedirs(trash, exist_ok=True)  # the server makes it at start
+            except OSError as error:
+                self.log.warn("destroying {path} in place: {e}", path=path, e=error)
+                break
+        return path
 
     # -- limits and statistics --
 
