@@ -15,6 +15,7 @@ from typing import Any
 
 from warden.client import Client
 from warden.server.linux.cgroups import UNLIMITED, shares_to_weight
+from warden.server.testing import wait_for_destroys
 
 from .conftest import TIMEOUT, ContainerFactory, LinuxServer, container_id, init_pid, output, run
 
@@ -64,6 +65,7 @@ def test_create_run_destroy(server: LinuxServer, client: Client) -> None:
     assert member_line in own, (member_line, own)
     assert output(client, handle, "echo $((6 * 7))") == "42\n"
     client.destroy(handle, timeout=TIMEOUT)
+    wait_for_destroys(server)  # the cgroups go after the answer
     assert not any(d.exists() for d in dirs.dirs)
 
 
@@ -136,6 +138,7 @@ def test_stop_freezes_signals_and_thaws(
     else:
         assert (directory / "freezer.state").read_text().strip() == "THAWED"
     client.destroy(handle, timeout=TIMEOUT)
+    wait_for_destroys(server)  # the cgroups go after the answer
     assert not directory.exists()
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import CreateRequest
-from warden.server.testing import wait_until
+from warden.server.testing import wait_for_destroys, wait_until
 
 from .conftest import (
     TIMEOUT,
@@ -36,11 +36,19 @@ def test_create_info_destroy(server: LinuxServer, client: Client) -> None:
     assert len(path.name) == 11 and handle == path.name
     assert handle in client.list().handles
     assert server.cgroup_dir("freezer", path.name).is_dir()
+    init = init_pid(server, client, handle)
 
     client.destroy(handle, timeout=TIMEOUT)
+    # What the answer says: the processes dead, the network unreachable (the
+    # host's end of the veth gone), gone from the depot and from List.
+    assert not _alive(init)
+    assert not any(link.startswith(f"w-{path.name}-") for link in _links(server))
     assert not path.exists()
-    assert not server.cgroup_dir("freezer", path.name).exists()
     assert handle not in client.list().handles
+    # The rest (firewall, cgroups, files) once the destroy has finished.
+    wait_for_destroys(server)
+    assert not server.cgroup_dir("freezer", path.name).exists()
+    assert not (server.depot / ".trash" / path.name).exists()
     with pytest.raises(ServerError, match="unknown handle"):
         client.info(handle)
 
@@ -184,6 +192,14 @@ def test_create_failing_part_way_leaves_nothing(
     # And the pools got their resources back: the next create works.
     handle = client.create(timeout=TIMEOUT).handle
     client.destroy(handle, timeout=TIMEOUT)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _links(server: LinuxServer) -> list[str]:

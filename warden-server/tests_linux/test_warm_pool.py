@@ -21,6 +21,7 @@ from warden.server.testing import (
     init_pid,
     output,
     sh,
+    wait_for_destroys,
     wait_until,
 )
 
@@ -84,6 +85,7 @@ def test_a_create_from_the_pool_is_a_working_container(pool_server: LinuxTestSer
         assert cid not in refilled
         client.destroy(handle, timeout=REQUEST_TIMEOUT)
     assert not (pool_server.depot / cid).exists()
+    wait_for_destroys(pool_server)  # the cgroups go after the answer
     assert not pool_server.cgroup_dir("memory", cid).exists()
 
 

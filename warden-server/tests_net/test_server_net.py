@@ -17,6 +17,7 @@ from _server import PORT_POOL_START, TIMEOUT, ContainerNetns, NetServer, build_r
 
 from warden.client import Client, ServerError
 from warden.protocol import NetOutRequest
+from warden.server.testing import wait_for_destroys
 
 UNLIMITED = 0xFFFFFFFF
 
@@ -275,6 +276,7 @@ def test_destroy_and_twenty_cycles_leave_the_namespace_as_before(
                 client.limit_bandwidth(handle, 1_000_000, 10_000, timeout=TIMEOUT)
             assert world.host.state() != before
             client.destroy(handle, timeout=TIMEOUT)
+            wait_for_destroys(server)  # the firewall and the ifb go after the answer
             assert world.host.state() == before, f"cycle {cycle}"
 
 

@@ -234,6 +234,8 @@ class Container:
         self._destroying = False
         #: A Destroy is under way: to clients the container is already gone.
         self.being_destroyed = False
+        #: Fired once the last destroy's last part has ended (failed or not).
+        self.destroy_finished: defer.Deferred[None] = defer.succeed(None)
         #: Idle in the warm pool (``_warm_pool.py``): made in advance, in no
         #: registry, without a handle of its own until a Create takes it.
         self.pooled = False
@@ -378,6 +380,7 @@ class Container:
         if handle is not None:
             self.context.registry.release(handle)
         pending = self.context.finishing_destroys
+        self.destroy_finished = defer.Deferred()
 
         def done(result: object) -> None:
             pending.discard(finished)
@@ -387,8 +390,9 @@ class Container:
                     "until the next start removes what is left: {e}",
                     e=result.getErrorMessage(), handle=self.handle,
                 )  # fmt: skip
-                return
-            self._release(held)
+            else:
+                self._release(held)
+            self.destroy_finished.callback(None)
 
         pending.add(finished)
         finished.addBoth(done)
@@ -576,6 +580,9 @@ class Container:
             self.log.warn("create failed, destroying: {error}", error=error, handle=self.handle)
             try:
                 await self.dispatch(DestroyRequest(handle=self.handle))
+                # Its error answered once nothing is left (not at Destroy's own
+                # answer): a client may look at once.
+                await self.destroy_finished
             except Exception as cleanup:
                 self.log.error("cleanup after failed create: {e}", e=cleanup, handle=self.handle)
             self.release_resources()
