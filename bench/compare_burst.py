@@ -7,8 +7,9 @@ Each round runs ``linux_bench.floor_concurrent`` and then
 from this checkout (each in a private network namespace, on the default
 configuration): COUNT creates at once (default 100), one connection each,
 with pings on another connection meanwhile, then their destroys. Prints per
-round the wall time of the creates and of the destroys (s) and the pings'
-p99 (ms). Like ``compare_bench.py``, not part of ``make bench``; the other
+round the wall time of the creates and of the destroys (s; in brackets,
+until the destroys had also finished what goes on after their answers) and
+the pings' p99 (ms). Like ``compare_bench.py``, not part of ``make bench``; the other
 checkout needs its helpers built.
 """
 
@@ -31,6 +32,7 @@ def main() -> None:
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     wall = f"{count} concurrent creates: wall"
     destroys = f"{count} concurrent destroys: wall"
+    finished = f"{count} concurrent destroys: finished"
     ping = f"ping p99 on another connection during {count} creates at once"
     got: dict[str, dict[str, list[float]]] = {"floor": {}, "other": {}, "this": {}}
     with private_netns() as netns_a, private_netns() as netns_b, \
@@ -48,6 +50,8 @@ def main() -> None:
                     got[name].setdefault(figure, []).extend(values)
                 line = (f"round {round_}  {name:5}  creates {figures[wall][0]:7.2f} s"
                         f"  destroys {figures[destroys][0]:7.2f} s")  # fmt: skip
+                if finished in figures:
+                    line += f"  (finished {figures[finished][0]:5.2f} s)"
                 if ping in figures:
                     line += f"  ping p99 {figures[ping][0]:8.2f} ms"
                 print(line, flush=True)
@@ -55,6 +59,8 @@ def main() -> None:
     for name, figures in got.items():
         line = (f"{name:5}  creates {statistics.median(figures[wall]):7.2f} s"
                 f"  destroys {statistics.median(figures[destroys]):7.2f} s")  # fmt: skip
+        if finished in figures:
+            line += f"  (finished {statistics.median(figures[finished]):5.2f} s)"
         if ping in figures:
             line += f"  ping p99 {statistics.median(figures[ping]):8.2f} ms"
         print(line)

@@ -6,7 +6,8 @@ In every cycle each side creates a container and destroys it (the floor's
 ``floor/create.sh`` and ``floor/destroy.sh``, crun's when it is installed,
 then a server of the other checkout and one of this checkout, each in a
 private network namespace on the default configuration), so all of them see
-the same load of a shared machine. Prints min, median and p95 (ms) and the
+the same load of a shared machine (what a destroy does after its answer is
+let finish, untimed, before the next step). Prints min, median and p95 (ms) and the
 ratio of each median to the floor's and to crun's. Like ``compare_bench.py``,
 not part of ``make bench``; the other checkout needs its helpers built.
 """
@@ -25,7 +26,7 @@ from _netns import private_netns
 from _report import summarize
 from _server import REPO, BenchServer
 from floor_bench import Floor
-from linux_bench import CrunSide, FloorSide, WardenSide
+from linux_bench import CrunSide, FloorSide, WardenSide, destroys_finished
 
 
 def main() -> None:
@@ -37,8 +38,10 @@ def main() -> None:
         sides: dict[str, Any] = {"floor": FloorSide(stack.enter_context(Floor()))}
         if crun_bench.available():
             sides["crun"] = CrunSide(stack.enter_context(crun_bench.Crun()))
+        servers: dict[str, BenchServer] = {}
         for name, netns, repo in (("other", netns_a, other), ("this", netns_b, REPO)):
-            client = stack.enter_context(BenchServer(netns, repo)).client()
+            servers[name] = stack.enter_context(BenchServer(netns, repo))
+            client = servers[name].client()
             stack.callback(client.disconnect)
             sides[name] = WardenSide(client)
         samples: dict[str, dict[str, list[float]]] = {
@@ -57,6 +60,8 @@ def main() -> None:
             for name, side in sides.items():
                 handle = timed(samples[name]["create"], side.create)
                 timed(samples[name]["destroy"], side.destroy, handle)
+                if name in servers:  # what goes on after the answer, untimed
+                    destroys_finished(servers[name], time.perf_counter())
     print(f"this = {REPO}, other = {other}, {cycles} cycles")
     for figure in ("create", "destroy"):
         floor = summarize(samples["floor"][figure])["median"]

@@ -274,6 +274,16 @@ def destroys_at_once(server: BenchServer, handles: list[str], pool: ThreadPoolEx
     return time.perf_counter() - start
 
 
+def destroys_finished(server: BenchServer, since: float) -> float:
+    """Seconds from ``since`` until the destroys answered have finished their
+    last part (the depot's ``.trash``, where a destroy goes on after its
+    answer, empty); at once for a server without one."""
+    trash = server.depot / ".trash"
+    while trash.is_dir() and any(trash.iterdir()):
+        time.sleep(0.01)
+    return time.perf_counter() - since
+
+
 def concurrent(server: BenchServer, count: int) -> Samples:
     """``count`` creates at once, one connection each: wall (s), latencies (ms), failures."""
     pings: list[float] = []
@@ -293,12 +303,15 @@ def concurrent(server: BenchServer, count: int) -> Samples:
         burst_over.set()
         pinger.result()
         handles = [h for h, _ in made]
+        start = time.perf_counter()
         destroy_wall = destroys_at_once(server, handles, pool)
+        finished = destroys_finished(server, start)
     return {
         f"{count} concurrent creates: wall": [wall],
         f"{count} concurrent creates: failures": [float(count - len(handles))],
         f"{count} concurrent creates: each": [ms for _, ms in made],
         f"{count} concurrent destroys: wall": [destroy_wall],
+        f"{count} concurrent destroys: finished": [finished],
         f"ping p99 on another connection during {count} creates at once": [_p99(pings)],
     }
 
