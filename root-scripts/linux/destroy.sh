@@ -56,8 +56,9 @@ fi
 if [[ -n ${DISK_SCRIPT:-} && -n ${DISK_IMAGE:-} ]]; then
   # A background job waited for: errexit stays on inside it (a subshell
   # tested with || would run with it off).
+  # The image goes with the directory below (one rm fewer).
   # shellcheck source=disk.sh
-  ( source "$DISK_SCRIPT" destroy ) &
+  ( DISK_REMOVED_WITH=$target; source "$DISK_SCRIPT" destroy ) &
   wait "$!" || fail destroy "disk.sh destroy failed"
 fi
 

@@ -186,9 +186,9 @@ CHANGES = [
 
 #: What a destroy does after its answer (``destroy.sh`` goes on in the
 #: depot's ``.trash``), each caught by the program it runs: the firewall
-#: (``net.sh teardown``, sourced), the cgroups, the disk image (``disk.sh
-#: destroy``, sourced) and the directory.
-DESTROY_AFTER_ANSWER = ["iptables-restore", "rmdir", "rm -f --", "rm -rf"]
+#: (``net.sh teardown``, sourced), the cgroups, and the directory (the disk
+#: image with it; ``disk.sh destroy``, sourced, runs just before).
+DESTROY_AFTER_ANSWER = ["iptables-restore", "rmdir", "rm -rf"]
 
 
 @pytest.mark.parametrize(("request_kind", "step"), CHANGES)

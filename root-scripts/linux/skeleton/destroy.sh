@@ -41,13 +41,13 @@ delete_veth() {
 
 # The firewall and the ifb belong to the networking part (net.sh), sourced
 # in a subshell (a fork instead of a bash start): it finds its directory by
-# BASH_SOURCE, as this skeleton's copy does. Run as a background job, whose
-# status is waited for: not tested with || here, which would turn errexit
-# off inside it.
+# BASH_SOURCE, as this skeleton's copy does. Run as a background job (a
+# subshell already: net.sh's definitions stay in it), whose status is
+# waited for; not tested with || here, which would turn errexit off in it.
 teardown_firewall() {
   if [[ -x ./net.sh ]]; then
     # shellcheck source=net.sh
-    ( source ./net.sh teardown )
+    source ./net.sh teardown
   fi
 }
 
