@@ -47,6 +47,8 @@
 #                     size and inode count), copied instead of running mkfs;
 #                     with no DISK_SEED files as well, nothing is mounted
 #   DISK_MOUNT        mount: where to mount; destroy: unmounted if mounted
+#   DISK_REMOVED_WITH destroy: a directory the caller removes next; the image
+#                     and its marker are not removed when they lie in it
 #   DISK_BYTES        limit: byte limit (0: none)
 #   DISK_BASE_BYTES, DISK_BASE_INODES
 #                     limit: what the empty layout uses (create prints them)
