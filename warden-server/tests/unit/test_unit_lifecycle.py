@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from twisted.internet import defer
 
 from warden.protocol import (
     CopyOutRequest,
@@ -174,3 +175,52 @@ def test_an_exhausted_pool_fails_create_and_frees_what_it_took(
     with pytest.raises(WardenError, match="unknown handle"):
         context.registry.get("third")
     context.registry.reserve("third")  # the reservation was given back
+
+
+class FinishingLater(InsecureContainer):
+    """A backend whose destroy answers before its last part (as Linux's)."""
+
+    rest: defer.Deferred[None]
+
+    async def begin_destroy(self) -> defer.Deferred[None]:
+        await self.do_destroy()
+        self.rest = defer.Deferred()
+        return self.rest
+
+
+def test_the_pools_get_a_destroyed_containers_resources_once_its_destroy_finished(
+    context: ContainerContext, scripts: RecordingScripts
+) -> None:
+    free_networks, free_uids = len(context.network_pool), len(context.uid_pool)
+    container = FinishingLater(context)
+    result_of(container.dispatch(CreateRequest(handle="one")))
+    port = container.acquire_port()
+    result_of(container.dispatch(DestroyRequest(handle="one")))
+    # Answered: gone from the registry, its handle free, its subnet, port and
+    # uid still taken while the rest of it goes.
+    assert container.state is State.DESTROYED
+    assert context.registry.handles() == []
+    context.registry.reserve("one")
+    context.registry.release("one")
+    assert (len(context.network_pool), len(context.uid_pool)) == (free_networks - 1, free_uids - 1)
+    assert port not in context.port_pool
+    assert context.finishing_destroys == {container.rest}
+    container.rest.callback(None)
+    assert (len(context.network_pool), len(context.uid_pool)) == (free_networks, free_uids)
+    assert port in context.port_pool
+    assert context.finishing_destroys == set()
+
+
+def test_a_destroy_that_does_not_finish_keeps_the_resources(
+    context: ContainerContext, scripts: RecordingScripts
+) -> None:
+    free_networks = len(context.network_pool)
+    container = FinishingLater(context)
+    result_of(container.dispatch(CreateRequest(handle="one")))
+    result_of(container.dispatch(DestroyRequest(handle="one")))
+    container.rest.errback(WardenError("cannot remove the cgroups"))
+    # Left for the next start, which removes what is left: never handed out
+    # while something of the old container may still use them.
+    assert len(context.network_pool) == free_networks - 1
+    assert context.finishing_destroys == set()
+    assert container.destroy_finished.called
