@@ -21,8 +21,9 @@ _supported = False
 
 #: How long the probe may take (seconds) before it is ended and the ballast chosen:
 #: a mount that hangs (a stuck loop device, a broken kernel module) must not hold
-#: the server's start for ever. The probe itself takes well under a second.
-PROBE_TIMEOUT = 30.0
+#: the server's start for ever. The probe takes well under a second here, some
+#: seconds in an emulated machine.
+PROBE_TIMEOUT = 120.0
 
 #: ``timeout``'s exit status when it ended the command.
 _TIMED_OUT = 124
