@@ -502,12 +502,17 @@ do_destroy() {
     # is bound to a file (of a size above zero, as every image is), where a
     # glob of /sys/block/loop* looks at every device ever made (loop devices
     # stay once made: 1,000 of them cost 10 ms of system time per destroy).
-    local major minor blocks name
-    while read -r major minor blocks name; do
-      [[ $name == loop* ]] || continue
+    # Read at once, not a line at a time: each line read seeks back, and
+    # each seek makes the kernel walk every block device again (100 bound
+    # devices among 1,000 made: 100 walks of 1,000 per destroy).
+    local table name
+    IFS= read -r -d '' table < /proc/partitions || true
+    while [[ $table == *' loop'* ]]; do
+      table=${table#*' loop'}
+      name=loop${table%%[!0-9]*}
       read -r device < "/sys/block/$name/loop/autoclear" 2>/dev/null || continue
       [[ $device == 1 ]] || manual+=("$name")
-    done < /proc/partitions
+    done
     if (( ${#manual[@]} > 0 )); then
       # A device still mounted somewhere is only marked autoclear by -d.
       for device in $(losetup -n -O NAME -j "$DISK_IMAGE"); do
