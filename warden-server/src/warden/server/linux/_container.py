@@ -395,7 +395,10 @@ class LinuxContainer(Container):
                 os.rename(path, target)
                 return target
             except FileNotFoundError:
-                if attempt == 2 or not os.path.isdir(path):
+                if not os.path.isdir(path):
+                    # Moved already by a destroy that failed before its answer.
+                    return target if os.path.isdir(target) else path
+                if attempt == 2:
                     return path
                 with contextlib.suppress(OSError):
                     os.makedirs(trash, exist_ok=True)  # the server makes it at start
