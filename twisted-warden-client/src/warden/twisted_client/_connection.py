@@ -32,6 +32,7 @@ from warden.protocol import (
     StreamOutResponse,
     StreamRequest,
     StreamResponse,
+    empty_response_wire,
     is_request,
     request_to_wire,
     response_class_for,
@@ -78,6 +79,8 @@ class _Pending:
     on_chunk: ChunkCallback | None = None  # set for a stream
     v1: bool = False
     chunk_error: Failure | None = field(default=None)
+    #: The expected response's frame with nothing set (not for a stream).
+    empty: bytes | None = None
 
 
 class WardenConnection(Protocol, DeferredRequestMethods):
@@ -158,6 +161,13 @@ class WardenConnection(Protocol, DeferredRequestMethods):
 
     def dataReceived(self, data: bytes) -> None:
         decoder = self._decoder
+        pending = self._pending
+        if pending and data == pending[0].empty and not decoder.buffered:
+            # Exactly the frame of the awaited response with nothing set (a
+            # Ping's): nothing to parse, the one request is answered.
+            head = pending.popleft()
+            head.deferred.callback(head.expected())
+            return
         decoder.feed(data)
         try:
             while (response := decoder.next_message()) is not None:
@@ -371,7 +381,9 @@ class WardenConnection(Protocol, DeferredRequestMethods):
             frame = request_to_wire(request)
         except ProtocolError:
             return defer.fail()
-        pending.expected = response_class_for(request)
+        pending.expected = expected = response_class_for(request)
+        if pending.on_chunk is None:
+            pending.empty = empty_response_wire(expected)
         self._pending.append(pending)
         transport = self._transport()
         sent = send_now(transport, frame)

@@ -23,6 +23,7 @@ from ._convert import ConversionError, convert_text, field_type_text
 from ._envelope import (
     MessageDecoder,
     decode_message,
+    empty_response_wire,
     encode_message,
     filtered_dict,
     request_to_wire,
@@ -159,6 +160,7 @@ __all__ = [
     "bulk_info_result",
     "convert_text",
     "decode_message",
+    "empty_response_wire",
     "encode_frame",
     "encode_message",
     "field_type_text",
