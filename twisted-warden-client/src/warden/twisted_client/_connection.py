@@ -66,6 +66,19 @@ def _ends_stream(response: Response) -> bool:
     return cast(StreamResponse, response).HasField("exit_status")
 
 
+#: Request class -> the response class that answers it and that response's
+#: frame with nothing set (None where that is not a valid response).
+_ANSWERS: dict[type[Any], tuple[type[Response], bytes | None]] = {}
+
+
+def _answer_for(cls: type[Any]) -> tuple[type[Response], bytes | None]:
+    answer = _ANSWERS.get(cls)
+    if answer is None:
+        expected = response_class_for(cls)
+        answer = _ANSWERS[cls] = (expected, empty_response_wire(expected))
+    return answer
+
+
 def _ignore(failure: Failure) -> None:
     """Swallow a failure already reported through another Deferred."""
 
@@ -381,11 +394,11 @@ class WardenConnection(Protocol, DeferredRequestMethods):
             frame = request_to_wire(request)
         except ProtocolError:
             return defer.fail()
-        pending.expected = expected = response_class_for(request)
+        pending.expected, empty = _answer_for(type(request))
         if pending.on_chunk is None:
-            pending.empty = empty_response_wire(expected)
+            pending.empty = empty
         self._pending.append(pending)
-        transport = self._transport()
+        transport: Any = self.transport
         sent = send_now(transport, frame)
         if sent < len(frame):
             transport.write(frame[sent:] if sent else frame)
