@@ -107,6 +107,7 @@ from ._messages import (
     StreamRequest,
     StreamResponse,
 )
+from ._stream_wire import stream_chunk_wire
 from ._tty import tty_size
 from ._types import (
     FIRST_EXTENSION_TYPE,
@@ -178,6 +179,7 @@ __all__ = [
     "response_class",
     "response_class_for",
     "response_to_wire",
+    "stream_chunk_wire",
     "to_dict",
     "type_name",
     "type_number",
