@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 from typing import Any
 
@@ -25,7 +24,7 @@ from warden.server._scripts import (
     spawn_detached,
 )
 from warden.server._spawn import PRIORITY_BOOST, raise_priority, start_spawner, stop_spawner
-from warden.server._spawner import _REPLY, LOST_STATUS, REPLIES_PER_TURN, Spawner
+from warden.server._spawner import LOST_STATUS
 
 #: glibc's posix_spawn leaves its two internal signals (32 and 33) ignored in
 #: the child (warden-exec resets them); every other signal is at its default.
@@ -244,25 +243,3 @@ def test_scripts_run_under_sched_batch_and_jobs_do_not(reactor_thread: Any) -> N
     process = spawn("/bin/cat", "/proc/self/stat")
     assert in_reactor(lambda: process.ended) == 0
     assert policy_of(process.stderr.decode()) == os.SCHED_OTHER
-
-
-def test_replies_are_taken_a_few_per_reactor_turn() -> None:
-    # A hundred creates get dozens of replies at once: each may resume a
-    # request, so one turn takes a few and the reactor comes back for the rest.
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    with ours, theirs:
-        ours.setblocking(False)
-        spawner = Spawner.__new__(Spawner)
-        spawner._socket = ours
-        spawner._buffer = bytearray(_REPLY.size)
-        seen: list[tuple[int, ...]] = []
-        spawner._replied = lambda *reply: seen.append(reply)  # type: ignore[method-assign]
-        for n in range(REPLIES_PER_TURN * 2 + 1):
-            theirs.send(_REPLY.pack(1, n, 100 + n, 0))
-        spawner.doRead()
-        assert [r[1] for r in seen] == list(range(REPLIES_PER_TURN))
-        spawner.doRead()
-        spawner.doRead()
-        assert [r[1] for r in seen] == list(range(REPLIES_PER_TURN * 2 + 1))
-        spawner.doRead()  # nothing left: returns at once
-        assert len(seen) == REPLIES_PER_TURN * 2 + 1

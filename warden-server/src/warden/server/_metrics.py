@@ -48,7 +48,7 @@ _BUCKETS: Final = (
 )  # fmt: skip
 #: The buckets' upper bounds, +Inf last, as ``Histogram`` keeps them.
 _BOUNDS: Final = (*_BUCKETS, INF)
-_BUCKET_LABELS: Final = tuple(floatToGoString(bound) for bound in _BOUNDS)  # type: ignore[no-untyped-call]
+_BUCKET_LABELS: Final = tuple(floatToGoString(bound) for bound in _BOUNDS)
 
 
 class PoolLike(Protocol):

@@ -10,7 +10,7 @@ process to start over a ``SOCK_SEQPACKET`` socket pair: argv, environment and
 flags in one message, stdin, stdout and stderr as ``SCM_RIGHTS``. It forks,
 the child execs, and its replies (started with a pid, failed with an errno,
 ended with a wait status) come back on the same socket, read on the reactor
-a few at a time (``REPLIES_PER_TURN``).
+a batch at a time.
 
 If the spawner dies, the server says so (an error in the log), fails what it
 had not started yet, follows the children it had started through pidfds (their
@@ -53,12 +53,6 @@ LOST_STATUS = 255
 #: The spawner's socket is its fd 3.
 _SERVER_FD = 3
 _SOCKET_BUFFER = 1 << 20
-#: Replies handled per reactor turn. Each may resume a request up to its next
-#: wait (a script ended: a create's next step, about a millisecond); during a
-#: hundred creates, dozens arrive at once and, taken in one turn, held a Ping
-#: on another connection for up to 100 ms. The rest stay in the socket, whose
-#: readiness brings the reactor back on its next turn, after what else is ready.
-REPLIES_PER_TURN = 4
 #: The spawner's request buffer (MAX_REQUEST in spawner.c).
 _MAX_REQUEST = 1 << 20
 
@@ -255,10 +249,8 @@ class Spawner:
         return "Spawner"
 
     def doRead(self) -> None:
-        # Replies are 16 bytes each, one per datagram: a few now, the rest on
-        # the next turns (see REPLIES_PER_TURN).
-        handled = 0
-        while self._socket is not None and handled < REPLIES_PER_TURN:
+        # Replies are 16 bytes each, one per datagram: read them all now.
+        while self._socket is not None:
             try:
                 size = self._socket.recv_into(self._buffer)
             except BlockingIOError:
@@ -270,7 +262,6 @@ class Spawner:
             if size != _REPLY.size:
                 self._lost()
                 return
-            handled += 1
             self._replied(*_REPLY.unpack_from(self._buffer))
 
     def doWrite(self) -> None:
