@@ -48,7 +48,8 @@ _BUCKETS: Final = (
 )  # fmt: skip
 #: The buckets' upper bounds, +Inf last, as ``Histogram`` keeps them.
 _BOUNDS: Final = (*_BUCKETS, INF)
-_BUCKET_LABELS: Final = tuple(floatToGoString(bound) for bound in _BOUNDS)
+#: Their ``le`` labels, formatted as ``Histogram`` formats them.
+_BUCKET_LABELS: Final = tuple(floatToGoString(b) for b in _BOUNDS)  # type: ignore[no-untyped-call]
 
 
 class PoolLike(Protocol):
