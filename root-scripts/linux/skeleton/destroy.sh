@@ -30,13 +30,20 @@ readonly KILL_TIMEOUT_MS=10000
 # kill (the kernel's unregistering takes tens of milliseconds of waiting):
 # should the namespace die first and the kernel take the veth meanwhile, the
 # link is just no longer there.
-delete_veth() {
-  local try
-  for try in 1 2; do
-    has_link "$network_host_iface" || return 0
-    ip link delete dev "$network_host_iface" 2>/dev/null && return 0
-  done
-  ! has_link "$network_host_iface" || fail "destroy: network" "cannot delete $network_host_iface"
+# The first try is started on its own (`ip` exec'd by the forked child: no
+# subshell of bash around it); should it fail with the link still there,
+# once more.
+start_veth_delete() {
+  veth=
+  has_link "$network_host_iface" || return 0
+  ip link delete dev "$network_host_iface" 2>/dev/null &
+  veth=$!
+}
+
+veth_deleted() {
+  [[ -z $veth ]] || wait "$veth" || ! has_link "$network_host_iface" \
+    || ip link delete dev "$network_host_iface" 2>/dev/null \
+    || ! has_link "$network_host_iface"
 }
 
 # The firewall and the ifb belong to the networking part (net.sh), sourced
@@ -112,10 +119,9 @@ remove_cgroups() {
 }
 
 # The veth goes meanwhile with the kill: nothing below touches it.
-delete_veth &
-veth=$!
+start_veth_delete
 kill_processes
-wait "$veth" || fail "destroy: network" "cannot delete $network_host_iface"
+veth_deleted || fail "destroy: network" "cannot delete $network_host_iface"
 # Every process dead, the container's address unreachable: what the answer
 # to Destroy says. The rest goes after it (the subnet, the ports and the uid
 # return to the server's pools only once this script has ended).
