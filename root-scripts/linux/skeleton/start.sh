@@ -11,7 +11,8 @@
 #                                UTS, IPC, net and PID namespaces, reports its
 #                                host pid and waits
 #   hook-parent-after-clone.sh   host: cgroups (the new PID 1 joins them),
-#                                host side of the veth pair, the disk layer
+#                                host side of the veth pair, the disk layer's
+#                                first files (warden-start mounts it)
 #   warden-start, told "go":     inside: overlay root, /dev, /proc and /sys,
 #                                bind mounts, hostname, container side of the
 #                                veth, pivot_root, the old root detached, the
@@ -66,7 +67,7 @@ starter_args=(--root mnt --lower tmp/lower --upper tmp/rootfs --work tmp/work
   --dev-template "../$DEV_TEMPLATE" --hostname "$id" --iface "$network_container_iface"
   --restrict-proc-sys "${restrict_proc_sys:-true}" --pid-file run/init.pid)
 if [[ -f tmp/disk.img ]]; then
-  # The disk layer (hook-parent-after-clone.sh mounts it) holds upper/ and work/.
+  # The disk layer (warden-start's child mounts it) holds upper/ and work/.
   starter_args+=(--upper tmp/rootfs/upper --work tmp/rootfs/work
     --disk-image tmp/disk.img --disk-mount tmp/rootfs)
 fi
@@ -85,8 +86,8 @@ route add default via $network_host_ip
 ")
 
 # warden-start's stdin and stdout are pipes to this script (the coproc): it
-# writes the host pid of the container's first process, which reads "go" and
-# writes "pivoted".
+# writes the host pid of the container's first process, which (with a disk
+# layer) writes "mounted" (read by the hook), reads "go" and writes "pivoted".
 coproc CHILD { exec "$warden_start" "${starter_args[@]}" -- "$container_init" 2>> run/start.log; }
 # Copies: bash unsets CHILD and CHILD_PID as soon as it reaps the coproc.
 exec {from_child}<&"${CHILD[0]}" {to_child}>&"${CHILD[1]}"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Start, on the host, once the container's first process exists (PID, host
-# pid) and waits: its cgroups, and the host side of its network.
+# pid) and waits: its cgroups, the host side of its network and, with a disk
+# layer, its first files (from_child: start.sh's pipe from warden-start).
 #
-#   PID=1234 lib/hook-parent-after-clone.sh
+#   PID=1234 [from_child=FD] lib/hook-parent-after-clone.sh
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 # The container directory; BASH_SOURCE, not $0: start.sh sources the hooks
@@ -67,47 +68,36 @@ guard_host_end() {
 }
 
 # The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in
-# the container's mount namespace only. Mounted from here because the
-# container's own processes are already under its device restriction, which
-# keeps them away from loop devices. When setup.sh's first files are still in
+# the container's mount namespace only: warden-start's child attaches it to a
+# loop device of its own (set to clear itself when its last mount goes) and
+# mounts it, before it joins its cgroups (whose device restriction keeps the
+# container's own processes away from loop devices), and says "mounted" on
+# start.sh's pipe (from_child). When setup.sh's first files are still in
 # tmp/rootfs (disk.sh create copied a template image and mounted nothing),
-# the image is mounted over them in PID's namespace (where they are hidden
-# from then on) and they move into its upper/ from here, through
-# /proc/PID/root: the host still sees them in tmp/rootfs, and PID (which
-# waits for "go", still on the host's root) sees the image there. One mount
-# of the image per create, and no shell in the namespace.
+# they move into its upper/ from here, through /proc/PID/root: the host still
+# sees them in tmp/rootfs, and PID (which waits for "go", still on the host's
+# root) sees the image there. One mount of the image per create, no program
+# but the mv.
 mount_disk_layer() {
   [[ -f tmp/disk.img ]] || return 0
-  # An image limited by project quota (the marker disk.img.prjquota) is
-  # mounted with prjquota: the kernel enforces the project's limits. No
-  # barriers: the image has no journal and never outlives a host crash
-  # (disk.sh's make_filesystem), so no flush becomes a host fsync.
-  local options=nobarrier device
-  [[ ! -f tmp/disk.img.prjquota ]] || options+=,prjquota
+  local reply=""
   local -a seed
   shopt -s dotglob nullglob
   seed=(tmp/rootfs/*)
   shopt -u dotglob nullglob
-  # Its own loop device rather than mount's -o loop, which looks at every
-  # loop device of the host for one of the same file to share (five system
-  # calls each: 50 ms and more with a thousand containers). losetup -f takes
-  # a free one from the kernel; detached once mounted, the device clears
-  # itself when its last mount goes, as -o loop's do.
-  device=$(losetup --find --show -- "$PWD/tmp/disk.img") \
-    || fail "parent-after-clone: disk" "cannot attach tmp/disk.img to a loop device"
-  # Absolute paths: nsenter keeps the host's working directory.
-  nsenter --target "$PID" --mount -- mount -n -o "$options" "$device" "$PWD/tmp/rootfs" \
-    || { losetup -d "$device"; fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"; }
-  losetup -d "$device" || fail "parent-after-clone: disk" "cannot set $device to clear itself"
+  [[ -n ${from_child:-} ]] || fail "parent-after-clone: disk" "from_child (warden-start's pipe) is not set"
+  read -r -t 30 -u "$from_child" reply || true
+  [[ $reply == mounted ]] || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
   (( ${#seed[@]} > 0 )) || return 0
   # Moved across file systems: copied with every attribute, then removed.
   mv -- "${seed[@]}" "/proc/$PID/root$PWD/tmp/rootfs/upper/" \
     || fail "parent-after-clone: disk" "cannot move the first files into the disk layer tmp/disk.img"
 }
 
-# The disk layer is mounted meanwhile (by processes of the host, outside the
-# container's cgroups): the first process's move into its cgroups waits for
-# the kernel (an RCU grace period on v1), the mount for its loop device.
+# The disk layer is mounted meanwhile (by the container's first process,
+# before it joins its cgroups): the first process's move into its cgroups
+# waits for the kernel (an RCU grace period on v1), the mount for its loop
+# device.
 mount_disk_layer &
 disk=$!
 setup_cgroups

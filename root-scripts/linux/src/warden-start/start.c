@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -42,6 +44,9 @@
 #define MAX_DEVICES 32
 #define MAX_DIRS 32
 #define WAIT_MS 30000
+/* Free loop devices taken by someone else between the kernel's answer and
+ * ours: tried again this many times. */
+#define LOOP_TRIES 64
 
 struct bind {
 	const char *src, *dst;
@@ -209,6 +214,82 @@ static int is_mount_point(const char *dir)
 	if (stat(dir, &here) < 0 || stat(path(parent, dir, ".."), &above) < 0)
 		return 0;
 	return here.st_dev != above.st_dev;
+}
+
+/* The disk layer's image on a free loop device of its own, set to clear
+ * itself when its last user goes (its mount: FD, ours, is closed once the
+ * image is mounted). LOOP_CONFIGURE (5.8) in one call; LOOP_SET_FD and
+ * LOOP_SET_STATUS64 before it. Returns the device's fd, *DEVICE its name. */
+static int attach_loop(const char *image_path, char *device, size_t size)
+{
+	int image = open(image_path, O_RDWR | O_CLOEXEC);
+	if (image < 0)
+		die("cannot attach %s to a loop device", image_path);
+	int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (control < 0)
+		die("cannot attach %s to a loop device: /dev/loop-control", image_path);
+	for (int tries = 0; tries < LOOP_TRIES; tries++) {
+		int number = ioctl(control, LOOP_CTL_GET_FREE);
+		if (number < 0)
+			die("cannot attach %s to a loop device: no free one", image_path);
+		snprintf(device, size, "/dev/loop%d", number);
+		int loop = open(device, O_RDWR | O_CLOEXEC);
+		if (loop < 0) {
+			if (errno == ENOENT || errno == ENXIO)
+				continue;
+			die("cannot attach %s to a loop device: %s", image_path, device);
+		}
+		struct loop_config config;
+		memset(&config, 0, sizeof config);
+		config.fd = (__u32)image;
+		config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		snprintf((char *)config.info.lo_file_name, LO_NAME_SIZE, "%s", image_path);
+		int done = ioctl(loop, LOOP_CONFIGURE, &config);
+		if (done < 0 && (errno == EINVAL || errno == ENOTTY)) {
+			/* Before LOOP_CONFIGURE: bound, then set to clear itself. */
+			done = ioctl(loop, LOOP_SET_FD, image);
+			if (done == 0 && ioctl(loop, LOOP_SET_STATUS64, &config.info) < 0) {
+				int saved = errno;
+				ioctl(loop, LOOP_CLR_FD, 0);
+				errno = saved;
+				die("cannot attach %s to a loop device: %s", image_path, device);
+			}
+		}
+		if (done == 0) {
+			close(control);
+			close(image);
+			return loop;
+		}
+		if (errno != EBUSY)
+			die("cannot attach %s to a loop device: %s", image_path, device);
+		close(loop);
+	}
+	errno = EBUSY;
+	die("cannot attach %s to a loop device", image_path);
+}
+
+/* The disk layer (--disk-image), mounted at --disk-mount in the container's
+ * mount namespace, before the container's first process joins its cgroups
+ * (the device restriction keeps the container's own processes away from loop
+ * devices). An image limited by project quota (the marker IMAGE.prjquota) is
+ * mounted with prjquota: the kernel enforces the project's limits. No
+ * barriers: the image has no journal and never outlives a host crash
+ * (disk.sh's make_filesystem), so no flush becomes a host fsync. */
+static void mount_disk_layer(void)
+{
+	char device[32], marker[PATH_MAX];
+	struct stat st;
+	int n = snprintf(marker, sizeof marker, "%s.prjquota", opt.disk_image);
+	if (n < 0 || n >= (int)sizeof marker) {
+		errno = ENAMETOOLONG;
+		die("%s", opt.disk_image);
+	}
+	const char *options = stat(marker, &st) == 0 ? "nobarrier,prjquota" : "nobarrier";
+	int loop = attach_loop(opt.disk_image, device, sizeof device);
+	if (mount(device, opt.disk_mount, "ext4", 0, options) < 0)
+		die("cannot mount the disk layer %s (%s on %s)", opt.disk_image, device,
+		    opt.disk_mount);
+	close(loop);
 }
 
 /* The overlay: the rootfs (through the tmp/lower link) under the writable layer. */
@@ -479,21 +560,32 @@ static const char *init_name(void)
 }
 
 /* The container's PID 1 until it executes the init. */
-static void child(int exec_fd, int ready_fd) __attribute__((noreturn));
+static void child(int exec_fd, int ready_fd, int reported_fd) __attribute__((noreturn));
 
 /* EXEC_FD: the write end of a close-on-exec pipe; the parent reads its end
  * of the file when the init has been executed (or the child has died).
  * READY_FD: closed once the child's mounts are private, before the parent
  * reports its pid: nothing start.sh mounts in its namespace may reach the
- * host's. */
-static void child(int exec_fd, int ready_fd)
+ * host's. REPORTED_FD: at its end once the parent has reported the pid, so
+ * that the child's "mounted" (the disk layer, mounted meanwhile with start.sh's
+ * cgroups and veth) comes after it. */
+static void child(int exec_fd, int ready_fd, int reported_fd)
 {
-	char dev[PATH_MAX], link[PATH_MAX], target[32];
+	char dev[PATH_MAX], link[PATH_MAX], target[32], byte;
 	const char *name = init_name();
 	if (setsid() < 0)
 		die("setsid");
 	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	close(ready_fd);
+	if (read(reported_fd, &byte, 1) != 0) {
+		errno = 0;
+		die("unexpected data from warden-start");
+	}
+	close(reported_fd);
+	if (opt.disk_image) {
+		mount_disk_layer();
+		say("mounted\n");
+	}
 	wait_for("go");
 	mount_root();
 	mount_dev();
@@ -585,10 +677,11 @@ static void finish(pid_t pid, int exec_fd)
 int main(int argc, char **argv)
 {
 	char line[32];
-	int exec_pipe[2], ready_pipe[2];
+	int exec_pipe[2], ready_pipe[2], reported_pipe[2];
 	char byte;
 	parse(argc, argv);
-	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0)
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0 ||
+	    pipe2(reported_pipe, O_CLOEXEC) < 0)
 		die("pipe");
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 					      CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -597,11 +690,13 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		close(exec_pipe[0]);
 		close(ready_pipe[0]);
-		child(exec_pipe[1], ready_pipe[1]);
+		close(reported_pipe[1]);
+		child(exec_pipe[1], ready_pipe[1], reported_pipe[0]);
 	}
 	child_pid = pid;
 	close(exec_pipe[1]);
 	close(ready_pipe[1]);
+	close(reported_pipe[0]);
 	/* The directories start.sh's hook needs (the container's v1 cgroups),
 	 * made while the child makes its mounts private: no mkdir to start. */
 	for (int i = 0; i < opt.dir_count; i++)
@@ -616,6 +711,7 @@ int main(int argc, char **argv)
 	snprintf(line, sizeof line, "%d\n", (int)pid);
 	say(line);
 	/* From here on, the child is start.sh's to talk to. */
+	close(reported_pipe[1]);
 	close(0);
 	close(1);
 	finish(pid, exec_pipe[0]);
