@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clone.h"
+
 #define MAX_BINDS 64
 #define MAX_DEVICES 32
 #define MAX_DIRS 32
@@ -679,6 +681,8 @@ int main(int argc, char **argv)
 	char line[32];
 	int exec_pipe[2], ready_pipe[2], reported_pipe[2];
 	char byte;
+	if (argc > 1 && !strcmp(argv[1], "--clone"))
+		return clone_main(argc, argv);
 	parse(argc, argv);
 	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0 ||
 	    pipe2(reported_pipe, O_CLOEXEC) < 0)
