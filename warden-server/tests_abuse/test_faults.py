@@ -113,10 +113,11 @@ def catch_step(server: LinuxTestServer, sock: socket.socket, step: str) -> int |
 #: the next server's recovery would leave something behind.
 CREATE_STEPS = [
     "create.sh",
+    "warden-start --clone",  # the container directory made from the layout template
     "cp --sparse",  # the disk image copied (create.sh sources disk.sh's create)
     "start.sh",
-    "warden-start",  # it makes the v1 cgroup directories (--mkdir)
-    "nsenter --target",  # the disk layer being mounted in the container
+    "warden-start --root",  # it makes the v1 cgroup directories (--mkdir), mounts the disk layer
+    "mv -- tmp/rootfs/",  # the first files moved into the disk layer
     "iptables",
 ]
 

@@ -67,7 +67,7 @@ starter_args=(--root mnt --lower tmp/lower --upper tmp/rootfs --work tmp/work
   --dev-template "../$DEV_TEMPLATE" --hostname "$id" --iface "$network_container_iface"
   --restrict-proc-sys "${restrict_proc_sys:-true}" --pid-file run/init.pid)
 if [[ -f tmp/disk.img ]]; then
-  # The disk layer (warden-start's child mounts it) holds upper/ and work/.
+  # The disk layer (warden-start mounts it) holds upper/ and work/.
   starter_args+=(--upper tmp/rootfs/upper --work tmp/rootfs/work
     --disk-image tmp/disk.img --disk-mount tmp/rootfs)
 fi
@@ -86,8 +86,9 @@ route add default via $network_host_ip
 ")
 
 # warden-start's stdin and stdout are pipes to this script (the coproc): it
-# writes the host pid of the container's first process, which (with a disk
-# layer) writes "mounted" (read by the hook), reads "go" and writes "pivoted".
+# writes the host pid of the container's first process, then (with a disk
+# layer) "mounted" once it has mounted it (read by the hook); the first
+# process reads "go" and writes "pivoted".
 coproc CHILD { exec "$warden_start" "${starter_args[@]}" -- "$container_init" 2>> run/start.log; }
 # Copies: bash unsets CHILD and CHILD_PID as soon as it reaps the coproc.
 exec {from_child}<&"${CHILD[0]}" {to_child}>&"${CHILD[1]}"

@@ -68,15 +68,16 @@ guard_host_end() {
 }
 
 # The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in
-# the container's mount namespace only: warden-start's child attaches it to a
-# loop device of its own (set to clear itself when its last mount goes) and
-# mounts it, before it joins its cgroups (whose device restriction keeps the
-# container's own processes away from loop devices), and says "mounted" on
-# start.sh's pipe (from_child). When setup.sh's first files are still in
-# tmp/rootfs (disk.sh create copied a template image and mounted nothing),
-# they move into its upper/ from here, through /proc/PID/root: the host still
-# sees them in tmp/rootfs, and PID (which waits for "go", still on the host's
-# root) sees the image there. One mount of the image per create, no program
+# the container's mount namespace only: warden-start (a host process, outside
+# the container's cgroups, whose device restriction keeps the container's
+# own processes away from loop devices) attaches it to a loop device of its
+# own (set to clear itself when its last mount goes), mounts it in PID's
+# mount namespace meanwhile with this hook, and says "mounted" on start.sh's
+# pipe (from_child). When setup.sh's first files are still in tmp/rootfs
+# (disk.sh create copied a template image and mounted nothing), they move
+# into its upper/ from here, through /proc/PID/root: the host still sees them
+# in tmp/rootfs, and PID (which waits for "go", still on the host's root)
+# sees the image there. One mount of the image per create, and no program
 # but the mv.
 mount_disk_layer() {
   [[ -f tmp/disk.img ]] || return 0
@@ -94,10 +95,9 @@ mount_disk_layer() {
     || fail "parent-after-clone: disk" "cannot move the first files into the disk layer tmp/disk.img"
 }
 
-# The disk layer is mounted meanwhile (by the container's first process,
-# before it joins its cgroups): the first process's move into its cgroups
-# waits for the kernel (an RCU grace period on v1), the mount for its loop
-# device.
+# The disk layer is mounted meanwhile (by warden-start, outside the
+# container's cgroups): the first process's move into its cgroups waits for
+# the kernel (an RCU grace period on v1), the mount for its loop device.
 mount_disk_layer &
 disk=$!
 setup_cgroups

@@ -270,15 +270,29 @@ static int attach_loop(const char *image_path, char *device, size_t size)
 	die("cannot attach %s to a loop device", image_path);
 }
 
-/* The disk layer (--disk-image), mounted at --disk-mount in the container's
- * mount namespace, before the container's first process joins its cgroups
- * (the device restriction keeps the container's own processes away from loop
- * devices). An image limited by project quota (the marker IMAGE.prjquota) is
- * mounted with prjquota: the kernel enforces the project's limits. No
- * barriers: the image has no journal and never outlives a host crash
- * (disk.sh's make_filesystem), so no flush becomes a host fsync. */
-static void mount_disk_layer(void)
+/* The disk layer (--disk-image), mounted at --disk-mount in the mount
+ * namespace of the container's first process PID (this process enters it
+ * for that, and comes back: the child's pivot_root will move the root of
+ * every process in it). An image limited by
+ * project quota (the marker IMAGE.prjquota) is mounted with prjquota: the
+ * kernel enforces the project's limits. No barriers: the image has no
+ * journal and never outlives a host crash (disk.sh's make_filesystem), so
+ * no flush becomes a host fsync. */
+static void mount_disk_layer(pid_t pid)
 {
+	char cwd[PATH_MAX], ns[64];
+	/* setns moves the working directory to the namespace's root; the same
+	 * path leads back (the namespace is still a copy of the host's). */
+	if (!getcwd(cwd, sizeof cwd))
+		die("getcwd");
+	int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	snprintf(ns, sizeof ns, "/proc/%d/ns/mnt", (int)pid);
+	int fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (own < 0 || fd < 0 || setns(fd, CLONE_NEWNS) < 0)
+		die("cannot enter the mount namespace of the container's first process");
+	close(fd);
+	if (chdir(cwd) < 0)
+		die("chdir %s", cwd);
 	char device[32], marker[PATH_MAX];
 	struct stat st;
 	int n = snprintf(marker, sizeof marker, "%s.prjquota", opt.disk_image);
@@ -292,6 +306,9 @@ static void mount_disk_layer(void)
 		die("cannot mount the disk layer %s (%s on %s)", opt.disk_image, device,
 		    opt.disk_mount);
 	close(loop);
+	if (setns(own, CLONE_NEWNS) < 0 || chdir(cwd) < 0)
+		die("cannot return to the host's mount namespace");
+	close(own);
 }
 
 /* The overlay: the rootfs (through the tmp/lower link) under the writable layer. */
@@ -562,32 +579,21 @@ static const char *init_name(void)
 }
 
 /* The container's PID 1 until it executes the init. */
-static void child(int exec_fd, int ready_fd, int reported_fd) __attribute__((noreturn));
+static void child(int exec_fd, int ready_fd) __attribute__((noreturn));
 
 /* EXEC_FD: the write end of a close-on-exec pipe; the parent reads its end
  * of the file when the init has been executed (or the child has died).
  * READY_FD: closed once the child's mounts are private, before the parent
  * reports its pid: nothing start.sh mounts in its namespace may reach the
- * host's. REPORTED_FD: at its end once the parent has reported the pid, so
- * that the child's "mounted" (the disk layer, mounted meanwhile with start.sh's
- * cgroups and veth) comes after it. */
-static void child(int exec_fd, int ready_fd, int reported_fd)
+ * host's. */
+static void child(int exec_fd, int ready_fd)
 {
-	char dev[PATH_MAX], link[PATH_MAX], target[32], byte;
+	char dev[PATH_MAX], link[PATH_MAX], target[32];
 	const char *name = init_name();
 	if (setsid() < 0)
 		die("setsid");
 	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	close(ready_fd);
-	if (read(reported_fd, &byte, 1) != 0) {
-		errno = 0;
-		die("unexpected data from warden-start");
-	}
-	close(reported_fd);
-	if (opt.disk_image) {
-		mount_disk_layer();
-		say("mounted\n");
-	}
 	wait_for("go");
 	mount_root();
 	mount_dev();
@@ -679,13 +685,12 @@ static void finish(pid_t pid, int exec_fd)
 int main(int argc, char **argv)
 {
 	char line[32];
-	int exec_pipe[2], ready_pipe[2], reported_pipe[2];
+	int exec_pipe[2], ready_pipe[2];
 	char byte;
 	if (argc > 1 && !strcmp(argv[1], "--clone"))
 		return clone_main(argc, argv);
 	parse(argc, argv);
-	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0 ||
-	    pipe2(reported_pipe, O_CLOEXEC) < 0)
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0)
 		die("pipe");
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 					      CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -694,13 +699,11 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		close(exec_pipe[0]);
 		close(ready_pipe[0]);
-		close(reported_pipe[1]);
-		child(exec_pipe[1], ready_pipe[1], reported_pipe[0]);
+		child(exec_pipe[1], ready_pipe[1]);
 	}
 	child_pid = pid;
 	close(exec_pipe[1]);
 	close(ready_pipe[1]);
-	close(reported_pipe[0]);
 	/* The directories start.sh's hook needs (the container's v1 cgroups),
 	 * made while the child makes its mounts private: no mkdir to start. */
 	for (int i = 0; i < opt.dir_count; i++)
@@ -714,8 +717,14 @@ int main(int argc, char **argv)
 	close(ready_pipe[0]);
 	snprintf(line, sizeof line, "%d\n", (int)pid);
 	say(line);
+	/* Meanwhile with start.sh's hook (cgroups, veth), from here: outside the
+	 * container's cgroups, whose device restriction the child is under once
+	 * the hook has moved it. */
+	if (opt.disk_image) {
+		mount_disk_layer(pid);
+		say("mounted\n");
+	}
 	/* From here on, the child is start.sh's to talk to. */
-	close(reported_pipe[1]);
 	close(0);
 	close(1);
 	finish(pid, exec_pipe[0]);
