@@ -116,8 +116,9 @@ CREATE_STEPS = [
     "warden-start --clone",  # the container directory made from the layout template
     "cp --sparse",  # the disk image copied (create.sh sources disk.sh's create)
     "start.sh",
-    "warden-start --root",  # it makes the v1 cgroup directories (--mkdir), mounts the disk layer
-    "mv -- tmp/rootfs/",  # the first files moved into the disk layer
+    # it makes the v1 cgroup directories (--mkdir), mounts the disk layer and
+    # moves the first files into it
+    "warden-start --root",
     "iptables",
 ]
 

@@ -72,34 +72,21 @@ guard_host_end() {
 # the container's cgroups, whose device restriction keeps the container's
 # own processes away from loop devices) attaches it to a loop device of its
 # own (set to clear itself when its last mount goes), mounts it in PID's
-# mount namespace meanwhile with this hook, and says "mounted" on start.sh's
-# pipe (from_child). When setup.sh's first files are still in tmp/rootfs
-# (disk.sh create copied a template image and mounted nothing), they move
-# into its upper/ from here, through /proc/PID/root: the host still sees them
-# in tmp/rootfs, and PID (which waits for "go", still on the host's root)
-# sees the image there. One mount of the image per create, and no program
-# but the mv.
-mount_disk_layer() {
+# mount namespace meanwhile with this hook, moves setup.sh's first files
+# from tmp/rootfs into its upper/ (disk.sh create copied a template image and
+# mounted nothing) and says "mounted" on start.sh's pipe (from_child): no
+# program to start. This waits for it before the start goes on.
+wait_for_disk_layer() {
   [[ -f tmp/disk.img ]] || return 0
   local reply=""
-  local -a seed
-  shopt -s dotglob nullglob
-  seed=(tmp/rootfs/*)
-  shopt -u dotglob nullglob
   [[ -n ${from_child:-} ]] || fail "parent-after-clone: disk" "from_child (warden-start's pipe) is not set"
   read -r -t 30 -u "$from_child" reply || true
   [[ $reply == mounted ]] || fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"
-  (( ${#seed[@]} > 0 )) || return 0
-  # Moved across file systems: copied with every attribute, then removed.
-  mv -- "${seed[@]}" "/proc/$PID/root$PWD/tmp/rootfs/upper/" \
-    || fail "parent-after-clone: disk" "cannot move the first files into the disk layer tmp/disk.img"
 }
 
 # The disk layer is mounted meanwhile (by warden-start, outside the
 # container's cgroups): the first process's move into its cgroups waits for
 # the kernel (an RCU grace period on v1), the mount for its loop device.
-mount_disk_layer &
-disk=$!
 setup_cgroups
 setup_veth
-wait "$disk" || fail "parent-after-clone: disk" "the disk layer was not mounted"
+wait_for_disk_layer

@@ -38,7 +38,11 @@
 static struct {
 	const char *copy, *owner;
 	uid_t uid;
+	int copy_all;
 } clone_opt;
+
+/* What failed, for the messages: "clone" or move_tree's caller's words. */
+static const char *clone_step = "clone";
 
 static void clone_die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
@@ -46,7 +50,7 @@ static void clone_die(const char *format, ...)
 {
 	va_list args;
 	int saved = errno;
-	fputs("warden-start: clone: ", stderr);
+	fprintf(stderr, "warden-start: %s: ", clone_step);
 	va_start(args, format);
 	vfprintf(stderr, format, args);
 	va_end(args);
@@ -147,7 +151,7 @@ static void clone_entry(int from, int to, const char *name, const char *rel_dir)
 	}
 	if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		clone_die("cannot read %s", rel);
-	int copy = below(rel, clone_opt.copy) || below(rel, clone_opt.owner);
+	int copy = clone_opt.copy_all || below(rel, clone_opt.copy) || below(rel, clone_opt.owner);
 	if (S_ISDIR(st.st_mode)) {
 		if (mkdirat(to, name, 0700) < 0)
 			clone_die("cannot make %s", rel);
@@ -243,4 +247,41 @@ int clone_main(int argc, char **argv)
 	close(from);
 	close(to);
 	return 0;
+}
+
+/* Every entry below DIR removed (DIR itself stays). */
+static void remove_entries(int dir_fd, const char *rel)
+{
+	int fd = dup(dir_fd);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *entry;
+	if (!dir)
+		clone_die("cannot read %s", rel);
+	while ((errno = 0, entry = readdir(dir)) != NULL) {
+		const char *name = entry->d_name;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		int flags = 0;
+		if (entry->d_type == DT_DIR) {
+			int sub = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				clone_die("cannot open %s/%s", rel, name);
+			remove_entries(sub, rel);
+			close(sub);
+			flags = AT_REMOVEDIR;
+		}
+		if (unlinkat(dir_fd, name, flags) < 0)
+			clone_die("cannot remove %s/%s", rel, name);
+	}
+	if (errno)
+		clone_die("cannot read %s", rel);
+	closedir(dir);
+}
+
+void move_tree(int from, int to, const char *step)
+{
+	clone_step = step;
+	clone_opt.copy_all = 1;
+	clone_dir(from, to, "");
+	remove_entries(from, ".");
 }

@@ -7,4 +7,9 @@
  * exits 1 with the reason on stderr. */
 int clone_main(int argc, char **argv);
 
+/* The entries of the directory FROM moved into the directory TO (another
+ * file system: each copied with its owner, mode and times, then removed, as
+ * mv does); exits 1 with STEP and the reason on stderr. */
+void move_tree(int from, int to, const char *step);
+
 #endif

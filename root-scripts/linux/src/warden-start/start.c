@@ -17,6 +17,11 @@
  * left to the host's init. Exit status 0 when the init runs, 1 otherwise
  * (the reason on stderr; the child is killed).
  *
+ * With --disk-image the parent also mounts the disk layer in the child's
+ * mount namespace meanwhile (a loop device of its own; see README.md) and
+ * writes "mounted" on stdout. `warden-start --clone ...` (clone.c) makes a
+ * container directory from create.sh's layout template instead.
+ *
  * Paths are relative to the working directory (the container's).
  */
 #include <errno.h>
@@ -280,7 +285,12 @@ static int attach_loop(const char *image_path, char *device, size_t size)
  * no flush becomes a host fsync. */
 static void mount_disk_layer(pid_t pid)
 {
-	char cwd[PATH_MAX], ns[64];
+	char cwd[PATH_MAX], ns[64], upper[PATH_MAX];
+	/* The first files setup.sh wrote (the host's view of the mount point,
+	 * which the image hides in the namespace), moved into its upper/. */
+	int seed = open(opt.disk_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (seed < 0)
+		die("cannot open %s", opt.disk_mount);
 	/* setns moves the working directory to the namespace's root; the same
 	 * path leads back (the namespace is still a copy of the host's). */
 	if (!getcwd(cwd, sizeof cwd))
@@ -306,6 +316,12 @@ static void mount_disk_layer(pid_t pid)
 		die("cannot mount the disk layer %s (%s on %s)", opt.disk_image, device,
 		    opt.disk_mount);
 	close(loop);
+	int image = open(path(upper, opt.disk_mount, "upper"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (image < 0)
+		die("cannot open %s", upper);
+	move_tree(seed, image, "cannot move the first files into the disk layer");
+	close(image);
+	close(seed);
 	if (setns(own, CLONE_NEWNS) < 0 || chdir(cwd) < 0)
 		die("cannot return to the host's mount namespace");
 	close(own);
