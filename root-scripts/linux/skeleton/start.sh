@@ -79,11 +79,10 @@ for dir in "${cgroup_dirs[@]}"; do [[ -d $dir ]] || starter_args+=(--mkdir "$dir
 for (( i = 0; i < ${#bind_mount_src[@]}; i++ )); do
   starter_args+=(--bind "${bind_mount_src[i]}" "${bind_mount_dst[i]}" "${bind_mount_mode[i]}")
 done
-starter_args+=(--net-batch "link set dev lo up
-address add $network_container_ip/$network_netmask broadcast + dev $network_container_iface
-link set dev $network_container_iface mtu $container_iface_mtu up
-route add default via $network_host_ip
-")
+# The container's end of the veth (loopback up, address, MTU, default route
+# through the host's end), made by warden-start by rtnetlink.
+starter_args+=(--address "$network_container_ip" --netmask "$network_netmask"
+  --mtu "$container_iface_mtu" --gateway "$network_host_ip")
 
 # warden-start's stdin and stdout are pipes to this script (the coproc): it
 # writes the host pid of the container's first process, then (with a disk

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "clone.h"
+#include "netlink.h"
 
 #define MAX_BINDS 64
 #define MAX_DEVICES 32
@@ -62,7 +63,8 @@ struct bind {
 
 static struct {
 	const char *root, *lower, *upper, *work, *disk_image, *disk_mount;
-	const char *dev_template, *hostname, *iface, *net_batch, *pid_file;
+	const char *dev_template, *hostname, *pid_file;
+	struct network network;
 	const char *init;
 	int restrict_proc_sys;
 	struct bind binds[MAX_BINDS];
@@ -101,7 +103,8 @@ static void usage(void)
 	errno = 0;
 	die("usage: warden-start --root DIR --lower DIR --upper DIR --work DIR "
 	    "[--disk-image FILE --disk-mount DIR] [--dev-template DIR] [--device 'NAME c MAJOR MINOR']... "
-	    "--hostname NAME --iface NAME --net-batch TEXT [--restrict-proc-sys true|false] "
+	    "--hostname NAME --iface NAME --address IP --netmask MASK --mtu N --gateway IP "
+	    "[--restrict-proc-sys true|false] "
 	    "[--bind SRC DST ro|rw]... [--mkdir DIR]... --pid-file FILE -- INIT");
 }
 
@@ -138,8 +141,18 @@ static void parse(int argc, char **argv)
 		else if (!strcmp(name, "--disk-mount")) opt.disk_mount = value;
 		else if (!strcmp(name, "--dev-template")) opt.dev_template = value;
 		else if (!strcmp(name, "--hostname")) opt.hostname = value;
-		else if (!strcmp(name, "--iface")) opt.iface = value;
-		else if (!strcmp(name, "--net-batch")) opt.net_batch = value;
+		else if (!strcmp(name, "--iface")) opt.network.iface = value;
+		else if (!strcmp(name, "--address")) opt.network.address = value;
+		else if (!strcmp(name, "--netmask")) opt.network.netmask = value;
+		else if (!strcmp(name, "--gateway")) opt.network.gateway = value;
+		else if (!strcmp(name, "--mtu")) {
+			char *end;
+			errno = 0;
+			unsigned long mtu = strtoul(value, &end, 10);
+			if (errno || *end || end == value || mtu < 68 || mtu > 65535)
+				usage();
+			opt.network.mtu = (unsigned int)mtu;
+		}
 		else if (!strcmp(name, "--pid-file")) opt.pid_file = value;
 		else if (!strcmp(name, "--restrict-proc-sys")) {
 			if (strcmp(value, "true") && strcmp(value, "false"))
@@ -156,8 +169,8 @@ static void parse(int argc, char **argv)
 		} else
 			usage();
 	}
-	if (!opt.root || !opt.lower || !opt.upper || !opt.work || !opt.hostname || !opt.iface ||
-	    !opt.net_batch || !opt.pid_file || !opt.init || !!opt.disk_image != !!opt.disk_mount)
+	if (!opt.root || !opt.lower || !opt.upper || !opt.work || !opt.hostname || !opt.network.iface ||
+	    !opt.network.address || !opt.network.netmask || !opt.network.gateway || !opt.network.mtu || !opt.pid_file || !opt.init || !!opt.disk_image != !!opt.disk_mount)
 		usage();
 }
 
@@ -517,43 +530,25 @@ static void write_file(const char *name, const char *text)
 }
 
 /* No IPv6 (a link-local address would reach the host past its IPv4
- * firewall), ICMP echo sockets for every group, then `ip -batch` of
- * start.sh's commands (addresses, MTU, route), fed through a pipe. */
+ * firewall), ICMP echo sockets for every group, then by rtnetlink (no `ip`
+ * to start): loopback up, the container's end of the veth with its address,
+ * MTU and up, the default route through the host's end. */
 static void setup_network(void)
 {
 	char name[PATH_MAX];
-	int fds[2], status;
-	pid_t pid;
+	const char *iface = opt.network.iface, *step;
 	write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
 	if (is_dir("/proc/sys/net/ipv6/conf")) {
 		write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-		int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", opt.iface);
+		int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", iface);
 		if (n < 0 || n >= (int)sizeof name) {
 			errno = ENAMETOOLONG;
-			die("%s", opt.iface);
+			die("%s", iface);
 		}
 		write_file(name, "1");
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		die("pipe");
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		if (dup2(fds[0], 0) < 0)
-			_exit(127);
-		execlp("ip", "ip", "-batch", "-", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[0]);
-	size_t length = strlen(opt.net_batch);
-	if (write(fds[1], opt.net_batch, length) != (ssize_t)length)
-		die("cannot write to ip");
-	close(fds[1]);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		errno = 0;
-		die("cannot configure %s (ip -batch failed)", opt.iface);
-	}
+	if (configure_network(&opt.network, &step) < 0)
+		die("cannot configure %s: %s", iface, step);
 }
 
 /* Wait for a line LINE on fd 0 (WAIT_MS at most). */
