@@ -7,8 +7,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/veth.h>
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +20,7 @@
 
 #include "netlink.h"
 
-#define ATTRS 128
+#define ATTRS 256
 
 struct request {
 	struct nlmsghdr header;
@@ -46,7 +48,8 @@ static int add_attr(struct request *request, unsigned short type, const void *da
 	struct rtattr *attr = (struct rtattr *)(void *)((char *)request + at);
 	attr->rta_type = type;
 	attr->rta_len = (unsigned short)size;
-	memcpy(RTA_DATA(attr), data, length);
+	if (length)
+		memcpy(RTA_DATA(attr), data, length);
 	request->header.nlmsg_len = (__u32)(at + RTA_ALIGN(size));
 	return 0;
 }
@@ -83,6 +86,19 @@ static int talk(int fd, struct request *request)
 		}
 		return 0;
 	}
+}
+
+/* A nested attribute begun (its length set by end_nest). */
+static struct rtattr *begin_nest(struct request *request, unsigned short type)
+{
+	struct rtattr *nest =
+		(struct rtattr *)(void *)((char *)request + NLMSG_ALIGN(request->header.nlmsg_len));
+	return add_attr(request, type, NULL, 0) < 0 ? NULL : nest;
+}
+
+static void end_nest(struct request *request, struct rtattr *nest)
+{
+	nest->rta_len = (unsigned short)((char *)request + request->header.nlmsg_len - (char *)nest);
 }
 
 static void start(struct request *request, unsigned short type, unsigned short flags,
@@ -155,6 +171,90 @@ static int prefix_of(struct in_addr mask)
 	if (prefix < 32 && (bits << prefix) != 0)
 		return -1;
 	return prefix;
+}
+
+/* NAME's address ADDRESS with the prefix of NETMASK: 0, or -1 (EINVAL). */
+static int parse(const char *address, const char *netmask, struct in_addr *parsed, int *prefix)
+{
+	struct in_addr mask;
+	if (inet_pton(AF_INET, address, parsed) != 1 || inet_pton(AF_INET, netmask, &mask) != 1 ||
+	    (*prefix = prefix_of(mask)) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* `ip link add name HOST mtu MTU type veth peer name IFACE mtu MTU netns PID` */
+static int add_veth(int fd, const struct network *network, const char *host_iface, int pid)
+{
+	struct request request;
+	struct ifinfomsg peer_link;
+	struct rtattr *info, *data, *peer;
+	unsigned int mtu = network->mtu;
+	__u32 ns_pid = (__u32)pid;
+	start(&request, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof request.body.link);
+	request.body.link.ifi_family = AF_UNSPEC;
+	if (add_attr(&request, IFLA_IFNAME, host_iface, strlen(host_iface) + 1) < 0 ||
+	    add_attr(&request, IFLA_MTU, &mtu, sizeof mtu) < 0 ||
+	    !(info = begin_nest(&request, IFLA_LINKINFO)) ||
+	    add_attr(&request, IFLA_INFO_KIND, "veth", 4) < 0 ||
+	    !(data = begin_nest(&request, IFLA_INFO_DATA)) ||
+	    !(peer = begin_nest(&request, VETH_INFO_PEER)))
+		return -1;
+	/* The peer's own ifinfomsg, then its attributes. */
+	memset(&peer_link, 0, sizeof peer_link);
+	peer_link.ifi_family = AF_UNSPEC;
+	size_t at = NLMSG_ALIGN(request.header.nlmsg_len);
+	if (at + NLMSG_ALIGN(sizeof peer_link) > sizeof request) {
+		errno = E2BIG;
+		return -1;
+	}
+	memcpy((char *)&request + at, &peer_link, sizeof peer_link);
+	request.header.nlmsg_len = (__u32)(at + NLMSG_ALIGN(sizeof peer_link));
+	if (add_attr(&request, IFLA_IFNAME, network->iface, strlen(network->iface) + 1) < 0 ||
+	    add_attr(&request, IFLA_MTU, &mtu, sizeof mtu) < 0 ||
+	    add_attr(&request, IFLA_NET_NS_PID, &ns_pid, sizeof ns_pid) < 0)
+		return -1;
+	end_nest(&request, peer);
+	end_nest(&request, data);
+	end_nest(&request, info);
+	return talk(fd, &request);
+}
+
+int make_veth(const struct network *network, const char *host_iface, const char *host_address,
+	      int pid, const char **step)
+{
+	struct in_addr address;
+	unsigned int index;
+	int prefix, fd, status = -1;
+	*step = "its settings";
+	if (parse(host_address, network->netmask, &address, &prefix) < 0)
+		return -1;
+	*step = "a netlink socket";
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -1;
+	*step = "the veth pair";
+	if (add_veth(fd, network, host_iface, pid) < 0)
+		goto out;
+	*step = "its address";
+	if (!(index = if_nametoindex(host_iface)) ||
+	    add_address(fd, index, address, (unsigned char)prefix) < 0)
+		goto out;
+	*step = "its link";
+	if (link_up(fd, index, 0) < 0)
+		goto out;
+	status = 0;
+out:
+	if (status < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+	} else {
+		close(fd);
+	}
+	return status;
 }
 
 int configure_network(const struct network *network, const char **step)

@@ -17,9 +17,9 @@
  * left to the host's init. Exit status 0 when the init runs, 1 otherwise
  * (the reason on stderr; the child is killed).
  *
- * With --disk-image the parent also mounts the disk layer in the child's
- * mount namespace meanwhile (a loop device of its own; see README.md) and
- * writes "mounted" on stdout. `warden-start --clone ...` (clone.c) makes a
+ * Meanwhile the parent makes the veth pair (--host-iface) and mounts the
+ * disk layer in the child's mount namespace (--disk-image: a loop device of
+ * its own; see README.md), then writes "host-ready" on stdout. `warden-start --clone ...` (clone.c) makes a
  * container directory from create.sh's layout template instead.
  *
  * Paths are relative to the working directory (the container's).
@@ -63,7 +63,7 @@ struct bind {
 
 static struct {
 	const char *root, *lower, *upper, *work, *disk_image, *disk_mount;
-	const char *dev_template, *hostname, *pid_file;
+	const char *dev_template, *hostname, *pid_file, *host_iface, *host_address;
 	struct network network;
 	const char *init;
 	int restrict_proc_sys;
@@ -104,6 +104,7 @@ static void usage(void)
 	die("usage: warden-start --root DIR --lower DIR --upper DIR --work DIR "
 	    "[--disk-image FILE --disk-mount DIR] [--dev-template DIR] [--device 'NAME c MAJOR MINOR']... "
 	    "--hostname NAME --iface NAME --address IP --netmask MASK --mtu N --gateway IP "
+	    "[--host-iface NAME --host-address IP] "
 	    "[--restrict-proc-sys true|false] "
 	    "[--bind SRC DST ro|rw]... [--mkdir DIR]... --pid-file FILE -- INIT");
 }
@@ -145,6 +146,8 @@ static void parse(int argc, char **argv)
 		else if (!strcmp(name, "--address")) opt.network.address = value;
 		else if (!strcmp(name, "--netmask")) opt.network.netmask = value;
 		else if (!strcmp(name, "--gateway")) opt.network.gateway = value;
+		else if (!strcmp(name, "--host-iface")) opt.host_iface = value;
+		else if (!strcmp(name, "--host-address")) opt.host_address = value;
 		else if (!strcmp(name, "--mtu")) {
 			char *end;
 			errno = 0;
@@ -170,7 +173,8 @@ static void parse(int argc, char **argv)
 			usage();
 	}
 	if (!opt.root || !opt.lower || !opt.upper || !opt.work || !opt.hostname || !opt.network.iface ||
-	    !opt.network.address || !opt.network.netmask || !opt.network.gateway || !opt.network.mtu || !opt.pid_file || !opt.init || !!opt.disk_image != !!opt.disk_mount)
+	    !opt.network.address || !opt.network.netmask || !opt.network.gateway || !opt.network.mtu ||
+	    !!opt.host_iface != !!opt.host_address || !opt.pid_file || !opt.init || !!opt.disk_image != !!opt.disk_mount)
 		usage();
 }
 
@@ -551,6 +555,30 @@ static void setup_network(void)
 		die("cannot configure %s: %s", iface, step);
 }
 
+/* The host's side of the network (--host-iface): the veth pair, its other
+ * end made right in PID's network namespace, this end's address and link
+ * up; no IPv6 on it (the firewall is iptables: a link-local address would
+ * let the container reach every host service listening on [::] past it)
+ * and strict reverse-path filtering (a packet whose source address would
+ * not be routed back through it, a forged one, is dropped before the
+ * firewall). */
+static void host_network(pid_t pid)
+{
+	char name[PATH_MAX];
+	const char *step;
+	if (make_veth(&opt.network, opt.host_iface, opt.host_address, (int)pid, &step) < 0)
+		die("cannot create %s: %s", opt.host_iface, step);
+	int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", opt.host_iface);
+	if (n < 0 || n >= (int)sizeof name) {
+		errno = ENAMETOOLONG;
+		die("%s", opt.host_iface);
+	}
+	if (access(name, F_OK) == 0)
+		write_file(name, "1");
+	snprintf(name, sizeof name, "/proc/sys/net/ipv4/conf/%s/rp_filter", opt.host_iface);
+	write_file(name, "1");
+}
+
 /* Wait for a line LINE on fd 0 (WAIT_MS at most). */
 static void wait_for(const char *line)
 {
@@ -728,13 +756,15 @@ int main(int argc, char **argv)
 	close(ready_pipe[0]);
 	snprintf(line, sizeof line, "%d\n", (int)pid);
 	say(line);
-	/* Meanwhile with start.sh's hook (cgroups, veth), from here: outside the
-	 * container's cgroups, whose device restriction the child is under once
-	 * the hook has moved it. */
-	if (opt.disk_image) {
+	/* Meanwhile with start.sh's hook (the cgroups), from here: the host's
+	 * side of the network, and the disk layer outside the container's
+	 * cgroups, whose device restriction the child is under once the hook
+	 * has moved it; then "host-ready", which the hook waits for. */
+	if (opt.host_iface)
+		host_network(pid);
+	if (opt.disk_image)
 		mount_disk_layer(pid);
-		say("mounted\n");
-	}
+	say("host-ready\n");
 	/* From here on, the child is start.sh's to talk to. */
 	close(0);
 	close(1);
