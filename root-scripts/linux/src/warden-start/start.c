@@ -7,9 +7,9 @@
  * The program forks a child into new mount, UTS, IPC, network and PID
  * namespaces, writes the child's host pid on stdout and waits. The child (PID
  * 1 of its namespace, in a session of its own) waits for "go" on stdin while
- * start.sh puts it into its cgroups and creates its veth, then builds its root
- * at --root (overlay, /dev, /proc and /sys with their masks, bind mounts),
- * sets the hostname and configures its network (ip -batch), pivots into the
+ * start.sh puts it into its cgroups, then builds its root at --root (overlay,
+ * /dev, /proc and /sys with their masks, bind mounts), sets the hostname and
+ * configures its network (rtnetlink: netlink.c), pivots into the
  * root, detaches the old one, writes "pivoted" on stdout and executes INIT
  * (opened before the pivot, reached through /dev/<name>, a link to its fd)
  * with an empty environment as "<name> -P". The parent removes that link
@@ -19,8 +19,9 @@
  *
  * Meanwhile the parent makes the veth pair (--host-iface) and mounts the
  * disk layer in the child's mount namespace (--disk-image: a loop device of
- * its own; see README.md), then writes "host-ready" on stdout. `warden-start --clone ...` (clone.c) makes a
- * container directory from create.sh's layout template instead.
+ * its own; see README.md), then writes "host-ready" on stdout.
+ * `warden-start --clone ...` (clone.c) makes a container directory from
+ * create.sh's layout template instead.
  *
  * Paths are relative to the working directory (the container's).
  */
