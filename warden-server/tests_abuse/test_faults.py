@@ -114,7 +114,7 @@ def catch_step(server: LinuxTestServer, sock: socket.socket, step: str) -> int |
 CREATE_STEPS = [
     "create.sh",
     "warden-start --clone",  # the container directory made from the layout template
-    "cp --sparse",  # the disk image copied (create.sh sources disk.sh's create)
+    "warden-start --copy-image",  # the disk image copied (create.sh sources disk.sh's create)
     "start.sh",
     # it makes the v1 cgroup directories (--mkdir), mounts the disk layer and
     # moves the first files into it

@@ -20,6 +20,14 @@
  *
  * Exit status 0, or 1 with the reason on stderr (create.sh then falls back
  * to a copy of the skeleton); what was made is left for create.sh to remove.
+ *
+ *   warden-start --copy-image SOURCE TARGET
+ *
+ * disk.sh's copy of a template image (what `cp --sparse=always
+ * --reflink=auto` did, without a program to start): TARGET made (it must
+ * not exist) with SOURCE's permissions; a reflink where the file system has
+ * them, else SOURCE's data extents copied in the kernel at their offsets,
+ * its holes left holes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -284,4 +294,70 @@ void move_tree(int from, int to, const char *step)
 	clone_opt.copy_all = 1;
 	clone_dir(from, to, "");
 	remove_entries(from, ".");
+}
+
+/* The data of FROM (its extents: SEEK_DATA and SEEK_HOLE) written at the
+ * same offsets of TO, in the kernel (copy_file_range). */
+static void copy_extents(int from, int to, off_t size, const char *source)
+{
+	char buffer[65536];
+	off_t data = 0;
+	while (data < size) {
+		data = lseek(from, data, SEEK_DATA);
+		if (data < 0) {
+			if (errno == ENXIO)
+				break; /* only a hole is left */
+			clone_die("cannot read %s", source);
+		}
+		off_t hole = lseek(from, data, SEEK_HOLE);
+		if (hole < 0)
+			clone_die("cannot read %s", source);
+		while (data < hole) {
+			off_t in = data, out = data;
+			ssize_t n = copy_file_range(from, &in, to, &out, (size_t)(hole - data), 0);
+			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+				      errno == EOPNOTSUPP)) {
+				/* No in-kernel copy here: through a buffer. */
+				size_t want = (size_t)(hole - data) < sizeof buffer ? (size_t)(hole - data)
+										    : sizeof buffer;
+				n = pread(from, buffer, want, data);
+				if (n > 0 && pwrite(to, buffer, (size_t)n, data) != n)
+					clone_die("cannot write the copy of %s", source);
+			}
+			if (n < 0)
+				clone_die("cannot copy %s", source);
+			if (n == 0)
+				break; /* the file shrank meanwhile */
+			data += n;
+		}
+	}
+}
+
+int copy_image_main(int argc, char **argv)
+{
+	struct stat st;
+	clone_step = "copy-image";
+	if (argc != 4) {
+		errno = 0;
+		clone_die("usage: warden-start --copy-image SOURCE TARGET");
+	}
+	const char *source = argv[2], *target = argv[3];
+	int from = open(source, O_RDONLY | O_CLOEXEC);
+	if (from < 0 || fstat(from, &st) < 0 || !S_ISREG(st.st_mode))
+		clone_die("cannot read %s", source);
+	int to = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      st.st_mode & 0777);
+	if (to < 0)
+		clone_die("cannot make %s", target);
+	/* A reflink where the file system has them; else the extents alone, the
+	 * holes left as holes (a sparse image stays sparse). */
+	if (ioctl(to, FICLONE, from) < 0) {
+		if (ftruncate(to, st.st_size) < 0)
+			clone_die("cannot size %s", target);
+		copy_extents(from, to, st.st_size, source);
+	}
+	close(from);
+	if (close(to) < 0)
+		clone_die("cannot write %s", target);
+	return 0;
 }

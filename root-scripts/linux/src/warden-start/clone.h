@@ -12,4 +12,8 @@ int clone_main(int argc, char **argv);
  * mv does); exits 1 with STEP and the reason on stderr. */
 void move_tree(int from, int to, const char *step);
 
+/* warden-start --copy-image SOURCE TARGET: 0, or exits 1 with the reason
+ * on stderr. */
+int copy_image_main(int argc, char **argv);
+
 #endif

@@ -729,6 +729,8 @@ int main(int argc, char **argv)
 	char byte;
 	if (argc > 1 && !strcmp(argv[1], "--clone"))
 		return clone_main(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--copy-image"))
+		return copy_image_main(argc, argv);
 	parse(argc, argv);
 	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0)
 		die("pipe");
