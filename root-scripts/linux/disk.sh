@@ -270,8 +270,8 @@ template_image() {
 
 # copy_image SOURCE TARGET: a sparse copy (a reflink where the file system
 # has them), by the static warden-start beside these scripts when it is
-# built (one program start fewer than cp's, and the data copied in the
-# kernel), else by cp.
+# built (no dynamic loading, and the data extents copied in the kernel
+# where cp --sparse=always reads every byte to find zeros), else by cp.
 copy_image() {
   local helper=${BASH_SOURCE[0]%/*}/bin/warden-start
   [[ ${BASH_SOURCE[0]} == */* ]] || helper=bin/warden-start
