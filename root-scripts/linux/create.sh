@@ -69,7 +69,10 @@ layout_template() {
   local key=${rootfs_path//%/%25}
   key=${key//\//%2F}
   (( ${#key} <= 200 )) || return 0
-  local template=$TEMPLATES/$key new=$TEMPLATES/.new.$BASHPID
+  # Named by create.sh's own pid ($$, not this subshell's): a partial
+  # template is abandoned only once the create that may still be copying it
+  # has ended.
+  local template=$TEMPLATES/$key new=$TEMPLATES/.new.$$
   if ! template_is_current "$template"; then
     [[ -d $TEMPLATES ]] || mkdir -m 0700 "$TEMPLATES" 2>/dev/null || [[ -d $TEMPLATES ]] \
       || fail create "cannot make $TEMPLATES"
@@ -84,9 +87,12 @@ layout_template() {
     else
       # A stale one is renamed away first; a create still copying it falls
       # back to the skeleton (below).
-      [[ ! -e $template ]] || mv -T "$template" "$TEMPLATES/.old.$BASHPID" 2>/dev/null || true
-      mv -T "$new" "$template" 2>/dev/null || template=$new
-      rm -rf "$TEMPLATES/.old.$BASHPID"
+      [[ ! -e $template ]] || mv -T "$template" "$TEMPLATES/.old.$$" 2>/dev/null || true
+      if ! mv -T "$new" "$template" 2>/dev/null; then
+        # Another create's was put in place meanwhile: that one, if current.
+        if template_is_current "$template"; then rm -rf "$new"; else template=$new; fi
+      fi
+      rm -rf "$TEMPLATES/.old.$$"
     fi
     remove_abandoned
   fi

@@ -54,8 +54,9 @@
 #define MAX_DIRS 32
 #define WAIT_MS 30000
 /* Free loop devices taken by someone else between the kernel's answer and
- * ours: tried again this many times. */
-#define LOOP_TRIES 64
+ * ours (a hundred creates at once all get the same first free one): tried
+ * again this many times. */
+#define LOOP_TRIES 4096
 
 struct bind {
 	const char *src, *dst;
