@@ -272,7 +272,11 @@ static void remove_entries(int dir_fd, const char *rel)
 		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			continue;
 		int flags = 0;
-		if (entry->d_type == DT_DIR) {
+		struct stat st;
+		int is_dir = entry->d_type == DT_DIR;
+		if (entry->d_type == DT_UNKNOWN) /* a file system without types in its directories */
+			is_dir = fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		if (is_dir) {
 			int sub = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0)
 				clone_die("cannot open %s/%s", rel, name);
