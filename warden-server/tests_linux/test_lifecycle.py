@@ -184,6 +184,11 @@ def test_layout_template_shares_only_what_no_container_can_reach(
     assert "mine" not in output(client, second, "cat /home/vcap/.bashrc")
     uid = output(client, second, "id -u").strip()
     assert output(client, second, "stat -c %u /home/vcap /home/vcap/.bashrc") == f"{uid}\n" * 2
+    # The copies keep the rootfs's mode and group (shadow: 640, group shadow).
+    lower = (rootfs / "etc" / "shadow").stat()
+    assert output(client, second, "stat -c '%a %g' /etc/shadow", privileged=True) == (
+        f"{lower.st_mode & 0o7777:o} {lower.st_gid}\n"
+    )
 
 
 def test_bind_mount_errors(tmp_path: Path, server: LinuxServer, client: Client) -> None:
