@@ -258,10 +258,7 @@ template_image() {
   local new=$name.new.$$
   if ! template_values "$name"; then
     in_private_namespace create
-    # Concurrent creates may all make it: one wins (a real failure shows
-    # mkdir's own message, from the last try).
-    [[ -d $DISK_TEMPLATES ]] || mkdir -m 0700 "$DISK_TEMPLATES" 2>/dev/null || [[ -d $DISK_TEMPLATES ]] \
-      || mkdir -m 0700 "$DISK_TEMPLATES"
+    mkdir -p -m 0700 "$DISK_TEMPLATES"  # -p: another create may have just made it
     new_layout "$new.img"
     umount "$DISK_ADMIN" || fail 1 "cannot unmount the template $new.img"
     echo "$DISK_BASE_BYTES $DISK_BASE_INODES $OVERHEAD" > "$new.values"

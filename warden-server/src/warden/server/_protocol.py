@@ -205,6 +205,10 @@ class WardenConnection(protocol.Protocol):
         wire = _PING_WIRE if type(message) is PingResponse else response_to_wire(message)
         self._write(wire)
 
+    def send_frame(self, frame: bytes) -> None:
+        """Write a response frame already encoded (nothing once the connection is gone)."""
+        self._write(frame)
+
     def _write(self, data: bytes) -> None:
         transport: Any = self.transport
         if self.lost or transport is None:
