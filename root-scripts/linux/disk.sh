@@ -258,6 +258,7 @@ template_image() {
   local new=$name.new.$$
   if ! template_values "$name"; then
     in_private_namespace create
+    # shellcheck disable=SC2174  # only the last is made: the depot exists
     mkdir -p -m 0700 "$DISK_TEMPLATES"  # -p: another create may have just made it
     new_layout "$new.img"
     umount "$DISK_ADMIN" || fail 1 "cannot unmount the template $new.img"
