@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from warden.server._job_files import JobFiles
+from warden.server._job_files import JobFiles, remove_job_dir, script_fd
 from warden.server._job_output import JobOutput
 from warden.server._jobs import Job, JobResult, JobServices
 from warden.server._syslog import PRIORITY_STDERR, PRIORITY_STDOUT, SyslogSender
@@ -23,7 +24,7 @@ class RecordingSyslog(SyslogSender):
 
 @pytest.fixture
 def files(tmp_path: Path) -> JobFiles:
-    files = JobFiles.create(str(tmp_path / "7"), "echo hi\n")
+    files = JobFiles.create(str(tmp_path / "7"))
     yield files  # type: ignore[misc]
     files.close()
 
@@ -155,3 +156,28 @@ def test_a_cancelled_waiter_is_forgotten(files: JobFiles) -> None:
     job.finished()
     waiter.cancel()
     assert len(job._waiters) == 1 and job._waiters[0][0] is not waiter
+
+
+def test_the_script_goes_to_the_keeper_in_memory() -> None:
+    fd = script_fd("echo hi\n" * 10000)
+    try:
+        assert os.readlink(f"/proc/self/fd/{fd}") == "/memfd:script (deleted)"
+        assert not os.get_inheritable(fd)
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 0  # read from its start
+        assert os.read(fd, 1 << 20) == b"echo hi\n" * 10000
+    finally:
+        os.close(fd)
+
+
+def test_a_job_directory_is_removed_with_whatever_it_holds(tmp_path: Path) -> None:
+    plain = tmp_path / "1"
+    plain.mkdir()
+    for name in ("stdout", "stderr", "pid", "exit_status"):
+        (plain / name).write_text(name)
+    odd = tmp_path / "2"
+    (odd / "sub").mkdir(parents=True)
+    (odd / "stdout").write_text("x")
+    (odd / "sub" / "deeper").write_text("y")
+    for path in (plain, odd, tmp_path / "never-made"):
+        remove_job_dir(str(path))
+        assert not path.exists()

@@ -144,12 +144,22 @@ static void write_all(int fd, const char *data, size_t size)
 	}
 }
 
-/* Create or replace JOB_DIR/name with text, written aside and renamed. */
-static int write_file_atomically(const char *name, const char *text)
+/* JOB_DIR/name.tmp, created (or emptied) for write_file_atomically. */
+static int open_aside(const char *name)
 {
 	char tmp[64];
 	snprintf(tmp, sizeof tmp, "%s.tmp", name);
-	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+/* Create or replace JOB_DIR/name with text, written aside (to fd, from
+ * open_aside, or -1 to open it now) and renamed. */
+static int write_file_atomically(const char *name, const char *text, int fd)
+{
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, "%s.tmp", name);
+	if (fd < 0)
+		fd = open_aside(name);
 	if (fd < 0)
 		return -1;
 	size_t size = strlen(text);
@@ -448,6 +458,20 @@ static int open_output(const char *name)
 	return fd;
 }
 
+/* As open_output, once the job runs: a failure ends its group. */
+static int open_output_or_kill(const char *name)
+{
+	if (mode == MODE_DISCARD)
+		return -1;
+	int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int error = errno;
+		kill(-job_pid, SIGKILL);
+		die(1, "cannot create %s in the job's directory: %s", name, strerror(error));
+	}
+	return fd;
+}
+
 /* In the child: become the job. Does not return. */
 static void start_job(int in, int out, int err, char **argv, int ctty)
 {
@@ -555,7 +579,6 @@ int main(int argc, char **argv)
 			write_ends[s] = ends[1];
 			/* Best effort: a smaller limit leaves the default size. */
 			fcntl(ends[0], F_SETPIPE_SZ, pipe_size);
-			streams[s].file_fd = open_output(streams[s].name);
 		}
 	}
 	if (interactive) {
@@ -589,6 +612,15 @@ int main(int argc, char **argv)
 		kill(-job_pid, SIGKILL);
 		die(1, "pidfd_open: %s", strerror(errno));
 	}
+	/* The files are made while the job starts (an inode allocation each,
+	 * up to half a millisecond on a busy file system), not before: what it
+	 * prints waits in the pipes meanwhile. Without them it must not run. */
+	if (!tty_mode) {
+		for (int s = 0; s < 2; s++) {
+			streams[s].file_fd = open_output_or_kill(streams[s].name);
+		}
+	}
+	int status_fd = open_aside("exit_status"); /* -1: opened at the end */
 	if (pid_file) {
 		char text[32];
 		snprintf(text, sizeof text, "%d\n", (int)job_pid);
@@ -689,7 +721,7 @@ int main(int argc, char **argv)
 	int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
 	char text[16];
 	snprintf(text, sizeof text, "%d\n", code);
-	write_file_atomically("exit_status", text);
+	write_file_atomically("exit_status", text, status_fd);
 	if (kill_at_ms >= 0)
 		start_killer_of_group();
 	return 0;

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +34,15 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from ._errors import WardenError
-from ._job_files import EXIT_STATUS, OUTPUT_EXCEEDED_FLAG, PID, STREAMS, JobFiles
+from ._job_files import (
+    EXIT_STATUS,
+    OUTPUT_EXCEEDED_FLAG,
+    PID,
+    STREAMS,
+    JobFiles,
+    remove_job_dir,
+    script_fd,
+)
 from ._job_output import JobOutput, OutputFollower
 from ._scripts import spawn_detached
 from ._syslog import SyslogSender
@@ -134,6 +141,8 @@ class Job:
         #: Interactive jobs (an extension): stdin kept open, or a terminal's size.
         self.stdin = False
         self.tty: tuple[int, int] | None = None
+        #: The script, from ``create`` until ``start`` hands it on.
+        self.script = ""
 
     def __repr__(self) -> str:
         return f"<Job {self.job_id} pid={self.pid} status={self.status}>"
@@ -154,7 +163,7 @@ class Job:
         return self.output.log_tag
 
     def file(self, name: str) -> str:
-        """Path of one of the job's files (``script``, ``stdout``, ``pid`` ...)."""
+        """Path of one of the job's files (``stdout``, ``pid`` ...)."""
         return self.files.file(name)
 
     @property
@@ -197,10 +206,10 @@ class Job:
         log_tag: str | None,
         output_limit: int,
     ) -> Job:
-        """Make the job's directory and write its script."""
+        """Make the job's directory; ``script`` waits for ``start``."""
         path = os.path.join(jobs_path, str(job_id))
-        JobFiles.create(path, script)
-        return cls(
+        JobFiles.create(path)
+        job = cls(
             services,
             job_id=job_id,
             path=path,
@@ -208,13 +217,15 @@ class Job:
             log_tag=log_tag,
             output_limit=output_limit,
         )
+        job.script = script
+        return job
 
     # -- starting and following --
 
     async def start(self, argv: tuple[str, ...], env: Mapping[str, str]) -> None:
         """Start the wrapper detached; return once the job runs (its ``pid`` is known).
 
-        The wrapper's stdin is the job's ``script`` file.
+        The wrapper's stdin is an in-memory file holding ``script``.
 
         Raises WardenError when the wrapper ends without starting the job.
         """
@@ -223,7 +234,8 @@ class Job:
         # cleared) before the await below.
         started = self._started = defer.Deferred()
         # The wrapper's stdin is the script (the keeper seals a copy for the job).
-        script = os.open(self.file("script"), os.O_RDONLY | os.O_CLOEXEC)
+        script = script_fd(self.script)
+        self.script = ""  # not kept for the job's lifetime
         try:
             spawning = spawn_detached(argv, env=env, stdin=script, reactor=self.services.reactor)
         finally:
@@ -419,7 +431,7 @@ class Job:
         if call_in_thread is None:  # a test's reactor without threads
             self.files.remove()
         else:
-            call_in_thread(shutil.rmtree, self.path, ignore_errors=True)
+            call_in_thread(remove_job_dir, self.path)
 
     # -- snapshots and recovery --
 
