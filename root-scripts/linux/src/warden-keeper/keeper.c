@@ -34,6 +34,11 @@
  *                  DIR/dev/pts/ptmx (a container's own devpts instance, looked
  *                  up inside DIR), not from the host's /dev/ptmx.
  *
+ * The output files and exit_status.tmp are made right after the fork, while
+ * the job starts (each is an inode allocation, up to half a millisecond on a
+ * busy file system); one that cannot be made ends the job (SIGKILL to its
+ * group) and this program (status 1).
+ *
  * When the job's process ends, what is left in the pipes is read, the files
  * are closed and JOB_DIR/exit_status gets its status (the exit code, or -N
  * when signal N ended it) atomically; then this program exits, and the pipes

@@ -143,6 +143,8 @@ class Job:
         self.tty: tuple[int, int] | None = None
         #: The script, from ``create`` until ``start`` hands it on.
         self.script = ""
+        #: Whether a snapshot has listed the job (its end is then written too).
+        self.recorded = False
 
     def __repr__(self) -> str:
         return f"<Job {self.job_id} pid={self.pid} status={self.status}>"
@@ -437,6 +439,7 @@ class Job:
 
     def to_snapshot(self) -> dict[str, Any]:
         """The job's entry in the container snapshot (output stays in the files)."""
+        self.recorded = True
         entry: dict[str, Any] = {
             "pid": self.pid,
             "wrapper_pid": self.wrapper_pid,
@@ -482,6 +485,7 @@ class Job:
             log_tag=entry.get("log_tag"),
             output_limit=output_limit,
         )
+        job.recorded = True
         job.pid = entry.get("pid") or job.files.read_int(PID)
         job.wrapper_pid = entry.get("wrapper_pid")
         job.wrapper_start = entry.get("wrapper_start")

@@ -153,9 +153,10 @@ SNAPSHOT_RETRY = 2.0
 #: write would add is also in the job's directory (``exit_status``, the
 #: output-limit flag), which recovery reads when the snapshot has no status,
 #: so nothing is lost if the server dies meanwhile; and a request that
-#: rewrites the snapshot in the meantime (the next Spawn, or Run) takes the
+#: rewrites the snapshot in the meantime (the next Spawn, say) takes the
 #: job's end along: one write per job instead of two, and none between a
-#: Run's answer and its sending.
+#: Run's answer and its sending. (A Run's own job is in no snapshot while
+#: its client waits: see ``Container._run``.)
 SNAPSHOT_AFTER_JOB_END = 1.0
 
 
@@ -706,8 +707,9 @@ class Container:
                 job_id=job.job_id, signal=ended_by, handle=self.handle,
             )  # fmt: skip
         # The snapshot is rewritten after a job ends: soon, not at once (see
-        # SNAPSHOT_AFTER_JOB_END).
-        self.save_snapshot_soon()
+        # SNAPSHOT_AFTER_JOB_END); not for a Run's job no snapshot has listed.
+        if job.recorded:
+            self.save_snapshot_soon()
 
     def _job(self, job_id: int) -> Job:
         job = self.jobs.get(job_id)
@@ -807,12 +809,25 @@ class Container:
             spawn.rlimits.CopyFrom(request.rlimits)
         if request.HasField("log_tag"):
             spawn.log_tag = request.log_tag
-        spawned = await self.dispatch(spawn)
-        assert isinstance(spawned, SpawnResponse)
+        # Spawn's work without its snapshot bracket (deleted before, written
+        # with the job before the answer): a Run is answered only at the job's
+        # end, which forgets it, so no client can name the job after a
+        # restart, and the container's snapshot need not change at all. A
+        # crash meanwhile leaves the container as its snapshot had it (the
+        # job's process runs on, unfollowed, as any process in it would).
+        if self.state not in _ACTIVE:
+            raise StateError(tuple(s.value for s in _ACTIVE), self.state_name)
+        spawned = await self._spawn(spawn, None)
         # Link's own work, without a LinkResponse in between: output (up to
         # job_output_limit) is copied into one response, not two, and Info is
         # asked once.
-        result, info = await self._linked(spawned.job_id, peer)
+        try:
+            result, info = await self._linked(spawned.job_id, peer)
+        except ConnectionGoneError:
+            # The job stays, linkable by its id (Info lists it): from now on
+            # in the snapshot, as a spawned job is.
+            self.save_snapshot_soon()
+            raise
         return RunResponse(
             exit_status=client_exit_status(result.exit_status),
             stdout=result.stdout,
