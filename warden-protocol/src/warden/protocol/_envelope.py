@@ -159,7 +159,7 @@ def unwrap(envelope: bytes) -> tuple[int, bytes]:
 _VIEW_FROM = 4096
 
 
-def _split(envelope: bytes) -> tuple[int, bytes | memoryview]:
+def _split(envelope: bytes | memoryview) -> tuple[int, bytes | memoryview]:
     """``unwrap`` on the decoders' path: a large payload as a view, not a copy."""
     # What every encoder writes (the type in one byte, then the payload, and
     # nothing else) is taken apart here; anything else goes the long way.
@@ -178,7 +178,7 @@ def _split(envelope: bytes) -> tuple[int, bytes | memoryview]:
                     return envelope[1], memoryview(envelope)[pos:]
                 break
             shift += 7
-    return _unwrap_slowly(envelope)
+    return _unwrap_slowly(bytes(envelope))
 
 
 def _unwrap_slowly(envelope: bytes) -> tuple[int, bytes]:
@@ -232,13 +232,13 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
             raise ProtocolError("envelope varint is too long")
 
 
-def unwrap_request(envelope: bytes) -> _PbMessage:
+def unwrap_request(envelope: bytes | memoryview) -> _PbMessage:
     """Decode envelope bytes into the request they carry."""
     number, payload = _split(envelope)
     return decode_message(request_class(number), payload)
 
 
-def unwrap_response(envelope: bytes) -> _PbMessage:
+def unwrap_response(envelope: bytes | memoryview) -> _PbMessage:
     """Decode envelope bytes into the response they carry."""
     number, payload = _split(envelope)
     return decode_message(response_class(number), payload)
