@@ -56,7 +56,7 @@ def test_the_probe_answer_and_reason_come_from_the_script(tmp_path: Path) -> Non
     assert answer == (False, "the kernel cannot mount ext4 with project quotas")
     assert not project_quota_supported()
     ((argv, env),) = unsupported.calls
-    assert argv == [str(DISK_SCRIPT), "probe"]
+    assert argv[-2:] == [str(DISK_SCRIPT), "probe"]
     assert Path(env["DISK_IMAGE"]).parent.parent == tmp_path
     try:
         assert resolve(detect_project_quota(DISK_SCRIPT, Recorder(0), tmp_path)) == (True, "")
@@ -74,6 +74,22 @@ def test_a_probe_that_cannot_start_leaves_the_ballast(tmp_path: Path) -> None:
     assert (supported, project_quota_supported()) == (False, False)
     assert "No such file or directory" in reason
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_probe_that_hangs_is_ended_and_leaves_the_ballast(tmp_path: Path) -> None:
+    hanging = tmp_path / "hanging-disk.sh"
+    pid_file = tmp_path / "probe.pid"
+    hanging.write_text(f'#!/bin/sh\necho "$$" > {pid_file}\nexec sleep 600\n')
+    hanging.chmod(0o755)
+    scratch_parent = tmp_path / "depot"
+    scratch_parent.mkdir()
+    supported, reason = resolve(
+        detect_project_quota(hanging, run_command, scratch_parent, timeout=0.5)
+    )
+    assert (supported, project_quota_supported()) == (False, False)
+    assert reason == "the probe did not finish within 0.5 s"
+    assert list(scratch_parent.iterdir()) == []  # its scratch directory is gone
+    assert not Path(f"/proc/{pid_file.read_text().strip()}").exists()  # ended and reaped
 
 
 CREATED = b"base_bytes=16384\nbase_inodes=14\n" + (
