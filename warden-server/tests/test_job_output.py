@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from warden.server._job_files import JobFiles, remove_job_dir, script_fd
+from warden.server._job_files import SPARE, JobFiles, make_spare, remove_job_dir, script_fd
 from warden.server._job_output import JobOutput
 from warden.server._jobs import Job, JobResult, JobServices
 from warden.server._syslog import PRIORITY_STDERR, PRIORITY_STDOUT, SyslogSender
@@ -181,3 +181,20 @@ def test_a_job_directory_is_removed_with_whatever_it_holds(tmp_path: Path) -> No
     for path in (plain, odd, tmp_path / "never-made"):
         remove_job_dir(str(path))
         assert not path.exists()
+
+
+def test_a_job_directory_made_ahead_is_taken_by_the_next_job(tmp_path: Path) -> None:
+    make_spare(str(tmp_path))
+    make_spare(str(tmp_path))  # there already: nothing more
+    spare = tmp_path / SPARE
+    inode = spare.stat().st_ino
+    assert oct(spare.stat().st_mode & 0o777) == oct(0o700)
+    JobFiles.create(str(tmp_path / "8"))
+    assert (tmp_path / "8").stat().st_ino == inode and not spare.exists()
+    # None made ahead: a directory of its own; one that is there is refused.
+    JobFiles.create(str(tmp_path / "9"))
+    assert oct((tmp_path / "9").stat().st_mode & 0o777) == oct(0o700)
+    make_spare(str(tmp_path))
+    with pytest.raises(FileExistsError):
+        JobFiles.create(str(tmp_path / "9"))
+    assert spare.exists()

@@ -138,3 +138,18 @@ def test_a_spawn_writes_the_end_of_an_earlier_job_along(server: WardenServer) ->
         jobs = json.loads((path / "snapshot.json").read_text())["jobs"]
         assert jobs[str(first)]["status"] == [9, "", ""]
         assert str(second) in jobs
+
+
+def test_the_next_jobs_directory_is_made_ahead(server: WardenServer) -> None:
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        jobs = Path(client.info(handle).container_path) / "jobs"
+        assert client.run(handle, "true").exit_status == 0
+        spare = jobs / ".next"
+        wait = client.info(handle)  # the spare is made on the turn after the start
+        del wait
+        inode = spare.stat().st_ino
+        job_id = client.spawn(handle, "true").job_id
+        assert (jobs / str(job_id)).stat().st_ino == inode
+        client.link(handle, job_id)
+        client.destroy(handle)
