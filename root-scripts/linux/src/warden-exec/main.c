@@ -240,6 +240,17 @@ static struct pid_file pid_file_open(const char *path)
     return file;
 }
 
+/* Create the --pid-file that pid_file_open found absent, now. */
+static void pid_file_create_now(struct pid_file *file)
+{
+    file->fd = openat(file->dir, file->name,
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+    if (file->fd < 0)
+        fail("open(--pid-file %s)", file->path);
+    close(file->dir);
+    file->dir = -1;
+}
+
 /* The program starts with default signal dispositions, nothing blocked,
  * the plain Linux personality (address space randomisation on) and umask
  * 022, whatever the host-side caller had (and whatever we blocked before
@@ -282,6 +293,8 @@ int main(int argc, char **argv)
     oom_score_adj_reset();
     struct pid_file pid_file = pid_file_open(config.pid_file);
     struct target *target = target_open(config.target, config.target_cgroup);
+    if (pid_file.dir >= 0 && target_has_own_user_ns(target))
+        pid_file_create_now(&pid_file); /* as its own root, it may not make it later */
     cgroups_join(config.cgroups, config.n_cgroups);
     ns_enter(target);
     fork_into_pid_ns(config.pdeathsig != 0, &pid_file, config.tty);

@@ -300,6 +300,16 @@ static void die_of_signal(int sig)
     _exit(128 + sig);
 }
 
+/* Whether ns_enter will join a user namespace of the target's (one that
+ * differs from ours): after that, a file made on the host may be refused. */
+bool target_has_own_user_ns(const struct target *t)
+{
+    for (size_t i = 0; i < N_KINDS; i++)
+        if (kinds[i].type == CLONE_NEWUSER)
+            return t->ns[i] >= 0;
+    return false;
+}
+
 /* The target's own root (as nsenter --root does), not merely its mount
  * namespace's, so that an init that chroots is followed too. */
 void root_enter(struct target *t)

@@ -81,6 +81,7 @@ struct target;
 struct target *target_open(pid_t pid, const char *expect_cgroup);
 void cgroups_join(const char *const *dirs, size_t n);
 void ns_enter(struct target *target);
+bool target_has_own_user_ns(const struct target *target);
 void fork_into_pid_ns(bool keep_parent_fd, struct pid_file *pid_file, bool forward_signals);
 void root_enter(struct target *target);
 void pdeathsig_set(int sig);
