@@ -31,6 +31,7 @@ __all__ = [
     "MessageDecoder",
     "decode_message",
     "encode_message",
+    "output_response_parts",
     "request_to_wire",
     "response_to_wire",
     "to_dict",
@@ -256,6 +257,41 @@ def response_to_wire(response: _PbMessage) -> bytes:
     if not is_response(response):
         raise ProtocolError(f"expected a response, got {type(response).__name__}")
     return _frame(response)
+
+
+#: Fields 2 and 3 (length-delimited) of RunResponse and LinkResponse.
+_TAG_STDOUT = b"\x12"
+_TAG_STDERR = b"\x1a"
+_TAG_EXIT_STATUS = 0x08  # field 1, varint
+
+
+def output_response_parts(response: _PbMessage, stdout: bytes, stderr: bytes) -> list[bytes]:
+    """``response_to_wire`` of a RunResponse or LinkResponse whose ``stdout``
+    and ``stderr`` are these (``response`` has neither set), in parts: the
+    output stays the caller's objects instead of being copied into the
+    message, its encoding and the frame (three copies of a job's megabytes).
+    Joined, the parts are ``response_to_wire``'s bytes, byte for byte: the
+    fields go in number order, exit_status (1), stdout (2), stderr (3),
+    info (4), as the encoder writes them.
+    """
+    if not is_response(response):
+        raise ProtocolError(f"expected a response, got {type(response).__name__}")
+    if response.HasField("stdout") or response.HasField("stderr"):
+        raise ValueError("the output goes beside the response, not in it")
+    rest = encode_message(response)
+    head = b""
+    if response.HasField("exit_status"):
+        head = b"%c%s" % (_TAG_EXIT_STATUS, _varint(response.exit_status))  # type: ignore[attr-defined]
+        if not rest.startswith(head):  # an encoder that orders fields otherwise
+            raise ProtocolError("unexpected field order in " + type(response).__name__)
+        rest = rest[len(head) :]
+    out_head = b"%s%s" % (_TAG_STDOUT, _varint(len(stdout)))
+    err_head = b"%s%s" % (_TAG_STDERR, _varint(len(stderr)))
+    size = len(head) + len(out_head) + len(stdout) + len(err_head) + len(stderr) + len(rest)
+    prefix = _prefix(type(response))
+    length = _varint(size)
+    header = b"%d\r\n%s%s%s%s" % (len(prefix) + len(length) + size, prefix, length, head, out_head)
+    return [header, stdout, err_head, stderr, rest + b"\r\n"]
 
 
 def _frame(message: _PbMessage) -> bytes:

@@ -125,6 +125,7 @@ from .._job_files import make_spare
 from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._messages import script_reason
+from .._output_response import OutputResponse
 from .._pools import NetworkPool
 from .._properties import check_count, check_pair, validated
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
@@ -140,6 +141,7 @@ __all__ = [
     "Container",
     "ConnectionGoneError",
     "State",
+    "Response",
     "Step",
 ]
 
@@ -188,7 +190,10 @@ class Bracket(enum.Enum):
     HANDLER = "handler"
 
 
-Handler = Callable[["Container", Any, "Peer | None"], Awaitable[Message]]
+#: What a request is answered with: a message, or (Run, Link) one with the
+#: job's output beside it.
+Response = Message | OutputResponse
+Handler = Callable[["Container", Any, "Peer | None"], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -394,7 +399,7 @@ class Container:
 
     # -- dispatch --
 
-    async def dispatch(self, request: Message, peer: Peer | None = None) -> Message:
+    async def dispatch(self, request: Message, peer: Peer | None = None) -> Response:
         """Serve one request: state check, snapshot bracket, handler; log it."""
         step = REQUEST_TABLE.get(type(request))
         if step is None:
@@ -411,7 +416,9 @@ class Container:
             self._log_request(request, response, started)
         return response
 
-    def _log_request(self, request: Message, response: Message, started: float) -> None:
+    def _log_request(self, request: Message, response: Response, started: float) -> None:
+        if isinstance(response, OutputResponse):
+            response = response.whole()
         self.log.debug(
             "{kind} (took {took:.6f})",
             kind=type_underscored(request),
@@ -753,13 +760,12 @@ class Container:
         self._forget(job, result)
         return result, await self._container_info()
 
-    async def _link(self, request: LinkRequest, peer: Peer | None) -> LinkResponse:
+    async def _link(self, request: LinkRequest, peer: Peer | None) -> OutputResponse:
         result, info = await self._linked(request.job_id, peer)
-        return LinkResponse(
-            exit_status=client_exit_status(result.exit_status),
-            stdout=result.stdout,
-            stderr=result.stderr,
-            info=info,
+        return OutputResponse(
+            LinkResponse(exit_status=client_exit_status(result.exit_status), info=info),
+            result.stdout,
+            result.stderr,
         )
 
     async def _stream(self, request: StreamRequest, peer: Peer | None) -> StreamResponse:
@@ -807,7 +813,7 @@ class Container:
         job.tty = size  # for the snapshot; a later one has it
         return ResizeResponse()
 
-    async def _run(self, request: RunRequest, peer: Peer | None) -> RunResponse:
+    async def _run(self, request: RunRequest, peer: Peer | None) -> OutputResponse:
         spawn = SpawnRequest(
             handle=request.handle,
             script=request.script,
@@ -837,11 +843,10 @@ class Container:
             # in the snapshot, as a spawned job is.
             self.save_snapshot_soon()
             raise
-        return RunResponse(
-            exit_status=client_exit_status(result.exit_status),
-            stdout=result.stdout,
-            stderr=result.stderr,
-            info=info,
+        return OutputResponse(
+            RunResponse(exit_status=client_exit_status(result.exit_status), info=info),
+            result.stdout,
+            result.stderr,
         )
 
     # -- extensions --
