@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from warden.server._job_files import SPARE, JobFiles, make_spare, remove_job_dir, script_fd
+from warden.server._job_files import (
+    SPARE,
+    JobFiles,
+    empty_job_dir,
+    recycle_job_dir,
+    remove_job_dir,
+    script_fd,
+)
 from warden.server._job_output import JobOutput
 from warden.server._jobs import Job, JobResult, JobServices
 from warden.server._syslog import PRIORITY_STDERR, PRIORITY_STDOUT, SyslogSender
@@ -183,18 +190,29 @@ def test_a_job_directory_is_removed_with_whatever_it_holds(tmp_path: Path) -> No
         assert not path.exists()
 
 
-def test_a_job_directory_made_ahead_is_taken_by_the_next_job(tmp_path: Path) -> None:
-    make_spare(str(tmp_path))
-    make_spare(str(tmp_path))  # there already: nothing more
+def test_a_forgotten_jobs_directory_becomes_the_next_ones(tmp_path: Path) -> None:
+    first = tmp_path / "7"
+    JobFiles.create(str(first))  # none to take: made
+    for name in ("stdout", "stderr", "pid", "exit_status"):
+        (first / name).write_text(name)
+    inode = first.stat().st_ino
+    assert empty_job_dir(str(first)) and list(first.iterdir()) == []
+    recycle_job_dir(str(first))
     spare = tmp_path / SPARE
-    inode = spare.stat().st_ino
-    assert oct(spare.stat().st_mode & 0o777) == oct(0o700)
+    assert spare.stat().st_ino == inode and not first.exists()
     JobFiles.create(str(tmp_path / "8"))
     assert (tmp_path / "8").stat().st_ino == inode and not spare.exists()
-    # None made ahead: a directory of its own; one that is there is refused.
-    JobFiles.create(str(tmp_path / "9"))
-    assert oct((tmp_path / "9").stat().st_mode & 0o777) == oct(0o700)
-    make_spare(str(tmp_path))
+    assert oct((tmp_path / "8").stat().st_mode & 0o777) == oct(0o700)
+    # A spare there already: the emptied directory goes.
+    recycle_job_dir(str(tmp_path / "8"))
+    (tmp_path / "9").mkdir()
+    recycle_job_dir(str(tmp_path / "9"))
+    assert not (tmp_path / "9").exists() and spare.stat().st_ino == inode
+    # Taken only for a job directory that is not there.
+    (tmp_path / "10").mkdir()
     with pytest.raises(FileExistsError):
-        JobFiles.create(str(tmp_path / "9"))
+        JobFiles.create(str(tmp_path / "10"))
     assert spare.exists()
+    # Anything but plain files in it: deleted whole, not recycled.
+    (tmp_path / "11" / "sub").mkdir(parents=True)
+    assert not empty_job_dir(str(tmp_path / "11")) and not (tmp_path / "11").exists()

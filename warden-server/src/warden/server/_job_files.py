@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_job_output,tests.test_requests -*-
 """The files of one job's directory, as the server writes and reads them.
 
-``<container_path>/jobs/<job_id>/`` (and ``jobs/.next``, the next one's,
-made ahead: ``make_spare``) holds::
+``<container_path>/jobs/<job_id>/`` (and ``jobs/.next``, the next one's:
+the last forgotten job's, emptied, ``recycle_job_dir``) holds::
 
     pid              the job's process-group leader, which the server signals
     stdout, stderr   the job's output, written by its keeper (absent when
@@ -34,7 +34,8 @@ __all__ = [
     "SPARE",
     "STREAMS",
     "JobFiles",
-    "make_spare",
+    "empty_job_dir",
+    "recycle_job_dir",
     "remove_job_dir",
     "script_fd",
 ]
@@ -42,7 +43,7 @@ __all__ = [
 PID = "pid"
 EXIT_STATUS = "exit_status"
 OUTPUT_EXCEEDED_FLAG = "output_exceeded"
-#: The next job's directory, made ahead in the jobs directory (``make_spare``).
+#: The next job's directory, a forgotten one's emptied (``recycle_job_dir``).
 SPARE = ".next"
 #: Output streams in the order Stream sends them.
 STREAMS = ("stdout", "stderr")
@@ -61,7 +62,7 @@ class JobFiles:
     @classmethod
     def create(cls, path: str) -> JobFiles:
         """Make the directory ``path`` (0700; its parent exists): the spare
-        one made ahead (``make_spare``) renamed, else a new one."""
+        one (``recycle_job_dir``) renamed, else a new one."""
         if not os.path.lexists(path):  # a rename would replace an empty one
             try:
                 os.rename(os.path.join(os.path.dirname(path), SPARE), path)
@@ -122,14 +123,38 @@ class JobFiles:
         remove_job_dir(self.path)
 
 
-def make_spare(jobs_path: str) -> None:
-    """Make the next job's directory ahead, in ``jobs_path``, if it is not
-    there: a rename takes it then, which allocates no inode (a directory
-    made on the way to the job's start costs one: up to half a millisecond
-    on a busy ext4)."""
-    # There already (or gone with the container): the next job makes its own.
+def empty_job_dir(path: str) -> bool:
+    """Unlink a job directory's entries (plain files) by name; whether the
+    directory is there and empty now. Anything else in it (a directory)
+    has it deleted whole instead (``remove_job_dir``)."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    try:
+        for name in names:
+            os.unlink(os.path.join(path, name))
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+        return False
+    return True
+
+
+def recycle_job_dir(path: str) -> None:
+    """An emptied job directory becomes the spare (``SPARE``) of its jobs
+    directory, the next job's, when there is none; else it goes.
+
+    A job directory renamed into place allocates no inode, and one renamed
+    away frees none: a ``mkdir`` and an ``rmdir`` (each up to a millisecond
+    on a busy ext4, holding the jobs directory's lock, which the next job's
+    start then waits for) become two renames.
+    """
+    spare = os.path.join(os.path.dirname(path), SPARE)
     with contextlib.suppress(OSError):
-        os.mkdir(os.path.join(jobs_path, SPARE), mode=0o700)
+        if os.path.lexists(spare):  # a rename would replace it
+            os.rmdir(path)
+        else:
+            os.rename(path, spare)
 
 
 def script_fd(script: str) -> int:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from ._errors import WardenError
@@ -40,6 +40,7 @@ from ._job_files import (
     PID,
     STREAMS,
     JobFiles,
+    empty_job_dir,
     remove_job_dir,
     script_fd,
 )
@@ -420,8 +421,10 @@ class Job:
         self._stop_following()
         self.files.remove()
 
-    def remove_in_background(self) -> None:
-        """As ``remove``, the directory deleted on one of the reactor's threads.
+    def remove_in_background(self, emptied: Callable[[str], None] | None = None) -> None:
+        """As ``remove``, the files deleted on one of the reactor's threads;
+        then ``emptied(path)`` on the reactor's, which decides what becomes
+        of the empty directory (without it, it goes too).
 
         Unlinking a job's files takes a millisecond or more on a busy disk
         (more for a large output): work the reactor need not wait for, since
@@ -429,11 +432,22 @@ class Job:
         """
         self._stop_following()
         self.files.close()
-        call_in_thread = getattr(self.services.reactor, "callInThread", None)
-        if call_in_thread is None:  # a test's reactor without threads
-            self.files.remove()
-        else:
-            call_in_thread(remove_job_dir, self.path)
+        reactor = self.services.reactor
+        if emptied is None:
+            call_in_thread = getattr(reactor, "callInThread", None)
+            if call_in_thread is None:  # a test's reactor without threads
+                self.files.remove()
+            else:
+                call_in_thread(remove_job_dir, self.path)
+            return
+        path = self.path
+        if getattr(reactor, "getThreadPool", None) is None:  # a test's reactor without threads
+            if empty_job_dir(path):
+                emptied(path)
+            return
+        done = threads.deferToThreadPool(reactor, reactor.getThreadPool(), empty_job_dir, path)
+        done.addCallback(lambda empty: emptied(path) if empty else None)
+        done.addErrback(lambda failure: _log.failure("job {path}", failure, path=path))
 
     # -- snapshots and recovery --
 

@@ -121,7 +121,7 @@ from .._config import Config
 from .._errors import StateError, WardenError
 from .._exit_status import client_exit_status, signal_name
 from .._job_control import data_records, resize_record, send_records
-from .._job_files import make_spare
+from .._job_files import recycle_job_dir
 from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._messages import script_reason
@@ -704,15 +704,16 @@ class Container:
             raise
         job.on_finish = self._job_finished
         self.jobs[job.job_id] = job
-        # The next job's directory, made while this one runs.
-        self.context.reactor.callLater(0, self._make_spare_job_dir)
         return SpawnResponse(job_id=job.job_id)
 
-    def _make_spare_job_dir(self) -> None:
-        # On the reactor's thread, not a pool's: never once a destroy (whose
-        # rm -rf it would race) has begun.
-        if self.state is State.ACTIVE and not self._destroying and not self.being_destroyed:
-            make_spare(self.jobs_path)
+    def _job_dir_emptied(self, path: str) -> None:
+        # On the reactor's thread, not a pool's: a rename never once a
+        # destroy (whose rm -rf a new name would race) has begun.
+        if self.state is State.DESTROYED or self._destroying or self.being_destroyed:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            return
+        recycle_job_dir(path)
 
     def _job_finished(self, job: Job) -> None:
         ended_by = signal_name(job.status) if job.status is not None else None
@@ -751,7 +752,7 @@ class Container:
             # Its directory goes after the answer is out, not on Link's way
             # (still watched meanwhile for late output: see _jobs.py), and
             # off the reactor thread.
-            self.context.reactor.callLater(0, job.remove_in_background)
+            self.context.reactor.callLater(0, job.remove_in_background, self._job_dir_emptied)
 
     async def _linked(self, job_id: int, peer: Peer | None) -> tuple[JobResult, InfoResponse]:
         """Wait for a job's end, forget it; its result and the container's Info."""
