@@ -258,7 +258,7 @@ template_image() {
   local new=$name.new.$$
   if ! template_values "$name"; then
     in_private_namespace create
-    [[ -d $DISK_TEMPLATES ]] || mkdir -m 0700 "$DISK_TEMPLATES"
+    mkdir -p -m 0700 "$DISK_TEMPLATES"  # -p: another create may have just made it
     new_layout "$new.img"
     umount "$DISK_ADMIN" || fail 1 "cannot unmount the template $new.img"
     echo "$DISK_BASE_BYTES $DISK_BASE_INODES $OVERHEAD" > "$new.values"

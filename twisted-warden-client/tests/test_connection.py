@@ -8,20 +8,25 @@ from typing import Any
 from support import ServerTestCase, reactor
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.endpoints import UNIXClientEndpoint
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
 
 from warden.protocol import (
     CreateRequest,
     EchoRequest,
     EchoResponse,
+    ErrorResponse,
     LimitCpuRequest,
     LinkRequest,
+    ListResponse,
     PingRequest,
     PingResponse,
     ProtocolError,
     RunRequest,
     StreamRequest,
     StreamResponse,
+    response_to_wire,
 )
 from warden.twisted_client import (
     ClientConnectionError,
@@ -311,3 +316,46 @@ class V1Tests(ServerTestCase):
         self.assertEqual(chunks, [["stdout", b"chunk 0\n", None], ["stderr", b"chunk 1\n", None]])
         self.assertEqual(final, [None, None, 2])
         self.assertTrue(connection.v1_mode)
+
+
+class EmptyResponseTests(SynchronousTestCase):
+    """An answer with nothing set is known by its bytes; anything else is decoded."""
+
+    def setUp(self) -> None:
+        self.connection = WardenConnection()
+        self.transport = StringTransport()
+        self.connection.makeConnection(self.transport)
+
+    def test_a_ping_answered_by_its_frame(self) -> None:
+        first, second = self.connection.ping(), self.connection.ping()
+        self.connection.dataReceived(response_to_wire(PingResponse()))
+        self.assertEqual(self.successResultOf(first), PingResponse())
+        self.assertNoResult(second)
+        self.connection.dataReceived(response_to_wire(PingResponse()))
+        self.assertEqual(self.successResultOf(second), PingResponse())
+        self.assertEqual(self.connection.pending, 0)
+
+    def test_answers_together_or_in_pieces_are_decoded(self) -> None:
+        pings = [self.connection.ping() for _ in range(3)]
+        frame = response_to_wire(PingResponse())
+        self.connection.dataReceived(frame * 2 + frame[:3])
+        self.connection.dataReceived(frame[3:])
+        for ping in pings:
+            self.assertEqual(self.successResultOf(ping), PingResponse())
+
+    def test_an_error_or_the_wrong_type_is_not_taken_for_it(self) -> None:
+        ping = self.connection.ping()
+        self.connection.dataReceived(response_to_wire(ErrorResponse(message="no")))
+        self.assertIsInstance(self.failureResultOf(ping).value, ServerError)
+        ping = self.connection.ping()
+        self.connection.dataReceived(response_to_wire(ListResponse()))
+        self.assertIsInstance(self.failureResultOf(ping).value, ClientConnectionError)
+
+    def test_an_empty_stream_frame_is_a_chunk_not_the_end(self) -> None:
+        chunks: list[Any] = []
+        done = self.connection.stream(StreamRequest(handle="h", job_id=1), chunks.append)
+        self.connection.dataReceived(response_to_wire(StreamResponse()))
+        self.assertEqual(chunks, [StreamResponse()])
+        self.assertNoResult(done)
+        self.connection.dataReceived(response_to_wire(StreamResponse(exit_status=0)))
+        self.assertEqual(self.successResultOf(done), StreamResponse(exit_status=0))

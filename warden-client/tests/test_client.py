@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 
 import pytest
 from conftest import RunningServer
@@ -19,6 +21,7 @@ from warden.protocol import (
     CreateRequest,
     EchoRequest,
     EchoResponse,
+    ErrorResponse,
     LimitBandwidthRequest,
     LinkRequest,
     NetOutRequest,
@@ -30,6 +33,7 @@ from warden.protocol import (
     StopRequest,
     StreamRequest,
     StreamResponse,
+    response_to_wire,
 )
 from warden.twisted_client.testing import output_pattern
 
@@ -310,3 +314,46 @@ def test_stream_refuses_other_requests(client: Client) -> None:
         client.stream(LinkRequest(handle="h", job_id=1))  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="needs a job_id"):
         client.stream("h")  # type: ignore[call-overload]
+
+
+# -- answers with nothing set (known by their bytes) -------------------------
+
+
+def _answering(socket_dir: str, *answers: bytes) -> Client:
+    """A client whose server sends each of ``answers`` (one send each) once
+    a request arrived."""
+    path = os.path.join(socket_dir, "raw.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, listener:
+            for answer in answers:
+                conn.recv(65536)
+                for piece in answer.split(b"|"):
+                    conn.sendall(piece)
+                    time.sleep(0.01)  # each piece its own recv
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = Client(path)
+    client.connect()
+    return client
+
+
+def test_an_empty_answer_in_one_piece_or_several(socket_dir: str) -> None:
+    frame = response_to_wire(PingResponse())
+    client = _answering(socket_dir, frame, frame[:2] + b"|" + frame[2:], frame)
+    with client:
+        assert client.ping() == PingResponse()
+        assert client.ping() == PingResponse()
+        with pytest.raises(ClientConnectionError, match="expected DestroyResponse"):
+            client.destroy("h")  # answered with a Ping's frame
+    assert not client.connected
+
+
+def test_an_error_answer_is_not_taken_for_the_empty_one(socket_dir: str) -> None:
+    error = response_to_wire(ErrorResponse(message="nope"))
+    with _answering(socket_dir, error) as client, pytest.raises(ServerError, match="nope"):
+        client.ping()

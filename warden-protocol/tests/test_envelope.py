@@ -185,3 +185,36 @@ def test_output_beside_the_message_is_the_same_frame(
     assert parts[1] is stdout and parts[3] is stderr  # not copied
     with pytest.raises(ValueError):
         wp.output_response_parts(cls(stdout=b"x"), b"", b"")
+
+
+@pytest.mark.parametrize("name", ["stdout", "stderr", "", "x" * 300])
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 16383, 16384, 65536, 2_097_155])
+def test_a_stream_chunk_written_directly_is_the_messages_frame(name: str, size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    expected = wp.response_to_wire(wp.StreamResponse(name=name, data=data))
+    assert wp.stream_chunk_wire(name, data) == expected
+
+
+def test_an_empty_request_is_the_frame_it_always_was() -> None:
+    assert wp.request_to_wire(wp.PingRequest()) == b"4\r\n\x08[\x12\x00\r\n"  # type 91
+    assert wp.request_to_wire(wp.ListRequest()) == wp.encode_frame(wp.wrap(wp.ListRequest()))
+    # Anything set, even a field this side does not know, is encoded as before.
+    unknown = wp.PingRequest.FromString(b"\x08\x01")
+    assert wp.request_to_wire(unknown) == wp.encode_frame(wp.wrap(unknown))
+    assert wp.request_to_wire(unknown) != wp.request_to_wire(wp.PingRequest())
+    listed = wp.ListRequest(properties=[wp.Property(key="a", value="b")])
+    assert wp.unwrap_request(wp.request_to_wire(listed)[4:-2]) == listed
+    with pytest.raises(wp.ProtocolError, match="missing required"):
+        wp.request_to_wire(wp.DestroyRequest())
+
+
+@pytest.mark.parametrize("cls", sorted(wp.RESPONSE_TYPES.values(), key=lambda c: c.__name__))
+def test_an_empty_response_frame_decodes_to_the_empty_response(cls: type) -> None:
+    frame = wp.empty_response_wire(cls)
+    if not cls().IsInitialized():
+        assert frame is None  # it has required fields: never sent empty
+        return
+    assert frame == wp.response_to_wire(cls())
+    decoder = wp.MessageDecoder("response")
+    decoder.feed(frame)
+    assert decoder.next_message() == cls()

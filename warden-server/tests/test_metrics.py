@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import socket
+import time
 import urllib.request
 from collections.abc import Callable
 
 import pytest
 from conftest import WardenServer
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet.testing import StringTransport
 
 from warden.client import ServerError
-from warden.protocol import PingRequest
+from warden.protocol import CreateRequest, DestroyRequest, PingRequest
 from warden.server._health import HealthCheckFactory
-from warden.server._metrics import OK, Metrics
+from warden.server._metrics import _BUCKETS, ERROR, OK, Metrics
 
 
 def free_port() -> int:
@@ -126,3 +128,40 @@ def test_each_server_has_its_own_registry() -> None:
     first.request_served(PingRequest, OK, 0.0)
     assert b'warden_requests_total{outcome="ok",type="Ping"} 1.0' in first.exposition()
     assert b"warden_requests_total{" not in second.exposition()
+
+
+def test_request_series_are_what_prometheus_clients_own_would_expose() -> None:
+    ours = Metrics(NoServer(), ["active"])  # type: ignore[arg-type]
+    registry = CollectorRegistry(auto_describe=False)
+    counter = Counter("warden_requests", "Requests served, by type and outcome (ok or error).",
+                      ["type", "outcome"], registry=registry)  # fmt: skip
+    histogram = Histogram("warden_request_duration_seconds",
+                          "Time from a request's start to its response.", ["type"],
+                          buckets=_BUCKETS, registry=registry)  # fmt: skip
+    # Seconds in the middle of buckets (the clock moves a little meanwhile),
+    # one past the last bound.
+    served = [
+        (PingRequest, OK, 0.00003), (CreateRequest, ERROR, 0.3), (PingRequest, OK, 0.0007),
+        (CreateRequest, OK, 4.0), (DestroyRequest, OK, 400.0), (PingRequest, OK, 0.02),
+    ]  # fmt: skip
+    for kind, outcome, seconds in served:
+        ours.request_served(kind, outcome, time.perf_counter() - seconds)
+        name = kind.__name__.removesuffix("Request")
+        counter.labels(name, outcome).inc()
+        histogram.labels(name).observe(seconds)
+
+    def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+        # The text format gives each _created series a family of its own.
+        families = ("warden_requests", "warden_request_duration_seconds")
+        created = tuple(f"{name}_created" for name in families)
+        return [
+            (s.name, s.labels, 0.0 if family.name in created else round(s.value, 2))
+            for family in text_string_to_metric_families(text)
+            if family.name in families + created
+            for s in family.samples
+        ]
+
+    expected = samples(generate_latest(registry).decode())
+    # Four counters and three histograms (buckets, +Inf, count, sum), each created.
+    assert len(expected) == 4 * 2 + 3 * (len(_BUCKETS) + 4)
+    assert samples(ours.exposition().decode()) == expected

@@ -122,20 +122,30 @@ def test_a_copy_with_nothing_to_move_in_is_not_mounted(tmp_path: Path, disks: Di
     assert resolve(disk.usage()).bytes_used == 0
 
 
-def sourced_create(disk: LoopDisk, **extra: str) -> subprocess.CompletedProcess[bytes]:
-    """``disk.sh create`` as ``create.sh`` runs it: sourced in a subshell of
-    another script (``$0`` is not disk.sh), with create.sh's shell options."""
-    script = (
-        "set -o nounset -o errexit -o pipefail; shopt -s inherit_errexit; set +o errexit; "
-        '( set -o errexit; shopt -u inherit_errexit; source "$1" create ); status=$?; '
-        'set -o errexit; (( status == 0 )) || exit "$status"; echo after'
-    )
-    return subprocess.run(
-        ["bash", "-c", script, "not-disk.sh", str(DISK_SCRIPT)],
+#: ``disk.sh create`` as ``create.sh`` runs it: sourced in a subshell of
+#: another script (``$0`` is not disk.sh), with create.sh's shell options.
+SOURCED_CREATE = (
+    "set -o nounset -o errexit -o pipefail; shopt -s inherit_errexit; set +o errexit; "
+    '( set -o errexit; shopt -u inherit_errexit; source "$1" create ); status=$?; '
+    'set -o errexit; (( status == 0 )) || exit "$status"; echo after'
+)
+
+
+def sourced_create_started(disk: LoopDisk, **extra: str) -> subprocess.Popen[bytes]:
+    """A sourced ``disk.sh create`` under way (``SOURCED_CREATE``)."""
+    return subprocess.Popen(
+        ["bash", "-c", SOURCED_CREATE, "not-disk.sh", str(DISK_SCRIPT)],
         env={**os.environ, **disk.create_env(), **extra},
-        capture_output=True,
-        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+
+
+def sourced_create(disk: LoopDisk, **extra: str) -> subprocess.CompletedProcess[bytes]:
+    """A sourced ``disk.sh create`` to its end (``SOURCED_CREATE``)."""
+    process = sourced_create_started(disk, **extra)
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def test_create_sourced_by_another_script_makes_the_same_image(
@@ -158,6 +168,24 @@ def test_create_sourced_by_another_script_makes_the_same_image(
         assert len(template_files(tmp_path)) == 2
         container.start()
         assert resolve(disk.usage()).bytes_used == 0
+
+
+def test_creates_at_once_on_a_new_depot_share_one_template(tmp_path: Path, disks: Disks) -> None:
+    """Several first creates race to make the templates' directory and the
+    template itself: every one succeeds, and one template is left."""
+    made = []
+    for index in range(8):
+        path = tmp_path / f"c{index}"
+        container = LayerContainer(path)
+        disk = make_disk(LoopDiskPaths.for_container(path, seed_at_start=True), container)
+        disks.append((disk, container))
+        made.append((disk, container, sourced_create_started(disk)))
+    for disk, container, process in made:
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        disk.created(parse_values(stdout))
+        container.start()
+    assert len(template_files(tmp_path)) == 2
 
 
 def test_a_failed_sourced_create_ends_its_caller_with_its_status(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from warden.protocol import (
     StreamOutResponse,
     StreamRequest,
     StreamResponse,
+    empty_response_wire,
     is_request,
     request_to_wire,
     response_class_for,
@@ -65,6 +66,19 @@ def _ends_stream(response: Response) -> bool:
     return cast(StreamResponse, response).HasField("exit_status")
 
 
+#: Request class -> the response class that answers it and that response's
+#: frame with nothing set (None where that is not a valid response).
+_ANSWERS: dict[type[Any], tuple[type[Response], bytes | None]] = {}
+
+
+def _answer_for(cls: type[Any]) -> tuple[type[Response], bytes | None]:
+    answer = _ANSWERS.get(cls)
+    if answer is None:
+        expected = response_class_for(cls)
+        answer = _ANSWERS[cls] = (expected, empty_response_wire(expected))
+    return answer
+
+
 def _ignore(failure: Failure) -> None:
     """Swallow a failure already reported through another Deferred."""
 
@@ -78,6 +92,8 @@ class _Pending:
     on_chunk: ChunkCallback | None = None  # set for a stream
     v1: bool = False
     chunk_error: Failure | None = field(default=None)
+    #: The expected response's frame with nothing set (not for a stream).
+    empty: bytes | None = None
 
 
 class WardenConnection(Protocol, DeferredRequestMethods):
@@ -158,6 +174,13 @@ class WardenConnection(Protocol, DeferredRequestMethods):
 
     def dataReceived(self, data: bytes) -> None:
         decoder = self._decoder
+        pending = self._pending
+        if pending and data == pending[0].empty and not decoder.buffered:
+            # Exactly the frame of the awaited response with nothing set (a
+            # Ping's): nothing to parse, the one request is answered.
+            head = pending.popleft()
+            head.deferred.callback(head.expected())
+            return
         decoder.feed(data)
         try:
             while (response := decoder.next_message()) is not None:
@@ -371,9 +394,11 @@ class WardenConnection(Protocol, DeferredRequestMethods):
             frame = request_to_wire(request)
         except ProtocolError:
             return defer.fail()
-        pending.expected = response_class_for(request)
+        pending.expected, empty = _answer_for(type(request))
+        if pending.on_chunk is None:
+            pending.empty = empty
         self._pending.append(pending)
-        transport = self._transport()
+        transport: Any = self.transport
         sent = send_now(transport, frame)
         if sent < len(frame):
             transport.write(frame[sent:] if sent else frame)

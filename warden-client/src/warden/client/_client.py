@@ -24,6 +24,7 @@ from warden.protocol import (
     StreamOutResponse,
     StreamRequest,
     StreamResponse,
+    empty_response_wire,
     is_request,
     request_to_wire,
     response_class_for,
@@ -55,6 +56,18 @@ _STREAMED: Final = frozenset((StreamRequest, StreamInRequest, StreamOutRequest))
 #: The socket's timeout before the client has set one.
 _UNSET: Final = -1.0
 
+#: Request class -> the response class that answers it and that response's
+#: frame with nothing set (None where that is not a valid response).
+_ANSWERS: dict[type[Request], tuple[type[Response], bytes | None]] = {}
+
+
+def _answer_for(cls: type[Request]) -> tuple[type[Response], bytes | None]:
+    answer = _ANSWERS.get(cls)
+    if answer is None:
+        expected = response_class_for(cls)
+        answer = _ANSWERS[cls] = (expected, empty_response_wire(expected))
+    return answer
+
 
 class Client(RequestMethods):
     """A blocking connection to a warden server on a unix socket.
@@ -82,6 +95,8 @@ class Client(RequestMethods):
         self._v1_mode = False
         self._streaming = False
         self._expected: type[Response] = ErrorResponse
+        #: The expected response's frame with nothing set, if it has one.
+        self._expected_empty: bytes | None = None
         self._generation = 0  # counts connections, so a stream notices a new one
         # Received bytes land here (recv of a fresh 256 KiB bytes object would
         # cost an mmap, an mremap and an munmap per call); the decoder copies.
@@ -341,7 +356,7 @@ class Client(RequestMethods):
             raise ClientConnectionError(
                 f"connection to {self.socket_path} lost while sending: {error.strerror or error}"
             ) from error
-        self._expected = response_class_for(request)
+        self._expected, self._expected_empty = _answer_for(type(request))
 
     def _read(self, deadline: float | None) -> Response:
         """The next response; ServerError for an ErrorResponse."""
@@ -361,6 +376,15 @@ class Client(RequestMethods):
         return response
 
     def _next_response(self, deadline: float | None) -> Response:
+        empty = self._expected_empty
+        if empty is not None and not self._decoder.buffered:
+            # A response with nothing set (a Ping's, a Destroy's): when the
+            # bytes received are exactly its frame, nothing needs parsing.
+            size = self._recv(deadline)
+            buffer = self._recv_buffer
+            if size == len(empty) and buffer.startswith(empty):
+                return self._expected()
+            self._feed(size)
         while True:
             try:
                 response = self._decoder.next_message()
@@ -392,6 +416,14 @@ class Client(RequestMethods):
             self._timeout = timeout
 
     def _receive(self, deadline: float | None) -> None:
+        self._feed(self._recv(deadline))
+
+    def _feed(self, size: int) -> None:
+        with memoryview(self._recv_buffer) as view:
+            self._decoder.feed(view[:size])
+
+    def _recv(self, deadline: float | None) -> int:
+        """Receive into ``_recv_buffer``; how many bytes (never none: EOF raises)."""
         sock = self._sock
         if sock is None:  # closed by a generator that was given up, for one
             raise ClientConnectionError(f"not connected to {self.socket_path}")
@@ -411,5 +443,4 @@ class Client(RequestMethods):
             self._close()
             where = f" in the middle of a frame ({partial} bytes received)" if partial else ""
             raise ClientConnectionError(f"connection closed by the server{where}")
-        with memoryview(self._recv_buffer) as view:
-            self._decoder.feed(view[:size])
+        return size

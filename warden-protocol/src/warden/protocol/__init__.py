@@ -23,6 +23,7 @@ from ._convert import ConversionError, convert_text, field_type_text
 from ._envelope import (
     MessageDecoder,
     decode_message,
+    empty_response_wire,
     encode_message,
     filtered_dict,
     output_response_parts,
@@ -107,6 +108,7 @@ from ._messages import (
     StreamRequest,
     StreamResponse,
 )
+from ._stream_wire import stream_chunk_wire
 from ._tty import tty_size
 from ._types import (
     FIRST_EXTENSION_TYPE,
@@ -160,6 +162,7 @@ __all__ = [
     "bulk_info_result",
     "convert_text",
     "decode_message",
+    "empty_response_wire",
     "encode_frame",
     "encode_message",
     "field_type_text",
@@ -178,6 +181,7 @@ __all__ = [
     "response_class_for",
     "output_response_parts",
     "response_to_wire",
+    "stream_chunk_wire",
     "to_dict",
     "type_name",
     "type_number",

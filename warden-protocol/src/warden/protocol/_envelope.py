@@ -18,6 +18,8 @@ from google.protobuf.message import Message as _PbMessage
 
 from ._framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder
 from ._types import (
+    REQUEST_TYPES,
+    RESPONSE_TYPES,
     filtered_fields,
     is_request,
     is_response,
@@ -30,6 +32,7 @@ from .errors import ProtocolError
 __all__ = [
     "MessageDecoder",
     "decode_message",
+    "empty_response_wire",
     "encode_message",
     "output_response_parts",
     "request_to_wire",
@@ -247,6 +250,9 @@ def unwrap_response(envelope: bytes | memoryview) -> _PbMessage:
 
 def request_to_wire(request: _PbMessage) -> bytes:
     """A whole frame for a request."""
+    frame = _EMPTY_REQUEST_WIRE.get(type(request))
+    if frame is not None and not request.ByteSize():
+        return frame  # a request with nothing set (a Ping): its bytes never change
     if not is_request(request):
         raise ProtocolError(f"expected a request, got {type(request).__name__}")
     return _frame(request)
@@ -300,6 +306,27 @@ def _frame(message: _PbMessage) -> bytes:
     prefix = _prefix(type(message))
     size = _varint(len(payload))
     return b"%d\r\n%s%s%s\r\n" % (len(prefix) + len(size) + len(payload), prefix, size, payload)
+
+
+def _empty_frames(classes: Iterator[type[_PbMessage]]) -> dict[type[_PbMessage], bytes]:
+    """The frame of each class whose message with nothing set is a valid one."""
+    return {cls: _frame(cls()) for cls in classes if cls().IsInitialized()}
+
+
+#: Request class -> its frame with nothing set, where that is a valid request.
+_EMPTY_REQUEST_WIRE: dict[type[_PbMessage], bytes] = _empty_frames(iter(REQUEST_TYPES.values()))
+#: The same for responses (PingResponse, DestroyResponse ...).
+_EMPTY_RESPONSE_WIRE: dict[type[_PbMessage], bytes] = _empty_frames(iter(RESPONSE_TYPES.values()))
+
+
+def empty_response_wire(cls: type[_PbMessage]) -> bytes | None:
+    """The frame of a response of class ``cls`` with nothing set, if that is a
+    valid response (else None).
+
+    For the clients' shortcut: received bytes equal to it decode to ``cls()``
+    (what ``unwrap_response`` would give), with nothing to parse.
+    """
+    return _EMPTY_RESPONSE_WIRE.get(cls)
 
 
 class MessageDecoder:

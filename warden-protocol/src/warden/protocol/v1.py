@@ -75,9 +75,13 @@ _UINT64_MAX: Final = 2**64 - 1
 _RUBY_OCTAL = re.compile(r"[+-]?0[0-7]+(?:_[0-7]+)*")
 
 
+#: What a v1 command may be (a tuple, not the union, for a cheaper check).
+_COMMAND_TYPES: Final = (list, tuple)
+
+
 def is_v1_command(value: object) -> bool:
     """True for what switches a client to v1 mode: a list or tuple command."""
-    return isinstance(value, list | tuple)
+    return isinstance(value, _COMMAND_TYPES)
 
 
 def request_from_v1(command: Sequence[Any]) -> Request:

@@ -223,6 +223,10 @@ class WardenConnection(protocol.Protocol):
                 return
             sent -= len(part)
 
+    def send_frame(self, frame: bytes) -> None:
+        """Write a response frame already encoded (nothing once the connection is gone)."""
+        self._write(frame)
+
     def _write(self, data: bytes) -> None:
         transport: Any = self.transport
         if self.lost or transport is None:

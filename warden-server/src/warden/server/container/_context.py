@@ -48,6 +48,10 @@ class Peer(Protocol):
     def send(self, message: Message) -> None:
         """Write one response frame (ignored once the connection is gone)."""
 
+    def send_frame(self, frame: bytes) -> None:
+        """Write a response frame already encoded (a Stream chunk's, made by
+        ``stream_chunk_wire``); ignored once the connection is gone."""
+
     def when_lost(self) -> defer.Deferred[None]:
         """A Deferred that fires when the connection closes (cancel it to forget it)."""
 

@@ -114,6 +114,7 @@ from warden.protocol import (
     StreamRequest,
     StreamResponse,
     filtered_dict,
+    stream_chunk_wire,
     type_underscored,
 )
 
@@ -774,7 +775,8 @@ class Container:
 
         def send(name: str, data: bytes) -> None:
             if peer is not None:
-                peer.send(StreamResponse(name=name, data=data))
+                # The frame written directly: no message built, two copies fewer.
+                peer.send_frame(stream_chunk_wire(name, data))
 
         follower = job.add_follower(send)
         try:
