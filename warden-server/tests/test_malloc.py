@@ -31,7 +31,8 @@ def _faults(mode: str) -> int:
 
 
 def test_large_buffers_are_not_faulted_in_again() -> None:
-    # Without the thresholds each round maps its buffers afresh (about a
-    # thousand faults a round); with them, the heap's pages are reused.
+    # Without the thresholds each round maps its buffers afresh (over a
+    # thousand faults a round); with them the heap's pages are reused (about
+    # ten a round: the interpreter's own).
     assert _faults("default") > 20 * 500
-    assert _faults("keep") < 200
+    assert _faults("keep") < 20 * 50
