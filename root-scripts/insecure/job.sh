@@ -2,7 +2,8 @@
 # job.sh CONTAINER_PATH: run one job of an insecure container.
 #
 # Started by the server in a session of its own, so it outlives the server.
-# Environment: JOB_DIR (the job's directory, holding `script`), DISCARD_OUTPUT
+# stdin: the job's script (the server passes an in-memory file).
+# Environment: JOB_DIR (the job's directory), DISCARD_OUTPUT
 # (true: nothing of the output is kept), OUTPUT_LIMIT (bytes of stdout and
 # stderr together; empty: no limit), LANG, RLIMIT_<NAME> (optional).
 #
@@ -29,14 +30,14 @@ path=${1:-}
 for name in JOB_DIR DISCARD_OUTPUT LANG; do
   [ -n "${!name+set}" ] || fail "job: $name is required"
 done
-[ -f "$JOB_DIR/script" ] || fail "job: no script in $JOB_DIR"
 [ -d "$path/root" ] || fail "job: no container at $path"
 
-exec < /dev/null
+# The script waits on fd 9 for the keeper; nothing before it reads stdin.
+exec 9<&0 < /dev/null
 record_session "$path"
 
 keeper_argv || fail "job: cannot start the job's output keeper"
-exec < "$JOB_DIR/script"
+exec <&9 9<&-
 # The rlimits are the job's, not the keeper's: they are set in the shell
 # that becomes the job.
 # shellcheck disable=SC2016

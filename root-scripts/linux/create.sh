@@ -5,7 +5,8 @@
 #   user_uid=10000 rootfs_path=/var/lib/warden/rootfs cgroup_parent=warden \
 #   ./create.sh /var/lib/warden/containers/abc
 #
-# Copies skeleton/ (and lib/common.sh) to PATH, then runs PATH/setup.sh with
+# Makes PATH from the layout template (see layout_template; the skeleton and
+# lib/common.sh when there is none), then runs PATH/setup.sh with
 # this environment, which writes PATH/etc/config and the container's
 # writable layer (see skeleton/setup.sh for every variable); with DISK_IMAGE
 # set, also the disk layer (disk.sh create, its environment and its output).
@@ -68,7 +69,10 @@ layout_template() {
   local key=${rootfs_path//%/%25}
   key=${key//\//%2F}
   (( ${#key} <= 200 )) || return 0
-  local template=$TEMPLATES/$key new=$TEMPLATES/.new.$BASHPID
+  # Named by create.sh's own pid ($$, not this subshell's): a partial
+  # template is abandoned only once the create that may still be copying it
+  # has ended.
+  local template=$TEMPLATES/$key new=$TEMPLATES/.new.$$
   if ! template_is_current "$template"; then
     [[ -d $TEMPLATES ]] || mkdir -m 0700 "$TEMPLATES" 2>/dev/null || [[ -d $TEMPLATES ]] \
       || fail create "cannot make $TEMPLATES"
@@ -83,9 +87,12 @@ layout_template() {
     else
       # A stale one is renamed away first; a create still copying it falls
       # back to the skeleton (below).
-      [[ ! -e $template ]] || mv -T "$template" "$TEMPLATES/.old.$BASHPID" 2>/dev/null || true
-      mv -T "$new" "$template" 2>/dev/null || template=$new
-      rm -rf "$TEMPLATES/.old.$BASHPID"
+      [[ ! -e $template ]] || mv -T "$template" "$TEMPLATES/.old.$$" 2>/dev/null || true
+      if ! mv -T "$new" "$template" 2>/dev/null; then
+        # Another create's was put in place meanwhile: that one, if current.
+        if template_is_current "$template"; then rm -rf "$new"; else template=$new; fi
+      fi
+      rm -rf "$TEMPLATES/.old.$$"
     fi
     remove_abandoned
   fi
@@ -99,9 +106,15 @@ layout_template() {
   warden_start=$PWD/bin/warden-start
   rootfs_path=${rootfs_path:-}
   template=$(layout_template)
-  if [[ -n $template ]] && cp -a "$template" "$target"; then
-    setup_part=container
+  # The template's scripts, lib/ and link to the rootfs as hard links (host
+  # files no container can reach: no new inode each), its writable layer
+  # (tmp/rootfs, the container's to change) as copies, vcap's home already
+  # vcap's: one static program instead of cp -a and chown -R.
+  if [[ -n $template ]] && "$warden_start" --clone "$template" "$target" --copy tmp/rootfs \
+      --owner tmp/rootfs/home/vcap "${user_uid:-}"; then
+    setup_part=container vcap_home_owned=true
   else
+    vcap_home_owned=false
     [[ -z $template ]] || rm -rf "$target"
     cp -a skeleton "$target" || fail create "cannot copy the skeleton to $target"
     IFS= read -r -d '' common < lib/common.sh || true

@@ -9,14 +9,15 @@
 #
 # The server does not run this script: it builds the same command line
 # itself (warden-server's linux/_job_command.py) and starts warden-keeper
-# directly, with JOB_DIR/script as its stdin, so that no bash starts on the
-# request path. This is the manual equivalent; JOB_PRINT_ARGV=true prints the
+# directly, with the script in an in-memory file as its stdin (no file of the
+# depot), so that no bash starts on the request path. This is the manual
+# equivalent, reading JOB_DIR/script; JOB_PRINT_ARGV=true prints the
 # command (NUL-separated) instead of running it, and the Linux tests compare
 # it with the server's for a live job.
 #
 # This script becomes warden-keeper (src/warden-keeper/keeper.c), which
 # keeps the job's output on the host: the job is /bin/bash in the container,
-# reading a sealed in-memory copy of JOB_DIR/script, writing to pipes whose
+# reading a sealed in-memory copy of the script, writing to pipes whose
 # other ends the keeper holds;
 # the keeper writes what comes to JOB_DIR/stdout and JOB_DIR/stderr (at most
 # OUTPUT_LIMIT bytes together; every byte when OUTPUT_LIMIT is empty; no file

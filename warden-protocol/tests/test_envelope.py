@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import warden.protocol as wp
@@ -165,6 +167,24 @@ def test_a_large_payload_decodes_from_a_view_and_unwraps_to_bytes() -> None:
     number, payload = wp.unwrap(envelope)
     assert (number, type(payload)) == (wp.type_number(message), bytes)
     assert wp.unwrap_response(envelope) == message
+
+
+@pytest.mark.parametrize("cls", [wp.RunResponse, wp.LinkResponse])
+@pytest.mark.parametrize("exit_status", [None, 0, 300])
+@pytest.mark.parametrize(
+    "stdout, stderr", [(b"", b""), (b"out\n", b""), (bytes(range(256)) * 4096, b"e" * 70000)]
+)
+def test_output_beside_the_message_is_the_same_frame(
+    cls: Any, exit_status: int | None, stdout: bytes, stderr: bytes
+) -> None:
+    fields: dict[str, Any] = {"info": wp.InfoResponse(state="active", job_ids=[4])}
+    if exit_status is not None:
+        fields["exit_status"] = exit_status
+    parts = wp.output_response_parts(cls(**fields), stdout, stderr)
+    assert b"".join(parts) == wp.response_to_wire(cls(stdout=stdout, stderr=stderr, **fields))
+    assert parts[1] is stdout and parts[3] is stderr  # not copied
+    with pytest.raises(ValueError):
+        wp.output_response_parts(cls(stdout=b"x"), b"", b"")
 
 
 @pytest.mark.parametrize("name", ["stdout", "stderr", "", "x" * 300])

@@ -108,3 +108,24 @@ def test_ten_mebibyte_frame_in_64k_chunks() -> None:
         decoder.feed(wire[i : i + 65536])
         got.extend(decoder)
     assert got == [payload]
+
+
+def test_a_large_frame_alone_in_the_buffer_is_handed_over_uncopied() -> None:
+    big, small = bytes(range(256)) * 1024, b"after"
+    decoder = FrameDecoder()
+    wire = encode_frame(big)
+    for i in range(0, len(wire), 65536):  # as a client receives it
+        decoder.feed(wire[i : i + 65536])
+    payload = decoder.next_payload()
+    assert isinstance(payload, memoryview) and payload.readonly and payload == big
+    assert decoder.buffered == 0
+    # The decoder goes on with a buffer of its own; the view stays intact.
+    decoder.feed(encode_frame(small) + encode_frame(big)[:10])
+    assert decoder.next_payload() == small and decoder.next_payload() is None
+    assert payload == big
+    # Followed by more bytes, a large payload is a copy, the rest stays buffered.
+    decoder = FrameDecoder()
+    decoder.feed(encode_frame(big) + encode_frame(small))
+    first = decoder.next_payload()
+    assert isinstance(first, bytes) and first == big
+    assert decoder.next_payload() == small

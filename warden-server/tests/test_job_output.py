@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from warden.server._job_files import JobFiles
+from warden.server._job_files import (
+    SPARE,
+    JobFiles,
+    empty_job_dir,
+    recycle_job_dir,
+    remove_job_dir,
+    script_fd,
+)
 from warden.server._job_output import JobOutput
 from warden.server._jobs import Job, JobResult, JobServices
 from warden.server._syslog import PRIORITY_STDERR, PRIORITY_STDOUT, SyslogSender
@@ -23,7 +31,7 @@ class RecordingSyslog(SyslogSender):
 
 @pytest.fixture
 def files(tmp_path: Path) -> JobFiles:
-    files = JobFiles.create(str(tmp_path / "7"), "echo hi\n")
+    files = JobFiles.create(str(tmp_path / "7"))
     yield files  # type: ignore[misc]
     files.close()
 
@@ -155,3 +163,56 @@ def test_a_cancelled_waiter_is_forgotten(files: JobFiles) -> None:
     job.finished()
     waiter.cancel()
     assert len(job._waiters) == 1 and job._waiters[0][0] is not waiter
+
+
+def test_the_script_goes_to_the_keeper_in_memory() -> None:
+    fd = script_fd("echo hi\n" * 10000)
+    try:
+        assert os.readlink(f"/proc/self/fd/{fd}") == "/memfd:script (deleted)"
+        assert not os.get_inheritable(fd)
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 0  # read from its start
+        assert os.read(fd, 1 << 20) == b"echo hi\n" * 10000
+    finally:
+        os.close(fd)
+
+
+def test_a_job_directory_is_removed_with_whatever_it_holds(tmp_path: Path) -> None:
+    plain = tmp_path / "1"
+    plain.mkdir()
+    for name in ("stdout", "stderr", "pid", "exit_status"):
+        (plain / name).write_text(name)
+    odd = tmp_path / "2"
+    (odd / "sub").mkdir(parents=True)
+    (odd / "stdout").write_text("x")
+    (odd / "sub" / "deeper").write_text("y")
+    for path in (plain, odd, tmp_path / "never-made"):
+        remove_job_dir(str(path))
+        assert not path.exists()
+
+
+def test_a_forgotten_jobs_directory_becomes_the_next_ones(tmp_path: Path) -> None:
+    first = tmp_path / "7"
+    JobFiles.create(str(first))  # none to take: made
+    for name in ("stdout", "stderr", "pid", "exit_status"):
+        (first / name).write_text(name)
+    inode = first.stat().st_ino
+    assert empty_job_dir(str(first)) and list(first.iterdir()) == []
+    recycle_job_dir(str(first))
+    spare = tmp_path / SPARE
+    assert spare.stat().st_ino == inode and not first.exists()
+    JobFiles.create(str(tmp_path / "8"))
+    assert (tmp_path / "8").stat().st_ino == inode and not spare.exists()
+    assert oct((tmp_path / "8").stat().st_mode & 0o777) == oct(0o700)
+    # A spare there already: the emptied directory goes.
+    recycle_job_dir(str(tmp_path / "8"))
+    (tmp_path / "9").mkdir()
+    recycle_job_dir(str(tmp_path / "9"))
+    assert not (tmp_path / "9").exists() and spare.stat().st_ino == inode
+    # Taken only for a job directory that is not there.
+    (tmp_path / "10").mkdir()
+    with pytest.raises(FileExistsError):
+        JobFiles.create(str(tmp_path / "10"))
+    assert spare.exists()
+    # Anything but plain files in it: deleted whole, not recycled.
+    (tmp_path / "11" / "sub").mkdir(parents=True)
+    assert not empty_job_dir(str(tmp_path / "11")) and not (tmp_path / "11").exists()

@@ -175,3 +175,21 @@ def test_the_script_copy_cannot_be_written_or_grown(job_dir: Path) -> None:
     keep(job_dir, script, "--unbounded")
     assert (job_dir / "stdout").read_text() == "refused\nrefused\n"
     assert (job_dir / "script").read_text().startswith("echo x")
+
+
+def test_an_output_file_that_cannot_be_made_fails_the_job(job_dir: Path) -> None:
+    # The files are made once the job is forked; one that is there already
+    # (a job directory used twice) ends the job, and no status is written.
+    (job_dir / "stderr").write_bytes(b"earlier\n")
+    done = keep(job_dir, "echo out", "--limit", "100")
+    assert done.returncode == 1
+    assert done.stderr.startswith(b"warden-keeper: cannot create stderr in the job's directory")
+    assert (job_dir / "stderr").read_bytes() == b"earlier\n"
+    assert not (job_dir / "exit_status").exists()
+
+
+def test_the_status_file_is_written_aside_and_renamed(job_dir: Path) -> None:
+    done = keep(job_dir, "exit 5", "--limit", "100")
+    assert done.returncode == 0
+    assert (job_dir / "exit_status").read_text() == "5\n"
+    assert not (job_dir / "exit_status.tmp").exists()

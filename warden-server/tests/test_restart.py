@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from conftest import WardenServer, job_ended, process_alive, wait_for
 
 from warden.client import Client, ClientConnectionError, ServerError
+from warden.protocol import RunRequest, request_to_wire
 
 WAIT_FOR_GO = "echo before; while [ ! -e {name} ]; do sleep 0.02; done; echo after; exit 5"
 #: A job that ends at once, leaving behind a process that records its pid in
@@ -300,3 +302,31 @@ def test_a_job_spawned_just_before_a_drain_still_runs_after_the_restart(
         assert process_alive(int((root / "job.pid").read_text()))
         result = client.link(handle, job, timeout=60)
         assert (result.exit_status, result.stdout) == (0, b"slept\n")
+
+
+def test_a_run_whose_client_goes_away_keeps_its_job(started: WardenServer) -> None:
+    """A Run's job is in no snapshot while its client waits (the answer
+    forgets it); once that client is gone, the job is written to the
+    snapshot as a spawned job is, and survives even a SIGKILL."""
+    server = started
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        path = Path(client.info(handle).container_path)
+        before = json.loads((path / "snapshot.json").read_text())
+        assert client.run(handle, "exit 4").exit_status == 4
+        assert json.loads((path / "snapshot.json").read_text()) == before
+    runner = socket.socket(socket.AF_UNIX)
+    runner.connect(server.socket_path)
+    runner.sendall(request_to_wire(RunRequest(handle=handle, script=WAIT_FOR_GO.format(name="go"))))
+    jobs = path / "jobs"
+    wait_for(lambda: any((d / "stdout").exists() and (d / "stdout").read_bytes() == b"before\n"
+                         for d in jobs.iterdir()), what="the run's first line")  # fmt: skip
+    runner.close()
+    wait_for(lambda: json.loads((path / "snapshot.json").read_text())["jobs"], what="the job")
+    server.kill()
+    server.start()
+    with Client(server.socket_path) as client:
+        (job_id,) = client.info(handle).job_ids
+        (path / "root" / "go").touch()
+        result = client.link(handle, job_id)
+        assert (result.exit_status, result.stdout) == (5, b"before\nafter\n")

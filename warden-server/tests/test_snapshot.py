@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import WardenServer
+from conftest import WardenServer, wait_for
 
 from warden.client import Client
 from warden.server import _snapshot
@@ -138,3 +138,18 @@ def test_a_spawn_writes_the_end_of_an_earlier_job_along(server: WardenServer) ->
         jobs = json.loads((path / "snapshot.json").read_text())["jobs"]
         assert jobs[str(first)]["status"] == [9, "", ""]
         assert str(second) in jobs
+
+
+def test_a_forgotten_jobs_directory_is_the_next_ones(server: WardenServer) -> None:
+    with Client(server.socket_path) as client:
+        handle = client.create().handle
+        jobs = Path(client.info(handle).container_path) / "jobs"
+        assert client.run(handle, "echo once").stdout == b"once\n"
+        spare = jobs / ".next"
+        wait_for(spare.exists, what="the run's directory, emptied, as the spare")
+        assert list(spare.iterdir()) == []
+        inode = spare.stat().st_ino
+        job_id = client.spawn(handle, "true").job_id
+        assert (jobs / str(job_id)).stat().st_ino == inode and not spare.exists()
+        client.link(handle, job_id)
+        client.destroy(handle)

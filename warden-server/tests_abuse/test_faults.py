@@ -120,10 +120,12 @@ def catch_step(
 #: the next server's recovery would leave something behind.
 CREATE_STEPS = [
     "create.sh",
-    "cp --sparse",  # the disk image copied (create.sh sources disk.sh's create)
+    "warden-start --clone",  # the container directory made from the layout template
+    "warden-start --copy-image",  # the disk image copied (create.sh sources disk.sh's create)
     "start.sh",
-    "warden-start",  # it makes the v1 cgroup directories (--mkdir)
-    "nsenter --target",  # the disk layer being mounted in the container
+    # it makes the v1 cgroup directories (--mkdir), mounts the disk layer and
+    # moves the first files into it
+    "warden-start --root",
     "iptables",
 ]
 

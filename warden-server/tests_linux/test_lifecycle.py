@@ -164,6 +164,41 @@ def test_layout_template_follows_the_rootfs(
     assert [entry.name for entry in templates.iterdir() if entry.name.startswith(".")] == []
 
 
+def test_layout_template_shares_only_what_no_container_can_reach(
+    rootfs: Path, server: LinuxServer, client: Client, make_container: ContainerFactory
+) -> None:
+    """A container directory is made from the layout template with its
+    scripts, lib/ and rootfs link as hard links (the host's files, out of every
+    container's reach) and its writable layer as copies of its own: root in a
+    container changing its passwd and vcap's files changes neither the
+    template nor another container."""
+    first, second = make_container(), make_container()
+    template = server.depot / ".container-templates" / str(rootfs).replace("/", "%2F")
+    for handle in (first, second):
+        path = Path(client.info(handle).container_path)
+        for name in ("start.sh", "stop.sh", "destroy.sh", "lib/common.sh", "tmp/lower"):
+            assert (path / name).lstat().st_ino == (template / name).lstat().st_ino, name
+        assert (path / "etc" / "config").stat().st_nlink == 1
+    layer = template / "tmp" / "rootfs"
+    files = [entry for entry in layer.rglob("*") if not entry.is_dir()]
+    assert layer / "etc" / "passwd" in files and layer / "home" / "vcap" / ".bashrc" in files
+    for entry in files:
+        assert entry.lstat().st_nlink == 1, entry  # no container holds it
+    before = {entry: entry.read_bytes() for entry in files}
+    output(client, first, "echo intruder >> /etc/passwd; echo mine >> /home/vcap/.bashrc",
+           privileged=True)  # fmt: skip
+    assert {entry: entry.read_bytes() for entry in files} == before
+    assert "intruder" not in output(client, second, "cat /etc/passwd")
+    assert "mine" not in output(client, second, "cat /home/vcap/.bashrc")
+    uid = output(client, second, "id -u").strip()
+    assert output(client, second, "stat -c %u /home/vcap /home/vcap/.bashrc") == f"{uid}\n" * 2
+    # The copies keep the rootfs's mode and group (shadow: 640, group shadow).
+    lower = (rootfs / "etc" / "shadow").stat()
+    assert output(client, second, "stat -c '%a %g' /etc/shadow", privileged=True) == (
+        f"{lower.st_mode & 0o7777:o} {lower.st_gid}\n"
+    )
+
+
 def test_bind_mount_errors(tmp_path: Path, server: LinuxServer, client: Client) -> None:
     before = sorted(os.listdir(server.depot))
     missing = str(tmp_path / "missing")

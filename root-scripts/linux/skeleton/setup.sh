@@ -204,7 +204,8 @@ write_vcap() {
   if [[ -s $LAYER/etc/shadow ]]; then
     echo "vcap:*:$(( EPOCHSECONDS / 86400 )):0:99999:7:::" >> "$LAYER/etc/shadow"
   fi
-  chown -R "$user_uid:$user_uid" "$LAYER/home/vcap"
+  # create.sh's clone of the layout template made it vcap's already.
+  [[ ${vcap_home_owned:-} == true ]] || chown -R "$user_uid:$user_uid" "$LAYER/home/vcap"
 }
 
 # What depends on the rootfs alone (create.sh keeps it as a template for

@@ -10,8 +10,9 @@
 #                                container's first process into new mount,
 #                                UTS, IPC, net and PID namespaces, reports its
 #                                host pid and waits
-#   hook-parent-after-clone.sh   host: cgroups (the new PID 1 joins them),
-#                                host side of the veth pair, the disk layer
+#   hook-parent-after-clone.sh   host: cgroups (the new PID 1 joins them);
+#                                meanwhile warden-start makes the veth pair
+#                                and mounts the disk layer
 #   warden-start, told "go":     inside: overlay root, /dev, /proc and /sys,
 #                                bind mounts, hostname, container side of the
 #                                veth, pivot_root, the old root detached, the
@@ -27,7 +28,7 @@ set -o nounset -o errexit -o pipefail
 source lib/common.sh
 source etc/config
 require_vars start id container_init warden_start network_container_iface network_container_ip \
-  network_netmask network_host_ip container_iface_mtu
+  network_netmask network_host_ip container_iface_mtu network_host_iface
 
 readonly WAIT_SECONDS=30
 init_pid="" starter_pid="" firewall=""
@@ -66,7 +67,7 @@ starter_args=(--root mnt --lower tmp/lower --upper tmp/rootfs --work tmp/work
   --dev-template "../$DEV_TEMPLATE" --hostname "$id" --iface "$network_container_iface"
   --restrict-proc-sys "${restrict_proc_sys:-true}" --pid-file run/init.pid)
 if [[ -f tmp/disk.img ]]; then
-  # The disk layer (hook-parent-after-clone.sh mounts it) holds upper/ and work/.
+  # The disk layer (warden-start mounts it) holds upper/ and work/.
   starter_args+=(--upper tmp/rootfs/upper --work tmp/rootfs/work
     --disk-image tmp/disk.img --disk-mount tmp/rootfs)
 fi
@@ -78,15 +79,17 @@ for dir in "${cgroup_dirs[@]}"; do [[ -d $dir ]] || starter_args+=(--mkdir "$dir
 for (( i = 0; i < ${#bind_mount_src[@]}; i++ )); do
   starter_args+=(--bind "${bind_mount_src[i]}" "${bind_mount_dst[i]}" "${bind_mount_mode[i]}")
 done
-starter_args+=(--net-batch "link set dev lo up
-address add $network_container_ip/$network_netmask broadcast + dev $network_container_iface
-link set dev $network_container_iface mtu $container_iface_mtu up
-route add default via $network_host_ip
-")
+# The veth pair (host end: address, up; container end: loopback up,
+# address, MTU, default route through the host's end), made by warden-start
+# by rtnetlink.
+starter_args+=(--address "$network_container_ip" --netmask "$network_netmask"
+  --mtu "$container_iface_mtu" --gateway "$network_host_ip"
+  --host-iface "$network_host_iface" --host-address "$network_host_ip")
 
 # warden-start's stdin and stdout are pipes to this script (the coproc): it
-# writes the host pid of the container's first process, which reads "go" and
-# writes "pivoted".
+# writes the host pid of the container's first process, then "host-ready"
+# once it has made the veth and mounted the disk layer (read by the hook);
+# the first process reads "go" and writes "pivoted".
 coproc CHILD { exec "$warden_start" "${starter_args[@]}" -- "$container_init" 2>> run/start.log; }
 # Copies: bash unsets CHILD and CHILD_PID as soon as it reaps the coproc.
 exec {from_child}<&"${CHILD[0]}" {to_child}>&"${CHILD[1]}"

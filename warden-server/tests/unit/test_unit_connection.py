@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any
 
@@ -23,11 +24,14 @@ from warden.protocol import (
     PingRequest,
     PingResponse,
     RunRequest,
+    RunResponse,
     StreamRequest,
     request_to_wire,
+    response_to_wire,
 )
 from warden.server._config import parse_config
 from warden.server._metrics import Metrics
+from warden.server._output_response import OutputResponse
 from warden.server._protocol import SEND_WINDOW, WardenConnection, widen_send_window
 
 from ._fakes import responses
@@ -274,3 +278,43 @@ def test_a_connection_sends_large_responses_in_a_wide_window(owner: Owner) -> No
 def test_a_transport_without_a_socket_is_left_as_it_is(transport: StringTransport) -> None:
     widen_send_window(transport)
     assert not hasattr(transport, "SEND_LIMIT")
+
+
+class IdleSocketTransport(SocketTransport):
+    """A ``SocketTransport`` whose queue fields say nothing is queued, as an
+    idle Twisted socket transport's do (``send_now`` looks at them)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.connected = True
+        self.disconnecting = False
+        self._tempDataLen = 0
+        self.dataBuffer = b""
+        self.offset = 0
+
+
+@pytest.mark.parametrize("with_socket", [False, True])
+def test_a_runs_output_goes_out_beside_its_message(owner: Owner, with_socket: bool) -> None:
+    # What the socket takes at once (gathered from the parts), then the rest
+    # queued: together the very bytes of the whole message's frame.
+    output = OutputResponse(
+        RunResponse(exit_status=3, info=InfoResponse(state="active")),
+        b"o" * 3 * SEND_WINDOW,
+        b"e\n",
+    )
+    wire = response_to_wire(output.whole())
+    assert b"".join(output.wire_parts()) == wire
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with ours, theirs:
+        ours.setblocking(False)
+        transport = IdleSocketTransport(ours) if with_socket else StringTransport()
+        connection = WardenConnection(owner)
+        connection.makeConnection(transport)
+        connection.send(output)
+        theirs.setblocking(False)
+        sent = b""
+        with contextlib.suppress(BlockingIOError):
+            while chunk := theirs.recv(1 << 20):
+                sent += chunk
+        assert (len(sent) > 0) is with_socket and len(sent) < len(wire)
+        assert sent + transport.value() == wire

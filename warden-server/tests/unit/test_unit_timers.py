@@ -159,7 +159,7 @@ def events_in_snapshot(container: InsecureContainer) -> list[str]:
 def end_a_job(container: InsecureContainer) -> None:
     """A change only a snapshot write shows (an event), then a job's end."""
     container.events["marker"] = None
-    container._job_finished(SimpleNamespace(job_id=1, status=0))  # type: ignore[arg-type]
+    container._job_finished(SimpleNamespace(job_id=1, status=0, recorded=True))  # type: ignore[arg-type]
 
 
 def test_a_job_end_is_written_a_moment_later(context: ContainerContext, clock: Clock) -> None:
@@ -170,6 +170,15 @@ def test_a_job_end_is_written_a_moment_later(context: ContainerContext, clock: C
     assert [call.getTime() for call in clock.getDelayedCalls()] == [SNAPSHOT_AFTER_JOB_END]
     clock.advance(SNAPSHOT_AFTER_JOB_END)
     assert events_in_snapshot(container) == ["marker"]
+    assert clock.getDelayedCalls() == []
+
+
+def test_the_end_of_a_job_no_snapshot_listed_is_not_written(
+    context: ContainerContext, clock: Clock
+) -> None:
+    # A Run's job, answered at its end (and forgotten): the snapshot never had it.
+    container = created(context)
+    container._job_finished(SimpleNamespace(job_id=1, status=0, recorded=False))  # type: ignore[arg-type]
     assert clock.getDelayedCalls() == []
 
 

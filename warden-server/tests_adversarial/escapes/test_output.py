@@ -84,7 +84,8 @@ def test_a_lease_on_its_output_does_not_stop_the_server(
 def test_a_job_cannot_make_a_set_user_id_program_on_the_host(inside: Attempt) -> None:
     """Copying a shell to stdout and chmod 4755 (or chown) through
     /proc/self/fd would leave a set-user-ID-root program in the depot; so
-    would the same through stdin, which holds the job's script."""
+    would the same through stdin, were the job's script a file there (it is
+    an in-memory copy, and no file of the job's directory)."""
     script = (
         "cat /bin/dash; "
         "for fd in 0 1 2; do chmod 4755 /proc/self/fd/$fd; chown 1000:1000 /proc/self/fd/$fd; "
@@ -94,7 +95,8 @@ def test_a_job_cannot_make_a_set_user_id_program_on_the_host(inside: Attempt) ->
     job = client.spawn(handle, script, privileged=inside.privileged).job_id
     directory = job_dir(client, handle, job)
     wait_for(ended(directory), "the job to end")
-    for name in ("script", "stdout", "stderr"):
+    assert not (directory / "script").exists()
+    for name in ("stdout", "stderr"):
         info = os.stat(directory / name)
         assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o600, 0, 0), name
     result = client.link(handle, job, timeout=TIMEOUT)

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Start, on the host, once the container's first process exists (PID, host
-# pid) and waits: its cgroups, and the host side of its network.
+# pid) and waits: its cgroups; then waits for warden-start's host side (the
+# veth, the disk layer) on from_child, start.sh's pipe from warden-start.
 #
-#   PID=1234 lib/hook-parent-after-clone.sh
+#   PID=1234 [from_child=FD] lib/hook-parent-after-clone.sh
 set -o nounset -o errexit -o pipefail
 [[ -n "${DEBUG:-}" ]] && set -o xtrace
 # The container directory; BASH_SOURCE, not $0: start.sh sources the hooks
@@ -36,80 +37,25 @@ setup_cgroups() {
   done
 }
 
-# The veth pair: the container's end is created right in its network
-# namespace; this end gets the host address of the /30.
-setup_veth() {
-  ip -batch - <<EOT || fail "parent-after-clone: network" "cannot create $network_host_iface"
-link add name $network_host_iface mtu $container_iface_mtu type veth peer name $network_container_iface mtu $container_iface_mtu netns $PID
-address add $network_host_ip/$network_netmask broadcast + dev $network_host_iface
-link set dev $network_host_iface up
-EOT
-  guard_host_end
+# The host's side, made by warden-start meanwhile (no program to start):
+# the veth pair (the container's end created right in PID's network
+# namespace; this end with the host address of the /30, the MTU, up, no
+# IPv6 and strict reverse-path filtering: see warden-start's README) and,
+# with a disk layer, its mount in PID's mount namespace (warden-start is a
+# host process, outside the container's cgroups, whose device restriction
+# keeps the container's own processes away from loop devices) and
+# setup.sh's first files moved into it. warden-start says "host-ready" on
+# start.sh's pipe (from_child) when that is done; on a failure its reason
+# is in run/start.log.
+wait_for_host_side() {
+  local reply=""
+  [[ -n ${from_child:-} ]] || fail "parent-after-clone: host" "from_child (warden-start's pipe) is not set"
+  read -r -t 30 -u "$from_child" reply || true
+  [[ $reply == host-ready ]] \
+    || fail "parent-after-clone: host" "cannot make $network_host_iface or mount the disk layer tmp/disk.img"
 }
 
-# The host's end carries IPv4 only, and only from the container's address:
-# - no IPv6: the firewall is iptables (IPv4), so a link-local IPv6 address
-#   on each end would let the container reach every host service listening
-#   on [::] past it (warden-start turns it off on the other end);
-# - strict reverse-path filtering: a packet whose source address would not
-#   be routed back through this veth (a spoofed one) is dropped before the
-#   firewall sees it, so a container that could forge packets still could not
-#   pass for the host, another container or a network the INPUT rules let in.
-# Written to /proc/sys directly (the host's network namespace: no process).
-guard_host_end() {
-  local conf
-  conf=/proc/sys/net/ipv6/conf/$network_host_iface/disable_ipv6
-  if [[ -e $conf ]]; then
-    echo 1 > "$conf" || fail "parent-after-clone: network" "cannot turn IPv6 off on $network_host_iface"
-  fi
-  conf=/proc/sys/net/ipv4/conf/$network_host_iface/rp_filter
-  echo 1 > "$conf" || fail "parent-after-clone: network" "cannot turn rp_filter on for $network_host_iface"
-}
-
-# The disk layer (a loop-mounted image, see root-scripts/linux/disk.sh), in
-# the container's mount namespace only. Mounted from here because the
-# container's own processes are already under its device restriction, which
-# keeps them away from loop devices. When setup.sh's first files are still in
-# tmp/rootfs (disk.sh create copied a template image and mounted nothing),
-# the image is mounted over them in PID's namespace (where they are hidden
-# from then on) and they move into its upper/ from here, through
-# /proc/PID/root: the host still sees them in tmp/rootfs, and PID (which
-# waits for "go", still on the host's root) sees the image there. One mount
-# of the image per create, and no shell in the namespace.
-mount_disk_layer() {
-  [[ -f tmp/disk.img ]] || return 0
-  # An image limited by project quota (the marker disk.img.prjquota) is
-  # mounted with prjquota: the kernel enforces the project's limits. No
-  # barriers: the image has no journal and never outlives a host crash
-  # (disk.sh's make_filesystem), so no flush becomes a host fsync.
-  local options=nobarrier device
-  [[ ! -f tmp/disk.img.prjquota ]] || options+=,prjquota
-  local -a seed
-  shopt -s dotglob nullglob
-  seed=(tmp/rootfs/*)
-  shopt -u dotglob nullglob
-  # Its own loop device rather than mount's -o loop, which looks at every
-  # loop device of the host for one of the same file to share (five system
-  # calls each: 50 ms and more with a thousand containers). losetup -f takes
-  # a free one from the kernel; detached once mounted, the device clears
-  # itself when its last mount goes, as -o loop's do.
-  device=$(losetup --find --show -- "$PWD/tmp/disk.img") \
-    || fail "parent-after-clone: disk" "cannot attach tmp/disk.img to a loop device"
-  # Absolute paths: nsenter keeps the host's working directory.
-  nsenter --target "$PID" --mount -- mount -n -o "$options" "$device" "$PWD/tmp/rootfs" \
-    || { losetup -d "$device"; fail "parent-after-clone: disk" "cannot mount the disk layer tmp/disk.img"; }
-  losetup -d "$device" || fail "parent-after-clone: disk" "cannot set $device to clear itself"
-  (( ${#seed[@]} > 0 )) || return 0
-  # Moved across file systems: copied with every attribute, then removed.
-  mv -- "${seed[@]}" "/proc/$PID/root$PWD/tmp/rootfs/upper/" \
-    || fail "parent-after-clone: disk" "cannot move the first files into the disk layer tmp/disk.img"
-}
-
-# The disk layer is mounted meanwhile (by processes of the host, outside the
-# container's cgroups): the first process's move into its cgroups waits for
-# the kernel (an RCU grace period on v1), the mount for its loop device.
-mount_disk_layer &
-disk=$!
+# The first process's move into its cgroups waits for the kernel (an RCU
+# grace period on v1); warden-start makes the host's side meanwhile.
 setup_cgroups
-setup_veth
-wait "$disk" || fail "parent-after-clone: disk" "the disk layer was not mounted"
+wait_for_host_side

@@ -202,19 +202,53 @@ static void oom_score_adj_reset(void)
     close(fd);
 }
 
-/* --pid-file: created now, on the host (O_NOFOLLOW: not through a planted
+/* --pid-file: opened now, on the host (O_NOFOLLOW: not through a planted
  * link), and written by the waiting parent once the child is in the
  * container's cgroups and pid namespace (fork_into_pid_ns). Whoever waits
- * for the pid (the server, through job.sh) thereby knows that a signal to
- * the container's processes from then on reaches the job. -1 without one. */
-static int pid_file_create(const char *path)
+ * for the pid (the server) thereby knows that a signal to the container's
+ * processes from then on reaches the job. A file that is there is emptied
+ * now; one that is not is created by the parent after the fork, while the
+ * child goes on (an inode allocation takes up to half a millisecond on a
+ * busy file system), from its directory opened now. */
+static struct pid_file pid_file_open(const char *path)
 {
+    struct pid_file file = {-1, -1, NULL, path};
     if (path == NULL)
-        return -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
-    if (fd < 0)
+        return file;
+    file.fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    if (file.fd >= 0)
+        return file;
+    if (errno != ENOENT)
         fail("open(--pid-file %s)", path);
-    return fd;
+    const char *slash = strrchr(path, '/');
+    file.name = slash ? slash + 1 : path;
+    if (*file.name == '\0')
+        failx("open(--pid-file %s): not a file name", path);
+    if (slash == NULL) {
+        file.dir = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    } else {
+        char dir[4096];
+        size_t len = slash == path ? 1 : (size_t)(slash - path);
+        if (len >= sizeof dir)
+            failx("open(--pid-file %s): too long", path);
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+        file.dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (file.dir < 0)
+        fail("open(--pid-file %s)", path);
+    return file;
+}
+
+/* Create the --pid-file that pid_file_open found absent, now. */
+static void pid_file_create_now(struct pid_file *file)
+{
+    file->fd = openat(file->dir, file->name,
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+    if (file->fd < 0)
+        fail("open(--pid-file %s)", file->path);
+    close(file->dir);
+    file->dir = -1;
 }
 
 /* The program starts with default signal dispositions, nothing blocked,
@@ -257,11 +291,13 @@ int main(int argc, char **argv)
 
     /* On the host. */
     oom_score_adj_reset();
-    int pid_fd = pid_file_create(config.pid_file);
+    struct pid_file pid_file = pid_file_open(config.pid_file);
     struct target *target = target_open(config.target, config.target_cgroup);
+    if (pid_file.dir >= 0 && target_has_own_user_ns(target))
+        pid_file_create_now(&pid_file); /* as its own root, it may not make it later */
     cgroups_join(config.cgroups, config.n_cgroups);
     ns_enter(target);
-    fork_into_pid_ns(config.pdeathsig != 0, pid_fd, config.tty);
+    fork_into_pid_ns(config.pdeathsig != 0, &pid_file, config.tty);
     /* In the container's pid namespace: its own session, whose terminal is
      * fd 0 (a slave of the container's devpts), so a shell gets job control. */
     if (config.tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0))

@@ -192,8 +192,9 @@ void ns_enter(struct target *t)
  * signal meanwhile, as unshare --fork does, so that such a signal cannot
  * take it away before the child's status is known.
  *
- * pid_fd (-1: none) is --pid-file's: the parent writes its pid there once
- * the child exists, so whoever reads it knows the job is inside. */
+ * pid_file is --pid-file's: the parent writes its pid there once the child
+ * exists (creating the file first when it was not there), so whoever reads
+ * it knows the job is inside. */
 static void die_of_signal(int sig) __attribute__((noreturn));
 
 /* With forward_signals (--tty: the child leads a session of its own, out of
@@ -220,7 +221,7 @@ static int wait_forwarding(pid_t child, const sigset_t *all)
     }
 }
 
-void fork_into_pid_ns(bool keep_parent_fd, int pid_fd, bool forward_signals)
+void fork_into_pid_ns(bool keep_parent_fd, struct pid_file *pid_file, bool forward_signals)
 {
     sigset_t all;
     sigfillset(&all);
@@ -239,11 +240,26 @@ void fork_into_pid_ns(bool keep_parent_fd, int pid_fd, bool forward_signals)
         fail("fork");
     }
     if (child == 0) {
-        if (pid_fd >= 0)
-            close(pid_fd);
+        if (pid_file->fd >= 0)
+            close(pid_file->fd);
+        if (pid_file->dir >= 0)
+            close(pid_file->dir);
         return;
     }
 
+    int pid_fd = pid_file->fd;
+    if (pid_fd < 0 && pid_file->dir >= 0) {
+        /* Relative to the host directory opened before entering: the mount
+         * namespace we are in now does not matter. */
+        pid_fd = openat(pid_file->dir, pid_file->name,
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+        if (pid_fd < 0) {
+            int error = errno;
+            kill(child, SIGKILL);
+            errno = error;
+            fail("open(--pid-file %s)", pid_file->path);
+        }
+    }
     if (pid_fd >= 0) {
         /* The child is in the pid namespace and (with us) in the cgroups. */
         char text[32];
@@ -282,6 +298,16 @@ static void die_of_signal(int sig)
     (void)kill(getpid(), sig);
     (void)sigprocmask(SIG_UNBLOCK, &only, NULL);
     _exit(128 + sig);
+}
+
+/* Whether ns_enter will join a user namespace of the target's (one that
+ * differs from ours): after that, a file made on the host may be refused. */
+bool target_has_own_user_ns(const struct target *t)
+{
+    for (size_t i = 0; i < N_KINDS; i++)
+        if (kinds[i].type == CLONE_NEWUSER)
+            return t->ns[i] >= 0;
+    return false;
 }
 
 /* The target's own root (as nsenter --root does), not merely its mount

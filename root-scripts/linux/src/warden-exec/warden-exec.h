@@ -66,12 +66,23 @@ struct config {
     char **argv;
 };
 
+/* --pid-file, opened on the host before entering (main.c): fd when the file
+ * was there (emptied), else dir (its directory) and name, for the parent to
+ * create it after the fork; all -1/NULL without --pid-file. */
+struct pid_file {
+    int fd;
+    int dir;
+    const char *name;
+    const char *path;
+};
+
 /* ns.c: the host side, then the way into the container */
 struct target;
 struct target *target_open(pid_t pid, const char *expect_cgroup);
 void cgroups_join(const char *const *dirs, size_t n);
 void ns_enter(struct target *target);
-void fork_into_pid_ns(bool keep_parent_fd, int pid_fd, bool forward_signals);
+bool target_has_own_user_ns(const struct target *target);
+void fork_into_pid_ns(bool keep_parent_fd, struct pid_file *pid_file, bool forward_signals);
 void root_enter(struct target *target);
 void pdeathsig_set(int sig);
 

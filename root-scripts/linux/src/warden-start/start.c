@@ -7,15 +7,21 @@
  * The program forks a child into new mount, UTS, IPC, network and PID
  * namespaces, writes the child's host pid on stdout and waits. The child (PID
  * 1 of its namespace, in a session of its own) waits for "go" on stdin while
- * start.sh puts it into its cgroups and creates its veth, then builds its root
- * at --root (overlay, /dev, /proc and /sys with their masks, bind mounts),
- * sets the hostname and configures its network (ip -batch), pivots into the
+ * start.sh puts it into its cgroups, then builds its root at --root (overlay,
+ * /dev, /proc and /sys with their masks, bind mounts), sets the hostname and
+ * configures its network (rtnetlink: netlink.c), pivots into the
  * root, detaches the old one, writes "pivoted" on stdout and executes INIT
  * (opened before the pivot, reached through /dev/<name>, a link to its fd)
  * with an empty environment as "<name> -P". The parent removes that link
  * once the init carries its name, writes the pid file and exits: the init is
  * left to the host's init. Exit status 0 when the init runs, 1 otherwise
  * (the reason on stderr; the child is killed).
+ *
+ * Meanwhile the parent makes the veth pair (--host-iface) and mounts the
+ * disk layer in the child's mount namespace (--disk-image: a loop device of
+ * its own; see README.md), then writes "host-ready" on stdout.
+ * `warden-start --clone ...` (clone.c) makes a container directory from
+ * create.sh's layout template instead.
  *
  * Paths are relative to the working directory (the container's).
  */
@@ -29,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -38,10 +46,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clone.h"
+#include "netlink.h"
+
 #define MAX_BINDS 64
 #define MAX_DEVICES 32
 #define MAX_DIRS 32
 #define WAIT_MS 30000
+/* Free loop devices taken by someone else between the kernel's answer and
+ * ours (a hundred creates at once all get the same first free one): tried
+ * again this many times. */
+#define LOOP_TRIES 4096
 
 struct bind {
 	const char *src, *dst;
@@ -50,7 +65,8 @@ struct bind {
 
 static struct {
 	const char *root, *lower, *upper, *work, *disk_image, *disk_mount;
-	const char *dev_template, *hostname, *iface, *net_batch, *pid_file;
+	const char *dev_template, *hostname, *pid_file, *host_iface, *host_address;
+	struct network network;
 	const char *init;
 	int restrict_proc_sys;
 	struct bind binds[MAX_BINDS];
@@ -89,7 +105,9 @@ static void usage(void)
 	errno = 0;
 	die("usage: warden-start --root DIR --lower DIR --upper DIR --work DIR "
 	    "[--disk-image FILE --disk-mount DIR] [--dev-template DIR] [--device 'NAME c MAJOR MINOR']... "
-	    "--hostname NAME --iface NAME --net-batch TEXT [--restrict-proc-sys true|false] "
+	    "--hostname NAME --iface NAME --address IP --netmask MASK --mtu N --gateway IP "
+	    "[--host-iface NAME --host-address IP] "
+	    "[--restrict-proc-sys true|false] "
 	    "[--bind SRC DST ro|rw]... [--mkdir DIR]... --pid-file FILE -- INIT");
 }
 
@@ -126,8 +144,20 @@ static void parse(int argc, char **argv)
 		else if (!strcmp(name, "--disk-mount")) opt.disk_mount = value;
 		else if (!strcmp(name, "--dev-template")) opt.dev_template = value;
 		else if (!strcmp(name, "--hostname")) opt.hostname = value;
-		else if (!strcmp(name, "--iface")) opt.iface = value;
-		else if (!strcmp(name, "--net-batch")) opt.net_batch = value;
+		else if (!strcmp(name, "--iface")) opt.network.iface = value;
+		else if (!strcmp(name, "--address")) opt.network.address = value;
+		else if (!strcmp(name, "--netmask")) opt.network.netmask = value;
+		else if (!strcmp(name, "--gateway")) opt.network.gateway = value;
+		else if (!strcmp(name, "--host-iface")) opt.host_iface = value;
+		else if (!strcmp(name, "--host-address")) opt.host_address = value;
+		else if (!strcmp(name, "--mtu")) {
+			char *end;
+			errno = 0;
+			unsigned long mtu = strtoul(value, &end, 10);
+			if (errno || *end || end == value || mtu < 68 || mtu > 65535)
+				usage();
+			opt.network.mtu = (unsigned int)mtu;
+		}
 		else if (!strcmp(name, "--pid-file")) opt.pid_file = value;
 		else if (!strcmp(name, "--restrict-proc-sys")) {
 			if (strcmp(value, "true") && strcmp(value, "false"))
@@ -144,8 +174,9 @@ static void parse(int argc, char **argv)
 		} else
 			usage();
 	}
-	if (!opt.root || !opt.lower || !opt.upper || !opt.work || !opt.hostname || !opt.iface ||
-	    !opt.net_batch || !opt.pid_file || !opt.init || !!opt.disk_image != !!opt.disk_mount)
+	if (!opt.root || !opt.lower || !opt.upper || !opt.work || !opt.hostname || !opt.network.iface ||
+	    !opt.network.address || !opt.network.netmask || !opt.network.gateway || !opt.network.mtu ||
+	    !!opt.host_iface != !!opt.host_address || !opt.pid_file || !opt.init || !!opt.disk_image != !!opt.disk_mount)
 		usage();
 }
 
@@ -209,6 +240,110 @@ static int is_mount_point(const char *dir)
 	if (stat(dir, &here) < 0 || stat(path(parent, dir, ".."), &above) < 0)
 		return 0;
 	return here.st_dev != above.st_dev;
+}
+
+/* The disk layer's image on a free loop device of its own, set to clear
+ * itself when its last user goes (its mount: FD, ours, is closed once the
+ * image is mounted). LOOP_CONFIGURE (5.8) in one call; LOOP_SET_FD and
+ * LOOP_SET_STATUS64 before it. Returns the device's fd, *DEVICE its name. */
+static int attach_loop(const char *image_path, char *device, size_t size)
+{
+	int image = open(image_path, O_RDWR | O_CLOEXEC);
+	if (image < 0)
+		die("cannot attach %s to a loop device", image_path);
+	int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (control < 0)
+		die("cannot attach %s to a loop device: /dev/loop-control", image_path);
+	for (int tries = 0; tries < LOOP_TRIES; tries++) {
+		int number = ioctl(control, LOOP_CTL_GET_FREE);
+		if (number < 0)
+			die("cannot attach %s to a loop device: no free one", image_path);
+		snprintf(device, size, "/dev/loop%d", number);
+		int loop = open(device, O_RDWR | O_CLOEXEC);
+		if (loop < 0) {
+			if (errno == ENOENT || errno == ENXIO)
+				continue;
+			die("cannot attach %s to a loop device: %s", image_path, device);
+		}
+		struct loop_config config;
+		memset(&config, 0, sizeof config);
+		config.fd = (__u32)image;
+		config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		snprintf((char *)config.info.lo_file_name, LO_NAME_SIZE, "%s", image_path);
+		int done = ioctl(loop, LOOP_CONFIGURE, &config);
+		if (done < 0 && (errno == EINVAL || errno == ENOTTY)) {
+			/* Before LOOP_CONFIGURE: bound, then set to clear itself. */
+			done = ioctl(loop, LOOP_SET_FD, image);
+			if (done == 0 && ioctl(loop, LOOP_SET_STATUS64, &config.info) < 0) {
+				int saved = errno;
+				ioctl(loop, LOOP_CLR_FD, 0);
+				errno = saved;
+				die("cannot attach %s to a loop device: %s", image_path, device);
+			}
+		}
+		if (done == 0) {
+			close(control);
+			close(image);
+			return loop;
+		}
+		if (errno != EBUSY)
+			die("cannot attach %s to a loop device: %s", image_path, device);
+		close(loop);
+	}
+	errno = EBUSY;
+	die("cannot attach %s to a loop device", image_path);
+}
+
+/* The disk layer (--disk-image), mounted at --disk-mount in the mount
+ * namespace of the container's first process PID (this process enters it
+ * for that, and comes back: the child's pivot_root will move the root of
+ * every process in it). An image limited by
+ * project quota (the marker IMAGE.prjquota) is mounted with prjquota: the
+ * kernel enforces the project's limits. No barriers: the image has no
+ * journal and never outlives a host crash (disk.sh's make_filesystem), so
+ * no flush becomes a host fsync. */
+static void mount_disk_layer(pid_t pid)
+{
+	char cwd[PATH_MAX], ns[64], upper[PATH_MAX];
+	/* The first files setup.sh wrote (the host's view of the mount point,
+	 * which the image hides in the namespace), moved into its upper/. */
+	int seed = open(opt.disk_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (seed < 0)
+		die("cannot open %s", opt.disk_mount);
+	/* setns moves the working directory to the namespace's root; the same
+	 * path leads back (the namespace is still a copy of the host's). */
+	if (!getcwd(cwd, sizeof cwd))
+		die("getcwd");
+	int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	snprintf(ns, sizeof ns, "/proc/%d/ns/mnt", (int)pid);
+	int fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (own < 0 || fd < 0 || setns(fd, CLONE_NEWNS) < 0)
+		die("cannot enter the mount namespace of the container's first process");
+	close(fd);
+	if (chdir(cwd) < 0)
+		die("chdir %s", cwd);
+	char device[32], marker[PATH_MAX];
+	struct stat st;
+	int n = snprintf(marker, sizeof marker, "%s.prjquota", opt.disk_image);
+	if (n < 0 || n >= (int)sizeof marker) {
+		errno = ENAMETOOLONG;
+		die("%s", opt.disk_image);
+	}
+	const char *options = stat(marker, &st) == 0 ? "nobarrier,prjquota" : "nobarrier";
+	int loop = attach_loop(opt.disk_image, device, sizeof device);
+	if (mount(device, opt.disk_mount, "ext4", 0, options) < 0)
+		die("cannot mount the disk layer %s (%s on %s)", opt.disk_image, device,
+		    opt.disk_mount);
+	close(loop);
+	int image = open(path(upper, opt.disk_mount, "upper"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (image < 0)
+		die("cannot open %s", upper);
+	move_tree(seed, image, "cannot move the first files into the disk layer");
+	close(image);
+	close(seed);
+	if (setns(own, CLONE_NEWNS) < 0 || chdir(cwd) < 0)
+		die("cannot return to the host's mount namespace");
+	close(own);
 }
 
 /* The overlay: the rootfs (through the tmp/lower link) under the writable layer. */
@@ -401,43 +536,49 @@ static void write_file(const char *name, const char *text)
 }
 
 /* No IPv6 (a link-local address would reach the host past its IPv4
- * firewall), ICMP echo sockets for every group, then `ip -batch` of
- * start.sh's commands (addresses, MTU, route), fed through a pipe. */
+ * firewall), ICMP echo sockets for every group, then by rtnetlink (no `ip`
+ * to start): loopback up, the container's end of the veth with its address,
+ * MTU and up, the default route through the host's end. */
 static void setup_network(void)
 {
 	char name[PATH_MAX];
-	int fds[2], status;
-	pid_t pid;
+	const char *iface = opt.network.iface, *step;
 	write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
 	if (is_dir("/proc/sys/net/ipv6/conf")) {
 		write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-		int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", opt.iface);
+		int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", iface);
 		if (n < 0 || n >= (int)sizeof name) {
 			errno = ENAMETOOLONG;
-			die("%s", opt.iface);
+			die("%s", iface);
 		}
 		write_file(name, "1");
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		die("pipe");
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		if (dup2(fds[0], 0) < 0)
-			_exit(127);
-		execlp("ip", "ip", "-batch", "-", (char *)NULL);
-		_exit(127);
+	if (configure_network(&opt.network, &step) < 0)
+		die("cannot configure %s: %s", iface, step);
+}
+
+/* The host's side of the network (--host-iface): the veth pair, its other
+ * end made right in PID's network namespace, this end's address and link
+ * up; no IPv6 on it (the firewall is iptables: a link-local address would
+ * let the container reach every host service listening on [::] past it)
+ * and strict reverse-path filtering (a packet whose source address would
+ * not be routed back through it, a forged one, is dropped before the
+ * firewall). */
+static void host_network(pid_t pid)
+{
+	char name[PATH_MAX];
+	const char *step;
+	if (make_veth(&opt.network, opt.host_iface, opt.host_address, (int)pid, &step) < 0)
+		die("cannot create %s: %s", opt.host_iface, step);
+	int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", opt.host_iface);
+	if (n < 0 || n >= (int)sizeof name) {
+		errno = ENAMETOOLONG;
+		die("%s", opt.host_iface);
 	}
-	close(fds[0]);
-	size_t length = strlen(opt.net_batch);
-	if (write(fds[1], opt.net_batch, length) != (ssize_t)length)
-		die("cannot write to ip");
-	close(fds[1]);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		errno = 0;
-		die("cannot configure %s (ip -batch failed)", opt.iface);
-	}
+	if (access(name, F_OK) == 0)
+		write_file(name, "1");
+	snprintf(name, sizeof name, "/proc/sys/net/ipv4/conf/%s/rp_filter", opt.host_iface);
+	write_file(name, "1");
 }
 
 /* Wait for a line LINE on fd 0 (WAIT_MS at most). */
@@ -587,6 +728,10 @@ int main(int argc, char **argv)
 	char line[32];
 	int exec_pipe[2], ready_pipe[2];
 	char byte;
+	if (argc > 1 && !strcmp(argv[1], "--clone"))
+		return clone_main(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--copy-image"))
+		return copy_image_main(argc, argv);
 	parse(argc, argv);
 	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0)
 		die("pipe");
@@ -615,6 +760,15 @@ int main(int argc, char **argv)
 	close(ready_pipe[0]);
 	snprintf(line, sizeof line, "%d\n", (int)pid);
 	say(line);
+	/* Meanwhile with start.sh's hook (the cgroups), from here: the host's
+	 * side of the network, and the disk layer outside the container's
+	 * cgroups, whose device restriction the child is under once the hook
+	 * has moved it; then "host-ready", which the hook waits for. */
+	if (opt.host_iface)
+		host_network(pid);
+	if (opt.disk_image)
+		mount_disk_layer(pid);
+	say("host-ready\n");
 	/* From here on, the child is start.sh's to talk to. */
 	close(0);
 	close(1);

@@ -34,6 +34,7 @@ __all__ = [
     "decode_message",
     "empty_response_wire",
     "encode_message",
+    "output_response_parts",
     "request_to_wire",
     "response_to_wire",
     "to_dict",
@@ -162,7 +163,7 @@ def unwrap(envelope: bytes) -> tuple[int, bytes]:
 _VIEW_FROM = 4096
 
 
-def _split(envelope: bytes) -> tuple[int, bytes | memoryview]:
+def _split(envelope: bytes | memoryview) -> tuple[int, bytes | memoryview]:
     """``unwrap`` on the decoders' path: a large payload as a view, not a copy."""
     # What every encoder writes (the type in one byte, then the payload, and
     # nothing else) is taken apart here; anything else goes the long way.
@@ -181,7 +182,7 @@ def _split(envelope: bytes) -> tuple[int, bytes | memoryview]:
                     return envelope[1], memoryview(envelope)[pos:]
                 break
             shift += 7
-    return _unwrap_slowly(envelope)
+    return _unwrap_slowly(bytes(envelope))
 
 
 def _unwrap_slowly(envelope: bytes) -> tuple[int, bytes]:
@@ -235,13 +236,13 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
             raise ProtocolError("envelope varint is too long")
 
 
-def unwrap_request(envelope: bytes) -> _PbMessage:
+def unwrap_request(envelope: bytes | memoryview) -> _PbMessage:
     """Decode envelope bytes into the request they carry."""
     number, payload = _split(envelope)
     return decode_message(request_class(number), payload)
 
 
-def unwrap_response(envelope: bytes) -> _PbMessage:
+def unwrap_response(envelope: bytes | memoryview) -> _PbMessage:
     """Decode envelope bytes into the response they carry."""
     number, payload = _split(envelope)
     return decode_message(response_class(number), payload)
@@ -262,6 +263,41 @@ def response_to_wire(response: _PbMessage) -> bytes:
     if not is_response(response):
         raise ProtocolError(f"expected a response, got {type(response).__name__}")
     return _frame(response)
+
+
+#: Fields 2 and 3 (length-delimited) of RunResponse and LinkResponse.
+_TAG_STDOUT = b"\x12"
+_TAG_STDERR = b"\x1a"
+_TAG_EXIT_STATUS = 0x08  # field 1, varint
+
+
+def output_response_parts(response: _PbMessage, stdout: bytes, stderr: bytes) -> list[bytes]:
+    """``response_to_wire`` of a RunResponse or LinkResponse whose ``stdout``
+    and ``stderr`` are these (``response`` has neither set), in parts: the
+    output stays the caller's objects instead of being copied into the
+    message, its encoding and the frame (three copies of a job's megabytes).
+    Joined, the parts are ``response_to_wire``'s bytes, byte for byte: the
+    fields go in number order, exit_status (1), stdout (2), stderr (3),
+    info (4), as the encoder writes them.
+    """
+    if not is_response(response):
+        raise ProtocolError(f"expected a response, got {type(response).__name__}")
+    if response.HasField("stdout") or response.HasField("stderr"):
+        raise ValueError("the output goes beside the response, not in it")
+    rest = encode_message(response)
+    head = b""
+    if response.HasField("exit_status"):
+        head = b"%c%s" % (_TAG_EXIT_STATUS, _varint(response.exit_status))  # type: ignore[attr-defined]
+        if not rest.startswith(head):  # an encoder that orders fields otherwise
+            raise ProtocolError("unexpected field order in " + type(response).__name__)
+        rest = rest[len(head) :]
+    out_head = b"%s%s" % (_TAG_STDOUT, _varint(len(stdout)))
+    err_head = b"%s%s" % (_TAG_STDERR, _varint(len(stderr)))
+    size = len(head) + len(out_head) + len(stdout) + len(err_head) + len(stderr) + len(rest)
+    prefix = _prefix(type(response))
+    length = _varint(size)
+    header = b"%d\r\n%s%s%s%s" % (len(prefix) + len(length) + size, prefix, length, head, out_head)
+    return [header, stdout, err_head, stderr, rest + b"\r\n"]
 
 
 def _frame(message: _PbMessage) -> bytes:

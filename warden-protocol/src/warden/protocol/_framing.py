@@ -22,6 +22,8 @@ DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024
 _CRLF = b"\r\n"
 # Longest length line we wait for before calling the input garbage.
 _MAX_LENGTH_DIGITS = 20
+# Payloads from this size on may be handed over without a copy (next_payload).
+_HAND_OVER = 64 * 1024
 
 
 def encode_frame(payload: bytes) -> bytes:
@@ -57,20 +59,23 @@ class FrameDecoder:
         """Append received bytes; iterate the decoder to take out payloads."""
         self._buffer += data
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[bytes | memoryview]:
         return self
 
-    def __next__(self) -> bytes:
+    def __next__(self) -> bytes | memoryview:
         payload = self.next_payload()
         if payload is None:
             raise StopIteration
         return payload
 
-    def next_payload(self) -> bytes | None:
+    def next_payload(self) -> bytes | memoryview | None:
         """The next complete payload, or None until more bytes arrive.
 
         What iterating does, without a StopIteration per empty turn: on every
-        request's path, so the header and the payload are parsed inline.
+        request's path, so the header and the payload are parsed inline. A
+        payload of ``_HAND_OVER`` bytes or more that was all the decoder held
+        comes as a read-only view of the buffer it arrived in (which the
+        decoder then lets go), not as a copy.
         """
         if self._error is not None:
             raise self._error
@@ -113,6 +118,13 @@ class FrameDecoder:
         self._pending = None
         if length < 4096:
             payload = bytes(buf[body:stop])  # a slice and a copy: cheaper than a view
+        elif length >= _HAND_OVER and stop + 2 == len(buf):
+            # The frame is all that is buffered (a large response, as a rule):
+            # the buffer itself becomes the payload, as a view, and a new one
+            # takes its place. A megabyte is not copied once more.
+            self._buffer = bytearray()
+            self._start = 0
+            return memoryview(buf).toreadonly()[body:stop]
         else:
             with memoryview(buf) as view:
                 payload = bytes(view[body:stop])

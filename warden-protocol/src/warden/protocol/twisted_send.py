@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["idle", "read_plainly", "send_now"]
+__all__ = ["idle", "read_plainly", "send_now", "send_parts_now"]
 
 
 def idle(transport: Any) -> bool:
@@ -58,6 +58,26 @@ def send_now(transport: Any, data: bytes) -> int:
         return 0
     try:
         sent: int = sock.send(data)
+    except OSError:
+        return 0
+    return sent
+
+
+def send_parts_now(transport: Any, parts: list[bytes]) -> int:
+    """``send_now`` of the parts' join, gathered by ``sendmsg`` (no join).
+
+    The caller queues what was not sent, from that many bytes in.
+    """
+    sock: Any = getattr(transport, "socket", None)
+    if sock is None:
+        return 0
+    try:
+        if not idle(transport):
+            return 0
+    except AttributeError:
+        return 0
+    try:
+        sent: int = sock.sendmsg(parts)
     except OSError:
         return 0
     return sent

@@ -26,16 +26,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from ._errors import WardenError
-from ._job_files import EXIT_STATUS, OUTPUT_EXCEEDED_FLAG, PID, STREAMS, JobFiles
+from ._job_files import (
+    EXIT_STATUS,
+    OUTPUT_EXCEEDED_FLAG,
+    PID,
+    STREAMS,
+    JobFiles,
+    empty_job_dir,
+    remove_job_dir,
+    script_fd,
+)
 from ._job_output import JobOutput, OutputFollower
 from ._scripts import spawn_detached
 from ._syslog import SyslogSender
@@ -134,6 +142,10 @@ class Job:
         #: Interactive jobs (an extension): stdin kept open, or a terminal's size.
         self.stdin = False
         self.tty: tuple[int, int] | None = None
+        #: The script, from ``create`` until ``start`` hands it on.
+        self.script = ""
+        #: Whether a snapshot has listed the job (its end is then written too).
+        self.recorded = False
 
     def __repr__(self) -> str:
         return f"<Job {self.job_id} pid={self.pid} status={self.status}>"
@@ -154,7 +166,7 @@ class Job:
         return self.output.log_tag
 
     def file(self, name: str) -> str:
-        """Path of one of the job's files (``script``, ``stdout``, ``pid`` ...)."""
+        """Path of one of the job's files (``stdout``, ``pid`` ...)."""
         return self.files.file(name)
 
     @property
@@ -197,10 +209,10 @@ class Job:
         log_tag: str | None,
         output_limit: int,
     ) -> Job:
-        """Make the job's directory and write its script."""
+        """Make the job's directory; ``script`` waits for ``start``."""
         path = os.path.join(jobs_path, str(job_id))
-        JobFiles.create(path, script)
-        return cls(
+        JobFiles.create(path)
+        job = cls(
             services,
             job_id=job_id,
             path=path,
@@ -208,13 +220,15 @@ class Job:
             log_tag=log_tag,
             output_limit=output_limit,
         )
+        job.script = script
+        return job
 
     # -- starting and following --
 
     async def start(self, argv: tuple[str, ...], env: Mapping[str, str]) -> None:
         """Start the wrapper detached; return once the job runs (its ``pid`` is known).
 
-        The wrapper's stdin is the job's ``script`` file.
+        The wrapper's stdin is an in-memory file holding ``script``.
 
         Raises WardenError when the wrapper ends without starting the job.
         """
@@ -223,7 +237,8 @@ class Job:
         # cleared) before the await below.
         started = self._started = defer.Deferred()
         # The wrapper's stdin is the script (the keeper seals a copy for the job).
-        script = os.open(self.file("script"), os.O_RDONLY | os.O_CLOEXEC)
+        script = script_fd(self.script)
+        self.script = ""  # not kept for the job's lifetime
         try:
             spawning = spawn_detached(argv, env=env, stdin=script, reactor=self.services.reactor)
         finally:
@@ -406,8 +421,10 @@ class Job:
         self._stop_following()
         self.files.remove()
 
-    def remove_in_background(self) -> None:
-        """As ``remove``, the directory deleted on one of the reactor's threads.
+    def remove_in_background(self, emptied: Callable[[str], None] | None = None) -> None:
+        """As ``remove``, the files deleted on one of the reactor's threads;
+        then ``emptied(path)`` on the reactor's, which decides what becomes
+        of the empty directory (without it, it goes too).
 
         Unlinking a job's files takes a millisecond or more on a busy disk
         (more for a large output): work the reactor need not wait for, since
@@ -415,16 +432,28 @@ class Job:
         """
         self._stop_following()
         self.files.close()
-        call_in_thread = getattr(self.services.reactor, "callInThread", None)
-        if call_in_thread is None:  # a test's reactor without threads
-            self.files.remove()
-        else:
-            call_in_thread(shutil.rmtree, self.path, ignore_errors=True)
+        reactor = self.services.reactor
+        if emptied is None:
+            call_in_thread = getattr(reactor, "callInThread", None)
+            if call_in_thread is None:  # a test's reactor without threads
+                self.files.remove()
+            else:
+                call_in_thread(remove_job_dir, self.path)
+            return
+        path = self.path
+        if getattr(reactor, "getThreadPool", None) is None:  # a test's reactor without threads
+            if empty_job_dir(path):
+                emptied(path)
+            return
+        done = threads.deferToThreadPool(reactor, reactor.getThreadPool(), empty_job_dir, path)
+        done.addCallback(lambda empty: emptied(path) if empty else None)
+        done.addErrback(lambda failure: _log.failure("job {path}", failure, path=path))
 
     # -- snapshots and recovery --
 
     def to_snapshot(self) -> dict[str, Any]:
         """The job's entry in the container snapshot (output stays in the files)."""
+        self.recorded = True
         entry: dict[str, Any] = {
             "pid": self.pid,
             "wrapper_pid": self.wrapper_pid,
@@ -470,6 +499,7 @@ class Job:
             log_tag=entry.get("log_tag"),
             output_limit=output_limit,
         )
+        job.recorded = True
         job.pid = entry.get("pid") or job.files.read_int(PID)
         job.wrapper_pid = entry.get("wrapper_pid")
         job.wrapper_start = entry.get("wrapper_start")

@@ -5,7 +5,8 @@ Startup order: read and check the configuration (an invalid one stops
 here with the key and what was expected), take the socket's lock (a second
 server on the same socket stops here, having touched nothing), check that the
 backend's scripts and files are there, start logging, build the pools,
-raise RLIMIT_NOFILE, log the configuration, then in the reactor: host setup,
+raise RLIMIT_NOFILE, keep freed memory for large responses (``_malloc``),
+log the configuration, then in the reactor: host setup,
 recovery, listen, pidfile. SIGUSR2 drains (``Server.drain``) and exits 0; SIGTERM and
 SIGINT stop at once (snapshots are current anyway). Either way, before the
 reactor stops, ``Server.shutdown`` (the warm pool's idle containers).
@@ -27,6 +28,7 @@ from ._config import Config, load_config, parse_config
 from ._errors import ConfigError
 from ._lock import ServerLockedError, take_server_lock
 from ._logging import setup_logging
+from ._malloc import keep_freed_memory
 from ._preflight import problems
 from ._server import Server
 
@@ -90,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"warden-server: invalid configuration: {error}", file=sys.stderr)
         return 2
     _raise_nofile()
+    if not keep_freed_memory():
+        _log.info("malloc thresholds not set (not glibc): large responses fault their buffers in")
     _log.info("Configuration", configuration=config.to_dict())
     return _run(server, reactor)
 

@@ -45,10 +45,11 @@ from warden.protocol import (
     request_to_wire,
     response_to_wire,
 )
-from warden.protocol.twisted_send import read_plainly, send_now
+from warden.protocol.twisted_send import read_plainly, send_now, send_parts_now
 
 from ._config import Config
 from ._metrics import OK, Metrics
+from ._output_response import OutputResponse
 from ._turns import budget_for
 from .container.base import Container
 
@@ -200,10 +201,27 @@ class WardenConnection(protocol.Protocol):
 
     # -- Peer --
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message | OutputResponse) -> None:
         """Write one response frame (nothing once the connection is gone)."""
+        if isinstance(message, OutputResponse):
+            self._write_parts(message.wire_parts())
+            return
         wire = _PING_WIRE if type(message) is PingResponse else response_to_wire(message)
         self._write(wire)
+
+    def _write_parts(self, parts: list[bytes]) -> None:
+        """``_write`` of the parts' join, without joining them: the socket
+        gathers what it takes now (``sendmsg``); the rest is queued."""
+        transport: Any = self.transport
+        if self.lost or transport is None:
+            return
+        sent = send_parts_now(transport, parts)
+        for index, part in enumerate(parts):
+            if sent < len(part):
+                rest = [part[sent:] if sent else part, *parts[index + 1 :]]
+                transport.writeSequence([each for each in rest if each])
+                return
+            sent -= len(part)
 
     def send_frame(self, frame: bytes) -> None:
         """Write a response frame already encoded (nothing once the connection is gone)."""

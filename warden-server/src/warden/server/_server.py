@@ -70,7 +70,7 @@ from .container._context import (
     Registry,
     ScriptRunner,
 )
-from .container.base import ConnectionGoneError, Container, State
+from .container.base import ConnectionGoneError, Container, Response, State
 
 __all__ = ["JOB_ID_FILE", "Server"]
 
@@ -315,6 +315,7 @@ class Server:
     async def handle(self, request: Message, connection: WardenConnection) -> None:
         """Serve one request and send its response (none if the client left mid-wait)."""
         started = time.perf_counter()
+        response: Response
         try:
             response = await self.process(request, connection)
         except ConnectionGoneError:
@@ -327,7 +328,7 @@ class Server:
         self._count(request, response, started)
         connection.send(response)
 
-    def _count(self, request: Message, response: Message, started: float) -> None:
+    def _count(self, request: Message, response: Response, started: float) -> None:
         kind = type(request)
         failed = type(response) is ErrorResponse
         self.metrics.request_served(kind, ERROR if failed else OK, started)
@@ -437,7 +438,7 @@ class Server:
         context = self.context
         return {"network": context.network_pool, "port": context.port_pool, "uid": context.uid_pool}
 
-    async def process(self, request: Message, connection: WardenConnection) -> Message:
+    async def process(self, request: Message, connection: WardenConnection) -> Response:
         """The response to one request (raises WardenError for an error response)."""
         response = self.answer_now(request)
         if response is not None:
@@ -451,9 +452,9 @@ class Server:
                 return CreateResponse(handle=container.handle)
             container = self.container_class(self.context)
             with self.warm_pool.client_create():
-                response = await container.dispatch(request, connection)
+                created = await container.dispatch(request, connection)
             self._reference(connection, container)
-            return response
+            return created
         if isinstance(request, BulkInfoRequest):
             return await self._bulk_info(request)
         if isinstance(request, StreamInRequest):

@@ -267,7 +267,7 @@ def test_pid_file_names_warden_exec_once_the_job_is_inside(
         job.wait()
 
 
-def test_pid_file_stays_empty_when_the_job_does_not_get_in(
+def test_pid_file_stays_empty_or_absent_when_the_job_does_not_get_in(
     helper: Path, target: Target, tmp_path: Path
 ) -> None:
     pid_file = tmp_path / "pid"
@@ -305,6 +305,25 @@ def test_pid_file_stays_empty_when_the_job_does_not_get_in(
         ]
     )
     assert (result.returncode, pid_file.read_text()) == (255, "")
+    # One that was not there is made only once the job is inside.
+    pid_file.unlink()
+    result = call(
+        [
+            str(helper),
+            "--target",
+            str(target.pid),
+            "--target-cgroup",
+            "freezer:/wexec-test-none",
+            "--user",
+            "vcap",
+            "--pid-file",
+            str(pid_file),
+            "--",
+            "probe",
+            "true",
+        ]
+    )
+    assert result.returncode == 255 and not pid_file.exists()
 
 
 def test_pid_file_is_not_opened_through_a_symlink(

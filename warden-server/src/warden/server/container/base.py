@@ -127,9 +127,11 @@ from .._config import Config
 from .._errors import StateError, WardenError
 from .._exit_status import client_exit_status, signal_name
 from .._job_control import data_records, resize_record, send_records
+from .._job_files import recycle_job_dir
 from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._messages import script_reason
+from .._output_response import OutputResponse
 from .._pools import NetworkPool
 from .._properties import check_count, check_pair, validated
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
@@ -145,6 +147,7 @@ __all__ = [
     "Container",
     "ConnectionGoneError",
     "State",
+    "Response",
     "Step",
 ]
 
@@ -159,9 +162,10 @@ SNAPSHOT_RETRY = 2.0
 #: write would add is also in the job's directory (``exit_status``, the
 #: output-limit flag), which recovery reads when the snapshot has no status,
 #: so nothing is lost if the server dies meanwhile; and a request that
-#: rewrites the snapshot in the meantime (the next Spawn, or Run) takes the
+#: rewrites the snapshot in the meantime (the next Spawn, say) takes the
 #: job's end along: one write per job instead of two, and none between a
-#: Run's answer and its sending.
+#: Run's answer and its sending. (A Run's own job is in no snapshot while
+#: its client waits: see ``Container._run``.)
 SNAPSHOT_AFTER_JOB_END = 1.0
 
 
@@ -192,7 +196,10 @@ class Bracket(enum.Enum):
     HANDLER = "handler"
 
 
-Handler = Callable[["Container", Any, "Peer | None"], Awaitable[Message]]
+#: What a request is answered with: a message, or (Run, Link) one with the
+#: job's output beside it.
+Response = Message | OutputResponse
+Handler = Callable[["Container", Any, "Peer | None"], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -437,7 +444,7 @@ class Container:
 
     # -- dispatch --
 
-    async def dispatch(self, request: Message, peer: Peer | None = None) -> Message:
+    async def dispatch(self, request: Message, peer: Peer | None = None) -> Response:
         """Serve one request: state check, snapshot bracket, handler; log it."""
         step = REQUEST_TABLE.get(type(request))
         if step is None:
@@ -454,7 +461,9 @@ class Container:
             self._log_request(request, response, started)
         return response
 
-    def _log_request(self, request: Message, response: Message, started: float) -> None:
+    def _log_request(self, request: Message, response: Response, started: float) -> None:
+        if isinstance(response, OutputResponse):
+            response = response.whole()
         self.log.debug(
             "{kind} (took {took:.6f})",
             kind=type_underscored(request),
@@ -745,6 +754,15 @@ class Container:
         self.jobs[job.job_id] = job
         return SpawnResponse(job_id=job.job_id)
 
+    def _job_dir_emptied(self, path: str) -> None:
+        # On the reactor's thread, not a pool's: a rename never once a
+        # destroy (whose rm -rf a new name would race) has begun.
+        if self.state is State.DESTROYED or self._destroying or self.being_destroyed:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            return
+        recycle_job_dir(path)
+
     def _job_finished(self, job: Job) -> None:
         ended_by = signal_name(job.status) if job.status is not None else None
         if ended_by is not None:
@@ -754,8 +772,9 @@ class Container:
                 job_id=job.job_id, signal=ended_by, handle=self.handle,
             )  # fmt: skip
         # The snapshot is rewritten after a job ends: soon, not at once (see
-        # SNAPSHOT_AFTER_JOB_END).
-        self.save_snapshot_soon()
+        # SNAPSHOT_AFTER_JOB_END); not for a Run's job no snapshot has listed.
+        if job.recorded:
+            self.save_snapshot_soon()
 
     def _job(self, job_id: int) -> Job:
         job = self.jobs.get(job_id)
@@ -781,7 +800,7 @@ class Container:
             # Its directory goes after the answer is out, not on Link's way
             # (still watched meanwhile for late output: see _jobs.py), and
             # off the reactor thread.
-            self.context.reactor.callLater(0, job.remove_in_background)
+            self.context.reactor.callLater(0, job.remove_in_background, self._job_dir_emptied)
 
     async def _linked(self, job_id: int, peer: Peer | None) -> tuple[JobResult, InfoResponse]:
         """Wait for a job's end, forget it; its result and the container's Info."""
@@ -790,13 +809,12 @@ class Container:
         self._forget(job, result)
         return result, await self._container_info()
 
-    async def _link(self, request: LinkRequest, peer: Peer | None) -> LinkResponse:
+    async def _link(self, request: LinkRequest, peer: Peer | None) -> OutputResponse:
         result, info = await self._linked(request.job_id, peer)
-        return LinkResponse(
-            exit_status=client_exit_status(result.exit_status),
-            stdout=result.stdout,
-            stderr=result.stderr,
-            info=info,
+        return OutputResponse(
+            LinkResponse(exit_status=client_exit_status(result.exit_status), info=info),
+            result.stdout,
+            result.stderr,
         )
 
     async def _stream(self, request: StreamRequest, peer: Peer | None) -> StreamResponse:
@@ -845,7 +863,7 @@ class Container:
         job.tty = size  # for the snapshot; a later one has it
         return ResizeResponse()
 
-    async def _run(self, request: RunRequest, peer: Peer | None) -> RunResponse:
+    async def _run(self, request: RunRequest, peer: Peer | None) -> OutputResponse:
         spawn = SpawnRequest(
             handle=request.handle,
             script=request.script,
@@ -856,17 +874,29 @@ class Container:
             spawn.rlimits.CopyFrom(request.rlimits)
         if request.HasField("log_tag"):
             spawn.log_tag = request.log_tag
-        spawned = await self.dispatch(spawn)
-        assert isinstance(spawned, SpawnResponse)
+        # Spawn's work without its snapshot bracket (deleted before, written
+        # with the job before the answer): a Run is answered only at the job's
+        # end, which forgets it, so no client can name the job after a
+        # restart, and the container's snapshot need not change at all. A
+        # crash meanwhile leaves the container as its snapshot had it (the
+        # job's process runs on, unfollowed, as any process in it would).
+        if self.state not in _ACTIVE:
+            raise StateError(tuple(s.value for s in _ACTIVE), self.state_name)
+        spawned = await self._spawn(spawn, None)
         # Link's own work, without a LinkResponse in between: output (up to
         # job_output_limit) is copied into one response, not two, and Info is
         # asked once.
-        result, info = await self._linked(spawned.job_id, peer)
-        return RunResponse(
-            exit_status=client_exit_status(result.exit_status),
-            stdout=result.stdout,
-            stderr=result.stderr,
-            info=info,
+        try:
+            result, info = await self._linked(spawned.job_id, peer)
+        except ConnectionGoneError:
+            # The job stays, linkable by its id (Info lists it): from now on
+            # in the snapshot, as a spawned job is.
+            self.save_snapshot_soon()
+            raise
+        return OutputResponse(
+            RunResponse(exit_status=client_exit_status(result.exit_status), info=info),
+            result.stdout,
+            result.stderr,
         )
 
     # -- extensions --

@@ -67,7 +67,7 @@ class LoopDiskPaths:
     mount: Path
     admin: Path
     #: Files moved into a new image's ``upper/`` by ``disk.sh create``; None:
-    #: the container's start moves them (``hook-parent-after-clone.sh``), so
+    #: the container's start moves them (``warden-start``), so
     #: that a copy of a template needs no mount at create.
     seed: Path | None
     #: Template images copied instead of making each new image (disk.sh's
