@@ -211,6 +211,55 @@ def test_the_pools_get_a_destroyed_containers_resources_once_its_destroy_finishe
     assert context.finishing_destroys == set()
 
 
+def test_a_create_waits_for_a_finishing_destroy_when_a_pool_is_empty(
+    context: ContainerContext, scripts: RecordingScripts
+) -> None:
+    """A platform replacing a container at full pool: destroy, then create at
+    once. The create waits for what the destroy still holds, then takes it."""
+    created(context, handle="other")
+    old = FinishingLater(context)
+    result_of(old.dispatch(CreateRequest(handle="old")))  # the /29's last /30
+    old_network, old_uid = old.network, old.uid
+    result_of(old.dispatch(DestroyRequest(handle="old")))
+    new = InsecureContainer(context)
+    creating = defer.ensureDeferred(new.dispatch(CreateRequest(handle="old")))
+    assert not creating.called  # waiting, not failed
+    assert scripts.names().count("create.sh") == 2
+    old.rest.callback(None)
+    assert result_of(creating).handle == "old"
+    assert (new.network, new.uid) == (old_network, old_uid)
+    assert context.registry.get("old") is new
+    assert len(context.network_pool) == 0
+
+
+def test_a_create_for_the_subnet_of_a_finishing_destroy_waits_for_it(
+    context: ContainerContext, scripts: RecordingScripts
+) -> None:
+    old = FinishingLater(context)
+    result_of(old.dispatch(CreateRequest(handle="old")))
+    subnet = old.network
+    result_of(old.dispatch(DestroyRequest(handle="old")))
+    new = InsecureContainer(context)
+    creating = defer.ensureDeferred(new.dispatch(CreateRequest(handle="new", network=subnet)))
+    assert not creating.called
+    old.rest.callback(None)
+    assert result_of(creating).handle == "new"
+    assert new.network == subnet
+
+
+def test_an_empty_pool_fails_at_once_when_no_destroy_is_finishing(
+    context: ContainerContext, scripts: RecordingScripts
+) -> None:
+    created(context)
+    old = FinishingLater(context)
+    result_of(old.dispatch(CreateRequest(handle="old")))
+    result_of(old.dispatch(DestroyRequest(handle="old")))
+    old.rest.errback(WardenError("cannot remove the cgroups"))  # its resources stay taken
+    with pytest.raises(WardenError, match="no network available"):
+        result_of(InsecureContainer(context).dispatch(CreateRequest(handle="third")))
+    context.registry.reserve("third")  # the reservation was given back
+
+
 def test_a_destroy_that_does_not_finish_keeps_the_resources(
     context: ContainerContext, scripts: RecordingScripts
 ) -> None:

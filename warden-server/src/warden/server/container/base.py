@@ -132,7 +132,7 @@ from .._jobs import Job, JobResult
 from .._logging import debug_enabled
 from .._messages import script_reason
 from .._output_response import OutputResponse
-from .._pools import NetworkPool
+from .._pools import NetworkPool, PoolExhaustedError
 from .._properties import check_count, check_pair, validated
 from .._scripts import DEFAULT_MAX_OUTPUT, ScriptError, ScriptResult
 from .._signals import parse_signal
@@ -172,6 +172,10 @@ SNAPSHOT_AFTER_JOB_END = 1.0
 #: What Info says while a Stop is under way (the original said ``stopped``
 #: at once).
 STOPPING = "stopping"
+
+
+class _NetworkTakenError(WardenError):
+    """The subnet a create asked for is someone else's (perhaps a destroy still finishing)."""
 
 
 class State(enum.Enum):
@@ -343,7 +347,7 @@ class Container:
         elif network:
             subnet = NetworkPool.subnet_of(network)
             if not context.network_pool.fetch(subnet):
-                raise WardenError(f"Could not acquire network: {subnet}")
+                raise _NetworkTakenError(f"Could not acquire network: {subnet}")
             self._acquired["network"] = subnet
             self.resources["network"] = str(subnet)
         else:
@@ -564,9 +568,33 @@ class Container:
 
     # -- handlers (the request table below names them) --
 
+    async def _acquire_when_free(self, handle: str | None, network: str | None) -> None:
+        """``_acquire``, waiting for destroys still finishing when a pool has
+        nothing (or the wanted subnet is taken): what they hold goes back to
+        the pools when they end, and a create right after a destroy must find
+        it, as it would once the destroy had answered."""
+        before = dict(self.resources)
+        while True:
+            try:
+                self._acquire(handle, network)
+                return
+            except (PoolExhaustedError, _NetworkTakenError):
+                self.release_resources()
+                finishing = list(self.context.finishing_destroys)
+                if not finishing:
+                    raise
+                # Taken again on the next try, as if for the first time.
+                container_id = self.resources.get("container_id")
+                self.resources.clear()
+                self.resources.update(before)
+                if container_id is not None:
+                    self.resources["container_id"] = container_id
+            # Whichever ends first may have freed enough; try again then.
+            await defer.DeferredList(finishing, fireOnOneCallback=True, fireOnOneErrback=True)
+
     async def _create(self, request: CreateRequest, peer: Peer | None) -> CreateResponse:
         try:
-            self._acquire(
+            await self._acquire_when_free(
                 request.handle if request.HasField("handle") else None,
                 request.network if request.HasField("network") else None,
             )
