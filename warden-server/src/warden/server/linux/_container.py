@@ -70,6 +70,7 @@ from warden.protocol import (
 from .._config import Config
 from .._errors import WardenError
 from .._jobs import Job
+from .._off_reactor import off_reactor
 from .._scripts import ScriptError, run_script
 from .._security import entry_environment
 from .._watch import ProcessExitWatcher
@@ -308,11 +309,14 @@ class LinuxContainer(Container):
             raise
         await self.limits.create(made.stdout if disk_env else None)
         try:
-            prepare_container(cgroups, restrict_devices=not self.config.server.allow_nested_warden)
+            restrict = not self.config.server.allow_nested_warden
+            await off_reactor(
+                self.context.reactor, lambda: prepare_container(cgroups, restrict_devices=restrict)
+            )
         except (CgroupSetupError, OSError) as problem:
             raise WardenError(f"cgroups: {problem}") from problem
         await self.run_script([self._own_script("start.sh")])
-        self.limits.started()
+        await off_reactor(self.context.reactor, self.limits.started)
         self.networking.created()
         self._watch_init()
 
@@ -320,7 +324,7 @@ class LinuxContainer(Container):
         wait = ["-w", "0"] if kill else []
         try:
             # Nothing to stop (every Destroy stops first): no stop.sh to start.
-            if not self._only_init_left():
+            if not await off_reactor(self.context.reactor, self._only_init_left):
                 await self.run_script([self._own_script("stop.sh"), *wait])
         finally:
             self.limits.stopped()
