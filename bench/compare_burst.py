@@ -32,7 +32,7 @@ def main() -> None:
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     wall = f"{count} concurrent creates: wall"
     destroys = f"{count} concurrent destroys: wall"
-    finished = f"{count} concurrent destroys: finished"
+    finished = f"{count} concurrent destroys: finished, wall"
     ping = f"ping p99 on another connection during {count} creates at once"
     got: dict[str, dict[str, list[float]]] = {"floor": {}, "other": {}, "this": {}}
     with private_netns() as netns_a, private_netns() as netns_b, \

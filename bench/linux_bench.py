@@ -311,7 +311,7 @@ def concurrent(server: BenchServer, count: int) -> Samples:
         f"{count} concurrent creates: failures": [float(count - len(handles))],
         f"{count} concurrent creates: each": [ms for _, ms in made],
         f"{count} concurrent destroys: wall": [destroy_wall],
-        f"{count} concurrent destroys: finished": [finished],
+        f"{count} concurrent destroys: finished, wall": [finished],
         f"ping p99 on another connection during {count} creates at once": [_p99(pings)],
     }
 
