@@ -222,6 +222,15 @@ static int add_veth(int fd, const struct network *network, const char *host_ifac
 	return talk(fd, &request);
 }
 
+/* Close FD and give back STATUS, errno still the failure's (when STATUS < 0). */
+static int close_keeping_errno(int fd, int status)
+{
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return status;
+}
+
 int make_veth(const struct network *network, const char *host_iface, const char *host_address,
 	      int pid, const char **step)
 {
@@ -247,14 +256,7 @@ int make_veth(const struct network *network, const char *host_iface, const char 
 		goto out;
 	status = 0;
 out:
-	if (status < 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-	} else {
-		close(fd);
-	}
-	return status;
+	return close_keeping_errno(fd, status);
 }
 
 int configure_network(const struct network *network, const char **step)
@@ -290,12 +292,5 @@ int configure_network(const struct network *network, const char **step)
 		goto out;
 	status = 0;
 out:
-	if (status < 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-	} else {
-		close(fd);
-	}
-	return status;
+	return close_keeping_errno(fd, status);
 }

@@ -43,18 +43,24 @@ def idle(transport: Any) -> bool:
     )
 
 
+def _idle_socket(transport: Any) -> Any:
+    """The transport's socket when nothing is queued before a write; else None."""
+    sock: Any = getattr(transport, "socket", None)
+    if sock is None:
+        return None
+    try:
+        return sock if idle(transport) else None
+    except AttributeError:
+        return None
+
+
 def send_now(transport: Any, data: bytes) -> int:
     """Send what the socket takes now, when nothing is queued before it; how much.
 
     The caller gives the rest (``data[sent:]``) to ``transport.write``.
     """
-    sock: Any = getattr(transport, "socket", None)
+    sock = _idle_socket(transport)
     if sock is None:
-        return 0
-    try:
-        if not idle(transport):
-            return 0
-    except AttributeError:
         return 0
     try:
         sent: int = sock.send(data)
@@ -68,13 +74,8 @@ def send_parts_now(transport: Any, parts: list[bytes]) -> int:
 
     The caller queues what was not sent, from that many bytes in.
     """
-    sock: Any = getattr(transport, "socket", None)
+    sock = _idle_socket(transport)
     if sock is None:
-        return 0
-    try:
-        if not idle(transport):
-            return 0
-    except AttributeError:
         return 0
     try:
         sent: int = sock.sendmsg(parts)

@@ -288,41 +288,25 @@ def test_pid_file_stays_empty_or_absent_when_the_job_does_not_get_in(
     # The user is looked up inside, after the fork: the pid was written.
     assert result.returncode == 255 and pid_file.read_text().strip().isdigit()
     # A target that fails its check: nothing entered, nothing written.
-    result = call(
-        [
-            str(helper),
-            "--target",
-            str(target.pid),
-            "--target-cgroup",
-            "freezer:/wexec-test-none",
-            "--user",
-            "vcap",
-            "--pid-file",
-            str(pid_file),
-            "--",
-            "probe",
-            "true",
-        ]
-    )
+    failing_check = [
+        str(helper),
+        "--target",
+        str(target.pid),
+        "--target-cgroup",
+        "freezer:/wexec-test-none",
+        "--user",
+        "vcap",
+        "--pid-file",
+        str(pid_file),
+        "--",
+        "probe",
+        "true",
+    ]
+    result = call(failing_check)
     assert (result.returncode, pid_file.read_text()) == (255, "")
     # One that was not there is made only once the job is inside.
     pid_file.unlink()
-    result = call(
-        [
-            str(helper),
-            "--target",
-            str(target.pid),
-            "--target-cgroup",
-            "freezer:/wexec-test-none",
-            "--user",
-            "vcap",
-            "--pid-file",
-            str(pid_file),
-            "--",
-            "probe",
-            "true",
-        ]
-    )
+    result = call(failing_check)
     assert result.returncode == 255 and not pid_file.exists()
 
 
