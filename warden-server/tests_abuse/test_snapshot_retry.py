@@ -36,7 +36,10 @@ def test_snapshot_written_once_it_can_be(server: InsecureTestServer) -> None:
         snapshot, tmp = path / "snapshot.json", path / "tmp"
         shutil.rmtree(tmp)
         tmp.write_text("")  # the snapshot's temporary file cannot be made
-        result = client.run(handle, "echo done", timeout=TIMEOUT)
+        # Spawn writes the snapshot before it answers (a Run does not: its job
+        # is answered at its end and forgotten).
+        job_id = client.spawn(handle, "echo done", timeout=TIMEOUT).job_id
+        result = client.link(handle, job_id, timeout=TIMEOUT)
         # The job ran and was answered, though its snapshot could not be written.
         assert (result.exit_status, result.stdout) == (0, b"done\n")
         assert not snapshot.exists()
