@@ -218,3 +218,11 @@ def test_an_empty_response_frame_decodes_to_the_empty_response(cls: type) -> Non
     decoder = wp.MessageDecoder("response")
     decoder.feed(frame)
     assert decoder.next_message() == cls()
+
+
+@pytest.mark.parametrize("cls", sorted(wp.REQUEST_TYPES.values(), key=lambda c: c.__name__))
+def test_the_expected_response_of_each_request(cls: type) -> None:
+    answer = wp.expected_response(cls)
+    expected = wp.response_class_for(cls)
+    assert answer == (expected, wp.empty_response_wire(expected))
+    assert wp.expected_response(cls) is answer  # worked out once

@@ -32,10 +32,9 @@ from warden.protocol import (
     StreamOutResponse,
     StreamRequest,
     StreamResponse,
-    empty_response_wire,
+    expected_response,
     is_request,
     request_to_wire,
-    response_class_for,
 )
 from warden.protocol.errors import ClientConnectionError, ClientError, ServerError, server_error
 from warden.protocol.twisted_send import read_plainly, send_now
@@ -64,19 +63,6 @@ def _ends_stream(response: Response) -> bool:
     if isinstance(response, StreamOutResponse):
         return response.done
     return cast(StreamResponse, response).HasField("exit_status")
-
-
-#: Request class -> the response class that answers it and that response's
-#: frame with nothing set (None where that is not a valid response).
-_ANSWERS: dict[type[Any], tuple[type[Response], bytes | None]] = {}
-
-
-def _answer_for(cls: type[Any]) -> tuple[type[Response], bytes | None]:
-    answer = _ANSWERS.get(cls)
-    if answer is None:
-        expected = response_class_for(cls)
-        answer = _ANSWERS[cls] = (expected, empty_response_wire(expected))
-    return answer
 
 
 def _ignore(failure: Failure) -> None:
@@ -394,7 +380,7 @@ class WardenConnection(Protocol, DeferredRequestMethods):
             frame = request_to_wire(request)
         except ProtocolError:
             return defer.fail()
-        pending.expected, empty = _answer_for(type(request))
+        pending.expected, empty = expected_response(type(request))
         if pending.on_chunk is None:
             pending.empty = empty
         self._pending.append(pending)

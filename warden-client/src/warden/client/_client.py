@@ -24,10 +24,9 @@ from warden.protocol import (
     StreamOutResponse,
     StreamRequest,
     StreamResponse,
-    empty_response_wire,
+    expected_response,
     is_request,
     request_to_wire,
-    response_class_for,
 )
 from warden.protocol.errors import (
     ClientConnectionError,
@@ -55,18 +54,6 @@ STREAM_WINDOW: Final = 4
 _STREAMED: Final = frozenset((StreamRequest, StreamInRequest, StreamOutRequest))
 #: The socket's timeout before the client has set one.
 _UNSET: Final = -1.0
-
-#: Request class -> the response class that answers it and that response's
-#: frame with nothing set (None where that is not a valid response).
-_ANSWERS: dict[type[Request], tuple[type[Response], bytes | None]] = {}
-
-
-def _answer_for(cls: type[Request]) -> tuple[type[Response], bytes | None]:
-    answer = _ANSWERS.get(cls)
-    if answer is None:
-        expected = response_class_for(cls)
-        answer = _ANSWERS[cls] = (expected, empty_response_wire(expected))
-    return answer
 
 
 class Client(RequestMethods):
@@ -356,7 +343,7 @@ class Client(RequestMethods):
             raise ClientConnectionError(
                 f"connection to {self.socket_path} lost while sending: {error.strerror or error}"
             ) from error
-        self._expected, self._expected_empty = _answer_for(type(request))
+        self._expected, self._expected_empty = expected_response(type(request))
 
     def _read(self, deadline: float | None) -> Response:
         """The next response; ServerError for an ErrorResponse."""

@@ -25,6 +25,7 @@ from ._types import (
     is_response,
     request_class,
     response_class,
+    response_class_for,
     type_number,
 )
 from .errors import ProtocolError
@@ -327,6 +328,23 @@ def empty_response_wire(cls: type[_PbMessage]) -> bytes | None:
     (what ``unwrap_response`` would give), with nothing to parse.
     """
     return _EMPTY_RESPONSE_WIRE.get(cls)
+
+
+#: Request class -> ``expected_response``'s answer, worked out once per class.
+_EXPECTED: dict[type[_PbMessage], tuple[type[_PbMessage], bytes | None]] = {}
+
+
+def expected_response(request: type[_PbMessage]) -> tuple[type[_PbMessage], bytes | None]:
+    """What answers a request of class ``request``: the response class, and
+    that response's frame with nothing set (``empty_response_wire``).
+
+    Both clients look this up for every request they send.
+    """
+    answer = _EXPECTED.get(request)
+    if answer is None:
+        expected = response_class_for(request)
+        answer = _EXPECTED[request] = (expected, empty_response_wire(expected))
+    return answer
 
 
 class MessageDecoder:
