@@ -229,6 +229,48 @@ def test_create_failing_part_way_leaves_nothing(
     client.destroy(handle, timeout=TIMEOUT)
 
 
+def test_a_veth_left_by_an_earlier_start_is_replaced(server: LinuxServer, client: Client) -> None:
+    # Container ids count up by one: the next one's host link made beforehand,
+    # as a start killed after making its veth leaves it. warden-start finds
+    # the name taken, deletes that link and makes the pair.
+    first = client.create(timeout=TIMEOUT).handle
+    next_id = _next_id(container_id(client, first))
+    stale, peer = f"w-{next_id}-0", f"s-{next_id}"
+    subprocess.run(["ip", "-n", server.netns, "link", "add", stale, "type", "veth", "peer", "name", peer],
+                   check=True)  # fmt: skip
+    try:
+        second = client.create(timeout=TIMEOUT).handle
+        assert container_id(client, second) == next_id
+        # The stale pair is gone (its other end with it); the new host end has its address.
+        assert peer not in _links(server)
+        addresses = subprocess.run(
+            ["ip", "-n", server.netns, "-o", "address", "show", "dev", stale],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert f"inet {client.info(second).host_ip}/30" in addresses
+        # The container's end is up with its peer: the new pair, not the stale link.
+        operstate = f"cat /sys/class/net/w-{next_id}-1/operstate"
+        assert output(client, second, operstate).strip() == "up"
+        client.destroy(second, timeout=TIMEOUT)
+        assert stale not in _links(server)
+    finally:
+        for link in (stale, peer):
+            subprocess.run(["ip", "-n", server.netns, "link", "delete", link], capture_output=True)
+        client.destroy(first, timeout=TIMEOUT)
+
+
+_ID_DIGITS = "0123456789abcdefghijklmnopqrstuv"
+
+
+def _next_id(container: str) -> str:
+    """The id the server gives next (``ContainerIds``: a counter in base 32)."""
+    counter = 0
+    for digit in container:
+        counter = counter * 32 + _ID_DIGITS.index(digit)
+    counter += 1
+    return "".join(_ID_DIGITS[(counter >> (55 - (i + 1) * 5)) & 31] for i in range(11))
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as handle:

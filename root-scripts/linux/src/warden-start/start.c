@@ -459,6 +459,52 @@ static void mount_dev(void)
 	mount_or_die("shm", path(buffer, dev, "shm"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 }
 
+/* NAME (relative to DIR, an fd of a /proc/sys/net) written with TEXT. */
+static void write_sysctl(int dir, const char *name, const char *text)
+{
+	int fd = openat(dir, name, O_WRONLY | O_CLOEXEC);
+	size_t length = strlen(text);
+	if (fd < 0 || write(fd, text, length) != (ssize_t)length)
+		die("cannot write /proc/sys/net/%s", name);
+	close(fd);
+}
+
+/* An fd of /proc/sys/net (this process's network namespace) in a proc of
+ * its own, mounted nowhere (fsopen, 5.2): the host's /proc is not walked.
+ * There every network namespace that has looked at /proc/sys/net/ipv4 (or
+ * ipv6) has a directory entry of that name under the same parent, and the
+ * kernel compares a lookup's name with each in turn, newest first: with
+ * 1,000 containers alive each path through the host's /proc/sys/net/ipv4
+ * took about a millisecond, several per create. /proc itself where the
+ * kernel or the environment has no fsopen. */
+static int private_proc_sys_net(void)
+{
+	int dir = -1;
+#ifdef FSOPEN_CLOEXEC
+	int fs = fsopen("proc", FSOPEN_CLOEXEC);
+	if (fs >= 0) {
+		if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+			int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+			if (mnt >= 0) {
+				dir = openat(mnt, "sys/net", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				close(mnt);
+			}
+		}
+		close(fs);
+	}
+#endif
+	if (dir < 0)
+		dir = open("/proc/sys/net", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		die("cannot open /proc/sys/net");
+	return dir;
+}
+
+/* An fd of the container's /proc/sys/net (the child's, in the proc it has
+ * just mounted: a new one, whose directory entries are its own; see
+ * private_proc_sys_net), opened before /proc/sys is made read-only. */
+static int container_proc_sys_net = -1;
+
 /* runc's maskedPaths and readonlyPaths; the host's /proc and /sys (the same
  * kernel) say which exist. */
 static const char *const masked_proc_files[] = { "kcore", "keys", "latency_stats", "timer_list",
@@ -487,6 +533,10 @@ static void mount_proc_sys(void)
 	make_dirs(proc);
 	make_dirs(sys);
 	mount_or_die("proc", proc, "proc", LOCKED, NULL);
+	container_proc_sys_net = openat(AT_FDCWD, path(target, proc, "sys/net"),
+					O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (container_proc_sys_net < 0)
+		die("cannot open %s", target);
 	if (!opt.restrict_proc_sys)
 		return;
 	mount_or_die("sysfs", sys, "sysfs", MS_RDONLY | LOCKED, NULL);
@@ -534,14 +584,6 @@ static void mount_binds(void)
 	}
 }
 
-static void write_file(const char *name, const char *text)
-{
-	int fd = open(name, O_WRONLY | O_CLOEXEC);
-	size_t length = strlen(text);
-	if (fd < 0 || write(fd, text, length) != (ssize_t)length)
-		die("cannot write %s", name);
-	close(fd);
-}
 
 /* No IPv6 (a link-local address would reach the host past its IPv4
  * firewall), ICMP echo sockets for every group, then by rtnetlink (no `ip`
@@ -551,16 +593,20 @@ static void setup_network(void)
 {
 	char name[PATH_MAX];
 	const char *iface = opt.network.iface, *step;
-	write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
-	if (is_dir("/proc/sys/net/ipv6/conf")) {
-		write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-		int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", iface);
+	struct stat st;
+	int dir = container_proc_sys_net;
+	write_sysctl(dir, "ipv4/ping_group_range", "0 2147483647");
+	if (fstatat(dir, "ipv6/conf", &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+		write_sysctl(dir, "ipv6/conf/default/disable_ipv6", "1");
+		int n = snprintf(name, sizeof name, "ipv6/conf/%s/disable_ipv6", iface);
 		if (n < 0 || n >= (int)sizeof name) {
 			errno = ENAMETOOLONG;
 			die("%s", iface);
 		}
-		write_file(name, "1");
+		write_sysctl(dir, name, "1");
 	}
+	close(dir);
+	container_proc_sys_net = -1;
 	if (configure_network(&opt.network, &step) < 0)
 		die("cannot configure %s: %s", iface, step);
 }
@@ -578,15 +624,17 @@ static void host_network(pid_t pid)
 	const char *step;
 	if (make_veth(&opt.network, opt.host_iface, opt.host_address, (int)pid, &step) < 0)
 		die("cannot create %s: %s", opt.host_iface, step);
-	int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", opt.host_iface);
+	int dir = private_proc_sys_net();
+	int n = snprintf(name, sizeof name, "ipv6/conf/%s/disable_ipv6", opt.host_iface);
 	if (n < 0 || n >= (int)sizeof name) {
 		errno = ENAMETOOLONG;
 		die("%s", opt.host_iface);
 	}
-	if (access(name, F_OK) == 0)
-		write_file(name, "1");
-	snprintf(name, sizeof name, "/proc/sys/net/ipv4/conf/%s/rp_filter", opt.host_iface);
-	write_file(name, "1");
+	if (faccessat(dir, name, F_OK, 0) == 0)
+		write_sysctl(dir, name, "1");
+	snprintf(name, sizeof name, "ipv4/conf/%s/rp_filter", opt.host_iface);
+	write_sysctl(dir, name, "1");
+	close(dir);
 }
 
 /* Wait for a line LINE on fd 0 (WAIT_MS at most). */
