@@ -500,10 +500,37 @@ static int private_proc_sys_net(void)
 	return dir;
 }
 
-/* An fd of the container's /proc/sys/net (the child's, in the proc it has
- * just mounted: a new one, whose directory entries are its own; see
- * private_proc_sys_net), opened before /proc/sys is made read-only. */
-static int container_proc_sys_net = -1;
+/* In the child, an fd of its /proc/sys/net (private_proc_sys_net, opened
+ * before the veth exists; closed before the init runs). */
+static int child_proc_sys_net = -1;
+
+/* Reads NAME (relative to DIR) into BUFFER: 0, or -1. */
+static int read_sysctl(int dir, const char *name, char *buffer, size_t size)
+{
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buffer, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buffer[n] = '\0';
+	return 0;
+}
+
+/* The child's first settings of its network namespace, before the parent
+ * makes the veth in it: ICMP echo sockets for every group, and no IPv6 by
+ * default, which the container's end of the veth then takes when it is
+ * made (a write of its own disable_ipv6 waits for the host-wide rtnl lock:
+ * it is retried at once, in a loop, while others hold it). */
+static void child_network_defaults(void)
+{
+	struct stat st;
+	child_proc_sys_net = private_proc_sys_net();
+	write_sysctl(child_proc_sys_net, "ipv4/ping_group_range", "0 2147483647");
+	if (fstatat(child_proc_sys_net, "ipv6/conf", &st, 0) == 0 && S_ISDIR(st.st_mode))
+		write_sysctl(child_proc_sys_net, "ipv6/conf/default/disable_ipv6", "1");
+}
 
 /* runc's maskedPaths and readonlyPaths; the host's /proc and /sys (the same
  * kernel) say which exist. */
@@ -533,10 +560,6 @@ static void mount_proc_sys(void)
 	make_dirs(proc);
 	make_dirs(sys);
 	mount_or_die("proc", proc, "proc", LOCKED, NULL);
-	container_proc_sys_net = openat(AT_FDCWD, path(target, proc, "sys/net"),
-					O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (container_proc_sys_net < 0)
-		die("cannot open %s", target);
 	if (!opt.restrict_proc_sys)
 		return;
 	mount_or_die("sysfs", sys, "sysfs", MS_RDONLY | LOCKED, NULL);
@@ -585,28 +608,26 @@ static void mount_binds(void)
 }
 
 
-/* No IPv6 (a link-local address would reach the host past its IPv4
- * firewall), ICMP echo sockets for every group, then by rtnetlink (no `ip`
- * to start): loopback up, the container's end of the veth with its address,
- * MTU and up, the default route through the host's end. */
+/* No IPv6 on the container's end of the veth (a link-local address would
+ * reach the host past its IPv4 firewall: it took that from the namespace's
+ * default, child_network_defaults; written here only where it did not),
+ * then by rtnetlink (no `ip` to start): loopback up, the container's end of
+ * the veth with its address, MTU and up, the default route through the
+ * host's end. */
 static void setup_network(void)
 {
-	char name[PATH_MAX];
+	char name[PATH_MAX], value[16];
 	const char *iface = opt.network.iface, *step;
-	struct stat st;
-	int dir = container_proc_sys_net;
-	write_sysctl(dir, "ipv4/ping_group_range", "0 2147483647");
-	if (fstatat(dir, "ipv6/conf", &st, 0) == 0 && S_ISDIR(st.st_mode)) {
-		write_sysctl(dir, "ipv6/conf/default/disable_ipv6", "1");
-		int n = snprintf(name, sizeof name, "ipv6/conf/%s/disable_ipv6", iface);
-		if (n < 0 || n >= (int)sizeof name) {
-			errno = ENAMETOOLONG;
-			die("%s", iface);
-		}
-		write_sysctl(dir, name, "1");
+	int dir = child_proc_sys_net;
+	int n = snprintf(name, sizeof name, "ipv6/conf/%s/disable_ipv6", iface);
+	if (n < 0 || n >= (int)sizeof name) {
+		errno = ENAMETOOLONG;
+		die("%s", iface);
 	}
+	if (read_sysctl(dir, name, value, sizeof value) == 0 && strcmp(value, "1\n") != 0)
+		write_sysctl(dir, name, "1");
 	close(dir);
-	container_proc_sys_net = -1;
+	child_proc_sys_net = -1;
 	if (configure_network(&opt.network, &step) < 0)
 		die("cannot configure %s: %s", iface, step);
 }
@@ -680,9 +701,10 @@ static void child(int exec_fd, int ready_fd) __attribute__((noreturn));
 
 /* EXEC_FD: the write end of a close-on-exec pipe; the parent reads its end
  * of the file when the init has been executed (or the child has died).
- * READY_FD: closed once the child's mounts are private, before the parent
- * reports its pid: nothing start.sh mounts in its namespace may reach the
- * host's. */
+ * READY_FD: closed once the child's mounts are private (and its network
+ * namespace's defaults set, before the veth is made in it), before the
+ * parent reports its pid: nothing start.sh mounts in its namespace may
+ * reach the host's. */
 static void child(int exec_fd, int ready_fd)
 {
 	char dev[PATH_MAX], link[PATH_MAX], target[32];
@@ -690,6 +712,7 @@ static void child(int exec_fd, int ready_fd)
 	if (setsid() < 0)
 		die("setsid");
 	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	child_network_defaults();
 	close(ready_fd);
 	wait_for("go");
 	mount_root();
