@@ -607,7 +607,6 @@ static void mount_binds(void)
 	}
 }
 
-
 /* No IPv6 on the container's end of the veth (a link-local address would
  * reach the host past its IPv4 firewall: it took that from the namespace's
  * default, child_network_defaults; written here only where it did not),
