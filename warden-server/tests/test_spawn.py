@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ from conftest import in_reactor, reactor
 from twisted.internet import defer
 
 from warden.server._errors import WardenError
+from warden.server._lower import lower_to_idle, pids_on_line
 from warden.server._scripts import (
     DetachedProcess,
     ScriptError,
@@ -23,7 +25,14 @@ from warden.server._scripts import (
     run_script,
     spawn_detached,
 )
-from warden.server._spawn import PRIORITY_BOOST, raise_priority, start_spawner, stop_spawner
+from warden.server._spawn import (
+    PRIORITY_BOOST,
+    REACTOR_RT_PRIORITY,
+    make_reactor_realtime,
+    raise_priority,
+    start_spawner,
+    stop_spawner,
+)
 from warden.server._spawner import LOST_STATUS
 
 #: glibc's posix_spawn leaves its two internal signals (32 and 33) ignored in
@@ -243,3 +252,88 @@ def test_scripts_run_under_sched_batch_and_jobs_do_not(reactor_thread: Any) -> N
     process = spawn("/bin/cat", "/proc/self/stat")
     assert in_reactor(lambda: process.ended) == 0
     assert policy_of(process.stderr.decode()) == os.SCHED_OTHER
+
+
+def rt_priority_of(stat: str) -> int:
+    """The real-time priority in a /proc/<pid>/stat line (its 40th field)."""
+    return int(stat.split()[39])
+
+
+def _policy_of_a_new_thread() -> int:
+    found: list[int] = []
+    thread = threading.Thread(target=lambda: found.append(os.sched_getscheduler(0)))
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_RR needs root")
+def test_the_reactor_alone_runs_under_sched_rr(reactor_thread: Any) -> None:
+    reactor_tid = in_reactor(threading.get_native_id)
+    try:
+        assert in_reactor(make_reactor_realtime) is None
+        with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
+            line = stat.read()
+        assert policy_of(line) == os.SCHED_RR
+        assert rt_priority_of(line) == REACTOR_RT_PRIORITY
+        assert in_reactor(lambda: os.sched_getscheduler(0)) & os.SCHED_RESET_ON_FORK
+        # Nothing made from it inherits it: a thread (the thread pool's), a
+        # process it starts itself (the spawner), the spawner's children.
+        assert in_reactor(_policy_of_a_new_thread) == os.SCHED_OTHER
+        child = in_reactor(
+            lambda: subprocess.run(["cat", "/proc/self/stat"], capture_output=True, check=True)
+        )
+        assert policy_of(child.stdout.decode()) == os.SCHED_OTHER
+        assert policy_of(script("/bin/cat", "/proc/self/stat").stdout.decode()) == os.SCHED_BATCH
+    finally:
+        in_reactor(lambda: os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0)))
+    with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
+        assert policy_of(stat.read()) == os.SCHED_OTHER
+
+
+def test_a_held_stdin_ends_when_the_server_says(reactor_thread: Any) -> None:
+    # The script waits on its stdin (a pipe, nothing written) until the
+    # Deferred fires; here, a while after it said it was waiting.
+    release: defer.Deferred[None] = defer.Deferred()
+    early: list[bytes] = []
+
+    def seen(data: bytes) -> None:
+        if b"waiting" in data:
+            reactor.callLater(0.2, release.callback, None)
+        if not release.called:
+            early.append(data)
+
+    result: ScriptResult = in_reactor(lambda: run_script(
+        ["/bin/bash", "-c",
+         'echo "waiting $(readlink /proc/self/fd/0)"; read -r -t 20 x; echo "read $? [$x]"'],
+        reactor=reactor, on_stdout=seen, stdin_until=release,
+    ))  # fmt: skip
+    lines = result.stdout.decode().splitlines()
+    assert lines[0].startswith("waiting pipe:")
+    assert lines[1] == "read 1 []"  # its EOF, not the timeout (142)
+    assert b"read" not in b"".join(early)
+    # A script that ends first: the pipe is closed with it, nothing waits.
+    never: defer.Deferred[None] = defer.Deferred()
+    assert in_reactor(lambda: run_script(["true"], reactor=reactor, stdin_until=never)).ok
+
+
+def test_the_pids_on_a_line() -> None:
+    assert pids_on_line(b"torn-down 12 34", b"torn-down") is None  # not ended yet
+    assert pids_on_line(b"x\ntorn-down 12 34\nmore", b"torn-down") == [12, 34]
+    assert pids_on_line(bytearray(b"torn-down\n"), b"torn-down") == []
+    assert pids_on_line(b"torn-down 12 x\n", b"torn-down") == [12]
+    assert pids_on_line(b"other\n", b"torn-down") is None
+
+
+def test_lowered_to_sched_idle_and_what_it_starts_too() -> None:
+    with subprocess.Popen(
+        ["/bin/bash", "-c", "read -r _; cat /proc/self/stat"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    ) as child:  # fmt: skip
+        lower_to_idle([child.pid])
+        assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
+        out, _ = child.communicate(b"\n")
+    assert policy_of(out.decode()) == os.SCHED_IDLE
+    # Gone (or never there) is not an error: only a priority.
+    lower_to_idle([child.pid, 0, 1])
+    assert os.sched_getscheduler(1) != os.SCHED_IDLE

@@ -30,7 +30,13 @@ from warden.protocol import (
 )
 from warden.server.linux import INIT_DIED
 from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
-from warden.server.testing import LinuxTestServer, host_snapshot, init_pid, output
+from warden.server.testing import (
+    LinuxTestServer,
+    host_snapshot,
+    init_pid,
+    output,
+    wait_for_destroys,
+)
 
 from .conftest import wait_until
 
@@ -68,6 +74,17 @@ def descendant(pid: int, needle: str) -> int | None:
             return child
         todo += _children(child)
     return None
+
+
+def _descendants(pid: int, needle: str) -> list[int]:
+    """Every descendant of ``pid`` whose command line holds ``needle``."""
+    found, todo = [], _children(pid)
+    while todo:
+        child = todo.pop()
+        if needle in _cmdline(child):
+            found.append(child)
+        todo += _children(child)
+    return found
 
 
 def alive(pid: int) -> bool:
@@ -224,6 +241,39 @@ def test_server_killed_after_a_destroy_answered(server: LinuxTestServer, step: s
             return DestroyRequest(handle=client.create(timeout=TIMEOUT).handle)
 
     _kill_the_server_during(server, step, destroy_of_a_new_container, going_on="destroy.sh")
+
+
+def _policy(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[38])
+
+
+def test_what_a_destroy_does_after_its_answer_runs_under_sched_idle(
+    server: LinuxTestServer,
+) -> None:
+    """The firewall's removal (after the answer) caught: it, and the
+    destroy.sh processes it came from, are under SCHED_IDLE (so that a burst's
+    answers come before its tails); the destroy then finishes as ever."""
+    before = _snapshot(server)
+    for _attempt in range(25):
+        with server.client() as client:
+            handle = client.create(timeout=TIMEOUT).handle
+        with raw_connection(server) as sock:
+            sock.sendall(request_to_wire(DestroyRequest(handle=handle)))
+            victim = catch_step(server, sock, "iptables-restore", going_on="destroy.sh")
+            if victim is None:
+                continue
+            try:
+                scripts = _descendants(server.pid, "destroy.sh")
+                assert _policy(victim) == os.SCHED_IDLE
+                assert scripts and all(_policy(pid) == os.SCHED_IDLE for pid in scripts)
+            finally:
+                os.kill(victim, signal.SIGCONT)
+            break
+    else:
+        pytest.fail("never caught the firewall's removal")
+    wait_for_destroys(server)
+    assert _snapshot(server) == before
 
 
 def test_server_killed_during_a_job(server: LinuxTestServer) -> None:

@@ -28,9 +28,11 @@ from ._spawner import Spawner
 
 __all__ = [
     "PRIORITY_BOOST",
+    "REACTOR_RT_PRIORITY",
     "PipeReader",
     "PipeWriter",
     "helper_path",
+    "make_reactor_realtime",
     "raise_priority",
     "spawn",
     "start_spawner",
@@ -113,6 +115,35 @@ def raise_priority() -> bool:
     except PermissionError:
         return False
     return True
+
+
+#: The reactor's real-time priority with ``server.reactor_realtime``: the lowest.
+REACTOR_RT_PRIORITY = 1
+
+
+def make_reactor_realtime() -> str | None:
+    """Run the calling thread (the reactor's) under ``SCHED_RR`` at priority
+    1, with ``SCHED_RESET_ON_FORK``; None when done, else why not.
+
+    Niceness weighs the reactor against the scripts of its own group only; a
+    real-time thread runs as soon as it is runnable, ahead of every normal
+    one, so a burst of creates (a hundred runnable scripts, and whatever
+    else the host runs) no longer keeps a ping's answer waiting for a CPU.
+    Only this thread: the thread pool's threads, the spawner and everything
+    started later are made with the normal policy (reset on fork; a thread
+    is a fork here too), so no script or job ever inherits it. A reactor
+    that spun would take at most one CPU, and only up to the kernel's
+    real-time limit (``kernel.sched_rt_runtime_us``, 95% by default; the
+    fair server's reserve on 6.12 and later), so the host's shells can still
+    stop it.
+    """
+    try:
+        os.sched_setscheduler(
+            0, os.SCHED_RR | os.SCHED_RESET_ON_FORK, os.sched_param(REACTOR_RT_PRIORITY)
+        )
+    except OSError as error:  # not root, or no real-time time in its cgroup
+        return error.strerror or str(error)
+    return None
 
 
 def stop_spawner() -> None:

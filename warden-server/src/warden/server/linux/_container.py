@@ -70,6 +70,7 @@ from warden.protocol import (
 from .._config import Config
 from .._errors import WardenError
 from .._jobs import Job
+from .._lower import lower_to_idle, pids_on_line
 from .._off_reactor import off_reactor
 from .._scripts import ScriptError, run_script
 from .._security import entry_environment
@@ -94,8 +95,9 @@ __all__ = ["INIT_DIED", "LinuxContainer"]
 #: The event of a container whose init died while the server ran.
 INIT_DIED = "container init died"
 
-#: What ``destroy.sh`` prints once the processes are dead and the veth gone.
-TORN_DOWN = b"torn-down\n"
+#: What ``destroy.sh`` prints once the processes are dead and the veth gone
+#: (then the pids of what goes on after the answer, ``$$`` and ``$BASHPID``).
+TORN_DOWN = b"torn-down"
 
 
 def _moved(value: str, old: str, new: str) -> str:
@@ -363,12 +365,21 @@ class LinuxContainer(Container):
         path = self._move_to_trash()
         if env is not None and path != self.container_path:
             env = {key: _moved(value, self.container_path, path) for key, value in env.items()}
+        # What follows the answer waits (stdin's EOF) until the server has
+        # put it under SCHED_IDLE: what it starts then inherits that.
+        env = {**(env or {}), "DESTROY_TAIL_WAITS_FOR_STDIN": "1"}
+        lowered: defer.Deferred[None] = defer.Deferred()
         torn_down: defer.Deferred[None] = defer.Deferred()
         seen = bytearray()
 
         def output(data: bytes) -> None:
+            if torn_down.called:
+                return
             seen.extend(data)
-            if not torn_down.called and TORN_DOWN in seen:
+            pids = pids_on_line(seen, TORN_DOWN)
+            if pids is not None:
+                lower_to_idle(pids)
+                lowered.callback(None)
                 torn_down.callback(None)
 
         def ended(result: object) -> object:
@@ -380,7 +391,7 @@ class LinuxContainer(Container):
             return result
 
         finished = self.run_script(
-            [self._script("destroy.sh"), path], env=env, on_stdout=output
+            [self._script("destroy.sh"), path], env=env, on_stdout=output, stdin_until=lowered
         ).addBoth(ended)
         await torn_down
         return finished.addCallback(lambda _: None)
