@@ -19,6 +19,7 @@ from .conftest import (
     container_id,
     init_pid,
     output,
+    running_server,
 )
 
 BindMount = CreateRequest.BindMount
@@ -242,3 +243,30 @@ def _links(server: LinuxServer) -> list[str]:
         ["ip", "-n", server.netns, "-o", "link", "show"], capture_output=True, text=True, check=True
     ).stdout
     return sorted(line.split(":")[1].strip() for line in out.splitlines())
+
+
+def _policy(stat: str) -> int:
+    """The scheduling policy in a /proc/.../stat line (its 41st field)."""
+    return int(stat.rsplit(")", 1)[1].split()[38])
+
+
+def test_reactor_realtime_puts_the_reactor_alone_under_sched_rr(
+        netns: str, rootfs: Path, tmp_path: Path) -> None:  # fmt: skip
+    with running_server(tmp_path / "server", netns, rootfs, name="rt",
+                        server_config={"reactor_realtime": True}) as server:  # fmt: skip
+        with server.client() as client:
+            handle = client.create(timeout=TIMEOUT).handle  # the thread pool at work too
+            job = output(client, handle, "cat /proc/self/stat")
+            client.destroy(handle, timeout=TIMEOUT)
+        tasks = Path(f"/proc/{server.pid}/task")
+        policies = {int(t.name): _policy((t / "stat").read_text()) for t in tasks.iterdir()}
+        assert policies.pop(server.pid) == os.SCHED_RR
+        assert policies and set(policies.values()) == {os.SCHED_OTHER}
+        children = (tasks / str(server.pid) / "children").read_text().split()
+        spawner = [
+            pid for pid in children if "(warden-spawner)" in Path(f"/proc/{pid}/stat").read_text()
+        ]
+        assert [_policy(Path(f"/proc/{pid}/stat").read_text()) for pid in spawner] == [
+            os.SCHED_OTHER
+        ]
+        assert _policy(job) == os.SCHED_OTHER

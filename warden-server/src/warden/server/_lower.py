@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_unit_lower -*-
+# -*- test-case-name: tests.test_spawn -*-
 """What a request does after its answer, lowered below everything else.
 
 Destroy answers once the container's processes are dead and its veth gone;
