@@ -271,7 +271,8 @@ def _policy_of_a_new_thread() -> int:
 def test_the_reactor_alone_runs_under_sched_rr(reactor_thread: Any) -> None:
     reactor_tid = in_reactor(threading.get_native_id)
     try:
-        assert in_reactor(make_reactor_realtime) is None
+        nice = in_reactor(lambda: os.getpriority(os.PRIO_PROCESS, 0))
+        assert in_reactor(lambda: make_reactor_realtime(reactor)) is None
         with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
             line = stat.read()
         assert policy_of(line) == os.SCHED_RR
@@ -285,8 +286,17 @@ def test_the_reactor_alone_runs_under_sched_rr(reactor_thread: Any) -> None:
         )
         assert policy_of(child.stdout.decode()) == os.SCHED_OTHER
         assert policy_of(script("/bin/cat", "/proc/self/stat").stdout.decode()) == os.SCHED_BATCH
+        # The reactor's thread pool makes its threads at the reactor's niceness.
+        factory = in_reactor(lambda: reactor.getThreadPool().threadFactory)
+        found: list[tuple[int, int]] = []
+        thread = factory(target=lambda: found.append(
+            (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0))))  # fmt: skip
+        in_reactor(thread.start)
+        thread.join()
+        assert found == [(os.SCHED_OTHER, nice)]
     finally:
         in_reactor(lambda: os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0)))
+        in_reactor(lambda: setattr(reactor.getThreadPool(), "threadFactory", threading.Thread))
     with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
         assert policy_of(stat.read()) == os.SCHED_OTHER
 

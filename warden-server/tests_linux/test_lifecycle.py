@@ -10,6 +10,7 @@ import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import CreateRequest
+from warden.server._spawn import PRIORITY_BOOST
 from warden.server.testing import wait_for_destroys, wait_until
 
 from .conftest import (
@@ -269,4 +270,7 @@ def test_reactor_realtime_puts_the_reactor_alone_under_sched_rr(
         assert [_policy(Path(f"/proc/{pid}/stat").read_text()) for pid in spawner] == [
             os.SCHED_OTHER
         ]
+        # The thread pool's threads keep the reactor's niceness, above the scripts'.
+        below = os.getpriority(os.PRIO_PROCESS, int(spawner[0])) - PRIORITY_BOOST
+        assert {os.getpriority(os.PRIO_PROCESS, tid) for tid in policies} == {max(-20, below)}
         assert _policy(job) == os.SCHED_OTHER

@@ -153,7 +153,7 @@ class Server:
         if raise_priority():
             self.log.info("Running {boost} above the scripts and jobs", boost=PRIORITY_BOOST)
         if server.reactor_realtime:
-            why_not = make_reactor_realtime()
+            why_not = make_reactor_realtime(self.reactor)
             if why_not is None:
                 self.log.info("The reactor runs under SCHED_RR (server.reactor_realtime)")
             else:

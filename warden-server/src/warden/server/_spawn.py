@@ -14,8 +14,10 @@ signal N ended it).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -121,9 +123,24 @@ def raise_priority() -> bool:
 REACTOR_RT_PRIORITY = 1
 
 
-def make_reactor_realtime() -> str | None:
+def _thread_at(nice: int) -> type[threading.Thread]:
+    """A Thread class whose threads first take niceness ``nice``."""
+
+    class NicedThread(threading.Thread):
+        def run(self) -> None:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, 0, nice)  # this thread only (Linux)
+            super().run()
+
+    return NicedThread
+
+
+def make_reactor_realtime(reactor: Any = None) -> str | None:
     """Run the calling thread (the reactor's) under ``SCHED_RR`` at priority
     1, with ``SCHED_RESET_ON_FORK``; None when done, else why not.
+    ``reactor``'s thread pool (when given) then makes its threads at the
+    niceness the reactor had (``raise_priority``'s): the reset would give
+    them 0, the scripts' own.
 
     Niceness weighs the reactor against the scripts of its own group only; a
     real-time thread runs as soon as it is runnable, ahead of every normal
@@ -137,12 +154,16 @@ def make_reactor_realtime() -> str | None:
     fair server's reserve on 6.12 and later), so the host's shells can still
     stop it.
     """
+    nice = os.getpriority(os.PRIO_PROCESS, 0)  # the calling thread's (Linux)
     try:
         os.sched_setscheduler(
             0, os.SCHED_RR | os.SCHED_RESET_ON_FORK, os.sched_param(REACTOR_RT_PRIORITY)
         )
     except OSError as error:  # not root, or no real-time time in its cgroup
         return error.strerror or str(error)
+    get_pool = getattr(reactor, "getThreadPool", None)
+    if get_pool is not None:
+        get_pool().threadFactory = _thread_at(nice)
     return None
 
 
