@@ -26,11 +26,13 @@ from warden.server._scripts import (
     spawn_detached,
 )
 from warden.server._spawn import (
+    CROWD,
     PRIORITY_BOOST,
     REACTOR_RT_PRIORITY,
     make_reactor_realtime,
     raise_priority,
     start_spawner,
+    stop_reactor_realtime,
     stop_spawner,
 )
 from warden.server._spawner import LOST_STATUS
@@ -267,17 +269,31 @@ def _policy_of_a_new_thread() -> int:
     return found[0]
 
 
+def _reactor_policy(tid: int) -> int:
+    with open(f"/proc/self/task/{tid}/stat") as stat:
+        return policy_of(stat.read())
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_RR needs root")
-def test_the_reactor_alone_runs_under_sched_rr(reactor_thread: Any) -> None:
+def test_the_reactor_alone_runs_under_sched_rr_during_a_burst(reactor_thread: Any) -> None:
     reactor_tid = in_reactor(threading.get_native_id)
     try:
         nice = in_reactor(lambda: os.getpriority(os.PRIO_PROCESS, 0))
         assert in_reactor(lambda: make_reactor_realtime(reactor)) is None
+        # Normal while fewer than CROWD scripts run (a stream beside one request).
+        assert _reactor_policy(reactor_tid) == os.SCHED_OTHER
+        assert in_reactor(lambda: os.sched_getscheduler(0)) & os.SCHED_RESET_ON_FORK
+        release: defer.Deferred[None] = defer.Deferred()
+        # (In a list: the Deferred itself, not waited for.)
+        waiting = [
+            in_reactor(lambda: [run_script(
+                ["/bin/bash", "-c", "read -r _ || true"], reactor=reactor, stdin_until=release)])[0]
+            for _ in range(CROWD)
+        ]  # fmt: skip
         with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
             line = stat.read()
         assert policy_of(line) == os.SCHED_RR
         assert rt_priority_of(line) == REACTOR_RT_PRIORITY
-        assert in_reactor(lambda: os.sched_getscheduler(0)) & os.SCHED_RESET_ON_FORK
         # Nothing made from it inherits it: a thread (the thread pool's), a
         # process it starts itself (the spawner), the spawner's children.
         assert in_reactor(_policy_of_a_new_thread) == os.SCHED_OTHER
@@ -294,11 +310,15 @@ def test_the_reactor_alone_runs_under_sched_rr(reactor_thread: Any) -> None:
         in_reactor(thread.start)
         thread.join()
         assert found == [(os.SCHED_OTHER, nice)]
+        # The burst over, a normal thread again.
+        in_reactor(lambda: release.callback(None))
+        for done in waiting:
+            assert in_reactor(lambda d=done: d).ok
+        assert _reactor_policy(reactor_tid) == os.SCHED_OTHER
     finally:
-        in_reactor(lambda: os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0)))
+        in_reactor(stop_reactor_realtime)
         in_reactor(lambda: setattr(reactor.getThreadPool(), "threadFactory", threading.Thread))
-    with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
-        assert policy_of(stat.read()) == os.SCHED_OTHER
+    assert _reactor_policy(reactor_tid) == os.SCHED_OTHER
 
 
 def test_a_held_stdin_ends_when_the_server_says(reactor_thread: Any) -> None:

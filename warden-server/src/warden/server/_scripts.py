@@ -27,7 +27,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ._errors import WardenError
-from ._spawn import PipeReader, PipeWriter, spawn
+from ._spawn import PipeReader, PipeWriter, script_ended, script_started, spawn
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT",
@@ -127,6 +127,7 @@ class _ScriptRun:
             stdin_until.addBoth(self._release_stdin)
         elif in_write is not None:
             PipeWriter(reactor, in_write, stdin or b"")
+        script_started()  # until _exited: a burst makes the reactor real-time
         started.addCallbacks(self._started, self._not_started)
 
     def _started(self, pid: int) -> None:
@@ -160,6 +161,8 @@ class _ScriptRun:
         self._maybe_done()
 
     def _exited(self, code: int) -> None:
+        if self.exit_code is None:
+            script_ended()
         self.exit_code = code
         self._maybe_done()
 
