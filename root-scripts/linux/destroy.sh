@@ -4,9 +4,9 @@
 #
 #   ./destroy.sh PATH
 #
-# Prints "torn-down PID PID" once the container's processes are dead and its
-# veth is gone (the container's destroy.sh says when; after it, for one that
-# does not): the server answers Destroy there, and waits for this script's end
+# Prints "torn-down" once the container's processes are dead and its veth
+# is gone (the container's destroy.sh says when; after it, for one that does
+# not): the server answers Destroy there, and waits for this script's end
 # before the container's subnet, ports and uid go back to its pools. The
 # server moves the directory into the depot's .trash first, so that what
 # follows the answer (the firewall, the cgroups, the disk layer, the files)
@@ -33,14 +33,12 @@ while [[ $name == */ && $name != / ]]; do name=${name%/}; done
 
 torn_down=
 # The container's destroy.sh calls this (sourced) once its processes are
-# dead and its veth gone. The line names the processes of what follows (this
-# script and the subshell calling it): with DESTROY_TAIL_WAITS_FOR_STDIN the
-# server puts them under SCHED_IDLE, then closes stdin, and only then does
-# anything more start (it inherits the policy), so that in a burst the
-# answers do not wait behind other destroys' tails. At most 10 s: past that,
-# the rest goes on as it is.
+# dead and its veth gone. With DESTROY_TAIL_WAITS_FOR_STDIN, what follows
+# then waits for stdin's EOF: the server closes it once no destroy of its
+# own is before its answer, so that in a burst the answers do not wait
+# behind other destroys' tails (a dead server closes it too). At most 10 s.
 destroy_torn_down() {
-  printf 'torn-down %s %s\n' "$$" "$BASHPID"
+  printf 'torn-down\n'
   if [[ -n ${DESTROY_TAIL_WAITS_FOR_STDIN:-} ]]; then
     read -r -t 10 _ || true
   fi

@@ -17,7 +17,6 @@ from conftest import in_reactor, reactor
 from twisted.internet import defer
 
 from warden.server._errors import WardenError
-from warden.server._lower import lower_to_idle, pids_on_line
 from warden.server._scripts import (
     DetachedProcess,
     ScriptError,
@@ -345,25 +344,3 @@ def test_a_held_stdin_ends_when_the_server_says(reactor_thread: Any) -> None:
     # A script that ends first: the pipe is closed with it, nothing waits.
     never: defer.Deferred[None] = defer.Deferred()
     assert in_reactor(lambda: run_script(["true"], reactor=reactor, stdin_until=never)).ok
-
-
-def test_the_pids_on_a_line() -> None:
-    assert pids_on_line(b"torn-down 12 34", b"torn-down") is None  # not ended yet
-    assert pids_on_line(b"x\ntorn-down 12 34\nmore", b"torn-down") == [12, 34]
-    assert pids_on_line(bytearray(b"torn-down\n"), b"torn-down") == []
-    assert pids_on_line(b"torn-down 12 x\n", b"torn-down") == [12]
-    assert pids_on_line(b"other\n", b"torn-down") is None
-
-
-def test_lowered_to_sched_idle_and_what_it_starts_too() -> None:
-    with subprocess.Popen(
-        ["/bin/bash", "-c", "read -r _; cat /proc/self/stat"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-    ) as child:  # fmt: skip
-        lower_to_idle([child.pid])
-        assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
-        out, _ = child.communicate(b"\n")
-    assert policy_of(out.decode()) == os.SCHED_IDLE
-    # Gone (or never there) is not an error: only a priority.
-    lower_to_idle([child.pid, 0, 1])
-    assert os.sched_getscheduler(1) != os.SCHED_IDLE

@@ -70,10 +70,10 @@ from warden.protocol import (
 from .._config import Config
 from .._errors import WardenError
 from .._jobs import Job
-from .._lower import lower_to_idle, pids_on_line
 from .._off_reactor import off_reactor
 from .._scripts import ScriptError, run_script
 from .._security import entry_environment
+from .._tails import gate_for
 from .._watch import ProcessExitWatcher
 from ..container.base import Container, State
 from ._create import create_environment, find_init
@@ -95,9 +95,8 @@ __all__ = ["INIT_DIED", "LinuxContainer"]
 #: The event of a container whose init died while the server ran.
 INIT_DIED = "container init died"
 
-#: What ``destroy.sh`` prints once the processes are dead and the veth gone
-#: (then the pids of what goes on after the answer, ``$$`` and ``$BASHPID``).
-TORN_DOWN = b"torn-down"
+#: What ``destroy.sh`` prints once the processes are dead and the veth gone.
+TORN_DOWN = b"torn-down\n"
 
 
 def _moved(value: str, old: str, new: str) -> str:
@@ -365,10 +364,11 @@ class LinuxContainer(Container):
         path = self._move_to_trash()
         if env is not None and path != self.container_path:
             env = {key: _moved(value, self.container_path, path) for key, value in env.items()}
-        # What follows the answer waits (stdin's EOF) until the server has
-        # put it under SCHED_IDLE: what it starts then inherits that.
+        # What follows the answer waits (stdin's EOF) until no destroy of
+        # this server is before its answer (``_tails``).
         env = {**(env or {}), "DESTROY_TAIL_WAITS_FOR_STDIN": "1"}
-        lowered: defer.Deferred[None] = defer.Deferred()
+        gate = gate_for(self.context.reactor)
+        tail: defer.Deferred[None] = defer.Deferred()
         torn_down: defer.Deferred[None] = defer.Deferred()
         seen = bytearray()
 
@@ -376,23 +376,27 @@ class LinuxContainer(Container):
             if torn_down.called:
                 return
             seen.extend(data)
-            pids = pids_on_line(seen, TORN_DOWN)
-            if pids is not None:
-                lower_to_idle(pids)
-                lowered.callback(None)
+            if TORN_DOWN in seen:
+                gate.destroy_answered(tail)
                 torn_down.callback(None)
 
         def ended(result: object) -> object:
             if not torn_down.called:
+                gate.destroy_answered(tail)
                 if isinstance(result, Failure):
                     torn_down.errback(result)  # the destroy failed: it says why
                     return None
                 torn_down.callback(None)
             return result
 
-        finished = self.run_script(
-            [self._script("destroy.sh"), path], env=env, on_stdout=output, stdin_until=lowered
-        ).addBoth(ended)
+        gate.destroy_started()
+        try:
+            finished = self.run_script(
+                [self._script("destroy.sh"), path], env=env, on_stdout=output, stdin_until=tail
+            ).addBoth(ended)
+        except BaseException:
+            gate.destroy_answered(tail)
+            raise
         await torn_down
         return finished.addCallback(lambda _: None)
 
