@@ -90,6 +90,15 @@ def _descendants(pid: int, needle: str) -> list[int]:
     return found
 
 
+def _answered(sock: socket.socket) -> bool:
+    """Whether a response waits on ``sock`` (left unread)."""
+    sock.setblocking(False)
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except BlockingIOError:
+        return False
+
+
 def _waits_on_stdin(pid: int) -> bool:
     """Whether ``pid`` is blocked reading its stdin alone (bash's ``read -t``
     waits in pselect6 on fd 0 alone; a plain read is read(0, ...))."""
@@ -279,8 +288,9 @@ def test_a_destroy_s_tail_waits_for_the_other_destroys_answers(
                     if any(_waits_on_stdin(pid) for pid in _descendants(server.pid, second)):
                         held = True
                         break
-                if victim is not None:
-                    # Its tail waits on its stdin (the gate), then goes at the bound.
+                if victim is not None and not _answered(sock):
+                    # The first not answered (caught before its torn-down):
+                    # the second's tail waits on its stdin, then goes at the bound.
                     assert held, "the second destroy's tail was not held"
                     chain = f"warden-i-{second}"
                     wait_until(lambda: chain not in _iptables(server),  # noqa: B023
