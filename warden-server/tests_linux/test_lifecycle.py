@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import CreateRequest
+from warden.server._spawn import PRIORITY_BOOST
 from warden.server.testing import wait_for_destroys, wait_until
 
 from .conftest import (
@@ -19,6 +21,7 @@ from .conftest import (
     container_id,
     init_pid,
     output,
+    running_server,
 )
 
 BindMount = CreateRequest.BindMount
@@ -292,3 +295,50 @@ def _links(server: LinuxServer) -> list[str]:
         ["ip", "-n", server.netns, "-o", "link", "show"], capture_output=True, text=True, check=True
     ).stdout
     return sorted(line.split(":")[1].strip() for line in out.splitlines())
+
+
+def _policy(stat: str) -> int:
+    """The scheduling policy in a /proc/.../stat line (its 41st field)."""
+    return int(stat.rsplit(")", 1)[1].split()[38])
+
+
+def test_reactor_realtime_puts_the_reactor_alone_under_sched_rr_in_a_burst(
+        netns: str, rootfs: Path, tmp_path: Path) -> None:  # fmt: skip
+    with running_server(tmp_path / "server", netns, rootfs, name="rt",
+                        server_config={"reactor_realtime": True}) as server:  # fmt: skip
+        # Allowed, and normal while no burst runs (once the start's own scripts have ended).
+        normal = os.SCHED_OTHER | os.SCHED_RESET_ON_FORK
+        wait_until(lambda: os.sched_getscheduler(server.pid) == normal, message="a normal reactor")
+        seen: set[int] = set()
+
+        def create() -> str:
+            with server.client() as client:
+                return client.create(timeout=TIMEOUT).handle
+
+        with ThreadPoolExecutor(4) as pool:
+            made = [pool.submit(create) for _ in range(4)]
+            while not all(m.done() for m in made):
+                seen.add(os.sched_getscheduler(server.pid) & ~os.SCHED_RESET_ON_FORK)
+        handles = [m.result() for m in made]
+        assert os.SCHED_RR in seen  # while the creates' scripts ran
+        with server.client() as client:
+            job = output(client, handles[0], "cat /proc/self/stat")
+            for handle in handles:
+                client.destroy(handle, timeout=TIMEOUT)
+        wait_until(
+            lambda: os.sched_getscheduler(server.pid) == normal, message="a normal reactor again"
+        )
+        tasks = Path(f"/proc/{server.pid}/task")
+        others = [int(t.name) for t in tasks.iterdir() if int(t.name) != server.pid]
+        assert others and {os.sched_getscheduler(tid) for tid in others} == {os.SCHED_OTHER}
+        children = (tasks / str(server.pid) / "children").read_text().split()
+        spawner = [
+            int(pid)
+            for pid in children
+            if "(warden-spawner)" in Path(f"/proc/{pid}/stat").read_text()
+        ]
+        assert [os.sched_getscheduler(pid) for pid in spawner] == [os.SCHED_OTHER]
+        # The thread pool's threads keep the reactor's niceness, above the scripts'.
+        below = os.getpriority(os.PRIO_PROCESS, spawner[0]) - PRIORITY_BOOST
+        assert {os.getpriority(os.PRIO_PROCESS, tid) for tid in others} == {max(-20, below)}
+        assert _policy(job) == os.SCHED_OTHER
