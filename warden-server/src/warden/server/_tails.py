@@ -36,7 +36,8 @@ class TailGate:
         self.hold_max = hold_max
         #: Destroys started and not yet answered (nor failed).
         self.before_answer = 0
-        self._held: list[tuple[defer.Deferred[None], Any]] = []
+        #: Each held tail and the timer that lets it go at the latest.
+        self._held: dict[defer.Deferred[None], Any] = {}
 
     def destroy_started(self) -> None:
         """A destroy begins: tails are held until it has answered."""
@@ -48,17 +49,28 @@ class TailGate:
         the held ones with it."""
         self.before_answer -= 1
         if self.before_answer > 0:
-            timer = self.reactor.callLater(self.hold_max, self._let_go, tail)
-            self._held.append((tail, timer))
+            timer = self.reactor.callLater(self.hold_max, self._held_too_long, tail)
+            self._held[tail] = timer
             return
-        held, self._held = self._held, []
-        for waiting, timer in held:
-            if timer.active():
-                timer.cancel()
+        held, self._held = self._held, {}
+        for waiting, timer in held.items():
+            timer.cancel()
             self._let_go(waiting)
         self._let_go(tail)
 
-    def _let_go(self, tail: defer.Deferred[None]) -> None:
+    @property
+    def held(self) -> int:
+        """Tails held now."""
+        return len(self._held)
+
+    def _held_too_long(self, tail: defer.Deferred[None]) -> None:
+        # Forgotten here too: a steady stream of destroys may never let the
+        # count fall to zero.
+        del self._held[tail]
+        self._let_go(tail)
+
+    @staticmethod
+    def _let_go(tail: defer.Deferred[None]) -> None:
         if not tail.called:
             tail.callback(None)
 

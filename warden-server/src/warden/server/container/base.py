@@ -437,19 +437,16 @@ class Container:
         stdin_until: defer.Deferred[None] | None = None,
     ) -> defer.Deferred[ScriptResult]:
         """Run a host command through the one funnel (the context's, ``_scripts.run_script``)."""
-        if stdin_until is not None:
-            return self.context.run_script(
-                argv, env=env, stdin=stdin, max_output=max_output, check=check,
-                reactor=self.context.reactor, on_stdout=on_stdout, stdin_until=stdin_until,
-            )  # fmt: skip
+        # The optional hooks are passed only when set: test doubles of the
+        # funnel need not know them.
+        extra: dict[str, Any] = {}
         if on_stdout is not None:
-            return self.context.run_script(
-                argv, env=env, stdin=stdin, max_output=max_output, check=check,
-                reactor=self.context.reactor, on_stdout=on_stdout,
-            )  # fmt: skip
+            extra["on_stdout"] = on_stdout
+        if stdin_until is not None:
+            extra["stdin_until"] = stdin_until
         return self.context.run_script(
             argv, env=env, stdin=stdin, max_output=max_output, check=check,
-            reactor=self.context.reactor,
+            reactor=self.context.reactor, **extra,
         )  # fmt: skip
 
     # -- dispatch --
