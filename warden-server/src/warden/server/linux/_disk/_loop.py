@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,10 @@ class LoopDiskPaths:
     #: Whether the container's start moves its first files into the image
     #: (then ``seed`` is None).
     seed_at_start: bool = False
+    #: Template images copied instead of making each new image (disk.sh's
+    #: DISK_TEMPLATES); None: every image is made afresh. The depot's
+    #: ``.disk-templates``: one object for every container of the depot.
+    templates: Path | None = None
 
     @classmethod
     def for_container(
@@ -86,7 +91,8 @@ class LoopDiskPaths:
         ``seed_at_start``: those files stay until the container's start
         moves them in (the Linux backend's start does).
         """
-        return cls(os.fspath(container_path), seed_at_start)
+        container = os.fspath(container_path)
+        return cls(container, seed_at_start, _templates_in(Path(container).parent))
 
     @property
     def image(self) -> Path:
@@ -110,11 +116,10 @@ class LoopDiskPaths:
         a template needs no mount at create."""
         return None if self.seed_at_start else self.mount
 
-    @property
-    def templates(self) -> Path:
-        """Template images copied instead of making each new image (disk.sh's
-        ``DISK_TEMPLATES``): the depot's ``.disk-templates``."""
-        return Path(self.container).parent / ".disk-templates"
+
+@lru_cache(maxsize=8)
+def _templates_in(depot: Path) -> Path:
+    return depot / ".disk-templates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +178,7 @@ class LoopDisk:
             "DISK_SIZE": self._image_size,
             "DISK_INODES": self._image_inodes,
             **({"DISK_SEED": self.paths.seed} if self.paths.seed else {}),
-            "DISK_TEMPLATES": self.paths.templates,
+            **({"DISK_TEMPLATES": self.paths.templates} if self.paths.templates else {}),
         }
         return {key: str(value) for key, value in env.items()}
 

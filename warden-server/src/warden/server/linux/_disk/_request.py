@@ -21,7 +21,7 @@ __all__ = ["BLOCK_SIZE", "DiskLimits", "fill_response", "requested_limits"]
 BLOCK_SIZE = 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DiskLimits:
     """A container's disk limits in 1 KiB blocks and inodes; 0 is no limit."""
 
