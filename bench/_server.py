@@ -61,7 +61,11 @@ class BenchServer:
         self.depot = self.base / "depot"
         self.cgroup_parent = self.base.name
         self.process: subprocess.Popen[bytes] | None = None
-        config: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG.read_text())
+        # The checkout's own default configuration: another one's server may
+        # not know keys this one has added.
+        config: dict[str, Any] = yaml.safe_load(
+            (repo / DEFAULT_CONFIG.relative_to(REPO)).read_text()
+        )
         config["server"].update(
             unix_domain_path=self.socket_path,
             container_depot_path=str(self.depot),

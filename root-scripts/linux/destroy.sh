@@ -33,9 +33,15 @@ while [[ $name == */ && $name != / ]]; do name=${name%/}; done
 
 torn_down=
 # The container's destroy.sh calls this (sourced) once its processes are
-# dead and its veth gone.
+# dead and its veth gone. With DESTROY_TAIL_WAITS_FOR_STDIN, what follows
+# then waits for stdin's EOF: the server closes it once no destroy of its
+# own is before its answer, so that in a burst the answers do not wait
+# behind other destroys' tails (a dead server closes it too). At most 10 s.
 destroy_torn_down() {
   printf 'torn-down\n'
+  if [[ -n ${DESTROY_TAIL_WAITS_FOR_STDIN:-} ]]; then
+    read -r -t 10 _ || true
+  fi
 }
 
 # The container's own destroy.sh, sourced in a subshell (a fork instead of a

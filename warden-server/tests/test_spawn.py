@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 from typing import Any
 
@@ -23,7 +24,16 @@ from warden.server._scripts import (
     run_script,
     spawn_detached,
 )
-from warden.server._spawn import PRIORITY_BOOST, raise_priority, start_spawner, stop_spawner
+from warden.server._spawn import (
+    CROWD,
+    PRIORITY_BOOST,
+    REACTOR_RT_PRIORITY,
+    make_reactor_realtime,
+    raise_priority,
+    start_spawner,
+    stop_reactor_realtime,
+    stop_spawner,
+)
 from warden.server._spawner import LOST_STATUS
 
 #: glibc's posix_spawn leaves its two internal signals (32 and 33) ignored in
@@ -243,3 +253,94 @@ def test_scripts_run_under_sched_batch_and_jobs_do_not(reactor_thread: Any) -> N
     process = spawn("/bin/cat", "/proc/self/stat")
     assert in_reactor(lambda: process.ended) == 0
     assert policy_of(process.stderr.decode()) == os.SCHED_OTHER
+
+
+def rt_priority_of(stat: str) -> int:
+    """The real-time priority in a /proc/<pid>/stat line (its 40th field)."""
+    return int(stat.split()[39])
+
+
+def _policy_of_a_new_thread() -> int:
+    found: list[int] = []
+    thread = threading.Thread(target=lambda: found.append(os.sched_getscheduler(0)))
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+def _reactor_policy(tid: int) -> int:
+    with open(f"/proc/self/task/{tid}/stat") as stat:
+        return policy_of(stat.read())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_RR needs root")
+def test_the_reactor_alone_runs_under_sched_rr_during_a_burst(reactor_thread: Any) -> None:
+    reactor_tid = in_reactor(threading.get_native_id)
+    try:
+        nice = in_reactor(lambda: os.getpriority(os.PRIO_PROCESS, 0))
+        assert in_reactor(lambda: make_reactor_realtime(reactor)) is None
+        # Normal while fewer than CROWD scripts run (a stream beside one request).
+        assert _reactor_policy(reactor_tid) == os.SCHED_OTHER
+        assert in_reactor(lambda: os.sched_getscheduler(0)) & os.SCHED_RESET_ON_FORK
+        release: defer.Deferred[None] = defer.Deferred()
+        # (In a list: the Deferred itself, not waited for.)
+        waiting = [
+            in_reactor(lambda: [run_script(
+                ["/bin/bash", "-c", "read -r _ || true"], reactor=reactor, stdin_until=release)])[0]
+            for _ in range(CROWD)
+        ]  # fmt: skip
+        with open(f"/proc/self/task/{reactor_tid}/stat") as stat:
+            line = stat.read()
+        assert policy_of(line) == os.SCHED_RR
+        assert rt_priority_of(line) == REACTOR_RT_PRIORITY
+        # Nothing made from it inherits it: a thread (the thread pool's), a
+        # process it starts itself (the spawner), the spawner's children.
+        assert in_reactor(_policy_of_a_new_thread) == os.SCHED_OTHER
+        child = in_reactor(
+            lambda: subprocess.run(["cat", "/proc/self/stat"], capture_output=True, check=True)
+        )
+        assert policy_of(child.stdout.decode()) == os.SCHED_OTHER
+        assert policy_of(script("/bin/cat", "/proc/self/stat").stdout.decode()) == os.SCHED_BATCH
+        # The reactor's thread pool makes its threads at the reactor's niceness.
+        factory = in_reactor(lambda: reactor.getThreadPool().threadFactory)
+        found: list[tuple[int, int]] = []
+        thread = factory(target=lambda: found.append(
+            (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0))))  # fmt: skip
+        in_reactor(thread.start)
+        thread.join()
+        assert found == [(os.SCHED_OTHER, nice)]
+        # The burst over, a normal thread again.
+        in_reactor(lambda: release.callback(None))
+        for done in waiting:
+            assert in_reactor(lambda d=done: d).ok
+        assert _reactor_policy(reactor_tid) == os.SCHED_OTHER
+    finally:
+        in_reactor(stop_reactor_realtime)
+        in_reactor(lambda: setattr(reactor.getThreadPool(), "threadFactory", threading.Thread))
+    assert _reactor_policy(reactor_tid) == os.SCHED_OTHER
+
+
+def test_a_held_stdin_ends_when_the_server_says(reactor_thread: Any) -> None:
+    # The script waits on its stdin (a pipe, nothing written) until the
+    # Deferred fires; here, a while after it said it was waiting.
+    release: defer.Deferred[None] = defer.Deferred()
+    early: list[bytes] = []
+
+    def seen(data: bytes) -> None:
+        if b"waiting" in data:
+            reactor.callLater(0.2, release.callback, None)
+        if not release.called:
+            early.append(data)
+
+    result: ScriptResult = in_reactor(lambda: run_script(
+        ["/bin/bash", "-c",
+         'echo "waiting $(readlink /proc/self/fd/0)"; read -r -t 20 x; echo "read $? [$x]"'],
+        reactor=reactor, on_stdout=seen, stdin_until=release,
+    ))  # fmt: skip
+    lines = result.stdout.decode().splitlines()
+    assert lines[0].startswith("waiting pipe:")
+    assert lines[1] == "read 1 []"  # its EOF, not the timeout (142)
+    assert b"read" not in b"".join(early)
+    # A script that ends first: the pipe is closed with it, nothing waits.
+    never: defer.Deferred[None] = defer.Deferred()
+    assert in_reactor(lambda: run_script(["true"], reactor=reactor, stdin_until=never)).ok

@@ -9,6 +9,8 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,16 @@ from warden.protocol import (
     StreamResponse,
     request_to_wire,
 )
+from warden.server._tails import HOLD_MAX
 from warden.server.linux import INIT_DIED
 from warden.server.testing import REQUEST_TIMEOUT as TIMEOUT
-from warden.server.testing import LinuxTestServer, host_snapshot, init_pid, output
+from warden.server.testing import (
+    LinuxTestServer,
+    host_snapshot,
+    init_pid,
+    output,
+    wait_for_destroys,
+)
 
 from .conftest import wait_until
 
@@ -68,6 +77,37 @@ def descendant(pid: int, needle: str) -> int | None:
             return child
         todo += _children(child)
     return None
+
+
+def _descendants(pid: int, needle: str) -> list[int]:
+    """Every descendant of ``pid`` whose command line holds ``needle``."""
+    found, todo = [], _children(pid)
+    while todo:
+        child = todo.pop()
+        if needle in _cmdline(child):
+            found.append(child)
+        todo += _children(child)
+    return found
+
+
+def _answered(sock: socket.socket) -> bool:
+    """Whether a response waits on ``sock`` (left unread)."""
+    sock.setblocking(False)
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except BlockingIOError:
+        return False
+
+
+def _waits_on_stdin(pid: int) -> bool:
+    """Whether ``pid`` is blocked reading its stdin alone (bash's ``read -t``
+    waits in pselect6 on fd 0 alone; a plain read is read(0, ...))."""
+    try:
+        with open(f"/proc/{pid}/syscall") as handle:
+            call = handle.read().split()
+    except OSError:
+        return False
+    return call[:2] in (["270", "0x1"], ["0", "0x0"])
 
 
 def alive(pid: int) -> bool:
@@ -224,6 +264,56 @@ def test_server_killed_after_a_destroy_answered(server: LinuxTestServer, step: s
             return DestroyRequest(handle=client.create(timeout=TIMEOUT).handle)
 
     _kill_the_server_during(server, step, destroy_of_a_new_container, going_on="destroy.sh")
+
+
+def test_a_destroy_s_tail_waits_for_the_other_destroys_answers(
+    server: LinuxTestServer,
+) -> None:
+    """While one destroy is held before its answer (its destroy.sh stopped),
+    another's answer comes and its tail (the firewall, the cgroups, the
+    files) waits, at most the gate's bound; both finish, nothing is left."""
+    before = _snapshot(server)
+    for _attempt in range(25):
+        with server.client() as client:
+            first, second = (client.create(timeout=TIMEOUT).handle for _ in range(2))
+        with raw_connection(server) as sock:
+            sock.sendall(request_to_wire(DestroyRequest(handle=first)))
+            victim = catch_step(server, sock, "destroy.sh")
+            try:
+                with server.client() as client:
+                    client.destroy(second, timeout=TIMEOUT)
+                answered = time.monotonic()
+                held = False
+                while victim is not None and time.monotonic() - answered < HOLD_MAX / 2:
+                    if any(_waits_on_stdin(pid) for pid in _descendants(server.pid, second)):
+                        held = True
+                        break
+                if victim is not None and not _answered(sock):
+                    # The first not answered (caught before its torn-down):
+                    # the second's tail waits on its stdin, then goes at the bound.
+                    assert held, "the second destroy's tail was not held"
+                    chain = f"warden-i-{second}"
+                    wait_until(lambda: chain not in _iptables(server),  # noqa: B023
+                               "the held tail, let go at the bound")  # fmt: skip
+                    break
+            finally:
+                if victim is not None:
+                    os.kill(victim, signal.SIGCONT)
+                wait_for_destroys(server)
+        with server.client() as client:
+            for handle in client.list().handles:
+                client.destroy(handle, timeout=TIMEOUT)
+    else:
+        pytest.fail("never caught a destroy before its answer")
+    wait_for_destroys(server)
+    assert _snapshot(server) == before
+
+
+def _iptables(server: LinuxTestServer) -> str:
+    return subprocess.run(
+        ["nsenter", f"--net=/run/netns/{server.netns}", "iptables-save", "-t", "filter"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
 
 
 def test_server_killed_during_a_job(server: LinuxTestServer) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from warden.client import Client, ServerError
 from warden.protocol import CreateRequest
+from warden.server._spawn import PRIORITY_BOOST
 from warden.server.testing import wait_for_destroys, wait_until
 
 from .conftest import (
@@ -19,6 +21,7 @@ from .conftest import (
     container_id,
     init_pid,
     output,
+    running_server,
 )
 
 BindMount = CreateRequest.BindMount
@@ -212,7 +215,7 @@ def test_bind_mount_errors(tmp_path: Path, server: LinuxServer, client: Client) 
 def test_create_failing_part_way_leaves_nothing(
     tmp_path: Path, server: LinuxServer, client: Client
 ) -> None:
-    before = sorted(os.listdir(server.depot))
+    before = _depot_containers(server)
     cgroups_before = sorted(os.listdir(server.cgroup_dir("freezer")))
     links_before = _links(server)
     # The destination lies under a file of the rootfs: the bind mount fails
@@ -220,13 +223,56 @@ def test_create_failing_part_way_leaves_nothing(
     bad = BindMount(src_path=str(tmp_path), dst_path="/etc/hostname/sub", mode=BindMount.RW)
     with pytest.raises(ServerError, match="command exited with failure"):
         client.create(bind_mounts=[bad], timeout=TIMEOUT)
-    assert sorted(os.listdir(server.depot)) == before
+    assert _depot_containers(server) == before
     assert sorted(os.listdir(server.cgroup_dir("freezer"))) == cgroups_before
     assert _links(server) == links_before
     assert "failed" in server.log() or "exited 1" in server.log()
     # And the pools got their resources back: the next create works.
     handle = client.create(timeout=TIMEOUT).handle
     client.destroy(handle, timeout=TIMEOUT)
+
+
+def test_a_veth_left_by_an_earlier_start_is_replaced(server: LinuxServer, client: Client) -> None:
+    # Container ids count up by one: the next one's host link made beforehand,
+    # as a start killed after making its veth leaves it. warden-start finds
+    # the name taken, deletes that link and makes the pair.
+    first = client.create(timeout=TIMEOUT).handle
+    next_id = _next_id(container_id(client, first))
+    stale, peer = f"w-{next_id}-0", f"s-{next_id}"
+    add = ["link", "add", stale, "type", "veth", "peer", "name", peer]
+    subprocess.run(["ip", "-n", server.netns, *add], check=True)
+    try:
+        second = client.create(timeout=TIMEOUT).handle
+        assert container_id(client, second) == next_id
+        # The stale pair is gone (its other end with it); the new host end has its address.
+        assert peer not in _links(server)
+        addresses = subprocess.run(
+            ["ip", "-n", server.netns, "-o", "address", "show", "dev", stale],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert f"inet {client.info(second).host_ip}/30" in addresses
+        # The container's end is up with its peer: the new pair, not the stale link.
+        operstate = f"cat /sys/class/net/w-{next_id}-1/operstate"
+        assert output(client, second, operstate).strip() == "up"
+        client.destroy(second, timeout=TIMEOUT)
+        assert stale not in _links(server)
+    finally:
+        for link in (stale, peer):
+            delete = ["ip", "-n", server.netns, "link", "delete", link]
+            subprocess.run(delete, check=False, capture_output=True)
+        client.destroy(first, timeout=TIMEOUT)
+
+
+_ID_DIGITS = "0123456789abcdefghijklmnopqrstuv"
+
+
+def _next_id(container: str) -> str:
+    """The id the server gives next (``ContainerIds``: a counter in base 32)."""
+    counter = 0
+    for digit in container:
+        counter = counter * 32 + _ID_DIGITS.index(digit)
+    counter += 1
+    return "".join(_ID_DIGITS[(counter >> (55 - (i + 1) * 5)) & 31] for i in range(11))
 
 
 def _alive(pid: int) -> bool:
@@ -237,8 +283,62 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _depot_containers(server: LinuxServer) -> list[str]:
+    """The depot's entries but the templates the first create makes (shared
+    caches kept for the next creates, not anything of one container's)."""
+    caches = {".container-templates", ".disk-templates"}
+    return sorted(set(os.listdir(server.depot)) - caches)
+
+
 def _links(server: LinuxServer) -> list[str]:
     out = subprocess.run(
         ["ip", "-n", server.netns, "-o", "link", "show"], capture_output=True, text=True, check=True
     ).stdout
     return sorted(line.split(":")[1].strip() for line in out.splitlines())
+
+
+def _policy(stat: str) -> int:
+    """The scheduling policy in a /proc/.../stat line (its 41st field)."""
+    return int(stat.rsplit(")", 1)[1].split()[38])
+
+
+def test_reactor_realtime_puts_the_reactor_alone_under_sched_rr_in_a_burst(
+        netns: str, rootfs: Path, tmp_path: Path) -> None:  # fmt: skip
+    with running_server(tmp_path / "server", netns, rootfs, name="rt",
+                        server_config={"reactor_realtime": True}) as server:  # fmt: skip
+        # Allowed, and normal while no burst runs (once the start's own scripts have ended).
+        normal = os.SCHED_OTHER | os.SCHED_RESET_ON_FORK
+        wait_until(lambda: os.sched_getscheduler(server.pid) == normal, message="a normal reactor")
+        seen: set[int] = set()
+
+        def create() -> str:
+            with server.client() as client:
+                return client.create(timeout=TIMEOUT).handle
+
+        with ThreadPoolExecutor(4) as pool:
+            made = [pool.submit(create) for _ in range(4)]
+            while not all(m.done() for m in made):
+                seen.add(os.sched_getscheduler(server.pid) & ~os.SCHED_RESET_ON_FORK)
+        handles = [m.result() for m in made]
+        assert os.SCHED_RR in seen  # while the creates' scripts ran
+        with server.client() as client:
+            job = output(client, handles[0], "cat /proc/self/stat")
+            for handle in handles:
+                client.destroy(handle, timeout=TIMEOUT)
+        wait_until(
+            lambda: os.sched_getscheduler(server.pid) == normal, message="a normal reactor again"
+        )
+        tasks = Path(f"/proc/{server.pid}/task")
+        others = [int(t.name) for t in tasks.iterdir() if int(t.name) != server.pid]
+        assert others and {os.sched_getscheduler(tid) for tid in others} == {os.SCHED_OTHER}
+        children = (tasks / str(server.pid) / "children").read_text().split()
+        spawner = [
+            int(pid)
+            for pid in children
+            if "(warden-spawner)" in Path(f"/proc/{pid}/stat").read_text()
+        ]
+        assert [os.sched_getscheduler(pid) for pid in spawner] == [os.SCHED_OTHER]
+        # The thread pool's threads keep the reactor's niceness, above the scripts'.
+        below = os.getpriority(os.PRIO_PROCESS, spawner[0]) - PRIORITY_BOOST
+        assert {os.getpriority(os.PRIO_PROCESS, tid) for tid in others} == {max(-20, below)}
+        assert _policy(job) == os.SCHED_OTHER

@@ -222,6 +222,17 @@ static int add_veth(int fd, const struct network *network, const char *host_ifac
 	return talk(fd, &request);
 }
 
+/* `ip link delete dev NAME` */
+static int delete_link(int fd, const char *name)
+{
+	struct request request;
+	start(&request, RTM_DELLINK, 0, sizeof request.body.link);
+	request.body.link.ifi_family = AF_UNSPEC;
+	if (add_attr(&request, IFLA_IFNAME, name, strlen(name) + 1) < 0)
+		return -1;
+	return talk(fd, &request);
+}
+
 /* Close FD and give back STATUS, errno still the failure's (when STATUS < 0). */
 static int close_keeping_errno(int fd, int status)
 {
@@ -245,8 +256,19 @@ int make_veth(const struct network *network, const char *host_iface, const char 
 	if (fd < 0)
 		return -1;
 	*step = "the veth pair";
-	if (add_veth(fd, network, host_iface, pid) < 0)
-		goto out;
+	if (add_veth(fd, network, host_iface, pid) < 0) {
+		/* A veth an interrupted start left behind (the name is the
+		 * container's own): removed, and the pair made again. Found
+		 * here rather than looked for before each start. */
+		if (errno != EEXIST)
+			goto out;
+		*step = "the veth pair (removing the one left by an earlier start)";
+		if (delete_link(fd, host_iface) < 0 && errno != ENODEV)
+			goto out;
+		*step = "the veth pair";
+		if (add_veth(fd, network, host_iface, pid) < 0)
+			goto out;
+	}
 	*step = "its address";
 	if (!(index = if_nametoindex(host_iface)) ||
 	    add_address(fd, index, address, (unsigned char)prefix) < 0)

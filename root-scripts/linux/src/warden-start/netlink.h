@@ -18,8 +18,9 @@ int configure_network(const struct network *network, const char **step);
 /* In the calling process's network namespace: the veth pair HOST_IFACE and
  * network->iface (MTU network->mtu both), the latter made right in the
  * network namespace of PID; HOST_IFACE's address HOST_ADDRESS (with
- * network->netmask and its broadcast), up. 0, or -1 with errno and *STEP
- * naming what failed. */
+ * network->netmask and its broadcast), up; a link HOST_IFACE already there
+ * (left by an interrupted start) is deleted first. 0, or -1 with errno and
+ * *STEP naming what failed. */
 int make_veth(const struct network *network, const char *host_iface, const char *host_address,
 	      int pid, const char **step);
 

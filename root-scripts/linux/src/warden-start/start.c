@@ -459,6 +459,79 @@ static void mount_dev(void)
 	mount_or_die("shm", path(buffer, dev, "shm"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 }
 
+/* NAME (relative to DIR, an fd of a /proc/sys/net) written with TEXT. */
+static void write_sysctl(int dir, const char *name, const char *text)
+{
+	int fd = openat(dir, name, O_WRONLY | O_CLOEXEC);
+	size_t length = strlen(text);
+	if (fd < 0 || write(fd, text, length) != (ssize_t)length)
+		die("cannot write /proc/sys/net/%s", name);
+	close(fd);
+}
+
+/* An fd of /proc/sys/net (this process's network namespace) in a proc of
+ * its own, mounted nowhere (fsopen, 5.2): the host's /proc is not walked.
+ * There every network namespace that has looked at /proc/sys/net/ipv4 (or
+ * ipv6) has a directory entry of that name under the same parent, and the
+ * kernel compares a lookup's name with each in turn, newest first: with
+ * 1,000 containers alive each path through the host's /proc/sys/net/ipv4
+ * took about a millisecond, several per create. /proc itself where the
+ * kernel or the environment has no fsopen. */
+static int private_proc_sys_net(void)
+{
+	int dir = -1;
+#ifdef FSOPEN_CLOEXEC
+	int fs = fsopen("proc", FSOPEN_CLOEXEC);
+	if (fs >= 0) {
+		if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+			int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+			if (mnt >= 0) {
+				dir = openat(mnt, "sys/net", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				close(mnt);
+			}
+		}
+		close(fs);
+	}
+#endif
+	if (dir < 0)
+		dir = open("/proc/sys/net", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		die("cannot open /proc/sys/net");
+	return dir;
+}
+
+/* In the child, an fd of its /proc/sys/net (private_proc_sys_net, opened
+ * before the veth exists; closed before the init runs). */
+static int child_proc_sys_net = -1;
+
+/* Reads NAME (relative to DIR) into BUFFER: 0, or -1. */
+static int read_sysctl(int dir, const char *name, char *buffer, size_t size)
+{
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buffer, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buffer[n] = '\0';
+	return 0;
+}
+
+/* The child's first settings of its network namespace, before the parent
+ * makes the veth in it: ICMP echo sockets for every group, and no IPv6 by
+ * default, which the container's end of the veth then takes when it is
+ * made (a write of its own disable_ipv6 waits for the host-wide rtnl lock:
+ * it is retried at once, in a loop, while others hold it). */
+static void child_network_defaults(void)
+{
+	struct stat st;
+	child_proc_sys_net = private_proc_sys_net();
+	write_sysctl(child_proc_sys_net, "ipv4/ping_group_range", "0 2147483647");
+	if (fstatat(child_proc_sys_net, "ipv6/conf", &st, 0) == 0 && S_ISDIR(st.st_mode))
+		write_sysctl(child_proc_sys_net, "ipv6/conf/default/disable_ipv6", "1");
+}
+
 /* runc's maskedPaths and readonlyPaths; the host's /proc and /sys (the same
  * kernel) say which exist. */
 static const char *const masked_proc_files[] = { "kcore", "keys", "latency_stats", "timer_list",
@@ -534,33 +607,26 @@ static void mount_binds(void)
 	}
 }
 
-static void write_file(const char *name, const char *text)
-{
-	int fd = open(name, O_WRONLY | O_CLOEXEC);
-	size_t length = strlen(text);
-	if (fd < 0 || write(fd, text, length) != (ssize_t)length)
-		die("cannot write %s", name);
-	close(fd);
-}
-
-/* No IPv6 (a link-local address would reach the host past its IPv4
- * firewall), ICMP echo sockets for every group, then by rtnetlink (no `ip`
- * to start): loopback up, the container's end of the veth with its address,
- * MTU and up, the default route through the host's end. */
+/* No IPv6 on the container's end of the veth (a link-local address would
+ * reach the host past its IPv4 firewall: it took that from the namespace's
+ * default, child_network_defaults; written here only where it did not),
+ * then by rtnetlink (no `ip` to start): loopback up, the container's end of
+ * the veth with its address, MTU and up, the default route through the
+ * host's end. */
 static void setup_network(void)
 {
-	char name[PATH_MAX];
+	char name[PATH_MAX], value[16];
 	const char *iface = opt.network.iface, *step;
-	write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
-	if (is_dir("/proc/sys/net/ipv6/conf")) {
-		write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-		int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", iface);
-		if (n < 0 || n >= (int)sizeof name) {
-			errno = ENAMETOOLONG;
-			die("%s", iface);
-		}
-		write_file(name, "1");
+	int dir = child_proc_sys_net;
+	int n = snprintf(name, sizeof name, "ipv6/conf/%s/disable_ipv6", iface);
+	if (n < 0 || n >= (int)sizeof name) {
+		errno = ENAMETOOLONG;
+		die("%s", iface);
 	}
+	if (read_sysctl(dir, name, value, sizeof value) == 0 && strcmp(value, "1\n") != 0)
+		write_sysctl(dir, name, "1");
+	close(dir);
+	child_proc_sys_net = -1;
 	if (configure_network(&opt.network, &step) < 0)
 		die("cannot configure %s: %s", iface, step);
 }
@@ -578,15 +644,17 @@ static void host_network(pid_t pid)
 	const char *step;
 	if (make_veth(&opt.network, opt.host_iface, opt.host_address, (int)pid, &step) < 0)
 		die("cannot create %s: %s", opt.host_iface, step);
-	int n = snprintf(name, sizeof name, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", opt.host_iface);
+	int dir = private_proc_sys_net();
+	int n = snprintf(name, sizeof name, "ipv6/conf/%s/disable_ipv6", opt.host_iface);
 	if (n < 0 || n >= (int)sizeof name) {
 		errno = ENAMETOOLONG;
 		die("%s", opt.host_iface);
 	}
-	if (access(name, F_OK) == 0)
-		write_file(name, "1");
-	snprintf(name, sizeof name, "/proc/sys/net/ipv4/conf/%s/rp_filter", opt.host_iface);
-	write_file(name, "1");
+	if (faccessat(dir, name, F_OK, 0) == 0)
+		write_sysctl(dir, name, "1");
+	snprintf(name, sizeof name, "ipv4/conf/%s/rp_filter", opt.host_iface);
+	write_sysctl(dir, name, "1");
+	close(dir);
 }
 
 /* Wait for a line LINE on fd 0 (WAIT_MS at most). */
@@ -632,9 +700,10 @@ static void child(int exec_fd, int ready_fd) __attribute__((noreturn));
 
 /* EXEC_FD: the write end of a close-on-exec pipe; the parent reads its end
  * of the file when the init has been executed (or the child has died).
- * READY_FD: closed once the child's mounts are private, before the parent
- * reports its pid: nothing start.sh mounts in its namespace may reach the
- * host's. */
+ * READY_FD: closed once the child's mounts are private (and its network
+ * namespace's defaults set, before the veth is made in it), before the
+ * parent reports its pid: nothing start.sh mounts in its namespace may
+ * reach the host's. */
 static void child(int exec_fd, int ready_fd)
 {
 	char dev[PATH_MAX], link[PATH_MAX], target[32];
@@ -642,6 +711,7 @@ static void child(int exec_fd, int ready_fd)
 	if (setsid() < 0)
 		die("setsid");
 	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	child_network_defaults();
 	close(ready_fd);
 	wait_for("go");
 	mount_root();

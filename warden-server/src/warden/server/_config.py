@@ -218,6 +218,10 @@ class ServerConfig:
     #: Whether a clean exit (drain, SIGTERM, SIGINT) destroys the idle pooled
     #: containers; false keeps them for the next start.
     container_pool_destroy_on_shutdown: bool = setting(BOOLEAN, True, shown="`true`")
+    #: The reactor's thread (only it) under SCHED_RR at priority 1, reset on
+    #: fork: a burst of scripts then never holds a client's answer back
+    #: waiting for a CPU (``_spawn.make_reactor_realtime``).
+    reactor_realtime: bool = setting(BOOLEAN, False, shown="`false`")
 
 
 @dataclass(frozen=True)

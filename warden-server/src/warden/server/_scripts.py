@@ -27,7 +27,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ._errors import WardenError
-from ._spawn import PipeReader, PipeWriter, spawn
+from ._spawn import PipeReader, PipeWriter, script_ended, script_started, spawn
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT",
@@ -93,7 +93,8 @@ class _ScriptRun:
 
     def __init__(self, argv: tuple[str, ...], env: dict[str, str], stdin: bytes | None,
                  max_output: int, reactor: Any, *,
-                 on_stdout: Callable[[bytes], None] | None = None) -> None:  # fmt: skip
+                 on_stdout: Callable[[bytes], None] | None = None,
+                 stdin_until: defer.Deferred[None] | None = None) -> None:  # fmt: skip
         self.argv = argv
         self.max_output = max_output
         self.on_stdout = on_stdout
@@ -107,7 +108,7 @@ class _ScriptRun:
         self.done: defer.Deferred[ScriptResult] = defer.Deferred()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
-        in_read, in_write = os.pipe() if stdin else (None, None)
+        in_read, in_write = os.pipe() if stdin or stdin_until is not None else (None, None)
         try:
             # Under SCHED_BATCH: a burst of scripts does not preempt the reactor.
             started = spawn(argv, env, stdin=in_read, stdout=out_write, stderr=err_write,
@@ -119,8 +120,14 @@ class _ScriptRun:
                     os.close(fd)
         PipeReader(reactor, out_read, self._stdout, self._eof)
         PipeReader(reactor, err_read, lambda data: self._collect(self.err, data), self._eof)
-        if in_write is not None:
+        self._held_stdin: int | None = None
+        if stdin_until is not None and in_write is not None:
+            # Nothing written: its EOF is the message (the fd is not inherited).
+            self._held_stdin = in_write
+            stdin_until.addBoth(self._release_stdin)
+        elif in_write is not None:
             PipeWriter(reactor, in_write, stdin or b"")
+        script_started()  # until _exited: a burst makes the reactor real-time
         started.addCallbacks(self._started, self._not_started)
 
     def _started(self, pid: int) -> None:
@@ -154,13 +161,22 @@ class _ScriptRun:
         self._maybe_done()
 
     def _exited(self, code: int) -> None:
+        if self.exit_code is None:
+            script_ended()
         self.exit_code = code
         self._maybe_done()
+
+    def _release_stdin(self, result: object = None) -> object:
+        if self._held_stdin is not None:
+            os.close(self._held_stdin)
+            self._held_stdin = None
+        return result
 
     def _maybe_done(self) -> None:
         # As Twisted's processEnded: the process is gone and its pipes are closed.
         if self.exit_code is None or self.open_pipes or self.done.called:
             return
+        self._release_stdin()
         result = ScriptResult(self.argv, self.exit_code, b"".join(self.out), b"".join(self.err))
         self.done.callback(result)
 
@@ -174,18 +190,21 @@ def run_script(
     check: bool = True,
     reactor: Any = None,
     on_stdout: Callable[[bytes], None] | None = None,
+    stdin_until: defer.Deferred[None] | None = None,
 ) -> defer.Deferred[ScriptResult]:
     """Run ``argv`` to completion with the server's environment plus ``env``.
 
     With ``check`` (the default) the Deferred fails with ``ScriptError`` when
     the command exits non-zero or prints more than ``max_output`` bytes.
     ``on_stdout`` is given the output as it comes (a script that says when a
-    step is done before its end).
+    step is done before its end). With ``stdin_until`` (instead of ``stdin``)
+    the script's stdin is a pipe the server holds open, writing nothing, until
+    that Deferred fires or the script ends: the script can wait for its EOF
+    (the server's death closes it too).
     """
     args = tuple(str(a) for a in argv)
-    run = _ScriptRun(
-        args, _environment(env), stdin, max_output, _reactor(reactor), on_stdout=on_stdout
-    )
+    run = _ScriptRun(args, _environment(env), stdin, max_output, _reactor(reactor),
+                     on_stdout=on_stdout, stdin_until=stdin_until)  # fmt: skip
 
     def finished(result: ScriptResult) -> ScriptResult:
         if run.exceeded:

@@ -56,7 +56,13 @@ from ._properties import matches, validated
 from ._protocol import WardenConnection, WardenFactory
 from ._scripts import run_script
 from ._snapshot import SnapshotError, read_snapshot
-from ._spawn import PRIORITY_BOOST, helper_path, raise_priority, start_spawner
+from ._spawn import (
+    PRIORITY_BOOST,
+    helper_path,
+    make_reactor_realtime,
+    raise_priority,
+    start_spawner,
+)
 from ._stale import kill_processes, kill_processes_using, processes_of_missing_entries
 from ._stream_in import OpenStreamIn
 from ._syslog import SyslogSender
@@ -146,6 +152,12 @@ class Server:
         start_spawner(self.reactor, helper_path(server.root_scripts_path))
         if raise_priority():
             self.log.info("Running {boost} above the scripts and jobs", boost=PRIORITY_BOOST)
+        if server.reactor_realtime:
+            why_not = make_reactor_realtime(self.reactor)
+            if why_not is None:
+                self.log.info("The reactor runs under SCHED_RR (server.reactor_realtime)")
+            else:
+                self.log.warn("server.reactor_realtime: SCHED_RR refused: {why}", why=why_not)
         await self.container_class.setup_host(self.config)
         await self.recover()
         if os.path.exists(server.unix_domain_path):

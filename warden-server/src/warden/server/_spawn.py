@@ -14,8 +14,10 @@ signal N ended it).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,10 +29,16 @@ from ._config import default_root_scripts_path
 from ._spawner import Spawner
 
 __all__ = [
+    "CROWD",
     "PRIORITY_BOOST",
+    "REACTOR_RT_PRIORITY",
     "PipeReader",
     "PipeWriter",
     "helper_path",
+    "make_reactor_realtime",
+    "script_ended",
+    "script_started",
+    "stop_reactor_realtime",
     "raise_priority",
     "spawn",
     "start_spawner",
@@ -113,6 +121,102 @@ def raise_priority() -> bool:
     except PermissionError:
         return False
     return True
+
+
+#: The reactor's real-time priority with ``server.reactor_realtime``: the lowest.
+REACTOR_RT_PRIORITY = 1
+
+
+def _thread_at(nice: int) -> type[threading.Thread]:
+    """A Thread class whose threads first take niceness ``nice``."""
+
+    class NicedThread(threading.Thread):
+        def run(self) -> None:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, 0, nice)  # this thread only (Linux)
+            super().run()
+
+    return NicedThread
+
+
+#: Scripts running at once from which a real-time reactor
+#: (``make_reactor_realtime``) is under SCHED_RR: a burst, not one request.
+CROWD = 2
+#: The reactor's thread id once it may run real-time; None: it never does.
+_realtime_tid: int | None = None
+_scripts_running = 0
+
+
+def _policy(realtime: bool) -> None:
+    assert _realtime_tid is not None
+    policy, priority = (os.SCHED_RR, REACTOR_RT_PRIORITY) if realtime else (os.SCHED_OTHER, 0)
+    with contextlib.suppress(OSError):  # allowed at the start: only a priority
+        os.sched_setscheduler(
+            _realtime_tid, policy | os.SCHED_RESET_ON_FORK, os.sched_param(priority)
+        )
+
+
+def make_reactor_realtime(reactor: Any = None) -> str | None:
+    """Let the calling thread (the reactor's) run under ``SCHED_RR`` at
+    priority 1 while at least ``CROWD`` scripts (``run_script``) run, with
+    ``SCHED_RESET_ON_FORK`` always; None when allowed, else why not.
+    ``reactor``'s thread pool (when given) then makes its threads at the
+    niceness the reactor had (``raise_priority``'s): the reset would give
+    them 0, the scripts' own.
+
+    Niceness weighs the reactor against the tasks of its own scheduling
+    group only (and a hundred runnable scripts outweigh it even there); a
+    real-time thread runs as soon as it is runnable, ahead of every normal
+    one, so a burst of creates no longer keeps a ping's answer waiting for
+    a CPU. Only during a burst: with fewer scripts it is a normal thread
+    again, since a real-time reactor preempts whatever it wakes beside (a
+    job writing a stream's output, its keeper) and reads in smaller bites.
+    Only this thread: the thread pool's threads, the spawner and everything
+    started later are made with the normal policy (reset on fork; a thread
+    is a fork here too), so no script or job ever inherits it. A reactor
+    that spun would take at most one CPU, and only up to the kernel's
+    real-time limit (``kernel.sched_rt_runtime_us``, 95% by default; the
+    fair server's reserve on 6.12 and later), so the host's shells can still
+    stop it.
+    """
+    global _realtime_tid
+    nice = os.getpriority(os.PRIO_PROCESS, 0)  # the calling thread's (Linux)
+    try:  # allowed? (then back to normal until a burst)
+        os.sched_setscheduler(
+            0, os.SCHED_RR | os.SCHED_RESET_ON_FORK, os.sched_param(REACTOR_RT_PRIORITY)
+        )
+    except OSError as error:  # not root, or no real-time time in its cgroup
+        return error.strerror or str(error)
+    _realtime_tid = threading.get_native_id()
+    _policy(_scripts_running >= CROWD)
+    get_pool = getattr(reactor, "getThreadPool", None)
+    if get_pool is not None:
+        get_pool().threadFactory = _thread_at(nice)
+    return None
+
+
+def stop_reactor_realtime() -> None:
+    """The reactor a normal thread again, for good (tests; a server's stop)."""
+    global _realtime_tid
+    if _realtime_tid is not None:
+        _policy(False)
+        _realtime_tid = None
+
+
+def script_started() -> None:
+    """A script (``run_script``) was started: one more running."""
+    global _scripts_running
+    _scripts_running += 1
+    if _scripts_running == CROWD and _realtime_tid is not None:
+        _policy(True)
+
+
+def script_ended() -> None:
+    """A script started ended (or never started): one fewer running."""
+    global _scripts_running
+    _scripts_running -= 1
+    if _scripts_running == CROWD - 1 and _realtime_tid is not None:
+        _policy(False)
 
 
 def stop_spawner() -> None:

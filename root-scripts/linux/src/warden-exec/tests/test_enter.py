@@ -267,6 +267,26 @@ def test_pid_file_names_warden_exec_once_the_job_is_inside(
         job.wait()
 
 
+def test_pid_file_is_made_on_the_host_for_a_target_with_its_own_user_namespace(
+    helper: Path, open_root: Path, tmp_path: Path
+) -> None:
+    # A directory root may write in only by its capabilities (another user's,
+    # 0755): inside the target's user namespace warden-exec has them no more
+    # on the host's files, so it makes the file before entering.
+    others = tmp_path / "others"
+    others.mkdir(mode=0o755)
+    os.chown(others, 65534, 65534)
+    pid_file = others / "pid"
+    with running_target(open_root, user_ns=True) as target:
+        job = _sleeping_job(helper, target, "--pid-file", str(pid_file))
+        try:
+            assert pid_file.read_text() == f"{job.pid}\n"
+            assert pid_file.stat().st_uid == 0
+        finally:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+
+
 def test_pid_file_stays_empty_or_absent_when_the_job_does_not_get_in(
     helper: Path, target: Target, tmp_path: Path
 ) -> None:

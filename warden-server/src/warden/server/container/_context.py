@@ -80,9 +80,11 @@ class ScriptRunner(Protocol):
         check: bool = True,
         reactor: Any = None,
         on_stdout: Callable[[bytes], None] | None = None,
+        stdin_until: defer.Deferred[None] | None = None,
     ) -> defer.Deferred[ScriptResult]:
         """Run ``argv`` to its end (``ScriptError`` on failure when ``check``);
-        ``on_stdout`` is given its output as it comes."""
+        ``on_stdout`` is given its output as it comes; with ``stdin_until``
+        its stdin is a pipe held open (nothing written) until that fires."""
 
 
 class Named(Protocol):

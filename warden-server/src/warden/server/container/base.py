@@ -450,8 +450,14 @@ class Container:
         max_output: int = DEFAULT_MAX_OUTPUT,
         check: bool = True,
         on_stdout: Callable[[bytes], None] | None = None,
+        stdin_until: defer.Deferred[None] | None = None,
     ) -> defer.Deferred[ScriptResult]:
         """Run a host command through the one funnel (the context's, ``_scripts.run_script``)."""
+        if stdin_until is not None:
+            return self.context.run_script(
+                argv, env=env, stdin=stdin, max_output=max_output, check=check,
+                reactor=self.context.reactor, on_stdout=on_stdout, stdin_until=stdin_until,
+            )  # fmt: skip
         if on_stdout is not None:
             return self.context.run_script(
                 argv, env=env, stdin=stdin, max_output=max_output, check=check,

@@ -73,6 +73,7 @@ from .._jobs import Job
 from .._off_reactor import off_reactor
 from .._scripts import ScriptError, run_script
 from .._security import entry_environment
+from .._tails import gate_for
 from .._watch import ProcessExitWatcher
 from ..container.base import Container, State
 from ._create import create_environment, find_init
@@ -363,25 +364,39 @@ class LinuxContainer(Container):
         path = self._move_to_trash()
         if env is not None and path != self.container_path:
             env = {key: _moved(value, self.container_path, path) for key, value in env.items()}
+        # What follows the answer waits (stdin's EOF) until no destroy of
+        # this server is before its answer (``_tails``).
+        env = {**(env or {}), "DESTROY_TAIL_WAITS_FOR_STDIN": "1"}
+        gate = gate_for(self.context.reactor)
+        tail: defer.Deferred[None] = defer.Deferred()
         torn_down: defer.Deferred[None] = defer.Deferred()
         seen = bytearray()
 
         def output(data: bytes) -> None:
+            if torn_down.called:
+                return
             seen.extend(data)
-            if not torn_down.called and TORN_DOWN in seen:
+            if TORN_DOWN in seen:
+                gate.destroy_answered(tail)
                 torn_down.callback(None)
 
         def ended(result: object) -> object:
             if not torn_down.called:
+                gate.destroy_answered(tail)
                 if isinstance(result, Failure):
                     torn_down.errback(result)  # the destroy failed: it says why
                     return None
                 torn_down.callback(None)
             return result
 
-        finished = self.run_script(
-            [self._script("destroy.sh"), path], env=env, on_stdout=output
-        ).addBoth(ended)
+        gate.destroy_started()
+        try:
+            finished = self.run_script(
+                [self._script("destroy.sh"), path], env=env, on_stdout=output, stdin_until=tail
+            ).addBoth(ended)
+        except BaseException:
+            gate.destroy_answered(tail)
+            raise
         await torn_down
         return finished.addCallback(lambda _: None)
 
