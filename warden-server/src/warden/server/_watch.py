@@ -176,6 +176,9 @@ class ProcessExitWatcher:
     another time, it is not the process we mean: ours has ended.
     """
 
+    # One per live container (its init): no instance dict.
+    __slots__ = ("_callback", "_fd", "_reactor")
+
     def __init__(
         self,
         reactor: Any,

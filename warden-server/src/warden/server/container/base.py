@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -237,17 +238,17 @@ class Container:
         #: Properties (an extension): labels kept in the snapshot.
         self.properties: dict[str, str] = {}
         self.obituary: InfoResponse | None = None
-        self.log = Logger(namespace=f"warden.server.container.{self.backend_name}")
         self._acquired: dict[str, Any] = {}
         self._container_path: str | None = None
-        self._peers: set[Peer] = set()
+        #: The connections that reference it (usually one or none: a tuple,
+        #: far smaller than a set; one is kept per live container).
+        self._peers: tuple[Peer, ...] = ()
         self._grace_timer: Any = None
         self._brackets = 0
         self._destroying = False
         #: A Destroy is under way: to clients the container is already gone.
         self.being_destroyed = False
-        #: Fired once the last destroy's last part has ended (failed or not).
-        self.destroy_finished: defer.Deferred[None] = defer.succeed(None)
+        self._destroy_finished: defer.Deferred[None] | None = None
         #: Idle in the warm pool (``_warm_pool.py``): made in advance, in no
         #: registry, without a handle of its own until a Create takes it.
         self.pooled = False
@@ -257,8 +258,22 @@ class Container:
         self._jobs_dir_made = False
         #: The write that follows a job's end (SNAPSHOT_AFTER_JOB_END).
         self._snapshot_soon: Any = None
-        #: The tar of each StreamIn or StreamOut under way (ended by Destroy).
-        self._tars: set[TarIn | TarOut] = set()
+        #: The tar of each StreamIn or StreamOut under way (ended by Destroy);
+        #: made by the first.
+        self._tars: set[TarIn | TarOut] | None = None
+
+    @property
+    def log(self) -> Logger:
+        """The backend's logger (one per backend, shared by its containers)."""
+        return _logger(self.backend_name)
+
+    @property
+    def destroy_finished(self) -> defer.Deferred[None]:
+        """Fires once the last destroy's last part has ended (failed or not);
+        already fired when no destroy has begun."""
+        if self._destroy_finished is None:
+            return defer.succeed(None)
+        return self._destroy_finished
 
     # -- identity and resources --
 
@@ -392,7 +407,8 @@ class Container:
         if handle is not None:
             self.context.registry.release(handle)
         pending = self.context.finishing_destroys
-        self.destroy_finished = defer.Deferred()
+        finished_all: defer.Deferred[None] = defer.Deferred()
+        self._destroy_finished = finished_all
 
         def done(result: object) -> None:
             pending.discard(finished)
@@ -404,7 +420,7 @@ class Container:
                 )  # fmt: skip
             else:
                 self._release(held)
-            self.destroy_finished.callback(None)
+            finished_all.callback(None)
 
         pending.add(finished)
         finished.addBoth(done)
@@ -707,7 +723,7 @@ class Container:
                 with contextlib.suppress(WardenError):  # best effort; waits for one under way
                     await self.dispatch(StopRequest(handle=self.handle))
         self._destroying = True
-        tars = list(self._tars)  # StreamIns and StreamOuts under way
+        tars = list(self._tars or ())  # StreamIns and StreamOuts under way
         for tar in tars:
             tar.abort()
         # tar works on the container's files: it has exited before they go.
@@ -729,7 +745,7 @@ class Container:
         self.state = State.DESTROYED
         self.context.registry.unregister(self)
         self.cancel_grace_timer()
-        self._peers.clear()
+        self._peers = ()
         for job in list(self.jobs.values()):
             job.abandon()
         return DestroyResponse()
@@ -1011,10 +1027,13 @@ class Container:
 
     def _follow(self, tar: _Tar) -> _Tar:
         """Keep ``tar`` until it ends, for Destroy to end it first."""
+        if self._tars is None:
+            self._tars = set()
         self._tars.add(tar)
 
         def ended(status: int) -> int:
-            self._tars.discard(tar)
+            if self._tars is not None:
+                self._tars.discard(tar)
             return status  # for tar's own waiters after this one
 
         tar.process.ended.addCallback(ended)
@@ -1071,11 +1090,12 @@ class Container:
     def reference(self, peer: Peer) -> None:
         """A connection created this container or named its handle."""
         self.cancel_grace_timer()
-        self._peers.add(peer)
+        if peer not in self._peers:
+            self._peers += (peer,)
 
     def unreference(self, peer: Peer) -> None:
         """A referencing connection closed; arm the grace timer if none is left."""
-        self._peers.discard(peer)
+        self._peers = tuple(each for each in self._peers if each is not peer)
         if not self._peers:
             self.arm_grace_timer()
 
@@ -1302,6 +1322,11 @@ def _loggable(fields: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+@functools.cache
+def _logger(backend_name: str) -> Logger:
+    return Logger(namespace=f"warden.server.container.{backend_name}")
 
 
 def _offset(network: str, n: int) -> str:

@@ -130,17 +130,17 @@ class LinuxContainer(Container):
         """NetIn, NetOut, bandwidth: the container's ``net.sh`` and ``net_rate.sh``."""
         return ContainerNetwork(self)
 
-    _cgroups: tuple[object, ContainerCgroupDirs] | None = None
+    _cgroups: ContainerCgroupDirs | None = None
 
     @property
     def cgroups(self) -> ContainerCgroupDirs:
         """The container's cgroup directories (the layout detected at server start)."""
         server = self.config.server
         layout = host_layout(server.cgroup_parent, Path(server.cgroup_root))
-        # Made once per layout: every job start and Info asks for them.
-        if self._cgroups is None or self._cgroups[0] is not layout:
-            self._cgroups = (layout, layout.container(self.container_id))
-        return self._cgroups[1]
+        # Kept per layout (the layout and the id: its paths are made when asked).
+        if self._cgroups is None or self._cgroups.layout is not layout:
+            self._cgroups = layout.container(self.container_id)
+        return self._cgroups
 
     @property
     def limits(self) -> ContainerLimits:

@@ -22,6 +22,7 @@ import errno
 import os
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -108,18 +109,22 @@ class LimitsSettings:
 
         ``disk_project_quota`` is not configured: it is what host setup detected
         (``detect_project_quota``), for the images made from now on.
+
+        Equal settings come back as one object: every container keeps one.
         """
         server = config.server
-        return cls(
-            cgroup_parent=server.cgroup_parent,
-            cgroup_root=Path(server.cgroup_root),
-            pids_limit=server.container_pids_limit or None,
-            disk_backend=server.disk_limit_backend if server.disk_quota_enabled else "none",
-            disk_script=Path(server.root_scripts_path) / "linux" / "disk.sh",
-            depot_path=Path(server.container_depot_path),
-            disk_image_size=server.disk_image_size,
-            disk_image_inodes=server.disk_image_inodes or DEFAULT_IMAGE_INODES,
-            disk_project_quota=project_quota_supported(),
+        return _shared_settings(
+            cls(
+                cgroup_parent=server.cgroup_parent,
+                cgroup_root=Path(server.cgroup_root),
+                pids_limit=server.container_pids_limit or None,
+                disk_backend=server.disk_limit_backend if server.disk_quota_enabled else "none",
+                disk_script=Path(server.root_scripts_path) / "linux" / "disk.sh",
+                depot_path=Path(server.container_depot_path),
+                disk_image_size=server.disk_image_size,
+                disk_image_inodes=server.disk_image_inodes or DEFAULT_IMAGE_INODES,
+                disk_project_quota=project_quota_supported(),
+            )
         )
 
     def image_size(self) -> int:
@@ -128,6 +133,12 @@ class LimitsSettings:
             return self.disk_image_size
         stat = os.statvfs(self.depot_path)
         return stat.f_blocks * stat.f_frsize
+
+
+@lru_cache(maxsize=8)
+def _shared_settings(settings: LimitsSettings) -> LimitsSettings:
+    """The first of equal settings (frozen, so any of them will do)."""
+    return settings
 
 
 class ContainerLimits:
@@ -151,7 +162,8 @@ class ContainerLimits:
     ) -> None:
         """``resources`` is the container's snapshot dict; ``on_oom`` runs in the reactor."""
         self.settings = settings
-        self.container_path = Path(container_path)
+        #: A string, not a Path: one is kept per live container.
+        self.container_path = os.fspath(container_path)
         self.cgroup: ContainerCgroup = container_cgroup(
             container_id,
             settings.cgroup_parent,
@@ -164,8 +176,9 @@ class ContainerLimits:
         self._files = files
         self._on_oom = on_oom
         self._oom_watch: OomWatch | None = None
-        # One disk change at a time: two would both size the same ballast.
-        self._disk_lock = defer.DeferredLock()
+        # One disk change at a time: two would both size the same ballast
+        # (made by the first LimitDisk: most containers never see one).
+        self._disk_lock: defer.DeferredLock | None = None
 
     def _disk_backend(self, uid: int, run: RunCommand, quota: Quotactl | None) -> DiskBackend:
         settings = self.settings
@@ -188,7 +201,9 @@ class ContainerLimits:
         """``/proc/<init>/root`` while the container's init runs (checked by cgroup, not pid)."""
         # os.read, not read_text(): Info asks at every Run.
         try:
-            fd = os.open(self.container_path / "run" / "init.pid", os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(
+                os.path.join(self.container_path, "run", "init.pid"), os.O_RDONLY | os.O_CLOEXEC
+            )
         except OSError:
             return None
         try:
@@ -303,7 +318,7 @@ class ContainerLimits:
         self.cgroup.set_memory_limit(limit_in_bytes)
 
     def _oomed(self) -> None:
-        self.log.warn("OOM happened in {path}", path=str(self.container_path))
+        self.log.warn("OOM happened in {path}", path=self.container_path)
         self._on_oom()
 
     async def limit_cpu(self, request: LimitCpuRequest) -> LimitCpuResponse:
@@ -324,6 +339,8 @@ class ContainerLimits:
         response = LimitDiskResponse()
         if not self.disk.enabled:
             return response
+        if self._disk_lock is None:
+            self._disk_lock = defer.DeferredLock()
         async with self._disk_lock:
             try:
                 current = await self.disk.limits()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,23 +60,28 @@ _CREATE_VALUES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoopDiskPaths:
-    """Where a container's image lives and is mounted (fixed by the container layout)."""
+    """Where a container's image lives and is mounted (fixed by the container layout).
 
-    image: Path
-    mount: Path
-    admin: Path
-    #: Files moved into a new image's ``upper/`` by ``disk.sh create``; None:
-    #: the container's start moves them (``warden-start``), so
-    #: that a copy of a template needs no mount at create.
-    seed: Path | None
+    Holds the container's directory as a string; the paths are made when
+    asked for (one of these is kept per live container).
+    """
+
+    #: The container's directory.
+    container: str
+    #: Whether the container's start moves its first files into the image
+    #: (then ``seed`` is None).
+    seed_at_start: bool = False
     #: Template images copied instead of making each new image (disk.sh's
-    #: DISK_TEMPLATES); None: every image is made afresh.
+    #: DISK_TEMPLATES); None: every image is made afresh. The depot's
+    #: ``.disk-templates``: one object for every container of the depot.
     templates: Path | None = None
 
     @classmethod
-    def for_container(cls, container_path: Path, *, seed_at_start: bool = False) -> LoopDiskPaths:
+    def for_container(
+        cls, container_path: str | Path, *, seed_at_start: bool = False
+    ) -> LoopDiskPaths:
         """``<container>/tmp/disk.img``, mounted at ``<container>/tmp/rootfs``.
 
         ``tmp/rootfs`` is also where the container's first files are written
@@ -85,17 +91,38 @@ class LoopDiskPaths:
         ``seed_at_start``: those files stay until the container's start
         moves them in (the Linux backend's start does).
         """
-        tmp = container_path / "tmp"
-        return cls(
-            image=tmp / "disk.img",
-            mount=tmp / "rootfs",
-            admin=tmp / "disk-admin",
-            seed=None if seed_at_start else tmp / "rootfs",
-            templates=container_path.parent / ".disk-templates",
-        )
+        container = os.fspath(container_path)
+        return cls(container, seed_at_start, _templates_in(Path(container).parent))
+
+    @property
+    def image(self) -> Path:
+        """The image: ``<container>/tmp/disk.img``."""
+        return Path(self.container, "tmp", "disk.img")
+
+    @property
+    def mount(self) -> Path:
+        """Where it is mounted: ``<container>/tmp/rootfs``."""
+        return Path(self.container, "tmp", "rootfs")
+
+    @property
+    def admin(self) -> Path:
+        """disk.sh's own files for the image: ``<container>/tmp/disk-admin``."""
+        return Path(self.container, "tmp", "disk-admin")
+
+    @property
+    def seed(self) -> Path | None:
+        """Files moved into a new image's ``upper/`` by ``disk.sh create``; None:
+        the container's start moves them (``warden-start``), so that a copy of
+        a template needs no mount at create."""
+        return None if self.seed_at_start else self.mount
 
 
-@dataclass(frozen=True)
+@lru_cache(maxsize=8)
+def _templates_in(depot: Path) -> Path:
+    return depot / ".disk-templates"
+
+
+@dataclass(frozen=True, slots=True)
 class _State:
     """What the server remembers about an image (and snapshots)."""
 

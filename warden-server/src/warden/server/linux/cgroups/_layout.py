@@ -80,20 +80,53 @@ def _read_mountinfo(path: str) -> str:
         return handle.read()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContainerCgroupDirs:
-    """The cgroup directories of one container, and how the scripts are told about them."""
+    """The cgroup directories of one container, and how the scripts are told about them.
 
-    version: int
-    #: Every directory, each once (v1: one per hierarchy; v2: one).
-    dirs: tuple[Path, ...]
-    #: The directory whose processes are the container's: v1's freezer, v2's only one.
-    main: Path
-    #: v1's devices cgroup directory; None on v2 (an eBPF program instead).
-    devices: Path | None
-    #: What ``/proc/<pid>/cgroup`` says for a member, as ``CONTROLLER:/PATH``
-    #: (v1: ``freezer:/<parent>/instance-<id>``; v2: ``:/<parent>/instance-<id>``).
-    member: str
+    Holds only the host's layout (shared by every container) and the
+    container's id: one is kept per live container, and its paths are made
+    when asked for (``CgroupLayout.container`` builds one).
+    """
+
+    layout: CgroupLayout
+    container_id: str
+
+    @property
+    def version(self) -> int:
+        """1 or 2: the layout's."""
+        return self.layout.version
+
+    @property
+    def relative(self) -> str:
+        """``<parent>/instance-<id>``: the path under each hierarchy's root."""
+        return f"{self.layout.parent}/instance-{self.container_id}"
+
+    @property
+    def dirs(self) -> tuple[Path, ...]:
+        """Every directory, each once (v1: one per hierarchy; v2: one)."""
+        layout, relative = self.layout, self.relative
+        if layout.version == 2:
+            return (layout.root / relative,)
+        return _unique(layout.mounts[c] / relative for c in V1_CONTROLLERS)
+
+    @property
+    def main(self) -> Path:
+        """The directory whose processes are the container's: v1's freezer, v2's only one."""
+        return self.layout.mount("freezer") / self.relative
+
+    @property
+    def devices(self) -> Path | None:
+        """v1's devices cgroup directory; None on v2 (an eBPF program instead)."""
+        if self.layout.version == 2:
+            return None
+        return self.layout.mounts["devices"] / self.relative
+
+    @property
+    def member(self) -> str:
+        """What ``/proc/<pid>/cgroup`` says for a member, as ``CONTROLLER:/PATH``
+        (v1: ``freezer:/<parent>/instance-<id>``; v2: ``:/<parent>/instance-<id>``)."""
+        return f"{'freezer' if self.layout.version == 1 else ''}:/{self.relative}"
 
     def script_env(self) -> dict[str, str]:
         """The variables ``create.sh`` writes into the container's ``etc/config``.
@@ -200,18 +233,7 @@ class CgroupLayout:
 
     def container(self, container_id: str) -> ContainerCgroupDirs:
         """The directories of container ``container_id``."""
-        relative = f"{self.parent}/instance-{container_id}"
-        if self.version == 2:
-            path = self.root / relative
-            return ContainerCgroupDirs(2, (path,), path, None, f":/{relative}")
-        dirs = _unique(self.mounts[c] / relative for c in V1_CONTROLLERS)
-        return ContainerCgroupDirs(
-            1,
-            dirs,
-            self.mounts["freezer"] / relative,
-            self.mounts["devices"] / relative,
-            f"freezer:/{relative}",
-        )
+        return ContainerCgroupDirs(self, container_id)
 
 
 def _unique(paths: Iterable[Path]) -> tuple[Path, ...]:

@@ -16,11 +16,15 @@ __all__ = ["CgroupV1"]
 #: ``<root>/cpuacct`` is then a symbolic link, which works the same).
 CONTROLLERS = ("memory", "cpu", "cpuacct", "pids")
 
+_NO_MOUNTS: Mapping[str, Path] = {}
+
 
 class CgroupV1:
     """A container's cgroups on a v1 host (see ``ContainerCgroup`` for the methods)."""
 
     version = 1
+    # One per live container: no instance dict, and only shared strings kept.
+    __slots__ = ("_container_id", "_mounts", "_parent", "root")
 
     def __init__(
         self,
@@ -32,8 +36,14 @@ class CgroupV1:
     ) -> None:
         """``mounts``: controller -> mount point (default ``root/<controller>``)."""
         self.root = root
-        self.relative = f"{parent}/instance-{container_id}"
-        self._mounts = mounts or {}
+        self._parent = parent
+        self._container_id = container_id
+        self._mounts = mounts or _NO_MOUNTS
+
+    @property
+    def relative(self) -> str:
+        """``<parent>/instance-<id>``: the container's path in each hierarchy."""
+        return f"{self._parent}/instance-{self._container_id}"
 
     def path(self, controller: str) -> Path:
         """The container's directory in one controller's hierarchy."""

@@ -73,11 +73,24 @@ class CgroupV2:
     """A container's cgroup on a v2 host (see ``ContainerCgroup`` for the methods)."""
 
     version = 2
+    # One per live container: no instance dict, and only shared strings kept.
+    __slots__ = ("_container_id", "_parent", "_root", "_written_shares")
 
     def __init__(self, root: Path, parent: str, container_id: str) -> None:
-        self.relative = f"{parent}/instance-{container_id}"
-        self.path = root / self.relative
+        self._root = root
+        self._parent = parent
+        self._container_id = container_id
         self._written_shares: tuple[int, int] | None = None  # (shares, weight)
+
+    @property
+    def relative(self) -> str:
+        """``<parent>/instance-<id>``: the container's path under the root."""
+        return f"{self._parent}/instance-{self._container_id}"
+
+    @property
+    def path(self) -> Path:
+        """The container's cgroup directory."""
+        return self._root / self.relative
 
     def exists(self) -> bool:
         return self.path.is_dir()
