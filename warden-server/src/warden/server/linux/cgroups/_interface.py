@@ -8,7 +8,12 @@ from typing import Any, Protocol
 
 from ._oom import FileWatcher
 
-__all__ = ["ContainerCgroup", "CpuUsage", "OomWatch"]
+__all__ = ["ContainerCgroup", "CpuUsage", "OomWatch", "instance_relative"]
+
+
+def instance_relative(parent: str, container_id: str) -> str:
+    """``<parent>/instance-<id>``: a container's path under each hierarchy's root."""
+    return f"{parent}/instance-{container_id}"
 
 
 @dataclass(frozen=True)

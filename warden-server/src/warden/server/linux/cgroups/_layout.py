@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._devices import V1_DEVICE_RULES
+from ._interface import instance_relative
 
 __all__ = [
     "DEFAULT_CGROUP_ROOT",
@@ -100,7 +101,7 @@ class ContainerCgroupDirs:
     @property
     def relative(self) -> str:
         """``<parent>/instance-<id>``: the path under each hierarchy's root."""
-        return f"{self.layout.parent}/instance-{self.container_id}"
+        return instance_relative(self.layout.parent, self.container_id)
 
     @property
     def dirs(self) -> tuple[Path, ...]:

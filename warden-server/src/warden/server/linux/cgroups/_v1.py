@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ._files import read_int, read_keyed, read_limit, write_value
-from ._interface import CpuUsage, OomWatch
+from ._interface import CpuUsage, OomWatch, instance_relative
 from ._oom import EventfdOomWatch, FileWatcher
 
 __all__ = ["CgroupV1"]
@@ -43,7 +43,7 @@ class CgroupV1:
     @property
     def relative(self) -> str:
         """``<parent>/instance-<id>``: the container's path in each hierarchy."""
-        return f"{self._parent}/instance-{self._container_id}"
+        return instance_relative(self._parent, self._container_id)
 
     def path(self, controller: str) -> Path:
         """The container's directory in one controller's hierarchy."""

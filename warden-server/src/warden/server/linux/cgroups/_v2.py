@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ._files import UNLIMITED, read_keyed, read_limit, write_value
-from ._interface import CpuUsage, OomWatch
+from ._interface import CpuUsage, OomWatch, instance_relative
 from ._oom import FileWatcher, MemoryEventsOomWatch
 
 __all__ = ["DEFAULT_SHARES", "CgroupV2", "shares_to_weight", "weight_to_shares"]
@@ -85,7 +85,7 @@ class CgroupV2:
     @property
     def relative(self) -> str:
         """``<parent>/instance-<id>``: the container's path under the root."""
-        return f"{self._parent}/instance-{self._container_id}"
+        return instance_relative(self._parent, self._container_id)
 
     @property
     def path(self) -> Path:
