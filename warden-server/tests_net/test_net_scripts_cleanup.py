@@ -134,6 +134,19 @@ def test_setup_and_teardown_read_no_table_unless_something_was_left(
     world.net(container, "teardown", PATH=path)
     assert dumps(log) == 0
     assert world.host.state()["iptables filter"] == before["iptables filter"]
+    assert world.host.state()["iptables nat"] == before["iptables nat"]
+
+    # The same with NetIns: the first hooks the nat chain, teardown unhooks it.
+    world.net(container, "setup", PATH=path)
+    world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080", PATH=path)
+    world.net(container, "in", HOST_PORT="61002", CONTAINER_PORT="8081", PATH=path)
+    nat = world.host.run("iptables", "-w", "-t", "nat", "-S").stdout
+    assert nat.count(f"-j warden-i-{container.id}\n") == 1
+    assert nat.count(f"-A warden-i-{container.id} ") == 2
+    world.net(container, "teardown", PATH=path)
+    assert dumps(log) == 0
+    assert world.host.state()["iptables filter"] == before["iptables filter"]
+    assert world.host.state()["iptables nat"] == before["iptables nat"]
 
     # A create that failed part way left a chain: setup plans from the dumps
     # and ends as a clean setup does. Left in the nat table only, the filter
@@ -150,16 +163,64 @@ def test_setup_and_teardown_read_no_table_unless_something_was_left(
     assert dumps(log) > seen
     assert world.host.state() == made
 
+    # A restore after a restart that left the chains (setup again, the NetIns
+    # then replayed): the NetIns' rules and hook are dropped, then made again.
+    world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080")
+    seen = dumps(log)
+    world.net(container, "setup", PATH=path)
+    assert dumps(log) > seen
+    assert world.host.state() == made
+    world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080")
+    hooked = world.host.run("iptables", "-w", "-t", "nat", "-S").stdout
+    assert hooked.count(f"-j warden-i-{container.id}\n") == 1
+    world.net(container, "setup")
+    world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080")
+    assert world.host.run("iptables", "-w", "-t", "nat", "-S").stdout == hooked
+
     # A chain gone already: teardown plans from the dumps and removes the rest.
     world.host.run(
         "iptables", "-w", "-t", "nat", "-D", "warden-prerouting", "-j", f"warden-i-{container.id}"
     )
+    world.host.run("iptables", "-w", "-t", "nat", "-F", f"warden-i-{container.id}")
     world.host.run("iptables", "-w", "-t", "nat", "-X", f"warden-i-{container.id}")
     seen = dumps(log)
     world.net(container, "teardown", PATH=path)
     assert dumps(log) > seen
     assert world.host.state()["iptables filter"] == before["iptables filter"]
     assert world.host.state()["iptables nat"] == before["iptables nat"]
+
+
+def test_a_restart_drops_the_nat_hook_and_the_first_net_in_makes_it_again(
+    world: World,
+) -> None:
+    # The host's setup (a server restart) drops every container chain; the
+    # container's setup makes them anew, its NetIns are replayed.
+    world.host_setup()
+    container = world.add_container()
+    world.net(container, "setup")
+    world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080")
+    made = world.host.state()
+    world.host_setup()
+    world.net(container, "setup")
+    world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080")
+    assert world.host.state() == made
+    world.net(container, "teardown")
+    nat = world.host.run("iptables", "-w", "-t", "nat", "-S").stdout
+    assert f"warden-i-{container.id}" not in nat
+
+
+def test_a_net_in_after_the_teardown_makes_nothing(world: World) -> None:
+    # A NetIn that runs on after a destroy's teardown (the server died while
+    # it waited) must not bring the container's nat chain back.
+    world.host_setup()
+    container = world.add_container()
+    world.net(container, "setup")
+    world.net(container, "teardown")
+    before = world.host.state()
+    result = world.net(container, "in", HOST_PORT="61001", CONTAINER_PORT="8080", check=False)
+    assert result.returncode == 1
+    assert "could not add the rule and the hook of" in result.stderr
+    assert world.host.state() == before
 
 
 def test_has_link_sees_the_callers_namespace(world: World) -> None:

@@ -179,9 +179,8 @@ def test_a_failed_net_in_gives_its_port_back(
     client: Client, world: World, make: Callable[..., Made]
 ) -> None:
     container = make()
-    # Break the container's nat chain behind the server's back.
-    world.host.run("iptables", "-w", "-t", "nat", "-D", "warden-prerouting",
-                   "-j", f"warden-i-{container.id}")  # fmt: skip
+    # Break the container's nat chain behind the server's back (the first
+    # NetIn hooks it from warden-prerouting and fails when it is gone).
     world.host.run("iptables", "-w", "-t", "nat", "-X", f"warden-i-{container.id}")
 
     with pytest.raises(ServerError) as caught:

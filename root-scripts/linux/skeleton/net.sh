@@ -8,8 +8,9 @@
 #   network_container_ip   the container's address (in: DNAT target)
 #   network_host_iface     default w-<id>-0; network_ifb_iface default w-<id>-2
 #
-#   setup      (re)create warden-i-<id> (+ -log) in filter and warden-i-<id> in
-#              nat, hooked for traffic from w-<id>-0; drops every NetIn/NetOut rule
+#   setup      (re)create warden-i-<id> (+ -log) in filter, hooked for traffic
+#              from w-<id>-0, and warden-i-<id> in nat, hooked from
+#              warden-prerouting at the first NetIn; drops every NetIn/NetOut rule
 #   teardown   remove the chains, their hooks, the bandwidth qdiscs and the ifb
 #   in         HOST_PORT, CONTAINER_PORT: tcp to any non-loopback host address
 #              on HOST_PORT goes to the container's CONTAINER_PORT
@@ -46,6 +47,13 @@ network_host_iface=${network_host_iface:-w-${id}-0}
 network_ifb_iface=${network_ifb_iface:-w-${id}-2}
 instance_chain="${instance_chain_prefix}${id}"
 instance_log_chain="${instance_chain}-log"
+# The nat chain is made with the others but hooked from warden-prerouting
+# only by the first NetIn: each commit adding a rule checks every chain
+# reachable from the table's hooks (a create got slower with every
+# container), and each new connection would go through one jump per
+# container. The first NetIn makes this file (exclusively: one of two at once
+# adds the hook), teardown removes the hook when it is there.
+nat_hooked_marker=./nat-hooked
 
 # The container's rules change in one iptables-restore transaction per table.
 # The usual setup and teardown read nothing: setup makes new chains (`-N`
@@ -113,12 +121,12 @@ $(filter_setup_rules)
 COMMIT
 *nat
 -N ${instance_chain}
--A ${nat_prerouting_chain} -j ${instance_chain}
 COMMIT
 EOF
 }
 
 setup_rules() {
+  forget_nat_hook
   setup_new_rules && return 0
   read_rules
   check_host_chains
@@ -133,15 +141,24 @@ COMMIT
 *nat
 $(rules_to_delete "${nat_rules}" "${nat_prerouting_chain}" "${instance_chain}")
 :${instance_chain} - [0:0]
--A ${nat_prerouting_chain} -j ${instance_chain}
 COMMIT
 EOF
+}
+
+forget_nat_hook() {
+  if [[ -e ${nat_hooked_marker} ]]; then
+    rm -f "${nat_hooked_marker}"
+  fi
 }
 
 # What setup made, removed as setup made it: one transaction per table and
 # no dump to read (the usual case). False when anything differs (a start that
 # failed part way, a chain gone): teardown_rules then plans from the dumps.
 teardown_made_rules() {
+  local hook=""
+  if [[ -e ${nat_hooked_marker} ]]; then
+    hook="-D ${nat_prerouting_chain} -j ${instance_chain}"
+  fi
   iptables-restore -w --noflush 2>/dev/null <<EOF
 *filter
 -D ${filter_instances_chain} -i ${network_host_iface} -g ${instance_chain}
@@ -151,7 +168,7 @@ teardown_made_rules() {
 -X ${instance_log_chain}
 COMMIT
 *nat
--D ${nat_prerouting_chain} -j ${instance_chain}
+${hook}
 -F ${instance_chain}
 -X ${instance_chain}
 COMMIT
@@ -159,7 +176,10 @@ EOF
 }
 
 teardown_rules() {
-  teardown_made_rules && return 0
+  if teardown_made_rules; then
+    forget_nat_hook
+    return 0
+  fi
   read_rules
   local chain filter_commands nat_commands
   filter_commands=$(rules_to_delete "${filter_rules}" "${filter_instances_chain}" "${instance_chain}")
@@ -184,6 +204,7 @@ ${nat_commands}
 COMMIT
 EOF
   fi
+  forget_nat_hook
 }
 
 # has_link NAME: whether this network namespace has a link NAME (see
@@ -217,10 +238,28 @@ net_in() {
   [ -n "${network_container_ip:-}" ] || fail "Please specify network_container_ip..."
 
   # Any local address but loopback: 127/8 cannot be forwarded to the container.
-  ipt -t nat -A "${instance_chain}" --protocol tcp \
-    -m addrtype --dst-type LOCAL ! --destination 127.0.0.0/8 \
-    --destination-port "${HOST_PORT}" \
-    --jump DNAT --to-destination "${network_container_ip}:${CONTAINER_PORT}"
+  local rule=(-p tcp -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -m tcp --dport "${HOST_PORT}"
+    -j DNAT --to-destination "${network_container_ip}:${CONTAINER_PORT}")
+  local first=""
+  # Made only when it does not exist (O_EXCL): the first NetIn adds the hook.
+  set -o noclobber
+  { : >"${nat_hooked_marker}"; } 2>/dev/null && first=1
+  set +o noclobber
+  if [[ -z ${first} ]]; then
+    ipt -t nat -A "${instance_chain}" "${rule[@]}"
+    return
+  fi
+  # The hook and the rule in one transaction, which fails when the chain is
+  # gone (a teardown under way): nothing is made then.
+  if ! iptables-restore -w --noflush <<EOF; then
+*nat
+-A ${nat_prerouting_chain} -j ${instance_chain}
+-A ${instance_chain} ${rule[*]}
+COMMIT
+EOF
+    forget_nat_hook  # the next NetIn tries the hook again
+    fail "could not add the rule and the hook of ${instance_chain} (nat)"
+  fi
 }
 
 net_out() {
