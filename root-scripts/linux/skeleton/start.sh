@@ -10,10 +10,12 @@
 #                                container's first process into new mount,
 #                                UTS, IPC, net and PID namespaces, reports its
 #                                host pid and waits
-#   hook-parent-after-clone.sh   host: cgroups (the new PID 1 joins them);
-#                                meanwhile warden-start makes the veth pair
-#                                and mounts the disk layer
-#   warden-start, told "go":     inside: overlay root, /dev, /proc and /sys,
+#   hook-parent-after-clone.sh   host: the cgroups' settings; meanwhile
+#                                warden-start makes the veth pair and
+#                                mounts the disk layer
+#   warden-start, told "go":     joins the cgroups (itself: no wait for the
+#                                kernel's global lock); inside: overlay
+#                                root, /dev, /proc and /sys,
 #                                bind mounts, hostname, container side of the
 #                                veth, pivot_root, the old root detached, the
 #                                static init executed; then run/init.pid
@@ -76,6 +78,7 @@ for device in "${WARDEN_DEVICES[@]}"; do starter_args+=(--device "$device"); don
 # warden-start makes them before the hook needs them, without a mkdir.
 cgroup_config_defaults
 for dir in "${cgroup_dirs[@]}"; do [[ -d $dir ]] || starter_args+=(--mkdir "$dir"); done
+for dir in "${cgroup_dirs[@]}"; do starter_args+=(--join "$dir"); done
 for (( i = 0; i < ${#bind_mount_src[@]}; i++ )); do
   starter_args+=(--bind "${bind_mount_src[i]}" "${bind_mount_dst[i]}" "${bind_mount_mode[i]}")
 done
@@ -99,7 +102,7 @@ read -r -t "$WAIT_SECONDS" -u "$from_child" init_pid \
   || fail start "the container's first process did not start"
 [[ $init_pid =~ ^[0-9]+$ ]] || fail start "bad pid from the container's first process: $init_pid"
 
-( PID=$init_pid; source ./lib/hook-parent-after-clone.sh )
+( source ./lib/hook-parent-after-clone.sh )
 echo go >&"$to_child"
 
 read -r -t "$WAIT_SECONDS" -u "$from_child" reply || reply=""
