@@ -13,8 +13,9 @@
 #   hook-parent-after-clone.sh   host: the cgroups' settings; meanwhile
 #                                warden-start makes the veth pair and
 #                                mounts the disk layer
-#   warden-start, told "go":     joins the cgroups (itself: no wait for the
-#                                kernel's global lock); inside: overlay
+#   warden-start, told "go":     joins the v1 cgroups (itself: no wait for
+#                                the kernel's global lock; on v2 it was born
+#                                in its cgroup); inside: overlay
 #                                root, /dev, /proc and /sys,
 #                                bind mounts, hostname, container side of the
 #                                veth, pivot_root, the old root detached, the
@@ -78,7 +79,17 @@ for device in "${WARDEN_DEVICES[@]}"; do starter_args+=(--device "$device"); don
 # warden-start makes them before the hook needs them, without a mkdir.
 cgroup_config_defaults
 for dir in "${cgroup_dirs[@]}"; do [[ -d $dir ]] || starter_args+=(--mkdir "$dir"); done
-for dir in "${cgroup_dirs[@]}"; do starter_args+=(--join "$dir"); done
+# Their cgroups, configured before the first process enters them: v2's one
+# (the server made it and its device filter) as its birthplace
+# (--clone-into); v1's joined by the process at "go" (--join), once the hook
+# has written their device lists.
+for dir in "${cgroup_dirs[@]}"; do
+  if [[ $cgroup_version == 2 ]]; then
+    starter_args+=(--clone-into "$dir")
+  else
+    starter_args+=(--join "$dir")
+  fi
+done
 for (( i = 0; i < ${#bind_mount_src[@]}; i++ )); do
   starter_args+=(--bind "${bind_mount_src[i]}" "${bind_mount_dst[i]}" "${bind_mount_mode[i]}")
 done

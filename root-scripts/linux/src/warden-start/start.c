@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/loop.h>
+#include <linux/sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -78,6 +79,7 @@ static struct {
 	int dir_count;
 	const char *joins[MAX_DIRS];
 	int join_count;
+	const char *clone_into;
 } opt = { .restrict_proc_sys = 1 };
 
 /* In the parent, the child (killed when the parent gives up). */
@@ -111,7 +113,7 @@ static void usage(void)
 	    "--hostname NAME --iface NAME --address IP --netmask MASK --mtu N --gateway IP "
 	    "[--host-iface NAME --host-address IP] "
 	    "[--restrict-proc-sys true|false] "
-	    "[--bind SRC DST ro|rw]... [--mkdir DIR]... [--join DIR]... --pid-file FILE -- INIT");
+	    "[--bind SRC DST ro|rw]... [--mkdir DIR]... [--join DIR]... [--clone-into DIR] --pid-file FILE -- INIT");
 }
 
 static void parse(int argc, char **argv)
@@ -178,6 +180,10 @@ static void parse(int argc, char **argv)
 			if (opt.join_count == MAX_DIRS)
 				usage();
 			opt.joins[opt.join_count++] = value;
+		} else if (!strcmp(name, "--clone-into")) {
+			if (opt.clone_into)
+				usage();
+			opt.clone_into = value;
 		} else
 			usage();
 	}
@@ -829,6 +835,41 @@ static void finish(pid_t pid, int exec_fd)
 		die("cannot write %s", opt.pid_file);
 }
 
+/* The container's first process, in new mount, UTS, IPC, network and PID
+ * namespaces: fork's return value. With --clone-into, born in that (v2)
+ * cgroup directory (clone3's CLONE_INTO_CGROUP): no move, so no wait for the
+ * kernel's global threadgroup lock, which a move into v2's cgroup.procs
+ * takes. A kernel without it (before 5.7) makes the child join the
+ * directory at "go" instead, as --join does. */
+static pid_t clone_first_process(void)
+{
+	const unsigned long namespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+					 CLONE_NEWNET | CLONE_NEWPID;
+	if (opt.clone_into) {
+		int cgroup = open(opt.clone_into, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgroup < 0)
+			die("cannot open the cgroup %s", opt.clone_into);
+		struct clone_args args;
+		memset(&args, 0, sizeof args);
+		args.flags = namespaces | CLONE_INTO_CGROUP;
+		args.exit_signal = SIGCHLD;
+		args.cgroup = (__u64)cgroup;
+		long pid = syscall(SYS_clone3, &args, sizeof args);
+		if (pid >= 0) {
+			if (pid > 0)
+				close(cgroup);
+			return (pid_t)pid;
+		}
+		if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+			die("cannot make the container's namespaces in the cgroup %s", opt.clone_into);
+		close(cgroup);
+		if (opt.join_count == MAX_DIRS)
+			usage();
+		opt.joins[opt.join_count++] = opt.clone_into;
+	}
+	return (pid_t)syscall(SYS_clone, namespaces | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	char line[32];
@@ -841,8 +882,7 @@ int main(int argc, char **argv)
 	parse(argc, argv);
 	if (pipe2(exec_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0)
 		die("pipe");
-	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-					      CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid_t pid = clone_first_process();
 	if (pid < 0)
 		die("cannot make the container's namespaces");
 	if (pid == 0) {
