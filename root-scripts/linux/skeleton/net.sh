@@ -151,9 +151,10 @@ forget_nat_hook() {
   fi
 }
 
-# What setup made, removed as setup made it: one transaction per table and
-# no dump to read (the usual case). False when anything differs (a start that
-# failed part way, a chain gone): teardown_rules then plans from the dumps.
+# What setup made (and the first NetIn's hook, when its file says so),
+# removed as it was made: one transaction per table and no dump to read (the
+# usual case). False when anything differs (a start that failed part way, a
+# chain gone): teardown_rules then plans from the dumps.
 teardown_made_rules() {
   local hook=""
   if [[ -e ${nat_hooked_marker} ]]; then
