@@ -3,6 +3,7 @@
  * under us), the container's cgroups, setns, and the fork that the pid
  * namespace needs. */
 #include "warden-exec.h"
+#include "../common/cgroup_join.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -143,29 +144,23 @@ struct target *target_open(pid_t pid, const char *expect_cgroup)
 }
 
 /* Host paths, so this runs before we leave the host's mount namespace, and
- * before the cgroup namespace changes what the files mean. Writing "0"
- * moves the writer; through cgroup v1's "tasks" the kernel does that without
- * the global threadgroup lock that cgroup.procs takes (we have one thread,
- * so the two are the same move). cgroup v2 has only cgroup.procs. */
+ * before the cgroup namespace changes what the files mean. We have one
+ * thread: moving it through v1's "tasks" is moving the process, without the
+ * kernel's global threadgroup lock (see cgroup_join.h). */
 void cgroups_join(const char *const *dirs, size_t n)
 {
-    char path[4096];
     for (size_t i = 0; i < n; i++) {
-        const char *file = "tasks";
-        snprintf(path, sizeof path, "%s/tasks", dirs[i]);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT) {
-            file = "cgroup.procs";
-            snprintf(path, sizeof path, "%s/cgroup.procs", dirs[i]);
-            fd = open(path, O_WRONLY | O_CLOEXEC);
-        }
-        if (fd < 0 && errno == ENOENT)
+        const char *file;
+        switch (cgroup_join_self(dirs[i], &file)) {
+        case CGROUP_JOIN_DONE:
+            break;
+        case CGROUP_JOIN_NOT_A_CGROUP:
             failx("cgroup(%s): not a cgroup directory (no tasks, no cgroup.procs)", dirs[i]);
-        if (fd < 0)
+        case CGROUP_JOIN_OPEN:
             fail("cgroup(%s): open %s", dirs[i], file);
-        if (write(fd, "0", 1) != 1)
+        case CGROUP_JOIN_WRITE:
             fail("cgroup(%s): write %s", dirs[i], file);
-        close(fd);
+        }
     }
 }
 
