@@ -17,10 +17,11 @@ task that waits for a CPU, and whoever needs them with it.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from twisted.internet import defer
+
+from ._per_reactor import PerReactor
 
 __all__ = ["HOLD_MAX", "TailGate", "gate_for"]
 
@@ -75,12 +76,5 @@ class TailGate:
             tail.callback(None)
 
 
-_gates: weakref.WeakKeyDictionary[Any, TailGate] = weakref.WeakKeyDictionary()
-
-
-def gate_for(reactor: Any) -> TailGate:
-    """The one gate of a reactor (every container of a server shares it)."""
-    gate = _gates.get(reactor)
-    if gate is None:
-        gate = _gates[reactor] = TailGate(reactor)
-    return gate
+#: The one gate of a reactor (every container of a server shares it).
+gate_for: PerReactor[TailGate] = PerReactor(TailGate)

@@ -13,10 +13,11 @@ start never overtakes one that waits. A start's own work is unchanged.
 
 from __future__ import annotations
 
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+from ._per_reactor import PerReactor
 
 __all__ = ["PER_TURN", "TurnBudget", "budget_for"]
 
@@ -59,12 +60,5 @@ class TurnBudget:
             self.waiting.popleft()()
 
 
-_budgets: weakref.WeakKeyDictionary[Any, TurnBudget] = weakref.WeakKeyDictionary()
-
-
-def budget_for(reactor: Any) -> TurnBudget:
-    """The one budget of a reactor (every connection of a server shares it)."""
-    budget = _budgets.get(reactor)
-    if budget is None:
-        budget = _budgets[reactor] = TurnBudget(reactor)
-    return budget
+#: The one budget of a reactor (every connection of a server shares it).
+budget_for: PerReactor[TurnBudget] = PerReactor(TurnBudget)
